@@ -1,0 +1,128 @@
+"""Wiring: the ASGI application. /go/{key} is answered before FastAPI; everything else is FastAPI."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import Engine, text
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from partnerloop.config import Settings, get_settings
+from partnerloop.db import get_engine
+from partnerloop.errors import error_response, install_error_handlers
+from partnerloop.jobs.idempotency import IdempotencyMiddleware
+from partnerloop.jobs.runner import JobRunner
+from partnerloop.tracking.buffer import ClickBuffer
+from partnerloop.tracking.cache import LinkCache
+from partnerloop.tracking.redirect import RedirectApp
+
+log = logging.getLogger("partnerloop")
+
+
+@dataclass
+class Runtime:
+    """The long-lived parts of one web process, started and stopped by the lifespan."""
+
+    settings: Settings
+    engine: Engine
+    link_cache: LinkCache
+    click_buffer: ClickBuffer
+    job_runner: JobRunner | None
+
+
+def _routers(api: FastAPI) -> None:
+    from partnerloop.commission.endpoints import router as commission_router
+    from partnerloop.commission.track_endpoints import router as track_router
+    from partnerloop.link.endpoints import router as link_router
+    from partnerloop.partner.endpoints import router as partner_router
+    from partnerloop.plan.endpoints import router as plan_router
+    from partnerloop.portal.views import router as portal_router
+    from partnerloop.program.endpoints import router as program_router
+
+    for router in (
+        program_router,
+        plan_router,
+        partner_router,
+        link_router,
+        track_router,
+        commission_router,
+        portal_router,
+    ):
+        api.include_router(router)
+
+
+def create_app(settings: Settings | None = None) -> PartnerloopApp:
+    settings = settings or get_settings()
+    engine = get_engine(settings)
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        link_cache=LinkCache(engine, settings),
+        click_buffer=ClickBuffer(engine, settings),
+        job_runner=JobRunner(engine, settings) if settings.run_jobs_in_process else None,
+    )
+
+    @asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        await runtime.link_cache.start()
+        await runtime.click_buffer.start()
+        if runtime.job_runner is not None:
+            await runtime.job_runner.start()
+        try:
+            yield
+        finally:
+            # Stop taking jobs first, then drain the last clicks: nothing accepted is lost.
+            if runtime.job_runner is not None:
+                await runtime.job_runner.stop()
+            await runtime.click_buffer.stop()
+            await runtime.link_cache.stop()
+
+    api = FastAPI(
+        title="Partnerloop",
+        version="0.1.0",
+        description="Affiliate, partner and customer-referral programs: tracking, commissions, payouts.",
+        lifespan=lifespan,
+    )
+    api.state.settings = settings
+    api.state.engine = engine
+    api.state.runtime = runtime
+    install_error_handlers(api)
+
+    @api.get("/healthz", tags=["ops"])
+    def healthz() -> JSONResponse:
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+        except Exception as error:  # any failure to reach the database is "unhealthy"
+            log.warning("health check failed: %s", error)
+            return error_response(503, "DatabaseUnreachable", "The database cannot be reached.")
+        return JSONResponse({"status": "ok", "database": engine.dialect.name})
+
+    _routers(api)
+    return PartnerloopApp(api, RedirectApp(runtime.link_cache, runtime.click_buffer, settings), runtime)
+
+
+class PartnerloopApp:
+    """Routes /go/ to the raw ASGI redirect (no routing or dependency machinery), the rest to FastAPI."""
+
+    def __init__(self, api: FastAPI, redirect: RedirectApp, runtime: Runtime) -> None:
+        self.api = api
+        self.redirect = redirect
+        self.runtime = runtime
+        self._api_stack: ASGIApp = IdempotencyMiddleware(api, runtime.engine)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("/go/"):
+            await self.redirect(scope, receive, send)
+            return
+        await self._api_stack(scope, receive, send)
+
+
+def app_factory() -> PartnerloopApp:
+    """For `uvicorn --factory partnerloop.app:app_factory` and `serve --workers N`."""
+    return create_app()

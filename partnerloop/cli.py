@@ -1,0 +1,144 @@
+"""The command line: partnerloop serve | worker | migrate | demo | program create."""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+import sys
+from typing import Annotated
+
+import typer
+
+from partnerloop.config import get_settings
+
+cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Partnerloop: partner programs you run yourself.")
+program_cli = typer.Typer(no_args_is_help=True, help="Programs.")
+cli.add_typer(program_cli, name="program")
+
+
+def _migrated_engine():  # type: ignore[no-untyped-def]
+    from partnerloop import migrate
+    from partnerloop.db import get_engine
+
+    engine = get_engine(get_settings())
+    migrate.upgrade(engine)
+    return engine
+
+
+def _fail(message: str) -> None:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code=2)
+
+
+@cli.command()
+def migrate() -> None:
+    """Apply database migrations."""
+    _migrated_engine()
+    typer.echo("database is at the latest revision")
+
+
+@program_cli.command("create")
+def program_create(
+    name: Annotated[str, typer.Option("--name", help="Program name")],
+    domain: Annotated[list[str], typer.Option("--domain", help="Allowed destination domain (repeatable)")],
+    currency: Annotated[str, typer.Option("--currency")] = "usd",
+    owner_email: Annotated[str | None, typer.Option("--owner-email")] = None,
+    owner_password: Annotated[str | None, typer.Option("--owner-password")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+) -> None:
+    """Create a workspace, its owner and a program; print its id and keys."""
+    from partnerloop.db import transaction
+    from partnerloop.kit.errors import AppError
+    from partnerloop.program.service import create_program
+
+    engine = _migrated_engine()
+    email = owner_email or f"owner+{secrets.token_hex(4)}@partnerloop.local"
+    password = owner_password or (None if owner_email else secrets.token_urlsafe(12))
+    try:
+        with transaction(engine) as session:
+            created = create_program(
+                session, name=name, domains=domain, currency=currency, owner_email=email, owner_password=password
+            )
+            result = {
+                "id": created.program.id,
+                "name": created.program.name,
+                "currency": created.program.currency,
+                "allowed_domains": created.program.allowed_domains,
+                "api_key": created.api_key,
+                "publishable_key": created.program.publishable_key,
+                "owner_email": created.owner_email,
+            }
+            if password and not owner_password:
+                result["owner_password"] = password
+    except AppError as error:
+        _fail(error.message)
+        return
+    if as_json:
+        typer.echo(json.dumps(result))
+    else:
+        for key, value in result.items():
+            typer.echo(f"{key}: {value}")
+
+
+@cli.command()
+def serve(
+    host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1)] = 1,
+    demo: Annotated[bool, typer.Option("--demo", help="Seed the demo program first (once)")] = False,
+    no_jobs: Annotated[bool, typer.Option("--no-jobs", help="Leave jobs to `partnerloop worker`")] = False,
+) -> None:
+    """Serve the API, the portals and links (migrating first)."""
+    import uvicorn
+
+    engine = _migrated_engine()
+    if demo:
+        from partnerloop.demo import print_logins, seed_demo
+
+        print_logins(seed_demo(engine, get_settings()))
+    if no_jobs:
+        os.environ["RUN_JOBS_IN_PROCESS"] = "false"
+    if workers > 1 and get_settings().is_sqlite and not no_jobs:
+        os.environ["RUN_JOBS_IN_PROCESS"] = "false"  # SQLite: one job runner; start `partnerloop worker`
+        typer.echo("note: with several workers on SQLite, run jobs with `partnerloop worker`", err=True)
+    engine.dispose()
+    uvicorn.run(
+        "partnerloop.app:app_factory",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        log_level="info",
+        access_log=False,
+        timeout_graceful_shutdown=30,
+    )
+
+
+@cli.command()
+def worker() -> None:
+    """Run durable jobs until SIGTERM / Ctrl-C."""
+    from partnerloop.jobs.runner import run_worker_forever
+
+    engine = _migrated_engine()
+    run_worker_forever(engine, get_settings())
+
+
+@cli.command()
+def demo() -> None:
+    """Seed a realistic demo program and print its logins."""
+    from partnerloop.demo import print_logins, seed_demo
+
+    engine = _migrated_engine()
+    print_logins(seed_demo(engine, get_settings()))
+
+
+def main() -> None:
+    try:
+        cli()
+    except KeyboardInterrupt:
+        sys.exit(130)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,52 @@
+"""Settings, read once from the environment."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic import model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the refused default, named once
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+
+    database_url: str = "sqlite:///./partnerloop.db"
+    secret_key: str = DEFAULT_SECRET
+    base_url: str = "http://127.0.0.1:8000"
+    redis_url: str | None = None
+    smtp_url: str | None = None
+    environment: str = "development"  # PARTNERLOOP_ENV is read below too
+    # The click buffer: flushed every interval or when this many clicks wait.
+    click_flush_interval_ms: int = 100
+    click_batch_size: int = 2000
+    click_buffer_max: int = 50_000
+    link_cache_poll_ms: int = 500
+    run_jobs_in_process: bool = True
+    job_poll_interval_ms: int = 500
+
+    @model_validator(mode="after")
+    def _refuse_default_secret(self) -> Settings:
+        if self.environment not in ("development", "test") and self.secret_key == DEFAULT_SECRET:
+            raise ValueError("SECRET_KEY must be set outside development (ENVIRONMENT=production).")
+        return self
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        """A plain postgresql:// URL selects our driver (psycopg 3)."""
+        url = self.database_url
+        for prefix in ("postgresql://", "postgres://"):
+            if url.startswith(prefix):
+                return "postgresql+psycopg://" + url[len(prefix) :]
+        return url
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

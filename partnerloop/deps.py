@@ -1,0 +1,67 @@
+"""Request wiring: the session per request, the program behind the API key."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from partnerloop.config import Settings
+from partnerloop.db import transaction
+from partnerloop.kit.errors import Unauthorized
+from partnerloop.models import Program
+from partnerloop.program import repository as program_repository
+
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_settings_dep(request: Request) -> Settings:
+    settings: Settings = request.app.state.settings
+    return settings
+
+
+def get_engine_dep(request: Request) -> Engine:
+    engine: Engine = request.app.state.engine
+    return engine
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """One transaction per request, committed before the response is sent."""
+    with transaction(request.app.state.engine, writes=request.method not in READ_METHODS) as session:
+        yield session
+
+
+DbSession = Annotated[Session, Depends(get_session, scope="function")]
+
+
+def bearer_token(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return None
+    return token.strip()
+
+
+@dataclass(frozen=True)
+class ApiContext:
+    session: Session
+    program: Program
+    settings: Settings
+
+
+def api_context(request: Request, session: DbSession) -> ApiContext:
+    """The program whose secret API key is in `Authorization: Bearer …`; 401 otherwise."""
+    token = bearer_token(request)
+    if token is None:
+        raise Unauthorized("Send the program's secret API key as 'Authorization: Bearer <api_key>'.")
+    program = program_repository.program_for_api_key(session, token)
+    if program is None:
+        raise Unauthorized("The API key is not valid (unknown or revoked).")
+    return ApiContext(session=session, program=program, settings=request.app.state.settings)
+
+
+Api = Annotated[ApiContext, Depends(api_context)]

@@ -1,0 +1,25 @@
+"""Time: timezone-aware UTC everywhere, from one clock."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+def as_utc(moment: datetime) -> datetime:
+    """Naive datetimes (as SQLite returns them) are UTC; aware ones are converted."""
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC)
+
+
+def months_between(start: datetime, end: datetime) -> int:
+    """Whole calendar months from start to end (0 within the first month)."""
+    start, end = as_utc(start), as_utc(end)
+    months = (end.year - start.year) * 12 + (end.month - start.month)
+    if (end.day, end.time()) < (start.day, start.time()):
+        months -= 1
+    return max(months, 0)

@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from partnerloop.kit.time import utc_now
+from partnerloop.models.base import Base, created_column, id_column
+
+
+class Link(Base):
+    """A short link: /go/{key} redirects to destination_url. Deleting keeps the row (clicks point at it)."""
+
+    __tablename__ = "links"
+    id: Mapped[str] = id_column()
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    key: Mapped[str] = mapped_column(String(64), unique=True)
+    destination_url: Mapped[str] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
+    deleted_at: Mapped[datetime | None]
+
+
+class Click(Base):
+    """One recorded click; its id is the click id handed to the merchant (pl_cid)."""
+
+    __tablename__ = "clicks"
+    id: Mapped[str] = id_column()
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("links.id"), index=True)
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    created_at: Mapped[datetime] = mapped_column(index=True)
+    ip_truncated: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(1000))
+    browser: Mapped[str | None] = mapped_column(String(64))
+    os: Mapped[str | None] = mapped_column(String(64))
+    device: Mapped[str | None] = mapped_column(String(32))
+    is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    referrer: Mapped[str | None] = mapped_column(String(2000))
+    country: Mapped[str | None] = mapped_column(String(2))
+
+
+class ClickRollup(Base):
+    """Clicks per link and UTC day (the partner is the link's); summed per partner in reports."""
+
+    __tablename__ = "click_rollups"
+    __table_args__ = (UniqueConstraint("link_id", "day"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    link_id: Mapped[str] = mapped_column(ForeignKey("links.id"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
+    day: Mapped[date] = mapped_column(Date)
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    bot_clicks: Mapped[int] = mapped_column(Integer, default=0)

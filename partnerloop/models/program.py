@@ -1,0 +1,46 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from partnerloop.kit.time import utc_now
+from partnerloop.models.base import Base, created_column, id_column
+
+
+class Program(Base):
+    __tablename__ = "programs"
+    id: Mapped[str] = id_column()
+    workspace_id: Mapped[str] = mapped_column(ForeignKey("workspaces.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(20), default="affiliate")
+    currency: Mapped[str] = mapped_column(String(3))
+    allowed_domains: Mapped[list[Any]] = mapped_column(default=list)
+    link_params: Mapped[list[Any]] = mapped_column(default=lambda: ["ref", "via"])
+    cookie_days: Mapped[int] = mapped_column(Integer, default=90)
+    attribution_model: Mapped[str] = mapped_column(String(20), default="last_click")
+    hold_days: Mapped[int] = mapped_column(Integer, default=30)
+    min_payout_amount: Mapped[int] = mapped_column(Integer, default=5000)
+    default_plan_id: Mapped[str | None] = mapped_column(
+        ForeignKey("plans.id", use_alter=True, name="fk_programs_default_plan_id_plans")
+    )
+    publishable_key: Mapped[str] = mapped_column(String(64), unique=True)
+    stripe_webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    fallback_url: Mapped[str | None] = mapped_column(String(2000))
+    created_at: Mapped[datetime] = created_column()
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
+
+
+class ApiKey(Base):
+    """A program-scoped secret key, stored only as its SHA-256 (keys carry 192 random bits)."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[str] = id_column()
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = created_column()
+    revoked_at: Mapped[datetime | None]

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from fastapi import APIRouter, Query
+
+from partnerloop.deps import Api
+from partnerloop.partner import service
+from partnerloop.partner.schemas import PartnerIn, PartnerList, PartnerOut, PartnerPatch
+
+router = APIRouter(prefix="/api/v1/partners", tags=["partners"])
+
+
+@router.post("", status_code=201)
+def create_partner(body: PartnerIn, api: Api) -> PartnerOut:
+    return service.partner_out(*service.enroll_partner(api.session, api.program, body))
+
+
+@router.get("")
+def list_partners(
+    api: Api,
+    status: str | None = None,
+    cursor: str | None = None,
+    limit: int = Query(default=50, ge=1, le=100),
+) -> PartnerList:
+    rows, next_cursor = service.list_partners(api.session, api.program, status=status, cursor=cursor, limit=limit)
+    return PartnerList(data=[service.partner_out(*row) for row in rows], next_cursor=next_cursor)
+
+
+@router.get("/{partner_id}")
+def get_partner(partner_id: str, api: Api) -> PartnerOut:
+    return service.partner_out(*service.get_partner(api.session, api.program, partner_id))
+
+
+@router.patch("/{partner_id}")
+def patch_partner(partner_id: str, body: PartnerPatch, api: Api) -> PartnerOut:
+    return service.partner_out(*service.update_partner(api.session, api.program, partner_id, body))
+
+
+@router.post("/{partner_id}/approve")
+def approve_partner(partner_id: str, api: Api) -> PartnerOut:
+    return service.partner_out(*service.change_status(api.session, api.program, partner_id, "approve"))
+
+
+@router.post("/{partner_id}/reject")
+def reject_partner(partner_id: str, api: Api) -> PartnerOut:
+    return service.partner_out(*service.change_status(api.session, api.program, partner_id, "reject"))
+
+
+@router.post("/{partner_id}/ban")
+def ban_partner(partner_id: str, api: Api) -> PartnerOut:
+    return service.partner_out(*service.change_status(api.session, api.program, partner_id, "ban"))

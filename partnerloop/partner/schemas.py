@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class PartnerIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    email: str = Field(min_length=3, max_length=320)
+    name: str = Field(min_length=1, max_length=200)
+    status: Literal["approved", "pending", "invited"] | None = None
+    referral_code: str | None = Field(default=None, min_length=3, max_length=64)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    plan_id: str | None = None
+
+
+class PartnerPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    country: str | None = Field(default=None, min_length=2, max_length=2)
+    plan_id: str | None = None
+
+
+class PartnerOut(BaseModel):
+    id: str
+    email: str
+    name: str
+    status: str
+    referral_code: str
+    country: str | None
+    plan_id: str | None
+    created_at: datetime
+
+
+class PartnerList(BaseModel):
+    data: list[PartnerOut]
+    next_cursor: str | None

@@ -1,0 +1,146 @@
+"""Partners: enrol, change status, look up."""
+
+from __future__ import annotations
+
+import re
+import secrets
+
+from sqlalchemy.orm import Session
+
+from partnerloop.kit.errors import AppError, Conflict, NotFound
+from partnerloop.kit.pagination import page_of, paginate
+from partnerloop.kit.time import utc_now
+from partnerloop.models import Enrollment, Partner, Plan, Program
+from partnerloop.partner import repository
+from partnerloop.partner.rules import EnrollmentStatus, next_status
+from partnerloop.partner.schemas import PartnerIn, PartnerOut, PartnerPatch
+from partnerloop.program.service import is_email
+
+
+class PartnerError(AppError):
+    status_code = 422
+
+
+class PartnerNotFound(NotFound):
+    pass
+
+
+class PartnerExists(Conflict):
+    pass
+
+
+class StatusChangeNotAllowed(Conflict):
+    pass
+
+
+_CODE_CHARS = re.compile(r"[^a-z0-9]+")
+_CODE_SHAPE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{2,63}$")
+
+
+def _code_from_name(name: str) -> str:
+    stem = _CODE_CHARS.sub("", name.lower())[:12] or "partner"
+    return f"{stem}{secrets.randbelow(9000) + 1000}"
+
+
+def partner_out(partner: Partner, enrollment: Enrollment) -> PartnerOut:
+    return PartnerOut(
+        id=partner.id,
+        email=partner.email,
+        name=partner.name,
+        status=enrollment.status,
+        referral_code=enrollment.referral_code,
+        country=partner.country,
+        plan_id=enrollment.plan_id,
+        created_at=enrollment.created_at,
+    )
+
+
+def _check_plan(session: Session, program: Program, plan_id: str | None) -> None:
+    if plan_id is None:
+        return
+    plan = session.get(Plan, plan_id)
+    if plan is None or plan.program_id != program.id:
+        raise NotFound(f"No plan {plan_id} in this program.")
+
+
+def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple[Partner, Enrollment]:
+    """Create (or reuse, by email) the workspace's partner and enrol them in the program."""
+    email = body.email.strip().lower()
+    if not is_email(email):
+        raise PartnerError(f"'{body.email}' is not an email address.")
+    _check_plan(session, program, body.plan_id)
+    partner = repository.partner_by_email(session, program.workspace_id, email)
+    if partner is None:
+        partner = Partner(
+            workspace_id=program.workspace_id,
+            email=email,
+            name=body.name.strip(),
+            country=body.country.lower() if body.country else None,
+        )
+        session.add(partner)
+        session.flush()
+    elif repository.get_enrolled(session, program.id, partner.id) is not None:
+        raise PartnerExists(f"{email} is already a partner of this program (id {partner.id}).")
+    if body.referral_code is not None:
+        if not _CODE_SHAPE.match(body.referral_code):
+            raise PartnerError("referral_code takes 3 to 64 letters, digits, '-' or '_'.")
+        code = body.referral_code
+        if repository.referral_code_taken(session, program.id, code):
+            raise PartnerExists(f"The referral code '{code}' is taken.")
+    else:
+        code = _code_from_name(body.name)
+        while repository.referral_code_taken(session, program.id, code):
+            code = _code_from_name(body.name)
+    enrollment = Enrollment(
+        program_id=program.id,
+        partner_id=partner.id,
+        status=body.status or EnrollmentStatus.APPROVED.value,
+        referral_code=code,
+        plan_id=body.plan_id,
+    )
+    session.add(enrollment)
+    session.flush()
+    return partner, enrollment
+
+
+def get_partner(session: Session, program: Program, partner_id: str) -> tuple[Partner, Enrollment]:
+    found = repository.get_enrolled(session, program.id, partner_id)
+    if found is None:
+        raise PartnerNotFound(f"No partner {partner_id} in this program.")
+    return found
+
+
+def list_partners(
+    session: Session, program: Program, *, status: str | None, cursor: str | None, limit: int
+) -> tuple[list[tuple[Partner, Enrollment]], str | None]:
+    statement = repository.enrolled(program.id)
+    if status:
+        statement = statement.where(Enrollment.status == status)
+    rows = [(row[0], row[1]) for row in session.execute(paginate(statement, Partner.id, cursor, limit)).all()]
+    return page_of(rows, limit, lambda row: row[0].id)
+
+
+def change_status(session: Session, program: Program, partner_id: str, action: str) -> tuple[Partner, Enrollment]:
+    partner, enrollment = get_partner(session, program, partner_id)
+    current = EnrollmentStatus(enrollment.status)
+    target = next_status(current, action)
+    if target is None:
+        raise StatusChangeNotAllowed(f"A partner who is {current.value} cannot be asked to {action}.")
+    enrollment.status = target.value
+    enrollment.status_changed_at = utc_now()
+    session.flush()
+    return partner, enrollment
+
+
+def update_partner(session: Session, program: Program, partner_id: str, patch: PartnerPatch) -> tuple[Partner, Enrollment]:
+    partner, enrollment = get_partner(session, program, partner_id)
+    changes = patch.model_dump(exclude_unset=True)
+    if "plan_id" in changes:
+        _check_plan(session, program, changes["plan_id"])
+        enrollment.plan_id = changes["plan_id"]
+    if changes.get("name"):
+        partner.name = changes["name"].strip()
+    if "country" in changes:
+        partner.country = changes["country"].lower() if changes["country"] else None
+    session.flush()
+    return partner, enrollment

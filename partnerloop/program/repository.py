@@ -1,0 +1,31 @@
+"""Programs, API keys and workspaces: all SQL for the program domain."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from partnerloop.kit.ids import sha256_hex
+from partnerloop.models import ApiKey, Program
+
+
+def program_for_api_key(session: Session, token: str) -> Program | None:
+    return session.execute(
+        select(Program)
+        .join(ApiKey, ApiKey.program_id == Program.id)
+        .where(ApiKey.key_hash == sha256_hex(token), ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def program_id_for_api_key(session: Session, token: str) -> str | None:
+    return session.execute(
+        select(ApiKey.program_id).where(ApiKey.key_hash == sha256_hex(token), ApiKey.revoked_at.is_(None))
+    ).scalar_one_or_none()
+
+
+def get_program(session: Session, program_id: str) -> Program | None:
+    return session.get(Program, program_id)
+
+
+def program_by_publishable_key(session: Session, key: str) -> Program | None:
+    return session.execute(select(Program).where(Program.publishable_key == key)).scalar_one_or_none()

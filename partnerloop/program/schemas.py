@@ -1,0 +1,41 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt
+
+AttributionModel = Literal["first_click", "last_click", "linear", "time_decay", "position"]
+
+
+class ProgramOut(BaseModel):
+    id: str
+    name: str
+    kind: str
+    currency: str
+    allowed_domains: list[str]
+    link_params: list[str]
+    cookie_days: int
+    attribution_model: str
+    hold_days: int
+    min_payout_amount: int
+    default_plan_id: str | None
+    publishable_key: str
+    stripe_webhook_secret_set: bool
+    fallback_url: str | None
+    created_at: datetime
+
+
+class ProgramPatch(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    default_plan_id: str | None = None
+    cookie_days: StrictInt | None = Field(default=None, ge=1, le=3650)
+    hold_days: StrictInt | None = Field(default=None, ge=0, le=3650)
+    min_payout_amount: StrictInt | None = Field(default=None, ge=0)
+    attribution_model: AttributionModel | None = None
+    allowed_domains: list[str] | None = Field(default=None, min_length=1, max_length=100)
+    link_params: list[str] | None = Field(default=None, min_length=1, max_length=10)
+    stripe_webhook_secret: str | None = Field(default=None, max_length=200)
+    fallback_url: str | None = Field(default=None, max_length=2000)

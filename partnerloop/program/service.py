@@ -1,0 +1,138 @@
+"""Programs: creation with workspace, owner and keys; settings changes."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from partnerloop.kit.crypto import hash_password
+from partnerloop.kit.errors import AppError, InvalidInput, NotFound
+from partnerloop.kit.ids import new_secret, sha256_hex
+from partnerloop.kit.money import normalize_currency
+from partnerloop.kit.urls import check_destination, normalize_domain
+from partnerloop.models import ApiKey, Member, Plan, Program, User, Workspace
+from partnerloop.program.schemas import ProgramOut, ProgramPatch
+
+SECRET_KEY_PREFIX = "pl_sk_"
+PUBLISHABLE_KEY_PREFIX = "pl_pk_"
+_LINK_PARAM = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+
+
+class ProgramError(AppError):
+    status_code = 422
+
+
+class OwnerEmailTaken(ProgramError):
+    status_code = 409
+
+
+@dataclass(frozen=True)
+class CreatedProgram:
+    program: Program
+    api_key: str  # shown once: only its hash is stored
+    owner_email: str
+
+
+def is_email(text: str) -> bool:
+    return bool(_EMAIL.match(text)) and len(text) <= 320
+
+
+def issue_api_key(session: Session, program: Program, name: str) -> str:
+    """Create a secret key for the program and return it; only its hash is kept."""
+    secret = new_secret(SECRET_KEY_PREFIX)
+    session.add(ApiKey(program_id=program.id, name=name, key_hash=sha256_hex(secret), key_prefix=secret[:10]))
+    return secret
+
+
+def create_program(
+    session: Session,
+    *,
+    name: str,
+    domains: list[str],
+    currency: str = "usd",
+    owner_email: str,
+    owner_password: str | None,
+    kind: str = "affiliate",
+) -> CreatedProgram:
+    """A workspace, its owner (user + owner membership), the program and a first API key."""
+    if not name.strip():
+        raise ProgramError("The program needs a name.")
+    if not domains:
+        raise ProgramError("Give at least one allowed destination domain (--domain example.com).")
+    owner_email = owner_email.strip().lower()
+    if not is_email(owner_email):
+        raise ProgramError(f"'{owner_email}' is not an email address.")
+    if owner_password is not None and len(owner_password) < 8:
+        raise ProgramError("The owner's password must have at least 8 characters.")
+    allowed = sorted({normalize_domain(domain) for domain in domains})
+    workspace = Workspace(name=name.strip())
+    session.add(workspace)
+    user = session.execute(select(User).where(User.email == owner_email)).scalar_one_or_none()
+    if user is None:
+        user = User(email=owner_email, password_hash=hash_password(owner_password) if owner_password else None)
+        session.add(user)
+    elif owner_password is not None:
+        raise OwnerEmailTaken(f"A user with email {owner_email} exists already; omit the password to reuse it.")
+    session.flush()
+    session.add(Member(workspace_id=workspace.id, user_id=user.id, role="owner"))
+    program = Program(
+        workspace_id=workspace.id,
+        name=name.strip(),
+        kind=kind,
+        currency=normalize_currency(currency),
+        allowed_domains=allowed,
+        publishable_key=new_secret(PUBLISHABLE_KEY_PREFIX, 18),
+    )
+    session.add(program)
+    session.flush()
+    secret = issue_api_key(session, program, "Default key")
+    session.flush()
+    return CreatedProgram(program=program, api_key=secret, owner_email=owner_email)
+
+
+def program_out(program: Program) -> ProgramOut:
+    return ProgramOut(
+        id=program.id,
+        name=program.name,
+        kind=program.kind,
+        currency=program.currency,
+        allowed_domains=list(program.allowed_domains),
+        link_params=list(program.link_params),
+        cookie_days=program.cookie_days,
+        attribution_model=program.attribution_model,
+        hold_days=program.hold_days,
+        min_payout_amount=program.min_payout_amount,
+        default_plan_id=program.default_plan_id,
+        publishable_key=program.publishable_key,
+        stripe_webhook_secret_set=bool(program.stripe_webhook_secret),
+        fallback_url=program.fallback_url,
+        created_at=program.created_at,
+    )
+
+
+def update_program(session: Session, program: Program, patch: ProgramPatch) -> Program:
+    """Apply the given settings; every value is checked before anything changes."""
+    changes = patch.model_dump(exclude_unset=True)
+    if "default_plan_id" in changes and changes["default_plan_id"] is not None:
+        plan = session.get(Plan, changes["default_plan_id"])
+        if plan is None or plan.program_id != program.id:
+            raise NotFound(f"No plan {changes['default_plan_id']} in this program.")
+    if "allowed_domains" in changes:
+        changes["allowed_domains"] = sorted({normalize_domain(domain) for domain in changes["allowed_domains"]})
+    if "link_params" in changes:
+        for param in changes["link_params"]:
+            if not _LINK_PARAM.match(param):
+                raise InvalidInput(f"'{param}' is not a usable link parameter name.")
+    if changes.get("fallback_url"):
+        check_destination(changes["fallback_url"], changes.get("allowed_domains", program.allowed_domains))
+    for field in ("name", "cookie_days", "hold_days", "min_payout_amount", "attribution_model"):
+        if field in changes and changes[field] is None:
+            raise InvalidInput(f"{field} cannot be null.")
+    for field, value in changes.items():
+        setattr(program, field, value)
+    session.flush()
+    return program

@@ -1,0 +1,155 @@
+"""Test wiring: a real database (SQLite by default, PostgreSQL with TEST_DATABASE_URL), migrated once
+per session through Alembic, emptied after every test. The app runs with its lifespan (click buffer,
+link cache, job runner) through Starlette's TestClient. Nothing of ours is mocked."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Engine, create_engine, text
+from sqlalchemy.engine import make_url
+
+warnings.filterwarnings("ignore", message=".*httpx.*", category=DeprecationWarning)
+warnings.filterwarnings("ignore", message=".*httpx2.*")
+
+from fastapi.testclient import TestClient  # noqa: E402
+
+from partnerloop import migrate  # noqa: E402
+from partnerloop.app import PartnerloopApp, create_app  # noqa: E402
+from partnerloop.config import Settings  # noqa: E402
+from partnerloop.db import dispose_engines, get_engine, transaction  # noqa: E402
+from partnerloop.models import Base  # noqa: E402
+from partnerloop.program.service import create_program  # noqa: E402
+
+_TMP = Path(tempfile.mkdtemp(prefix="partnerloop-tests-"))
+
+
+def _database_url() -> str:
+    return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
+
+
+def _recreate_postgres_database(url: str) -> None:
+    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as connection:
+            connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+            connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    except Exception as error:  # under CI this must fail loudly, never skip
+        pytest.exit(f"PostgreSQL is not reachable at {url}: {error}", returncode=3)
+    finally:
+        admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def database_url() -> str:
+    return _database_url()
+
+
+@pytest.fixture(scope="session")
+def is_postgres(database_url: str) -> bool:
+    return database_url.startswith("postgres")
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    values: dict[str, object] = {
+        "database_url": database_url,
+        "environment": "test",
+        "base_url": "http://testserver",
+        "click_flush_interval_ms": 20,
+        "job_poll_interval_ms": 50,
+        "link_cache_poll_ms": 100,
+    }
+    values.update(overrides)
+    return Settings(**values)  # type: ignore[arg-type]
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str) -> Settings:
+    return make_settings(database_url)
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings, database_url: str) -> Iterator[Engine]:
+    if database_url.startswith("postgres"):
+        _recreate_postgres_database(database_url)
+    else:
+        Path(database_url.removeprefix("sqlite:///")).unlink(missing_ok=True)
+    engine = get_engine(settings)
+    migrate.upgrade(engine)
+    yield engine
+    dispose_engines()
+
+
+def empty_all_tables(engine: Engine) -> None:
+    tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
+    with engine.begin() as connection:
+        if engine.dialect.name == "postgresql":
+            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+        else:
+            connection.execute(text("UPDATE programs SET default_plan_id = NULL"))
+            for name in tables:
+                connection.execute(text(f"DELETE FROM {name}"))
+
+
+@pytest.fixture(autouse=True)
+def _clean_database(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Every test starts from empty tables (API tests commit for real, so no outer rollback)."""
+    yield
+    if "engine" in request.fixturenames:
+        empty_all_tables(request.getfixturevalue("engine"))
+
+
+@pytest.fixture
+def app(engine: Engine, settings: Settings) -> PartnerloopApp:
+    return create_app(settings)
+
+
+@pytest.fixture
+def client(app: PartnerloopApp) -> Iterator[TestClient]:
+    with TestClient(app, base_url="http://testserver") as test_client:
+        yield test_client
+
+
+@dataclass
+class ProgramKeys:
+    id: str
+    api_key: str
+    publishable_key: str
+    workspace_id: str
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.api_key}"}
+
+
+def make_program(engine: Engine, name: str = "Acme", domains: tuple[str, ...] = ("acme.test",),
+                 currency: str = "usd", email: str | None = None) -> ProgramKeys:
+    with transaction(engine) as session:
+        created = create_program(
+            session,
+            name=name,
+            domains=list(domains),
+            currency=currency,
+            owner_email=email or f"owner-{name.lower().replace(' ', '')}@example.com",
+            owner_password="correct horse battery",
+        )
+        return ProgramKeys(
+            created.program.id, created.api_key, created.program.publishable_key, created.program.workspace_id
+        )
+
+
+@pytest.fixture
+def program(engine: Engine) -> ProgramKeys:
+    return make_program(engine)
+
+
+@pytest.fixture
+def other_program(engine: Engine) -> ProgramKeys:
+    return make_program(engine, name="Other", domains=("other.test",), email="owner-other@example.com")
