@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: bf35971e34a9
+Revision ID: b36ed1f27775
 Revises:
-Create Date: 2026-11-21 00:00:10.965621
+Create Date: 2026-11-21 00:01:57.705025
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from alembic import op
 
 import partnerloop.models.base
 
-revision = "bf35971e34a9"
+revision = "0001"
 down_revision = None
 branch_labels = None
 depends_on = None
