@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
@@ -104,6 +106,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
         return JSONResponse({"status": "ok", "database": engine.dialect.name})
 
     _routers(api)
+    api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
     return PartnerloopApp(api, RedirectApp(runtime.link_cache, runtime.click_buffer, settings), runtime)
 
 
