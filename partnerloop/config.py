@@ -7,7 +7,7 @@ from functools import lru_cache
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-DEFAULT_SECRET = "dev-secret-change-me"  # noqa: S105 - the refused default, named once
+DEFAULT_SECRET = "dev-secret-change-me"
 
 
 class Settings(BaseSettings):

@@ -129,8 +129,13 @@ class ProgramKeys:
         return {"Authorization": f"Bearer {self.api_key}"}
 
 
-def make_program(engine: Engine, name: str = "Acme", domains: tuple[str, ...] = ("acme.test",),
-                 currency: str = "usd", email: str | None = None) -> ProgramKeys:
+def make_program(
+    engine: Engine,
+    name: str = "Acme",
+    domains: tuple[str, ...] = ("acme.test",),
+    currency: str = "usd",
+    email: str | None = None,
+) -> ProgramKeys:
     with transaction(engine) as session:
         created = create_program(
             session,

@@ -79,8 +79,13 @@ def create_link(session: Session, program: Program, body: LinkIn) -> Link:
         inserted = insert_ignore(
             session,
             Link,
-            {"id": link_id, "program_id": program.id, "partner_id": body.partner_id, "key": key,
-             "destination_url": destination},
+            {
+                "id": link_id,
+                "program_id": program.id,
+                "partner_id": body.partner_id,
+                "key": key,
+                "destination_url": destination,
+            },
             ["key"],
         )
         if inserted:

@@ -23,14 +23,27 @@ class EnrollmentStatus(StrEnum):
 TRANSITIONS: dict[str, tuple[EnrollmentStatus, frozenset[EnrollmentStatus]]] = {
     "approve": (
         EnrollmentStatus.APPROVED,
-        frozenset({EnrollmentStatus.PENDING, EnrollmentStatus.INVITED, EnrollmentStatus.REJECTED,
-                   EnrollmentStatus.DEACTIVATED}),
+        frozenset(
+            {
+                EnrollmentStatus.PENDING,
+                EnrollmentStatus.INVITED,
+                EnrollmentStatus.REJECTED,
+                EnrollmentStatus.DEACTIVATED,
+            }
+        ),
     ),
     "reject": (EnrollmentStatus.REJECTED, frozenset({EnrollmentStatus.PENDING, EnrollmentStatus.INVITED})),
     "ban": (
         EnrollmentStatus.BANNED,
-        frozenset({EnrollmentStatus.PENDING, EnrollmentStatus.APPROVED, EnrollmentStatus.INVITED,
-                   EnrollmentStatus.REJECTED, EnrollmentStatus.DEACTIVATED}),
+        frozenset(
+            {
+                EnrollmentStatus.PENDING,
+                EnrollmentStatus.APPROVED,
+                EnrollmentStatus.INVITED,
+                EnrollmentStatus.REJECTED,
+                EnrollmentStatus.DEACTIVATED,
+            }
+        ),
     ),
     "deactivate": (EnrollmentStatus.DEACTIVATED, frozenset({EnrollmentStatus.APPROVED})),
 }

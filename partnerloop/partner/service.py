@@ -132,7 +132,9 @@ def change_status(session: Session, program: Program, partner_id: str, action: s
     return partner, enrollment
 
 
-def update_partner(session: Session, program: Program, partner_id: str, patch: PartnerPatch) -> tuple[Partner, Enrollment]:
+def update_partner(
+    session: Session, program: Program, partner_id: str, patch: PartnerPatch
+) -> tuple[Partner, Enrollment]:
     partner, enrollment = get_partner(session, program, partner_id)
     changes = patch.model_dump(exclude_unset=True)
     if "plan_id" in changes:

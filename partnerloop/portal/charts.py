@@ -10,10 +10,7 @@ def daily_series(points: list[tuple[date, int]], start: date, end: date) -> list
     """Every day from start to end inclusive, zero where there is no point."""
     values = dict(points)
     days = (end - start).days + 1
-    return [
-        (start + timedelta(days=offset), values.get(start + timedelta(days=offset), 0))
-        for offset in range(days)
-    ]
+    return [(start + timedelta(days=offset), values.get(start + timedelta(days=offset), 0)) for offset in range(days)]
 
 
 def bar_chart_svg(series: list[tuple[date, int]], *, title: str, width: int = 720, height: int = 160) -> str:

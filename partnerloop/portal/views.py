@@ -14,7 +14,8 @@ from partnerloop.deps import DbSession
 from partnerloop.kit.crypto import verify_password
 from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
-from partnerloop.portal import repository, session as login_cookie
+from partnerloop.portal import repository
+from partnerloop.portal import session as login_cookie
 from partnerloop.portal.charts import bar_chart_svg, daily_series
 
 router = APIRouter(include_in_schema=False)
@@ -91,9 +92,7 @@ def dashboard(request: Request, session: DbSession, program: str | None = None) 
         return _page(request, "not_found.html", {"message": "You are not a member of any program yet."}, 404)
     now = utc_now()
     since = now - timedelta(days=OVERVIEW_DAYS - 1)
-    overview = repository.overview(
-        session, chosen.id, since.replace(hour=0, minute=0, second=0, microsecond=0)
-    )
+    overview = repository.overview(session, chosen.id, since.replace(hour=0, minute=0, second=0, microsecond=0))
     series = daily_series(overview.clicks_by_day, since.date(), now.date())
     conversion = f"{overview.sales * 100 / overview.clicks:.1f}%" if overview.clicks else "–"
     user_email = repository.user_email(session, user_id)

@@ -6,8 +6,9 @@ from tests.conftest import ProgramKeys
 
 
 def test_create_partner_is_approved_with_a_referral_code(client: TestClient, program: ProgramKeys) -> None:
-    response = client.post("/api/v1/partners", json={"email": "Jane@Example.com", "name": "Jane Doe"},
-                           headers=program.headers)
+    response = client.post(
+        "/api/v1/partners", json={"email": "Jane@Example.com", "name": "Jane Doe"}, headers=program.headers
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["status"] == "approved"
@@ -17,8 +18,9 @@ def test_create_partner_is_approved_with_a_referral_code(client: TestClient, pro
 
 
 def test_pending_partner_is_approved_then_banned(client: TestClient, program: ProgramKeys) -> None:
-    partner = client.post("/api/v1/partners", json={"email": "p@example.com", "name": "P", "status": "pending"},
-                          headers=program.headers).json()
+    partner = client.post(
+        "/api/v1/partners", json={"email": "p@example.com", "name": "P", "status": "pending"}, headers=program.headers
+    ).json()
     assert partner["status"] == "pending"
     approved = client.post(f"/api/v1/partners/{partner['id']}/approve", headers=program.headers)
     assert approved.json()["status"] == "approved"
@@ -37,8 +39,9 @@ def test_duplicate_partner_email_is_a_conflict(client: TestClient, program: Prog
 def test_partner_of_another_program_is_not_found(
     client: TestClient, program: ProgramKeys, other_program: ProgramKeys
 ) -> None:
-    partner = client.post("/api/v1/partners", json={"email": "x@example.com", "name": "X"},
-                          headers=program.headers).json()
+    partner = client.post(
+        "/api/v1/partners", json={"email": "x@example.com", "name": "X"}, headers=program.headers
+    ).json()
     response = client.get(f"/api/v1/partners/{partner['id']}", headers=other_program.headers)
     assert response.status_code == 404
     assert response.json()["error"] == "PartnerNotFound"
@@ -62,8 +65,9 @@ def test_bad_partner_payloads_write_nothing(client: TestClient, program: Program
         response = client.post("/api/v1/partners", json=payload, headers=program.headers)
         assert response.status_code == status, (payload, response.text)
         assert set(response.json()) == {"error", "detail"}
-    malformed = client.post("/api/v1/partners", content=b"{nope", headers={**program.headers,
-                                                                          "content-type": "application/json"})
+    malformed = client.post(
+        "/api/v1/partners", content=b"{nope", headers={**program.headers, "content-type": "application/json"}
+    )
     assert malformed.status_code == 400
     assert malformed.json()["error"] == "MalformedJSON"
     assert client.get("/api/v1/partners", headers=program.headers).json() == {"data": [], "next_cursor": None}
@@ -71,8 +75,9 @@ def test_bad_partner_payloads_write_nothing(client: TestClient, program: Program
 
 def test_partner_list_pages_with_a_cursor(client: TestClient, program: ProgramKeys) -> None:
     ids = [
-        client.post("/api/v1/partners", json={"email": f"p{i}@example.com", "name": f"P{i}"},
-                    headers=program.headers).json()["id"]
+        client.post(
+            "/api/v1/partners", json={"email": f"p{i}@example.com", "name": f"P{i}"}, headers=program.headers
+        ).json()["id"]
         for i in range(5)
     ]
     seen: list[str] = []

@@ -15,10 +15,16 @@ def test_get_program_shows_settings_but_no_secret(client: TestClient, program: P
 
 
 def test_patch_program_settings(client: TestClient, program: ProgramKeys) -> None:
-    response = client.patch("/api/v1/program", json={"cookie_days": 30, "hold_days": 0,
-                                                     "allowed_domains": ["acme.test", "Acme.Shop"],
-                                                     "stripe_webhook_secret": "whsec_test"},
-                            headers=program.headers)
+    response = client.patch(
+        "/api/v1/program",
+        json={
+            "cookie_days": 30,
+            "hold_days": 0,
+            "allowed_domains": ["acme.test", "Acme.Shop"],
+            "stripe_webhook_secret": "whsec_test",
+        },
+        headers=program.headers,
+    )
     assert response.status_code == 200, response.text
     body = response.json()
     assert body["cookie_days"] == 30 and body["hold_days"] == 0
