@@ -82,7 +82,8 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
     dialect = session.get_bind().dialect.name
     insert = pg_insert if dialect == "postgresql" else sqlite_insert
     statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=list(conflict))
-    result = session.execute(statement)
+    # Without preserve_rowcount, SQLAlchemy 2.1 reports -1 for an INSERT on PostgreSQL (psycopg).
+    result = session.execute(statement.execution_options(preserve_rowcount=True))
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 

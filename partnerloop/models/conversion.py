@@ -46,6 +46,7 @@ class Event(Base):
     coupon_code: Mapped[str | None] = mapped_column(String(100))
     click_id: Mapped[str | None] = mapped_column(String(26))
     sale_event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
+    note: Mapped[str | None] = mapped_column(String(500))  # why it earned nothing, as first answered
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = created_column()
 

@@ -47,4 +47,5 @@ class IdempotencyKey(Base):
     request_hash: Mapped[str] = mapped_column(String(64))
     status_code: Mapped[int | None]
     response_body: Mapped[str | None] = mapped_column(Text)
+    content_type: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_column()

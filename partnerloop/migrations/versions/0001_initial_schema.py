@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: b36ed1f27775
+Revision ID: e6b71dde694d
 Revises:
-Create Date: 2026-11-21 00:01:57.705025
+Create Date: 2026-11-21 00:04:21.710848
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ def upgrade() -> None:
         sa.Column("request_hash", sa.String(length=64), nullable=False),
         sa.Column("status_code", sa.Integer(), nullable=True),
         sa.Column("response_body", sa.Text(), nullable=True),
+        sa.Column("content_type", sa.String(length=200), nullable=True),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("program_id", "key", name=op.f("pk_idempotency_keys")),
     )
@@ -323,6 +324,7 @@ def upgrade() -> None:
         sa.Column("coupon_code", sa.String(length=100), nullable=True),
         sa.Column("click_id", sa.String(length=26), nullable=True),
         sa.Column("sale_event_id", sa.String(length=26), nullable=True),
+        sa.Column("note", sa.String(length=500), nullable=True),
         sa.Column("occurred_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(

@@ -1,0 +1,236 @@
+"""The durable job queue: a table in the application database (transactional outbox).
+
+A job is enqueued in the caller's transaction, so it exists exactly when the change that causes it
+was committed. Workers claim one job at a time (`FOR UPDATE SKIP LOCKED` on PostgreSQL; on SQLite the
+writing transaction is already exclusive), run its handler in a transaction that also marks it done,
+and on failure put it back with exponential backoff until it is dead.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy.orm import Session
+
+from partnerloop.db import insert_ignore
+from partnerloop.jobs.rules import JobStatus, after_failure
+from partnerloop.kit.errors import Conflict, NotFound
+from partnerloop.kit.ids import new_id
+from partnerloop.kit.time import utc_now
+from partnerloop.models import Job
+
+log = logging.getLogger("partnerloop.jobs")
+
+JobHandler = Callable[[Session, dict[str, Any]], None]
+
+DEFAULT_MAX_ATTEMPTS = 8
+# The lease only matters when a worker died: a live worker holds the job's row lock while it runs.
+LEASE = timedelta(seconds=60)
+MAX_ERROR_LENGTH = 4000
+
+
+class JobNotFound(NotFound):
+    pass
+
+
+class JobNotRetryable(Conflict):
+    pass
+
+
+class LeaseLost(Exception):
+    """The job was taken over by another worker after this worker's lease expired."""
+
+
+_handlers: dict[str, JobHandler] = {}
+
+
+def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
+    """Register `def handler(session, payload) -> None` for jobs of `kind`."""
+
+    def register(handler: JobHandler) -> JobHandler:
+        existing = _handlers.get(kind)
+        if existing is not None and existing is not handler:
+            name = f"{existing.__module__}.{existing.__qualname__}"
+            raise ValueError(f"Job kind '{kind}' already has a handler ({name}).")
+        _handlers[kind] = handler
+        return handler
+
+    return register
+
+
+def handler_for(kind: str) -> JobHandler | None:
+    return _handlers.get(kind)
+
+
+def registered_kinds() -> frozenset[str]:
+    return frozenset(_handlers)
+
+
+def enqueue(
+    session: Session,
+    kind: str,
+    payload: dict[str, Any] | None = None,
+    *,
+    program_id: str | None = None,
+    run_at: datetime | None = None,
+    unique_key: str | None = None,
+    max_attempts: int = DEFAULT_MAX_ATTEMPTS,
+) -> str | None:
+    """Add a job in the caller's transaction; return its id, or None when `unique_key` was already taken.
+
+    A job with a `unique_key` is enqueued at most once for as long as its row exists.
+    """
+    job_id = new_id()
+    values: dict[str, Any] = {
+        "id": job_id,
+        "kind": kind,
+        "payload": payload or {},
+        "program_id": program_id,
+        "status": JobStatus.QUEUED.value,
+        "attempts": 0,
+        "max_attempts": max_attempts,
+        "run_at": run_at or utc_now(),
+        "unique_key": unique_key,
+        "created_at": utc_now(),
+    }
+    if unique_key is None:
+        session.add(Job(**values))
+        session.flush()
+        return job_id
+    return job_id if insert_ignore(session, Job, values, ["unique_key"]) else None
+
+
+@dataclass(frozen=True)
+class ClaimedJob:
+    id: str
+    kind: str
+    payload: dict[str, Any]
+    program_id: str | None
+    attempts: int
+    max_attempts: int
+
+
+def claim(session: Session, worker_id: str, now: datetime, *, lease: timedelta = LEASE) -> ClaimedJob | None:
+    """Take one job due at `now` (or one whose worker's lease expired) for `worker_id`; commit at once.
+
+    Returns None when nothing is due. A job whose lease expired after its last allowed attempt goes dead.
+    """
+    due = or_(
+        and_(Job.status == JobStatus.QUEUED.value, Job.run_at <= now),
+        and_(Job.status == JobStatus.RUNNING.value, Job.locked_until < now),
+    )
+    # SKIP LOCKED: concurrent workers each take a different row instead of waiting; SQLite ignores it.
+    statement = select(Job).where(due).order_by(Job.run_at).limit(1).with_for_update(skip_locked=True)
+    while True:
+        job = session.execute(statement).scalar_one_or_none()
+        if job is None:
+            return None
+        if job.status == JobStatus.RUNNING.value and job.attempts >= job.max_attempts:
+            job.status = JobStatus.DEAD.value
+            job.last_error = (
+                f"The worker {job.locked_by} stopped while running attempt {job.attempts} of "
+                f"{job.max_attempts} (lease expired); no attempts left."
+            )
+            job.locked_by = job.locked_until = None
+            job.finished_at = now
+            session.flush()
+            continue
+        if job.status == JobStatus.RUNNING.value:
+            log.warning("job %s (%s): lease of %s expired, reclaimed by %s", job.id, job.kind, job.locked_by, worker_id)
+        job.status = JobStatus.RUNNING.value
+        job.locked_by = worker_id
+        job.locked_until = now + lease
+        job.attempts += 1
+        session.flush()
+        return ClaimedJob(
+            id=job.id,
+            kind=job.kind,
+            payload=dict(job.payload or {}),
+            program_id=job.program_id,
+            attempts=job.attempts,
+            max_attempts=job.max_attempts,
+        )
+
+
+def lock_own_job(session: Session, job_id: str, worker_id: str) -> None:
+    """Lock the claimed job's row for the handler's transaction; raise LeaseLost if it is no longer ours."""
+    owned = session.execute(
+        select(Job.id)
+        .where(Job.id == job_id, Job.status == JobStatus.RUNNING.value, Job.locked_by == worker_id)
+        .with_for_update()
+    ).scalar_one_or_none()
+    if owned is None:
+        raise LeaseLost(f"Job {job_id} is no longer held by {worker_id}.")
+
+
+def mark_done(session: Session, job_id: str, worker_id: str, now: datetime) -> None:
+    """In the handler's transaction: the job is done (the worker stays recorded in locked_by)."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job_id, Job.locked_by == worker_id)
+        .values(status=JobStatus.DONE.value, locked_until=None, finished_at=now)
+    )
+
+
+def mark_failed(session: Session, job: ClaimedJob, worker_id: str, now: datetime, error: str) -> JobStatus:
+    """Back to the queue after its backoff, or dead after the last attempt; returns the new status."""
+    outcome = after_failure(job.attempts, job.max_attempts, now)
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.status == JobStatus.RUNNING.value, Job.locked_by == worker_id)
+        .values(
+            status=outcome.status.value,
+            run_at=outcome.run_at,
+            last_error=error[:MAX_ERROR_LENGTH],
+            locked_by=None,
+            locked_until=None,
+            finished_at=now if outcome.status is JobStatus.DEAD else None,
+        )
+    )
+    return outcome.status
+
+
+def mark_dead(session: Session, job: ClaimedJob, worker_id: str, now: datetime, error: str) -> None:
+    """Dead at once, whatever attempts are left (e.g. no handler for its kind)."""
+    session.execute(
+        update(Job)
+        .where(Job.id == job.id, Job.locked_by == worker_id)
+        .values(
+            status=JobStatus.DEAD.value,
+            last_error=error[:MAX_ERROR_LENGTH],
+            locked_by=None,
+            locked_until=None,
+            finished_at=now,
+        )
+    )
+
+
+def retry_dead(session: Session, job_id: str, *, program_id: str | None = None, now: datetime | None = None) -> Job:
+    """Put a dead job back in the queue with a fresh set of attempts; scoped to `program_id` when given."""
+    statement = select(Job).where(Job.id == job_id).with_for_update()
+    if program_id is not None:
+        statement = statement.where(Job.program_id == program_id)
+    job = session.execute(statement).scalar_one_or_none()
+    if job is None:
+        raise JobNotFound(f"No job {job_id}.")
+    if not JobStatus(job.status).can_retry:
+        raise JobNotRetryable(f"Job {job_id} is {job.status}: only a dead job can be retried.")
+    job.status = JobStatus.QUEUED.value
+    job.attempts = 0
+    job.run_at = now or utc_now()
+    job.locked_by = job.locked_until = job.finished_at = None
+    session.flush()
+    return job
+
+
+def delete_finished(session: Session, before: datetime) -> int:
+    """Delete done jobs finished before `before`, except those whose unique_key still guards a duplicate."""
+    result = session.execute(
+        delete(Job).where(Job.status == JobStatus.DONE.value, Job.finished_at < before, Job.unique_key.is_(None))
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]

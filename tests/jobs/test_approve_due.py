@@ -1,0 +1,91 @@
+"""Hold-period approval: pending commissions past hold_until become approved, nothing else changes."""
+
+from __future__ import annotations
+
+import time
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+
+from partnerloop.app import PartnerloopApp
+from partnerloop.commission.tasks import approve_due
+from partnerloop.db import transaction
+from partnerloop.jobs import queue
+from partnerloop.jobs.runner import work_batch
+from partnerloop.kit.time import utc_now
+from tests.conftest import ProgramKeys
+from tests.jobs.factories import commission_statuses, count_jobs, get_job, make_commission, make_partner
+
+
+def test_the_periodic_job_approves_pending_commissions_past_their_hold(engine: Engine, program: ProgramKeys) -> None:
+    partner_id = make_partner(engine, program)
+    now = utc_now()
+    due = make_commission(engine, program, partner_id, status="pending", hold_until=now - timedelta(minutes=1))
+    long_due = make_commission(engine, program, partner_id, status="pending", hold_until=now - timedelta(days=40))
+    held = make_commission(engine, program, partner_id, status="pending", hold_until=now + timedelta(days=29))
+    on_hold = make_commission(engine, program, partner_id, status="on_hold", hold_until=now - timedelta(days=1))
+    rejected = make_commission(engine, program, partner_id, status="rejected", hold_until=now - timedelta(days=1))
+    paid = make_commission(engine, program, partner_id, status="paid", hold_until=now - timedelta(days=90))
+
+    ran = work_batch(engine, "test-worker", lambda: False)  # ticks the schedules, then runs what they enqueued
+
+    assert ran >= 1
+    assert count_jobs(engine, kind="approve_due_commissions", status="done") == 1
+    statuses = commission_statuses(engine)
+    assert {key: status for key, (status, _changed) in statuses.items()} == {
+        due: "approved",
+        long_due: "approved",
+        held: "pending",
+        on_hold: "on_hold",
+        rejected: "rejected",
+        paid: "paid",
+    }
+    changed_at = statuses[due][1]
+    assert changed_at is not None
+    assert now <= changed_at <= utc_now()
+    assert statuses[held][1] is None
+
+
+def test_a_commission_is_approved_at_the_exact_end_of_its_hold(engine: Engine, program: ProgramKeys) -> None:
+    partner_id = make_partner(engine, program)
+    end_of_hold = utc_now() + timedelta(days=30)
+    commission_id = make_commission(engine, program, partner_id, status="pending", hold_until=end_of_hold)
+    with transaction(engine) as session:
+        assert approve_due(session, end_of_hold - timedelta(microseconds=1)) == 0
+    assert commission_statuses(engine)[commission_id] == ("pending", None)
+    with transaction(engine) as session:
+        assert approve_due(session, end_of_hold) == 1
+    assert commission_statuses(engine)[commission_id] == ("approved", end_of_hold)
+
+
+def test_the_runner_inside_serve_approves_due_commissions_and_runs_jobs(
+    engine: Engine, program: ProgramKeys, app: PartnerloopApp
+) -> None:
+    partner_id = make_partner(engine, program)
+    commission_id = make_commission(
+        engine, program, partner_id, status="pending", hold_until=utc_now() - timedelta(seconds=1)
+    )
+    with transaction(engine) as session:
+        job_id = str(queue.enqueue(session, "noop"))
+    with TestClient(app):  # the lifespan starts the in-process runner; its first tick is due at once
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            if commission_statuses(engine)[commission_id][0] == "approved" and get_job(engine, job_id).status == "done":
+                break
+            time.sleep(0.05)
+    assert commission_statuses(engine)[commission_id][0] == "approved"
+    assert get_job(engine, job_id).status == "done"
+
+
+def test_stopping_serve_waits_for_the_job_in_hand(engine: Engine, app: PartnerloopApp) -> None:
+    with TestClient(app):
+        with transaction(engine) as session:
+            job_id = str(queue.enqueue(session, "noop", {"sleep_ms": 700}))
+        deadline = time.monotonic() + 10
+        while get_job(engine, job_id).status != "running" and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert get_job(engine, job_id).status == "running"
+    # the lifespan has ended: the job finished instead of being abandoned mid-way
+    job = get_job(engine, job_id)
+    assert (job.status, job.attempts) == ("done", 1)
