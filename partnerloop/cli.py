@@ -111,6 +111,8 @@ def serve(
         workers=workers,
         log_level="info",
         access_log=False,
+        loop="uvloop",
+        http="httptools",
         timeout_graceful_shutdown=30,
     )
 

@@ -1,0 +1,36 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from partnerloop.config import Settings
+from partnerloop.db import transaction
+from partnerloop.demo import OWNER_EMAIL, OWNER_PASSWORD, seed_demo
+from partnerloop.models import Click, Commission, Event
+
+
+def test_demo_seeds_a_program_a_newcomer_can_explore(engine: Engine, settings: Settings, client: TestClient) -> None:
+    first = seed_demo(engine, settings)
+    assert first.created
+    with transaction(engine, writes=False) as session:
+        clicks = session.execute(select(func.count()).select_from(Click)).scalar_one()
+        kinds = dict(session.execute(select(Event.kind, func.count()).group_by(Event.kind)).all())
+        reversals = session.execute(select(func.count()).where(Commission.kind == "reversal")).scalar_one()
+    assert clicks > 1000
+    assert kinds["lead"] > 50 and kinds["sale"] > 20 and kinds["refund"] > 0
+    assert reversals > 0
+
+    headers = {"Authorization": f"Bearer {first.api_key}"}
+    partners = client.get("/api/v1/partners", params={"limit": 100}, headers=headers).json()["data"]
+    assert {partner["status"] for partner in partners} == {"approved", "pending", "banned"}
+    commissions = client.get("/api/v1/commissions", headers=headers).json()["data"]
+    assert commissions and all(commission["explanation"] for commission in commissions)
+
+    again = seed_demo(engine, settings)
+    assert not again.created and again.program_id == first.program_id and again.api_key != first.api_key
+    with transaction(engine, writes=False) as session:
+        assert session.execute(select(func.count()).select_from(Click)).scalar_one() == clicks
+
+    client.post("/login", data={"email": OWNER_EMAIL, "password": OWNER_PASSWORD})
+    dashboard = client.get("/dashboard")
+    assert dashboard.status_code == 200 and "Acme Analytics" in dashboard.text and "Jane Cooper" in dashboard.text
