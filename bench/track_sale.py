@@ -1,0 +1,178 @@
+"""Throughput of POST /api/v1/track/sale against a real `partnerloop serve`, on SQLite and PostgreSQL.
+
+For each database: a fresh database, a program made by the CLI, a lifetime plan, one partner and
+CUSTOMERS customers attributed to it by leads (untimed); then N sales with distinct invoices from a
+bounded pool of concurrent clients, so that every sale writes a customer look-up, a sale event and a
+commission. The baseline is GET /healthz (one `SELECT 1`) from the same clients against the same
+server in the same run: the ratio says what tracking a sale costs over the bare HTTP + database path.
+
+Run: python bench/track_sale.py [--sales 3000] [--concurrency 16] [--databases sqlite,postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import psycopg
+
+POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench"
+CUSTOMERS = 200
+WARMUP = 200
+PLAN = {
+    "name": "Bench lifetime",
+    "rules": [{"event": "sale", "reward": {"type": "percent", "rate_bps": 2000}, "duration": {"kind": "lifetime"}}],
+}
+
+
+@dataclass
+class Figures:
+    requests: int
+    seconds: float
+    latencies_ms: list[float]
+
+    @property
+    def per_second(self) -> float:
+        return self.requests / self.seconds
+
+    def percentile(self, fraction: float) -> float:
+        ordered = sorted(self.latencies_ms)
+        return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+def recreate_postgres(url: str) -> None:
+    admin_url, _, name = url.rpartition("/")
+    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
+        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+        connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def cli(env: dict[str, str], *args: str) -> str:
+    done = subprocess.run(["partnerloop", *args], env=env, capture_output=True, text=True, check=True)
+    return done.stdout
+
+
+async def run_pool(count: int, concurrency: int, request: Callable[[int], Awaitable[httpx.Response]]) -> Figures:
+    """`count` requests from `concurrency` workers; every answer must be 200."""
+    latencies: list[float] = []
+    next_index = iter(range(count))
+
+    async def worker() -> None:
+        for index in next_index:
+            started = time.perf_counter()
+            response = await request(index)
+            latencies.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise RuntimeError(f"request {index}: {response.status_code} {response.text}")
+
+    started = time.perf_counter()
+    await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return Figures(count, time.perf_counter() - started, latencies)
+
+
+async def measure(base_url: str, api_key: str, sales: int, concurrency: int) -> tuple[Figures, Figures]:
+    headers = {"Authorization": f"Bearer {api_key}"}
+    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    async with httpx.AsyncClient(base_url=base_url, headers=headers, limits=limits, timeout=60) as client:
+        plan = (await client.post("/api/v1/plans", json=PLAN)).json()
+        (await client.patch("/api/v1/program", json={"default_plan_id": plan["id"]})).raise_for_status()
+        partner = await client.post(
+            "/api/v1/partners", json={"email": "b@bench.test", "name": "Bench", "referral_code": "BENCH1"}
+        )
+        partner.raise_for_status()
+
+        def lead(index: int) -> Awaitable[httpx.Response]:
+            body = {"customer_external_id": f"cus_{index}", "referral_code": "BENCH1"}
+            return client.post("/api/v1/track/lead", json=body)
+
+        await run_pool(CUSTOMERS, concurrency, lead)
+
+        def sale(prefix: str) -> Callable[[int], Awaitable[httpx.Response]]:
+            def post(index: int) -> Awaitable[httpx.Response]:
+                body = {
+                    "customer_external_id": f"cus_{index % CUSTOMERS}",
+                    "amount": 4900 + index % 100,
+                    "currency": "usd",
+                    "invoice_id": f"{prefix}_{index}",
+                }
+                return client.post("/api/v1/track/sale", json=body)
+
+            return post
+
+        await run_pool(WARMUP, concurrency, sale("warm"))
+        baseline = await run_pool(sales, concurrency, lambda _index: client.get("/healthz"))
+        timed = await run_pool(sales, concurrency, sale("inv"))
+        listed = (await client.get("/api/v1/commissions", params={"limit": 1})).json()
+        assert listed["data"] and listed["data"][0]["kind"] == "sale", listed
+        return baseline, timed
+
+
+def bench_database(label: str, database_url: str, sales: int, concurrency: int) -> None:
+    env = {**os.environ, "DATABASE_URL": database_url}
+    created = json.loads(cli(env, "program", "create", "--name", "Bench", "--domain", "bench.test", "--json"))
+    port = free_port()
+    server = subprocess.Popen(
+        ["partnerloop", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    base_url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if time.monotonic() > deadline or server.poll() is not None:
+                raise RuntimeError(f"serve did not start: {server.stderr.read().decode() if server.stderr else ''}")
+            time.sleep(0.1)
+        baseline, timed = asyncio.run(measure(base_url, created["api_key"], sales, concurrency))
+    finally:
+        server.terminate()
+        server.wait(timeout=60)
+    print(
+        f"{label:<10} track/sale {timed.per_second:7.0f} sales/s  p50 {timed.percentile(0.5):6.1f} ms  "
+        f"p99 {timed.percentile(0.99):6.1f} ms  | baseline GET /healthz {baseline.per_second:7.0f} req/s  "
+        f"p50 {statistics.median(baseline.latencies_ms):5.1f} ms  | ratio sale/baseline {timed.per_second / baseline.per_second:.2f}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--sales", type=int, default=3000)
+    parser.add_argument("--concurrency", type=int, default=16)
+    parser.add_argument("--databases", default="sqlite,postgres")
+    args = parser.parse_args()
+    print(f"{args.sales} sales with distinct invoices, {args.concurrency} concurrent clients, one serve process")
+    for name in args.databases.split(","):
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory(prefix="pl-bench-") as folder:
+                bench_database("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.sales, args.concurrency)
+        elif name == "postgres":
+            recreate_postgres(POSTGRES_URL)
+            bench_database("PostgreSQL", POSTGRES_URL, args.sales, args.concurrency)
+        else:
+            sys.exit(f"unknown database {name!r} (sqlite, postgres)")
+
+
+if __name__ == "__main__":
+    main()

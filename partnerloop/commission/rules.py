@@ -1,0 +1,119 @@
+"""Commission statuses, their transitions, and how refunds reverse earnings (pure)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from partnerloop.kit.money import format_money, prorate
+
+
+class CommissionStatus(StrEnum):
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    APPROVED = "approved"
+    PAID = "paid"
+    REVERSED = "reversed"
+    REJECTED = "rejected"
+
+    @property
+    def is_payable(self) -> bool:
+        """Approved commissions (past their hold) go into the next payout."""
+        return self is CommissionStatus.APPROVED
+
+    @property
+    def is_owed(self) -> bool:
+        """Still earnings of the partner: a refund reverses these, and only these."""
+        return self not in (CommissionStatus.REJECTED, CommissionStatus.REVERSED)
+
+    @property
+    def is_paid(self) -> bool:
+        return self is CommissionStatus.PAID
+
+
+# A merchant's clock may run a little ahead of ours; beyond this an event time is in the future.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
+
+
+def is_in_future(occurred_at: datetime, now: datetime) -> bool:
+    return occurred_at > now + MAX_CLOCK_SKEW
+
+
+class CommissionKind(StrEnum):
+    CLICK = "click"
+    LEAD = "lead"
+    SALE = "sale"
+    REVERSAL = "reversal"
+
+
+# action -> (target, statuses it may start from)
+TRANSITIONS: dict[str, tuple[CommissionStatus, frozenset[CommissionStatus]]] = {
+    "approve": (CommissionStatus.APPROVED, frozenset({CommissionStatus.PENDING, CommissionStatus.ON_HOLD})),
+    "hold": (CommissionStatus.ON_HOLD, frozenset({CommissionStatus.PENDING, CommissionStatus.APPROVED})),
+    "reject": (CommissionStatus.REJECTED, frozenset({CommissionStatus.PENDING, CommissionStatus.ON_HOLD})),
+}
+
+
+def next_status(current: CommissionStatus, action: str) -> CommissionStatus | None:
+    """The status after `action`, or None when the action does not apply from `current`."""
+    target, sources = TRANSITIONS[action]
+    return target if current in sources else None
+
+
+@dataclass(frozen=True)
+class RefundPlan:
+    amount: int  # refunded now
+    refunded_total: int  # refunded on the sale, this refund included
+
+
+def plan_refund(requested: int | None, sale_amount: int, refunded_before: int, currency: str) -> RefundPlan | str:
+    """The refund to record (None asks for what is left), or a sentence saying why it is refused."""
+    remaining = sale_amount - refunded_before
+    if remaining <= 0:
+        return f"The sale of {format_money(sale_amount, currency)} is fully refunded already: nothing is left."
+    amount = remaining if requested is None else requested
+    if amount > remaining:
+        return (
+            f"A refund of {format_money(amount, currency)} is more than what is left to refund: "
+            f"{format_money(remaining, currency)} of {format_money(sale_amount, currency)}."
+        )
+    return RefundPlan(amount=amount, refunded_total=refunded_before + amount)
+
+
+def reversal_due(earnings: int, sale_amount: int, refunded_total: int, reversed_before: int) -> int:
+    """How much of `earnings` to reverse now, as a positive amount.
+
+    The cumulative target is earnings × refunded ÷ sale, rounded once; reversing the difference to
+    what was reversed before makes partial refunds that add up to the sale reverse exactly the earnings.
+    """
+    return prorate(earnings, refunded_total, sale_amount) - reversed_before
+
+
+def reversal_status(original: CommissionStatus) -> CommissionStatus:
+    """A reversal of approved or paid earnings is approved (netted by the next payout); else it
+    follows its original."""
+    if original in (CommissionStatus.APPROVED, CommissionStatus.PAID):
+        return CommissionStatus.APPROVED
+    return original
+
+
+def reverses_fully(earnings: int, reversed_total: int, original: CommissionStatus) -> bool:
+    """An unpaid original whose earnings are all reversed becomes `reversed`, with its reversals."""
+    return reversed_total == earnings and not original.is_paid
+
+
+def reversal_explanation(
+    refund_amount: int,
+    sale_amount: int,
+    sale_currency: str,
+    invoice_id: str,
+    reversed_now: int,
+    earnings: int,
+    earnings_currency: str,
+) -> str:
+    return (
+        f"Refund of {format_money(refund_amount, sale_currency)} of {format_money(sale_amount, sale_currency)} "
+        f"(invoice {invoice_id}) reverses {format_money(reversed_now, earnings_currency)} "
+        f"of {format_money(earnings, earnings_currency)}"
+    )

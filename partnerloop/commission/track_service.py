@@ -1,0 +1,441 @@
+"""Conversions: track a lead, a sale or a refund, attribute it and price its commissions.
+
+Each is idempotent by the event's unique business key (lead: customer + event name; sale: invoice;
+refund: refund id): the same request again answers the first result and writes nothing.
+Every lookup that can refuse the request runs before the first write.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from partnerloop.commission import repository
+from partnerloop.commission.rules import (
+    CommissionKind,
+    CommissionStatus,
+    RefundPlan,
+    is_in_future,
+    plan_refund,
+    reversal_due,
+    reversal_explanation,
+    reversal_status,
+    reverses_fully,
+)
+from partnerloop.commission.schemas import (
+    CustomerOut,
+    LeadIn,
+    LeadOut,
+    RefundIn,
+    RefundOut,
+    SaleIn,
+    SaleOut,
+    TrackedLead,
+    TrackedRefund,
+    TrackedSale,
+)
+from partnerloop.commission.service import commission_out, earn
+from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
+from partnerloop.kit.ids import new_id
+from partnerloop.kit.money import format_money, normalize_currency
+from partnerloop.models import Commission, Customer, Enrollment, Event, Program
+from partnerloop.plan.rules import EventFacts
+from partnerloop.tracking.attribution import ClickTouch, CodeTouch, CurrentPartner, Touch, attribute
+
+
+class ClickNotFound(NotFound):
+    pass
+
+
+class ReferralCodeNotFound(NotFound):
+    pass
+
+
+class SaleNotFound(NotFound):
+    pass
+
+
+class OccurredInFuture(InvalidInput):
+    pass
+
+
+class InvoiceConflict(Conflict):
+    pass
+
+
+class RefundConflict(Conflict):
+    pass
+
+
+class RefundExceedsSale(Conflict):
+    pass
+
+
+class RefundCurrencyMismatch(Conflict):
+    pass
+
+
+NO_PARTNER_STATUS = "no longer enrolled"
+
+
+# ---------------------------------------------------------------- shared steps
+
+
+def _occurred_at(requested: datetime | None, now: datetime) -> datetime:
+    if requested is None:
+        return now
+    if is_in_future(requested, now):
+        raise OccurredInFuture(f"occurred_at {requested.isoformat()} is in the future.")
+    return requested
+
+
+@dataclass(frozen=True)
+class Found:
+    """A touch and the enrollment of its partner (None when the partner left the program)."""
+
+    touch: Touch
+    enrollment: Enrollment | None
+
+
+def _click_touch(session: Session, program: Program, click_id: str) -> Found:
+    click = repository.get_click(session, program.id, click_id)
+    if click is None:
+        raise ClickNotFound(f"No click {click_id} in this program.")
+    enrollment = repository.enrollment_of(session, program.id, click.partner_id)
+    status = enrollment.status if enrollment else NO_PARTNER_STATUS
+    return Found(ClickTouch(click.id, click.partner_id, status, click.created_at, click.is_bot), enrollment)
+
+
+def _code_touch(session: Session, program: Program, referral_code: str) -> Found:
+    enrollment = repository.enrollment_by_code(session, program.id, referral_code)
+    if enrollment is None:
+        raise ReferralCodeNotFound(f"No partner with referral code '{referral_code}' in this program.")
+    return Found(CodeTouch(referral_code, enrollment.partner_id, enrollment.status), enrollment)
+
+
+def _attribute_and_earn(
+    session: Session, program: Program, customer: Customer, found: Found | None, event: Event, facts: EventFacts
+) -> list[Commission]:
+    """Decide and record who the customer is credited to (kept once attributed), then price the
+    event for that partner. Returns its commissions; when there are none, `event.note` says why."""
+    current = enrollment = None
+    if customer.partner_id is not None:
+        enrollment = repository.enrollment_of(session, program.id, customer.partner_id)
+        current = CurrentPartner(customer.partner_id, enrollment.status if enrollment else NO_PARTNER_STATUS)
+    touch = found.touch if found else None
+    attribution = attribute(
+        current=current, touch=touch, converted_at=facts.occurred_at, cookie_days=program.cookie_days
+    )
+    if attribution.newly_attributed:
+        assert found is not None  # only a touch attributes
+        enrollment = found.enrollment
+        customer.partner_id = attribution.partner_id
+        customer.click_id = attribution.click_id
+        customer.attributed_at = facts.occurred_at
+        customer.attribution = attribution.explanation[:300]
+    elif customer.partner_id is None:
+        customer.attribution = attribution.explanation[:300]
+    if attribution.no_earnings_reason is not None or enrollment is None:
+        event.note = attribution.no_earnings_reason or "No commission: the customer's partner left the program."
+        return []
+    outcome = earn(
+        session,
+        program,
+        enrollment=enrollment,
+        facts=facts,
+        event_id=event.id,
+        customer_id=customer.id,
+        click_id=customer.click_id,
+    )
+    if isinstance(outcome, str):
+        event.note = outcome
+        return []
+    return outcome
+
+
+def customer_out(customer: Customer) -> CustomerOut:
+    return CustomerOut(
+        id=customer.id,
+        external_id=customer.external_id,
+        partner_id=customer.partner_id,
+        click_id=customer.click_id,
+        attributed_at=customer.attributed_at,
+        attribution=customer.attribution,
+    )
+
+
+# ---------------------------------------------------------------- leads
+
+
+def _lead_answer(
+    session: Session, lead: Event, customer: Customer, commissions: list[Commission] | None = None
+) -> TrackedLead:
+    if commissions is None:
+        commissions = repository.commissions_of_event(session, lead.id)
+    return TrackedLead(
+        lead=LeadOut(
+            id=lead.id,
+            event_name=lead.name or "",
+            customer_id=lead.customer_id,
+            click_id=lead.click_id,
+            occurred_at=lead.occurred_at,
+        ),
+        customer=customer_out(customer),
+        commissions=[commission_out(commission) for commission in commissions],
+        no_commission_reason=None if commissions else lead.note,
+    )
+
+
+def track_lead(session: Session, program: Program, body: LeadIn, now: datetime) -> TrackedLead:
+    """Record a lead (one per customer and event name), attribute the customer, price it."""
+    occurred_at = _occurred_at(body.occurred_at, now)
+    if body.click_id is not None:
+        found = _click_touch(session, program, body.click_id)
+    else:
+        assert body.referral_code is not None  # the schema requires one of the two
+        found = _code_touch(session, program, body.referral_code)
+    customer = repository.customer_for(session, program.id, body.customer_external_id)
+    lead, created = repository.insert_event(
+        session,
+        {
+            "program_id": program.id,
+            "kind": "lead",
+            "business_key": f"{customer.id}:{body.event_name}",
+            "customer_id": customer.id,
+            "name": body.event_name,
+            "click_id": body.click_id,
+            "occurred_at": occurred_at,
+        },
+    )
+    if not created:
+        return _lead_answer(session, lead, customer)
+    if body.email is not None:
+        customer.email_hash = hashlib.sha256(body.email.lower().encode()).hexdigest()
+    if body.name is not None:
+        customer.name = body.name
+    facts = EventFacts(kind="lead", occurred_at=occurred_at)
+    commissions = _attribute_and_earn(session, program, customer, found, lead, facts)
+    session.flush()
+    return _lead_answer(session, lead, customer, commissions)
+
+
+# ---------------------------------------------------------------- sales
+
+
+def sale_out(sale: Event) -> SaleOut:
+    return SaleOut(
+        id=sale.id,
+        invoice_id=sale.invoice_id or sale.business_key,
+        customer_id=sale.customer_id,
+        amount=sale.amount or 0,
+        currency=sale.currency or "",
+        product_id=sale.product_id,
+        coupon_code=sale.coupon_code,
+        click_id=sale.click_id,
+        occurred_at=sale.occurred_at,
+    )
+
+
+def _sale_answer(
+    session: Session, sale: Event, customer: Customer, commissions: list[Commission] | None = None
+) -> TrackedSale:
+    if commissions is None:
+        commissions = repository.commissions_of_event(session, sale.id)
+    return TrackedSale(
+        sale=sale_out(sale),
+        customer=customer_out(customer),
+        commissions=[commission_out(commission) for commission in commissions],
+        no_commission_reason=None if commissions else sale.note,
+    )
+
+
+def _replay_sale(session: Session, sale: Event, body: SaleIn, currency: str) -> TrackedSale:
+    """The same invoice again: the first answer, unless the request says something else."""
+    customer = session.get(Customer, sale.customer_id)
+    assert customer is not None  # events reference their customer
+    if (sale.amount, sale.currency, customer.external_id) != (body.amount, currency, body.customer_external_id):
+        raise InvoiceConflict(
+            f"Invoice {body.invoice_id} was recorded already as {format_money(sale.amount or 0, sale.currency or currency)}"
+            f" for customer {customer.external_id}; a different amount, currency or customer cannot reuse it."
+        )
+    return _sale_answer(session, sale, customer)
+
+
+def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) -> TrackedSale:
+    """Record a sale once per invoice, attribute the customer, price it under the partner's plan."""
+    occurred_at = _occurred_at(body.occurred_at, now)
+    currency = normalize_currency(body.currency)
+    found = _click_touch(session, program, body.click_id) if body.click_id is not None else None
+    customer = repository.customer_for(session, program.id, body.customer_external_id)
+    sale, created = repository.insert_event(
+        session,
+        {
+            "program_id": program.id,
+            "kind": "sale",
+            "business_key": body.invoice_id,
+            "customer_id": customer.id,
+            "amount": body.amount,
+            "currency": currency,
+            "invoice_id": body.invoice_id,
+            "product_id": body.product_id,
+            "coupon_code": body.coupon_code,
+            "click_id": body.click_id,
+            "occurred_at": occurred_at,
+        },
+    )
+    if not created:  # the invoice is known: a retry, or a concurrent request that won
+        return _replay_sale(session, sale, body, currency)
+    earlier = repository.first_other_sale_at(session, customer.id, sale.id)
+    is_first = earlier is None or earlier > occurred_at
+    facts = EventFacts(
+        kind="sale",
+        occurred_at=occurred_at,
+        amount=body.amount,
+        currency=currency,
+        first_sale_at=occurred_at if is_first or earlier is None else earlier,
+        is_first_sale=is_first,
+    )
+    commissions = _attribute_and_earn(session, program, customer, found, sale, facts)
+    session.flush()
+    return _sale_answer(session, sale, customer, commissions)
+
+
+# ---------------------------------------------------------------- refunds
+
+REFUND_ID_PREFIX = "r:"
+
+
+def _refund_key(sale: Event, body: RefundIn) -> tuple[str, bool]:
+    """The refund's business key, and whether a retry of the same request maps to it again.
+
+    A refund_id is the merchant's idempotency key; a full refund without one is "the rest of this
+    sale" (one per sale); a partial refund without one cannot be told apart from another, so each is new.
+    """
+    if body.refund_id is not None:
+        return REFUND_ID_PREFIX + body.refund_id, True
+    if body.amount is None:
+        return f"full:{sale.id}", True
+    return f"once:{new_id()}", False
+
+
+def _refund_answer(session: Session, refund: Event, sale: Event) -> TrackedRefund:
+    key = refund.business_key
+    return TrackedRefund(
+        refund=RefundOut(
+            id=refund.id,
+            invoice_id=sale.invoice_id or sale.business_key,
+            sale_id=sale.id,
+            refund_id=key[len(REFUND_ID_PREFIX) :] if key.startswith(REFUND_ID_PREFIX) else None,
+            amount=refund.amount or 0,
+            currency=refund.currency or "",
+            occurred_at=refund.occurred_at,
+        ),
+        sale=sale_out(sale),
+        commissions=[commission_out(commission) for commission in repository.commissions_of_event(session, refund.id)],
+    )
+
+
+def _replay_refund(session: Session, refund: Event, sale: Event, body: RefundIn) -> TrackedRefund:
+    if refund.sale_event_id != sale.id:
+        raise RefundConflict(f"Refund {body.refund_id} was recorded already for another invoice.")
+    if body.amount is not None and body.amount != refund.amount:
+        recorded = format_money(refund.amount or 0, refund.currency or sale.currency or "")
+        raise RefundConflict(f"Refund {body.refund_id} was recorded already as {recorded}.")
+    return _refund_answer(session, refund, sale)
+
+
+def _reverse_commissions(session: Session, sale: Event, refund: Event, plan: RefundPlan) -> None:
+    """Each owed commission of the sale gets a reversal, proportional to what is refunded in total."""
+    sale_amount = sale.amount or 0
+    reversed_before = repository.reversed_by_original(session, sale.id)
+    for original in repository.commissions_of_event(session, sale.id):
+        status = CommissionStatus(original.status)
+        if original.reverses_id or not status.is_owed:
+            continue
+        already = reversed_before.get(original.id, 0)
+        due = reversal_due(original.earnings_amount, sale_amount, plan.refunded_total, already)
+        if due <= 0:
+            continue
+        repository.insert_commission(
+            session,
+            {
+                "program_id": original.program_id,
+                "partner_id": original.partner_id,
+                "customer_id": original.customer_id,
+                "event_id": refund.id,
+                "click_id": original.click_id,
+                "kind": CommissionKind.REVERSAL.value,
+                "reverses_id": original.id,
+                "amount": -plan.amount,
+                "currency": sale.currency,
+                "earnings_amount": -due,
+                "earnings_currency": original.earnings_currency,
+                "status": reversal_status(status).value,
+                "plan_id": original.plan_id,
+                "rule_index": original.rule_index,
+                "rule": original.rule,
+                "explanation": reversal_explanation(
+                    plan.amount,
+                    sale_amount,
+                    sale.currency or "",
+                    sale.invoice_id or "",
+                    due,
+                    original.earnings_amount,
+                    original.earnings_currency,
+                ),
+                "hold_until": original.hold_until,  # approved together with the original
+            },
+        )
+        if reverses_fully(original.earnings_amount, already + due, status):
+            original.status = CommissionStatus.REVERSED.value
+            original.status_changed_at = refund.created_at
+            for reversal in repository.reversals_of(session, original):
+                reversal.status = CommissionStatus.REVERSED.value
+                reversal.status_changed_at = refund.created_at
+
+
+def track_refund(session: Session, program: Program, body: RefundIn, now: datetime) -> TrackedRefund:
+    """Record a refund of a sale (all that is left when no amount is given) and reverse its
+    commissions proportionally. A refund beyond what is left is refused."""
+    occurred_at = _occurred_at(body.occurred_at, now)
+    currency = normalize_currency(body.currency) if body.currency is not None else None
+    # Locked: two refunds of one sale must not both spend the same remaining amount.
+    sale = repository.event_by_key(session, program.id, "sale", body.invoice_id, lock=True)
+    if sale is None:
+        raise SaleNotFound(f"No sale with invoice_id {body.invoice_id} in this program.")
+    if currency is not None and currency != sale.currency:
+        raise RefundCurrencyMismatch(
+            f"Invoice {body.invoice_id} is in {(sale.currency or '').upper()}; a refund in {currency.upper()} cannot apply."
+        )
+    key, repeatable = _refund_key(sale, body)
+    if repeatable:
+        existing = repository.event_by_key(session, program.id, "refund", key)
+        if existing is not None:
+            return _replay_refund(session, existing, sale, body)
+    decided = plan_refund(
+        body.amount, sale.amount or 0, repository.refunded_total(session, sale.id), sale.currency or ""
+    )
+    if isinstance(decided, str):
+        raise RefundExceedsSale(decided)
+    refund, created = repository.insert_event(
+        session,
+        {
+            "program_id": program.id,
+            "kind": "refund",
+            "business_key": key,
+            "customer_id": sale.customer_id,
+            "amount": decided.amount,
+            "currency": sale.currency,
+            "invoice_id": sale.invoice_id,
+            "sale_event_id": sale.id,
+            "occurred_at": occurred_at,
+        },
+    )
+    if not created:
+        return _replay_refund(session, refund, sale, body)
+    _reverse_commissions(session, sale, refund, decided)
+    session.flush()
+    return _refund_answer(session, refund, sale)
