@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select
@@ -58,20 +60,41 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_sqlite_writers_guard = threading.Lock()
+
+
+def write_lock(engine: Engine) -> AbstractContextManager[Any]:
+    """On SQLite, this process's writers queue here for the one database write lock.
+
+    SQLite lets one writer in at a time and a waiting writer sleeps in growing steps (up to 100 ms)
+    before trying again, so under load some wait seconds; a queue in the process hands the database
+    over as soon as it is free. Other databases need nothing.
+    """
+    if engine.dialect.name != "sqlite":
+        return nullcontext()
+    with _sqlite_writers_guard:
+        lock = _sqlite_writers.get(engine)
+        if lock is None:
+            lock = _sqlite_writers[engine] = threading.RLock()
+    return lock
+
+
 @contextmanager
 def transaction(engine: Engine, *, writes: bool = True) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any exception."""
-    session = Session(bind=engine, expire_on_commit=False)
-    if engine.dialect.name == "sqlite":
-        session.connection(execution_options={"sqlite_write": writes})
-    try:
-        yield session
-        session.commit()
-    except BaseException:
-        session.rollback()
-        raise
-    finally:
-        session.close()
+    with write_lock(engine) if writes else nullcontext():
+        session = Session(bind=engine, expire_on_commit=False)
+        if engine.dialect.name == "sqlite":
+            session.connection(execution_options={"sqlite_write": writes})
+        try:
+            yield session
+            session.commit()
+        except BaseException:
+            session.rollback()
+            raise
+        finally:
+            session.close()
 
 
 def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> bool:

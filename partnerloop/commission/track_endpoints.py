@@ -7,8 +7,6 @@ request holding the write lock would keep the flusher from writing that very cli
 
 from __future__ import annotations
 
-import contextlib
-import threading
 from collections.abc import Callable
 from typing import Annotated, TypeVar
 
@@ -58,18 +56,8 @@ def _wait_for_click(request: Request, program: Program, click_id: str | None) ->
     buffer.flush_blocking(CLICK_FLUSH_WAIT_S)
 
 
-# SQLite has one writer at a time, and a writer that finds the lock taken sleeps in growing steps
-# (up to 100 ms) before trying again, so under load a few requests wait seconds. Queueing this
-# process's tracking writes on a lock hands the database over as soon as it is free.
-_sqlite_writer = threading.Lock()
-
-
 def _in_transaction(request: Request, work: Callable[[Session], T]) -> T:
-    engine: Engine = request.app.state.engine
-    with contextlib.ExitStack() as stack:
-        if engine.dialect.name == "sqlite":
-            stack.enter_context(_sqlite_writer)
-        session = stack.enter_context(transaction(engine))
+    with transaction(request.app.state.engine) as session:
         return work(session)
 
 
