@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import weakref
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import AbstractContextManager, contextmanager, nullcontext
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, select
@@ -14,6 +14,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
 
 from partnerloop.config import Settings
+from partnerloop.kit.errors import AppError
 
 _engines: dict[str, Engine] = {}
 
@@ -60,24 +61,37 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(bind=engine, expire_on_commit=False, autoflush=True)
 
 
-_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.RLock] = weakref.WeakKeyDictionary()
+_sqlite_writers: weakref.WeakKeyDictionary[Engine, threading.Lock] = weakref.WeakKeyDictionary()
 _sqlite_writers_guard = threading.Lock()
+WRITE_LOCK_TIMEOUT_S = 30.0  # as SQLite's busy_timeout
 
 
-def write_lock(engine: Engine) -> AbstractContextManager[Any]:
+class DatabaseBusy(AppError):
+    status_code = 503
+
+
+@contextmanager
+def write_lock(engine: Engine) -> Iterator[None]:
     """On SQLite, this process's writers queue here for the one database write lock.
 
     SQLite lets one writer in at a time and a waiting writer sleeps in growing steps (up to 100 ms)
     before trying again, so under load some wait seconds; a queue in the process hands the database
-    over as soon as it is free. Other databases need nothing.
+    over as soon as it is free. A plain Lock, not an RLock: FastAPI may enter and leave a request's
+    session in two different threads. Other databases need nothing.
     """
     if engine.dialect.name != "sqlite":
-        return nullcontext()
+        yield
+        return
     with _sqlite_writers_guard:
         lock = _sqlite_writers.get(engine)
         if lock is None:
-            lock = _sqlite_writers[engine] = threading.RLock()
-    return lock
+            lock = _sqlite_writers[engine] = threading.Lock()
+    if not lock.acquire(timeout=WRITE_LOCK_TIMEOUT_S):
+        raise DatabaseBusy("The database stayed busy for 30 s; retry.")
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 @contextmanager
