@@ -1,4 +1,4 @@
-"""The command line: partnerloop serve | worker | migrate | demo | program create."""
+"""The command line: partnerloop serve | worker | migrate | demo | program create | plan simulate | fx import."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 from typing import Annotated
 
 import typer
+from sqlalchemy import Engine
 
 from partnerloop.config import get_settings
 
@@ -16,8 +17,14 @@ cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Partnerloop:
 program_cli = typer.Typer(no_args_is_help=True, help="Programs.")
 cli.add_typer(program_cli, name="program")
 
+from partnerloop.fx.cli import fx_cli  # noqa: E402  (commands import their dependencies when run)
+from partnerloop.plan.cli import plan_cli  # noqa: E402
 
-def _migrated_engine():  # type: ignore[no-untyped-def]
+cli.add_typer(plan_cli, name="plan")
+cli.add_typer(fx_cli, name="fx")
+
+
+def _migrated_engine() -> Engine:
     from partnerloop import migrate
     from partnerloop.db import get_engine
 

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeVar
+from typing import Any, Unpack
 
 from sqlalchemy import Select
 
 from partnerloop.kit.errors import InvalidInput
 
-T = TypeVar("T", bound=tuple[Any, ...])
-
+AnySelect = Select[Unpack[tuple[Any, ...]]]
 MAX_LIMIT = 100
 
 
@@ -19,7 +18,7 @@ def check_limit(limit: int) -> int:
     return limit
 
 
-def paginate(statement: Select[Any], id_column: Any, cursor: str | None, limit: int) -> Select[Any]:
+def paginate(statement: AnySelect, id_column: Any, cursor: str | None, limit: int) -> AnySelect:
     """Newest first: rows with id < cursor, limit + 1 to know whether there is a next page."""
     check_limit(limit)
     if cursor:

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Session
 from partnerloop.models import Enrollment, Partner
 
 
-def enrolled(program_id: str) -> Select[tuple[Partner, Enrollment]]:
+def enrolled(program_id: str) -> Select[Partner, Enrollment]:
     return (
         select(Partner, Enrollment)
         .join(Enrollment, Enrollment.partner_id == Partner.id)
