@@ -1,8 +1,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
@@ -18,6 +19,9 @@ class Link(Base):
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     key: Mapped[str] = mapped_column(String(64), unique=True)
     destination_url: Mapped[str] = mapped_column(String(2000))
+    utm: Mapped[dict[str, Any] | None] = mapped_column()  # {"utm_source": "…", …} appended on redirect
+    expires_at: Mapped[datetime | None]  # after it the link goes to fallback_url (or the program's)
+    fallback_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
     deleted_at: Mapped[datetime | None]
@@ -38,6 +42,9 @@ class Click(Base):
     os: Mapped[str | None] = mapped_column(String(64))
     device: Mapped[str | None] = mapped_column(String(32))
     is_bot: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The same visitor (truncated IP + user agent) on the same link within an hour counts once; bots never.
+    is_unique: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
+    visitor: Mapped[str | None] = mapped_column(String(32), index=True)  # hash of truncated IP + user agent
     referrer: Mapped[str | None] = mapped_column(String(2000))
     country: Mapped[str | None] = mapped_column(String(2))
 
@@ -54,3 +61,4 @@ class ClickRollup(Base):
     day: Mapped[date] = mapped_column(Date)
     clicks: Mapped[int] = mapped_column(Integer, default=0)
     bot_clicks: Mapped[int] = mapped_column(Integer, default=0)
+    unique_clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")

@@ -30,7 +30,16 @@ class CodeTouch:
     partner_status: str
 
 
-Touch = ClickTouch | CodeTouch
+@dataclass(frozen=True)
+class CouponTouch:
+    """A partner's coupon code carried by the sale (attributes without any click)."""
+
+    coupon_code: str
+    partner_id: str
+    partner_status: str
+
+
+Touch = ClickTouch | CodeTouch | CouponTouch
 
 
 @dataclass(frozen=True)
@@ -106,6 +115,10 @@ def attribute(
         age = _age(touch.clicked_at, converted_at)
         text = f"last click {touch.click_id} of partner {touch.partner_id}, {age} before, within {cookie_days} days"
         return Attribution(touch.partner_id, touch.click_id, True, text)
+    if isinstance(touch, CouponTouch):
+        return Attribution(
+            touch.partner_id, None, True, f"coupon code {touch.coupon_code} of partner {touch.partner_id}"
+        )
     return Attribution(
         touch.partner_id, None, True, f"referral code {touch.referral_code} of partner {touch.partner_id}"
     )

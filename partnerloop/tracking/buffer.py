@@ -1,16 +1,284 @@
+"""The click buffer: the redirect appends a click (no I/O); one flusher task writes batches.
+
+A batch is written every `click_flush_interval_ms` (sooner when `click_batch_size` clicks wait), in a
+worker thread, in one transaction: the clicks (COPY on PostgreSQL) and their daily rollups. A failed write
+keeps the batch and retries with backoff; `stop()` drains everything. Accepted clicks are never dropped.
+"""
+
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import sqlite3
+from collections import Counter
+from collections.abc import Sequence
+from datetime import UTC, date, datetime
+from functools import lru_cache
+
+import psycopg
 from sqlalchemy import Engine
+from sqlalchemy import exc as sa_exc
 
 from partnerloop.config import Settings
+from partnerloop.db import write_lock
+from partnerloop.tracking import repository
+from partnerloop.tracking.cache import LinkTarget
+from partnerloop.tracking.repository import ClickRow, RollupIncrement
+from partnerloop.tracking.useragent import MAX_USER_AGENT, agent_facts
+
+log = logging.getLogger("partnerloop.tracking")
+
+MAX_REFERRER = 2000
+MAX_BACKOFF_S = 5.0
+WRITE_CHUNK = 250  # clicks per INSERT statement
+_NOT_COUNTRIES = frozenset({"xx", "t1"})  # Cloudflare's "unknown" and "Tor"
+# Errors that the same rows will hit again on every retry (a constraint or a value the column refuses).
+_ROW_ERRORS = (
+    sa_exc.IntegrityError, sa_exc.DataError, psycopg.IntegrityError, psycopg.DataError, sqlite3.IntegrityError,
+    sqlite3.DataError,
+)  # fmt: skip
 
 
-class ClickBuffer:  # SCAFFOLD
+# A click as the redirect saw it, decoded and enriched only when written: (click id, link target, epoch
+# seconds, client address, user-agent header, referer header, cf-ipcountry header). A plain tuple because
+# the redirect builds one per request (a NamedTuple costs six times as much to create).
+PendingClick = tuple[bytes, LinkTarget, float, str | None, bytes, bytes, bytes]
+
+
+@lru_cache(maxsize=65_536)
+def truncate_ip(address: str | None) -> str | None:
+    """The /24 network of an IPv4 address (203.0.113.77 -> 203.0.113.0), the /48 of an IPv6 one."""
+    if not address:
+        return None
+    try:
+        ip = ipaddress.ip_address(address.split("%", 1)[0])
+    except ValueError:
+        return None
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    prefix = 24 if ip.version == 4 else 48
+    return str(ipaddress.ip_network((ip, prefix), strict=False).network_address)
+
+
+def _text(raw: bytes, limit: int) -> str | None:
+    # PostgreSQL text cannot hold NUL; headers are bytes, usually ASCII, sometimes UTF-8.
+    return raw.decode("utf-8", "replace").replace("\x00", "")[:limit] or None
+
+
+@lru_cache(maxsize=20_000)
+def _agent_columns(raw: bytes) -> tuple[str | None, str | None, str | None, str, bool]:
+    """(user_agent, browser, os, device, is_bot) of a raw User-Agent header."""
+    user_agent = _text(raw, MAX_USER_AGENT) if raw else None
+    facts = agent_facts(user_agent or "")
+    return user_agent, facts.browser, facts.os, facts.device, facts.is_bot
+
+
+@lru_cache(maxsize=1024)
+def _country(raw: bytes) -> str | None:
+    code = raw.decode("ascii", "replace").strip().lower()
+    return code if len(code) == 2 and code.isalpha() and code.isascii() and code not in _NOT_COUNTRIES else None
+
+
+_second_text: tuple[int, str] = (-1, "")  # (epoch second, "YYYY-MM-DD HH:MM:SS"), computed once a second
+
+
+def utc_text(at: float) -> str:
+    """'YYYY-MM-DD HH:MM:SS.ffffff' in UTC: the form SQLAlchemy stores in SQLite, and PostgreSQL reads."""
+    global _second_text
+    second = int(at)
+    cached = _second_text
+    if cached[0] != second:
+        cached = _second_text = (second, datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%d %H:%M:%S"))
+    return f"{cached[1]}.{int((at - second) * 1_000_000):06d}"
+
+
+def click_row(click: PendingClick) -> ClickRow:
+    """The row stored for a pending click: truncated IP, user-agent facts, bounded texts."""
+    click_id, target, at, client_ip, raw_agent, raw_referrer, raw_country = click
+    user_agent, browser, os, device, is_bot = _agent_columns(raw_agent)
+    return (
+        click_id.decode("ascii"), target.program_id, target.link_id, target.partner_id, utc_text(at),
+        truncate_ip(client_ip), user_agent, browser, os, device, is_bot,
+        _text(raw_referrer, MAX_REFERRER) if raw_referrer else None, _country(raw_country) if raw_country else None,
+    )  # fmt: skip
+
+
+def rollup_increments(rows: Sequence[ClickRow]) -> list[RollupIncrement]:
+    """Clicks and bot clicks per (link, UTC day) of a batch."""
+    clicks: Counter[tuple[str, str, str, str]] = Counter()
+    bots: Counter[tuple[str, str, str, str]] = Counter()
+    for row in rows:
+        group = (row[1], row[2], row[3], row[4][:10])
+        clicks[group] += 1
+        if row[10]:
+            bots[group] += 1
+    return [
+        RollupIncrement(program_id=program_id, link_id=link_id, partner_id=partner_id, day=date.fromisoformat(day),
+                        clicks=count, bot_clicks=bots[(program_id, link_id, partner_id, day)])
+        for (program_id, link_id, partner_id, day), count in clicks.items()
+    ]  # fmt: skip
+
+
+class ClickBuffer:
+    """Clicks accepted by the redirect, waiting to be written; bounded (callers wait for room when full)."""
+
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.flush_interval_s = settings.click_flush_interval_ms / 1000
+        self.batch_size = max(1, settings.click_batch_size)
+        self.max_pending = max(self.batch_size, settings.click_buffer_max)
+        self.full = False  # read by the redirect on every request: an attribute, not a call
+        self._pending: list[PendingClick] = []  # oldest first; a batch leaves only once written
+        self._accepted = 0
+        self._done = 0  # written, or set aside as unwritable: always _accepted - len(_pending)
+        self.unwritable: list[PendingClick] = []
+        self._wake = asyncio.Event()
+        self._room = asyncio.Event()
+        self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
+        self._stopping = False
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._task: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> int:
+        """Clicks accepted and not yet written."""
+        return len(self._pending)
 
     async def start(self) -> None:
-        pass
+        self._loop = asyncio.get_running_loop()
+        self._wake, self._room = asyncio.Event(), asyncio.Event()  # bound to this loop
+        self._stopping = False
+        self._task = asyncio.create_task(self._flush_forever(), name="click-buffer-flusher")
 
-    async def stop(self) -> None:
-        pass
+    def add(self, click: PendingClick) -> None:
+        """Accept a click (no I/O). When `full` is true, await `wait_for_room()` first."""
+        pending = self._pending
+        pending.append(click)
+        self._accepted += 1
+        size = len(pending)
+        if size >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
+        if size >= self.max_pending:
+            self.full = True
+
+    async def wait_for_room(self) -> None:
+        """Back-pressure: return once the buffer is below `click_buffer_max`."""
+        while self.full:
+            self._room.clear()
+            await self._room.wait()
+
+    async def flush(self) -> None:
+        """Write every click accepted so far; return once they are committed."""
+        if not self._pending:
+            return
+        if self._task is None or self._task.done():
+            raise RuntimeError("The click buffer is not running: start() it first.")
+        waiter = asyncio.get_running_loop().create_future()
+        self._flush_waiters.append((self._accepted, waiter))
+        self._wake.set()
+        await waiter
+
+    def flush_blocking(self, timeout_s: float = 5.0) -> bool:
+        """flush() from a worker thread (e.g. a conversion naming a click id not in the database yet).
+
+        Returns True when every click accepted before the call is written, False on timeout.
+        """
+        if not self._pending:
+            return True
+        loop = self._loop
+        if loop is None or loop.is_closed():
+            return False
+        with contextlib.suppress(RuntimeError):
+            if asyncio.get_running_loop() is loop:
+                raise RuntimeError("flush_blocking() on the buffer's own event loop would deadlock: await flush().")
+        future = asyncio.run_coroutine_threadsafe(self.flush(), loop)
+        try:
+            future.result(timeout_s)
+        except TimeoutError:
+            future.cancel()
+            return False
+        return True
+
+    async def stop(self, timeout_s: float = 60.0) -> None:
+        """Drain: write every pending click, retrying failures for up to `timeout_s`."""
+        self._stopping = True
+        self._wake.set()
+        task, self._task = self._task, None
+        if task is None:
+            return
+        try:
+            await asyncio.wait_for(asyncio.shield(task), timeout_s)
+        except TimeoutError:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+            log.error("click buffer: stopped with %d clicks unwritten after %.0f s of retries: %s",
+                      len(self._pending), timeout_s, [click[0].decode() for click in self._pending])  # fmt: skip
+
+    async def _flush_forever(self) -> None:
+        failures = 0
+        limit = self.batch_size
+        while True:
+            if not self._pending and self._stopping:
+                return
+            if len(self._pending) < self.batch_size and not self._flush_waiters and not self._stopping:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(self._wake.wait(), self.flush_interval_s)
+                self._wake.clear()
+            if not self._pending:
+                continue
+            batch = self._pending[:limit]
+            try:
+                # After a failure the commit may have happened anyway: the retry skips stored ids.
+                await asyncio.to_thread(self._write, batch, failures > 0)
+            except Exception as error:
+                failures += 1
+                if isinstance(error, _ROW_ERRORS) or isinstance(getattr(error, "orig", None), _ROW_ERRORS):
+                    if len(batch) > 1:
+                        limit = max(1, len(batch) // 2)  # bisect towards the row that cannot be written
+                        continue
+                    log.error("click buffer: click %r cannot be written, set aside: %s (%s)", batch[0], error,
+                              type(error).__name__)  # fmt: skip
+                    self.unwritable.append(batch[0])
+                    self._written(1)
+                    continue
+                delay = min(MAX_BACKOFF_S, 0.05 * 2 ** min(failures, 10))
+                log.warning("click buffer: writing %d clicks failed (attempt %d), retrying in %.2f s: %s",
+                            len(batch), failures, delay, error)  # fmt: skip
+                await asyncio.sleep(delay)
+                continue
+            failures = 0
+            limit = self.batch_size
+            self._written(len(batch))
+
+    def _written(self, count: int) -> None:
+        del self._pending[:count]
+        self._done += count
+        self.full = len(self._pending) >= self.max_pending
+        if not self.full:
+            self._room.set()
+        if self._flush_waiters:
+            waiting = []
+            for target, waiter in self._flush_waiters:
+                if self._done >= target:
+                    if not waiter.done():
+                        waiter.set_result(None)
+                else:
+                    waiting.append((target, waiter))
+            self._flush_waiters = waiting
+
+    def _write(self, batch: Sequence[PendingClick], skip_stored: bool) -> None:
+        # Rows are built a chunk at a time between inserts: SQLite runs without the GIL, so the event
+        # loop gets the interpreter back every chunk instead of once per batch.
+        written: list[ClickRow] = []
+        with write_lock(self.engine), self.engine.begin() as connection:
+            for start in range(0, len(batch), WRITE_CHUNK):
+                rows = [click_row(click) for click in batch[start : start + WRITE_CHUNK]]
+                if skip_stored:
+                    stored = repository.existing_click_ids(connection, [row[0] for row in rows])
+                    rows = [row for row in rows if row[0] not in stored]
+                repository.insert_clicks(connection, rows)
+                written += rows
+            repository.add_to_rollups(connection, rollup_increments(written))

@@ -1,20 +1,191 @@
+"""The in-process link cache: /go/{key} resolves with a dict lookup, never a database round trip.
+
+Loaded whole at start; kept fresh by (1) `invalidate_everywhere_in_process(key)`, which link/service.py
+calls right after a commit, for changes made by this process, and (2) a poll of links and programs whose
+`updated_at` moved, for changes made by other processes (applied within one poll interval).
+"""
+
 from __future__ import annotations
 
-from sqlalchemy import Engine
+import asyncio
+import contextlib
+import logging
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import ClassVar
+from urllib.parse import quote, urlsplit
+
+from sqlalchemy import Connection, Engine
 
 from partnerloop.config import Settings
+from partnerloop.kit.errors import InvalidInput
+from partnerloop.kit.urls import ascii_host, check_destination
+from partnerloop.tracking import repository
+from partnerloop.tracking.repository import LinkRow
+
+log = logging.getLogger("partnerloop.tracking")
+
+CLICK_ID_PARAM = "pl_cid"
+# Rows whose updated_at is this close to the newest one seen are read again on the next poll, so a
+# transaction that stamped updated_at and committed up to this much later is not missed.
+POLL_OVERLAP = timedelta(seconds=5)
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
-class LinkCache:  # SCAFFOLD
+@dataclass(frozen=True, slots=True)
+class LinkTarget:
+    """What the redirect needs, prepared so that answering is two concatenations."""
+
+    key: str
+    link_id: str
+    program_id: str
+    partner_id: str
+    location_head: bytes  # the destination up to the click id: "https://shop.test/p?a=1&pl_cid="
+    location_tail: bytes  # what follows the click id: the fragment ("#plans") or b""
+    cookie_attributes: bytes  # "; Max-Age=…; Path=/; SameSite=Lax; HttpOnly"
+    secure_cookie_attributes: bytes  # the same plus "; Secure", for https requests
+
+
+def _ascii_only(text: str) -> str:
+    # Percent-encode what a header cannot carry (non-ASCII), leaving the URL's own escapes alone.
+    return "".join(char if ord(char) < 128 else quote(char, safe="") for char in text)
+
+
+def split_destination(url: str) -> tuple[bytes, bytes]:
+    """The destination around the click id: query and fragment kept, an existing pl_cid replaced."""
+    parts = urlsplit(url)
+    host = ascii_host(parts.hostname or "")
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    kept = [item for item in parts.query.split("&") if item and item.split("=", 1)[0] != CLICK_ID_PARAM]
+    query = "".join(item + "&" for item in kept)
+    head = f"{parts.scheme}://{netloc}{_ascii_only(parts.path)}?{_ascii_only(query)}{CLICK_ID_PARAM}="
+    tail = f"#{_ascii_only(parts.fragment)}" if parts.fragment else ""
+    return head.encode("ascii"), tail.encode("ascii")
+
+
+def target_for(row: LinkRow) -> LinkTarget | None:
+    """The redirect target of a link, or None when it must not redirect (deleted, or off the
+    program's allowed domains since the program changed them)."""
+    if row.deleted:
+        return None
+    try:
+        destination = check_destination(row.destination_url, row.allowed_domains)
+    except InvalidInput:
+        return None
+    head, tail = split_destination(destination)
+    cookie = f"; Max-Age={max(row.cookie_days, 0) * 86400}; Path=/; SameSite=Lax; HttpOnly".encode("ascii")
+    return LinkTarget(
+        key=row.key,
+        link_id=row.link_id,
+        program_id=row.program_id,
+        partner_id=row.partner_id,
+        location_head=head,
+        location_tail=tail,
+        cookie_attributes=cookie,
+        secure_cookie_attributes=cookie + b"; Secure",
+    )
+
+
+class LinkCache:
+    """Link key -> LinkTarget for every live link; `get` is a plain dict lookup."""
+
+    _instances: ClassVar[weakref.WeakSet[LinkCache]] = weakref.WeakSet()
+
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
+        self.poll_interval_s = settings.link_cache_poll_ms / 1000
+        self._targets: dict[str, LinkTarget] = {}
+        self.get = self._targets.get  # bound once: the redirect calls it per request
+        # One reader at a time, each applying what it read before releasing: a read that started after
+        # a commit is always applied after any read that started before it, so stale data never wins.
+        self._lock = threading.Lock()
+        self._links_seen_until = _EPOCH
+        self._programs_seen_until = _EPOCH
+        self._poll_task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._targets)
 
     async def start(self) -> None:
-        pass
+        """Load every live link, then poll for changes made elsewhere."""
+        LinkCache._instances.add(self)  # before loading: a commit during the load still reaches us
+        await asyncio.to_thread(self._load_all)
+        self._poll_task = asyncio.create_task(self._poll_forever(), name="link-cache-poll")
 
     async def stop(self) -> None:
-        pass
+        LinkCache._instances.discard(self)
+        if self._poll_task is not None:
+            self._poll_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._poll_task
+            self._poll_task = None
 
     @classmethod
     def invalidate_everywhere_in_process(cls, key: str) -> None:
-        pass
+        """Make every cache of this process reflect the database for `key` now (blocking: call it from
+        a worker thread, after the commit)."""
+        for cache in list(cls._instances):
+            try:
+                cache.reload_key(key)
+            except Exception:  # the poll repairs it within a second; the committed change stands
+                log.exception("link cache: reloading key %r failed", key)
+
+    def reload_key(self, key: str) -> None:
+        with self._lock, self._reading() as connection:
+            row = repository.link_by_key(connection, key)
+            self._apply([] if row is None else [row])
+            if row is None:
+                self._targets.pop(key, None)
+
+    def poll_once(self) -> None:
+        """Apply links and programs changed since the last poll (blocking)."""
+        with self._lock, self._reading() as connection:
+            links = repository.links_changed_since(connection, self._links_seen_until - POLL_OVERLAP)
+            programs = repository.programs_changed_since(connection, self._programs_seen_until - POLL_OVERLAP)
+            program_links = repository.live_links_of_programs(connection, [program_id for program_id, _ in programs])
+            # Applied in the order read: on PostgreSQL each statement sees the latest commits, so the
+            # program query, read last, is the newest (anything older is read again next poll).
+            self._apply(links)
+            self._apply(program_links)
+            self._advance(links, [updated_at for _, updated_at in programs])
+
+    def _load_all(self) -> None:
+        with self._lock, self._reading() as connection:
+            rows = repository.live_links(connection)
+            targets = {row.key: target for row in rows if (target := target_for(row)) is not None}
+            self._targets.update(targets)  # in place, never empty in between: requests may be reading
+            for key in self._targets.keys() - targets.keys():
+                self._targets.pop(key, None)
+            self._advance(rows, [row.program_updated_at for row in rows])
+        log.info("link cache: %d links loaded", len(targets))
+
+    def _apply(self, rows: Iterable[LinkRow]) -> None:
+        for row in rows:
+            target = target_for(row)
+            if target is None:
+                self._targets.pop(row.key, None)
+            else:
+                self._targets[row.key] = target
+
+    def _advance(self, links: list[LinkRow], program_times: list[datetime]) -> None:
+        if links:
+            self._links_seen_until = max(self._links_seen_until, *(row.link_updated_at for row in links))
+        if program_times:
+            self._programs_seen_until = max(self._programs_seen_until, *program_times)
+
+    @contextlib.contextmanager
+    def _reading(self) -> Iterator[Connection]:
+        with self.engine.connect().execution_options(sqlite_write=False) as connection:
+            yield connection
+            connection.rollback()
+
+    async def _poll_forever(self) -> None:
+        while True:
+            await asyncio.sleep(self.poll_interval_s)
+            try:
+                await asyncio.to_thread(self.poll_once)
+            except Exception:  # the database may be away for a moment: serve what we have, retry
+                log.exception("link cache: poll failed")

@@ -1,0 +1,344 @@
+"""Benchmark: the real redirect (GET /go/{key}, click recorded) against baselines, in one run, side by side.
+
+    python bench/redirect.py [--duration 10] [--connections 64] [--threads 2]
+
+Starts, one after the other on free ports:
+  raw ASGI   a minimal raw-ASGI 302 (`raw_asgi_redirect` below) under uvicorn, 1 worker,
+             --loop uvloop --http httptools, access log off;
+  partnerloop  `partnerloop serve` (1 worker; uvicorn picks uvloop and httptools, access log off) on a
+             fresh SQLite file with one seeded link, the click buffer and link cache as in production;
+  nginx      `return 302` with one worker process, when nginx is installed;
+and measures each with `wrk -t2 -c64 -d10s --latency` after a short warm-up. Prints requests per second,
+p50 and p99 latency, the ratio to raw ASGI, the server process's resident memory, and then checks that
+every redirect partnerloop answered was recorded as a click once the server has flushed and stopped.
+
+Needs wrk (and nginx for the third line): `apt-get install -y wrk nginx-light`; the script installs
+them with apt-get when it can and they are missing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+# uvicorn imports this module for the raw ASGI baseline: heavier imports live inside the functions that
+# need them, so that the baseline process stays minimal.
+USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
+LINK_KEY = "bench"
+BIN = Path(sys.executable).parent
+
+
+async def raw_asgi_redirect(scope: dict[str, Any], receive: Any, send: Any) -> None:
+    """The baseline: a fixed 302, no routing, no state, no I/O."""
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            await send({"type": message["type"] + ".complete"})
+            if message["type"] == "lifespan.shutdown":
+                return
+    await send({
+        "type": "http.response.start",
+        "status": 302,
+        "headers": [(b"location", b"https://shop.example/?pl_cid=01jd0000000000000000000000"), (b"content-length", b"0")],
+    })  # fmt: skip
+    await send({"type": "http.response.body", "body": b""})
+
+
+@dataclass
+class Result:
+    name: str
+    requests_per_s: float
+    p50_ms: float
+    p99_ms: float
+    requests: int
+    errors: str
+    rss_mb: float | None
+    cpu_us_per_request: float  # server CPU time (all its threads and worker processes) per answered request
+    busy_before: float  # share of the machine's CPU in use by anything just before the run
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def ensure_tools() -> None:
+    missing = [package for tool, package in (("wrk", "wrk"), ("nginx", "nginx-light")) if not shutil.which(tool)]
+    if missing and shutil.which("apt-get") and os.geteuid() == 0:
+        print(f"installing {' '.join(missing)} with apt-get …", flush=True)
+        subprocess.run(["apt-get", "install", "-y", *missing], check=False, capture_output=True)
+    if not shutil.which("wrk"):
+        sys.exit("wrk is needed: apt-get install -y wrk")
+
+
+def wait_for_port(port: int, process: subprocess.Popen[bytes], log: Path, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            sys.exit(f"server exited early:\n{log.read_text()}")
+        with socket.socket() as probe:
+            if probe.connect_ex(("127.0.0.1", port)) == 0:
+                return
+        time.sleep(0.05)
+    sys.exit(f"server did not listen on {port}:\n{log.read_text()}")
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its children (nginx's worker; uvicorn runs one process for one worker)."""
+    pids = [pid]
+    children = Path(f"/proc/{pid}/task/{pid}/children")
+    if children.exists():
+        pids += [int(child) for child in children.read_text().split()]
+    return pids
+
+
+def cpu_seconds(pid: int) -> float:
+    total = 0
+    for each in process_tree(pid):
+        try:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += int(fields[11]) + int(fields[12])  # utime + stime, in clock ticks
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy(seconds: float = 1.0) -> float:
+    """Share of all CPUs busy over `seconds` (other sessions' load makes every figure noisier)."""
+
+    def sample() -> tuple[int, int]:
+        values = [int(value) for value in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+        idle = values[3] + values[4]
+        return sum(values) - idle, sum(values)
+
+    busy_before, total_before = sample()
+    time.sleep(seconds)
+    busy_after, total_after = sample()
+    return (busy_after - busy_before) / max(1, total_after - total_before)
+
+
+def rss_mb(pid: int) -> float | None:
+    """Resident memory of the process and its children."""
+    total_kb = 0
+    for each in process_tree(pid):
+        try:
+            status = Path(f"/proc/{each}/status").read_text()
+        except OSError:
+            continue
+        match = re.search(r"VmRSS:\s+(\d+) kB", status)
+        total_kb += int(match.group(1)) if match else 0
+    return total_kb / 1024 if total_kb else None
+
+
+def _ms(value: str, unit: str) -> float:
+    return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
+
+
+def run_wrk(url: str, seconds: int, connections: int, threads: int) -> tuple[float, float, float, int, str]:
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"User-Agent: {USER_AGENT}",
+               url]  # fmt: skip
+    output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
+    rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
+    p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", output)
+    p99 = re.search(r"99%\s+([\d.]+)(us|ms|s)", output)
+    total = int(re.search(r"(\d+) requests in", output).group(1))  # type: ignore[union-attr]
+    errors = ", ".join(line.strip() for line in output.splitlines() if "errors" in line or "Non-2xx" in line)
+    return rate, _ms(*p50.groups()), _ms(*p99.groups()), total, errors  # type: ignore[union-attr]
+
+
+def measure(name: str, url: str, pid: int, args: argparse.Namespace) -> tuple[Result, int]:
+    """wrk against `url` after a warm-up; the result and the requests answered, warm-up included."""
+    warm = run_wrk(url, args.warmup, args.connections, args.threads)[3]
+    busy = machine_busy()
+    cpu_before = cpu_seconds(pid)
+    rate, p50, p99, total, errors = run_wrk(url, args.duration, args.connections, args.threads)
+    cpu_us = (cpu_seconds(pid) - cpu_before) / max(1, total) * 1e6
+    print(f"  {name}: {rate:,.0f} req/s, p99 {p99:.2f} ms, {cpu_us:.1f} µs CPU per request "
+          f"(machine {busy:.0%} busy just before)", flush=True)  # fmt: skip
+    return Result(name, rate, p50, p99, total, errors, rss_mb(pid), cpu_us, busy), warm + total
+
+
+def stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=60)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+
+
+def bench_raw_asgi(workdir: Path, args: argparse.Namespace) -> Result:
+    port = free_port()
+    log = workdir / "raw.log"
+    command = [str(BIN / "uvicorn"), "redirect:raw_asgi_redirect", "--app-dir", str(Path(__file__).parent),
+               "--host", "127.0.0.1", "--port", str(port), "--workers", "1", "--loop", "uvloop", "--http",
+               "httptools", "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    with log.open("wb") as output:
+        server = subprocess.Popen(command, stdout=output, stderr=subprocess.STDOUT)
+    try:
+        wait_for_port(port, server, log)
+        return measure("raw ASGI", f"http://127.0.0.1:{port}/go/{LINK_KEY}", server.pid, args)[0]
+    finally:
+        stop(server)
+
+
+def bench_nginx(workdir: Path, args: argparse.Namespace) -> Result | None:
+    nginx = shutil.which("nginx")
+    if nginx is None:
+        print("  nginx: not installed, skipped")
+        return None
+    port = free_port()
+    prefix = workdir / "nginx"
+    (prefix / "logs").mkdir(parents=True)
+    config = prefix / "nginx.conf"
+    config.write_text(f"""
+worker_processes 1;
+daemon off;
+pid {prefix}/nginx.pid;
+error_log {prefix}/logs/error.log warn;
+events {{ worker_connections 1024; }}
+http {{
+    access_log off;
+    client_body_temp_path {prefix}/body; proxy_temp_path {prefix}/proxy; fastcgi_temp_path {prefix}/fastcgi;
+    uwsgi_temp_path {prefix}/uwsgi; scgi_temp_path {prefix}/scgi;
+    server {{
+        listen 127.0.0.1:{port};
+        location / {{ return 302 "https://shop.example/?pl_cid=01jd0000000000000000000000"; }}
+    }}
+}}
+""")
+    log = workdir / "nginx.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [nginx, "-p", str(prefix), "-c", str(config)], stdout=output, stderr=subprocess.STDOUT
+        )
+    try:
+        wait_for_port(port, server, log)
+        return measure("nginx return 302", f"http://127.0.0.1:{port}/go/{LINK_KEY}", server.pid, args)[0]
+    finally:
+        stop(server)
+
+
+def fresh_database(url: str | None, workdir: Path) -> str:
+    """A fresh SQLite file, or the given PostgreSQL database dropped and created again."""
+    from sqlalchemy import create_engine, text
+    from sqlalchemy.engine import make_url
+
+    from partnerloop.config import Settings
+
+    if url is None:
+        return f"sqlite:///{workdir / 'bench.db'}"
+    parsed = make_url(Settings(database_url=url).sqlalchemy_url)
+    if not url.startswith("postgres") or not re.search(r"bench|test", parsed.database or ""):
+        sys.exit("--database-url takes a PostgreSQL database whose name says bench or test: it is dropped first")
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+    return url
+
+
+def bench_partnerloop(workdir: Path, args: argparse.Namespace) -> tuple[Result, int, int]:
+    """The real redirect; returns the result, the redirects wrk saw answered, and the clicks stored."""
+    import httpx
+    from sqlalchemy import create_engine, text
+
+    from partnerloop.config import Settings
+
+    database_url = fresh_database(args.database_url, workdir)
+    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
+    created = subprocess.run(
+        [str(BIN / "partnerloop"), "program", "create", "--name", "Bench", "--domain", "shop.example", "--json"],
+        env=env, capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    api_key = json.loads(created.stdout)["api_key"]
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    log = workdir / "partnerloop.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen([str(BIN / "partnerloop"), "serve", "--port", str(port)], env=env, stdout=output,
+                                  stderr=subprocess.STDOUT)  # fmt: skip
+    try:
+        wait_for_port(port, server, log)
+        headers = {"Authorization": f"Bearer {api_key}"}
+        partner = httpx.post(f"{base}/api/v1/partners", json={"email": "bench@example.com", "name": "Bench"},
+                             headers=headers).json()  # fmt: skip
+        link = httpx.post(f"{base}/api/v1/links", headers=headers,
+                          json={"partner_id": partner["id"], "key": LINK_KEY,
+                                "destination_url": "https://shop.example/pricing?plan=pro"}).json()  # fmt: skip
+        url = f"{base}/go/{LINK_KEY}"
+        assert httpx.get(url).status_code == 302
+        result, answered = measure("partnerloop /go/", url, server.pid, args)
+        answered += 1  # the check just above
+    finally:
+        stop(server)  # SIGTERM: the lifespan drains the click buffer
+    reader = create_engine(Settings(database_url=database_url).sqlalchemy_url)
+    with reader.connect() as connection:
+        stored = connection.execute(text("SELECT count(*) FROM clicks WHERE link_id = :link"), {"link": link["id"]})
+        count = int(stored.scalar_one())
+    reader.dispose()
+    return result, answered, count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
+    parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each run")
+    parser.add_argument("--connections", type=int, default=64)
+    parser.add_argument("--threads", type=int, default=2)
+    parser.add_argument(
+        "--database-url",
+        help="serve partnerloop from this PostgreSQL database (dropped and "
+        "created again; its name must contain bench or test) instead of a fresh SQLite file",
+    )
+    args = parser.parse_args()
+    ensure_tools()
+    print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, {os.cpu_count()} CPUs, "
+          f"python {sys.version.split()[0]}", flush=True)  # fmt: skip
+    with tempfile.TemporaryDirectory(prefix="pl-redirect-bench-") as tmp:
+        workdir = Path(tmp)
+        raw = bench_raw_asgi(workdir, args)
+        real, answered, stored = bench_partnerloop(workdir, args)
+        nginx = bench_nginx(workdir, args)
+
+    rows = [result for result in (nginx, raw, real) if result is not None]
+    print()
+    print(f"{'server':<20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs raw ASGI':>12} {'CPU µs/req':>11} "
+          f"{'RSS MB':>8} {'machine busy':>13}")  # fmt: skip
+    for result in rows:
+        ratio = result.requests_per_s / raw.requests_per_s
+        rss = f"{result.rss_mb:.0f}" if result.rss_mb else "-"
+        print(f"{result.name:<20} {result.requests_per_s:>10,.0f} {result.p50_ms:>8.2f} {result.p99_ms:>8.2f} "
+              f"{ratio:>11.0%} {result.cpu_us_per_request:>11.1f} {rss:>8} {result.busy_before:>12.0%}")  # fmt: skip
+        if result.errors:
+            print(f"{'':<20} wrk: {result.errors}")
+    print()
+    ratio = real.requests_per_s / raw.requests_per_s
+    # wrk abandons the requests in flight at its deadline; the server may have answered (and recorded) them.
+    in_flight = stored - answered
+    clicks_ok = 0 <= in_flight <= 2 * args.connections
+    print(f"clicks: {answered:,} redirects answered to wrk (warm-up and run), {stored:,} clicks stored "
+          f"({in_flight:+d}: requests wrk abandoned in flight at its deadlines) -> {'OK' if clicks_ok else 'LOST'}")  # fmt: skip
+    print(f"target: >= 60% of raw ASGI and p99 < 10 ms -> {ratio:.0%}, p99 {real.p99_ms:.2f} ms: "
+          f"{'met' if ratio >= 0.6 and real.p99_ms < 10 else 'NOT met'}")  # fmt: skip
+    if not clicks_ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

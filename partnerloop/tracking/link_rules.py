@@ -1,0 +1,90 @@
+"""Pure decisions of the link features: UTM parameters, expiry, deep links, link-domain paths, unique clicks.
+
+No clock, no I/O: the cache prepares targets with these, the redirect and the flusher call them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+
+from partnerloop.kit.errors import InvalidInput
+from partnerloop.kit.urls import check_destination
+
+UTM_FIELDS = ("source", "medium", "campaign", "term", "content")
+UNIQUE_WINDOW_S = 3600.0  # the same visitor on the same link within this long counts once
+
+
+def utm_params(utm: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
+    """The link's stored UTMs ({"utm_source": "x", …}) as (name, value) pairs in canonical order; empty
+    and unknown entries dropped."""
+    if not utm:
+        return ()
+    pairs = []
+    for field in UTM_FIELDS:
+        value = utm.get(f"utm_{field}")
+        if isinstance(value, str) and value:
+            pairs.append((f"utm_{field}", value))
+    return tuple(pairs)
+
+
+def with_utm(url: str, utm: tuple[tuple[str, str], ...]) -> str:
+    """`url` with the UTM pairs appended to its query, except those the URL already names (its own win)."""
+    if not utm:
+        return url
+    parts = urlsplit(url)
+    present = {item.split("=", 1)[0] for item in parts.query.split("&") if item}
+    extra = "&".join(f"{name}={quote(value, safe='')}" for name, value in utm if name not in present)
+    if not extra:
+        return url
+    query = f"{parts.query}&{extra}" if parts.query else extra
+    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
+
+
+def is_expired(expires_at: float, now: float) -> bool:
+    """A link expires at `expires_at` (epoch seconds, inclusive); inf means never."""
+    return now >= expires_at
+
+
+def deep_link_target(query_string: bytes, allowed_domains: tuple[str, ...]) -> str | None:
+    """The `to` URL of a /go/{key}?to=… request when it is on the allowed domains; None when the query
+    names no `to` (the link's own destination is used). Raises InvalidInput for a `to` off the domains."""
+    try:
+        text = query_string.decode("utf-8")
+    except UnicodeDecodeError:
+        raise InvalidInput("The query string is not valid UTF-8.") from None
+    targets = [value for name, value in parse_qsl(text, keep_blank_values=True) if name == "to"]
+    if not targets:
+        return None
+    if len(targets) > 1:
+        raise InvalidInput("Give at most one 'to' parameter.")
+    return check_destination(targets[0], list(allowed_domains))
+
+
+def link_domain_key(path: str) -> str | None:
+    """The key of a `/{key}` path on a link domain, or None when the path is anything else (those requests
+    go to the application). Keys are letters, digits, '-' and '_': '/favicon.ico' or '/a/b' are no keys."""
+    if len(path) < 2 or path.find("/", 1) != -1 or "." in path:
+        return None
+    return path[1:]
+
+
+def host_of(header: bytes) -> bytes:
+    """The Host header as looked up among link domains: lower case, without a port."""
+    return header.lower().partition(b":")[0].rstrip(b".")
+
+
+def visitor_of(ip_truncated: str | None, user_agent: str | None) -> str:
+    """A visitor id: 32 hex characters of a hash of the truncated IP and user agent (neither is stored in it
+    readably)."""
+    digest = hashlib.blake2b(f"{ip_truncated or ''}\x00{user_agent or ''}".encode(), digest_size=16)
+    return digest.hexdigest()
+
+
+def is_unique_click(is_bot: bool, previous_at: float | None, at: float) -> bool:
+    """A click counts as unique unless it is a bot's, or the same visitor clicked the same link within the
+    previous UNIQUE_WINDOW_S (any click of theirs, counted or not, restarts the window)."""
+    if is_bot:
+        return False
+    return previous_at is None or at - previous_at >= UNIQUE_WINDOW_S

@@ -1,0 +1,168 @@
+"""All SQL of the redirect path: what the link cache loads, and the batched writes of clicks and rollups.
+
+The link cache is keyed by the globally unique link key, so its reads span programs by design; every
+row read carries its program id and every click written carries the program of its link.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from itertools import chain
+from typing import Any
+
+from sqlalchemy import Connection, Select, select
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+from partnerloop.models import Click, ClickRollup, Link, Program
+
+CLICK_COLUMNS = (
+    "id", "program_id", "link_id", "partner_id", "created_at", "ip_truncated", "user_agent",
+    "browser", "os", "device", "is_bot", "referrer", "country",
+)  # fmt: skip
+# One click as written, in CLICK_COLUMNS order; created_at is UTC text 'YYYY-MM-DD HH:MM:SS.ffffff', the form
+# SQLAlchemy keeps in SQLite (so reads and comparisons agree) and PostgreSQL parses (with '+00' appended).
+ClickRow = tuple[str, str, str, str, str, str | None, str | None, str | None, str | None, str, bool,
+                 str | None, str | None]  # fmt: skip
+_ID_CHUNK = 500
+
+
+@dataclass(frozen=True, slots=True)
+class LinkRow:
+    """A link with what the redirect needs from its program."""
+
+    key: str
+    link_id: str
+    program_id: str
+    partner_id: str
+    destination_url: str
+    deleted: bool
+    cookie_days: int
+    allowed_domains: list[str]
+    link_updated_at: datetime
+    program_updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class RollupIncrement:
+    program_id: str
+    link_id: str
+    partner_id: str
+    day: date
+    clicks: int
+    bot_clicks: int
+
+
+def _link_rows() -> Select[Any]:
+    return select(
+        Link.key, Link.id, Link.program_id, Link.partner_id, Link.destination_url, Link.deleted_at,
+        Program.cookie_days, Program.allowed_domains, Link.updated_at, Program.updated_at,
+    ).join(Program, Program.id == Link.program_id)  # fmt: skip
+
+
+def _to_link_rows(rows: Iterable[Any]) -> list[LinkRow]:
+    return [
+        LinkRow(
+            key=row[0],
+            link_id=row[1],
+            program_id=row[2],
+            partner_id=row[3],
+            destination_url=row[4],
+            deleted=row[5] is not None,
+            cookie_days=int(row[6]),
+            allowed_domains=list(row[7] or []),
+            link_updated_at=row[8],
+            program_updated_at=row[9],
+        )
+        for row in rows
+    ]
+
+
+def live_links(connection: Connection) -> list[LinkRow]:
+    """Every link that is not deleted, with its program's cookie window and allowed domains."""
+    return _to_link_rows(connection.execute(_link_rows().where(Link.deleted_at.is_(None))))
+
+
+def links_changed_since(connection: Connection, since: datetime) -> list[LinkRow]:
+    """Links (deleted ones included) whose updated_at is after `since`."""
+    return _to_link_rows(connection.execute(_link_rows().where(Link.updated_at > since)))
+
+
+def programs_changed_since(connection: Connection, since: datetime) -> list[tuple[str, datetime]]:
+    """(id, updated_at) of the programs changed after `since`."""
+    rows = connection.execute(select(Program.id, Program.updated_at).where(Program.updated_at > since))
+    return [(row[0], row[1]) for row in rows]
+
+
+def live_links_of_programs(connection: Connection, program_ids: Sequence[str]) -> list[LinkRow]:
+    rows: list[LinkRow] = []
+    for start in range(0, len(program_ids), _ID_CHUNK):
+        chunk = list(program_ids[start : start + _ID_CHUNK])
+        rows += _to_link_rows(
+            connection.execute(_link_rows().where(Link.program_id.in_(chunk), Link.deleted_at.is_(None)))
+        )
+    return rows
+
+
+def link_by_key(connection: Connection, key: str) -> LinkRow | None:
+    rows = _to_link_rows(connection.execute(_link_rows().where(Link.key == key)))
+    return rows[0] if rows else None
+
+
+def existing_click_ids(connection: Connection, click_ids: Sequence[str]) -> set[str]:
+    """The ids among `click_ids` that are stored already (after a write whose outcome is unknown)."""
+    found: set[str] = set()
+    for start in range(0, len(click_ids), _ID_CHUNK):
+        chunk = list(click_ids[start : start + _ID_CHUNK])
+        found.update(connection.execute(select(Click.id).where(Click.id.in_(chunk))).scalars())
+    return found
+
+
+def insert_clicks(connection: Connection, rows: Sequence[ClickRow]) -> None:
+    """Insert the clicks: COPY on PostgreSQL; on SQLite multi-row INSERTs, so that SQLite does the work in a
+    few calls that release the GIL (executemany takes the GIL back after every row, contending with the
+    event loop that serves redirects)."""
+    if not rows:
+        return
+    columns = ", ".join(CLICK_COLUMNS)
+    if connection.dialect.name == "postgresql":
+        driver_connection: Any = connection.connection.driver_connection
+        with driver_connection.cursor() as cursor, cursor.copy(f"COPY clicks ({columns}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row((*row[:4], row[4] + "+00", *row[5:]))
+        return
+    sqlite_connection: Any = connection.connection.driver_connection
+    per_statement = max(
+        1, min(250, sqlite_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(CLICK_COLUMNS))
+    )
+    one_row = "(" + ", ".join("?" for _ in CLICK_COLUMNS) + ")"
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start : start + per_statement]
+        statement = f"INSERT INTO clicks ({columns}) VALUES " + ", ".join(one_row for _ in chunk)
+        connection.exec_driver_sql(statement, tuple(chain.from_iterable(chunk)))
+
+
+def add_to_rollups(connection: Connection, increments: Sequence[RollupIncrement]) -> None:
+    """Add each increment to its (link, day) rollup row, creating the row when it is the day's first."""
+    if not increments:
+        return
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    statement = insert(ClickRollup)
+    statement = statement.on_conflict_do_update(
+        index_elements=[ClickRollup.link_id, ClickRollup.day],
+        set_={
+            "clicks": ClickRollup.clicks + statement.excluded.clicks,
+            "bot_clicks": ClickRollup.bot_clicks + statement.excluded.bot_clicks,
+        },
+    )
+    connection.execute(
+        statement,
+        [
+            {"program_id": item.program_id, "link_id": item.link_id, "partner_id": item.partner_id, "day": item.day,
+             "clicks": item.clicks, "bot_clicks": item.bot_clicks}
+            for item in increments
+        ],
+    )  # fmt: skip
