@@ -12,6 +12,14 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
+def password_needs_rehash(password_hash: str) -> bool:
+    """True when the hash was made with other (weaker) parameters than today's."""
+    try:
+        return _hasher.check_needs_rehash(password_hash)
+    except InvalidHashError:
+        return True
+
+
 def verify_password(password_hash: str, password: str) -> bool:
     try:
         return _hasher.verify(password_hash, password)

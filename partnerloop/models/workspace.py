@@ -21,6 +21,7 @@ class User(Base):
     email: Mapped[str] = mapped_column(String(320), unique=True)
     password_hash: Mapped[str | None] = mapped_column(String(200))
     name: Mapped[str | None] = mapped_column(String(200))
+    email_verified_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_column()
 
 

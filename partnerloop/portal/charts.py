@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from html import escape
 
@@ -13,8 +14,16 @@ def daily_series(points: list[tuple[date, int]], start: date, end: date) -> list
     return [(start + timedelta(days=offset), values.get(start + timedelta(days=offset), 0)) for offset in range(days)]
 
 
-def bar_chart_svg(series: list[tuple[date, int]], *, title: str, width: int = 720, height: int = 160) -> str:
-    """Bars scaled to the largest value, with a title and the peak for screen readers."""
+def bar_chart_svg(
+    series: list[tuple[date, int]],
+    *,
+    title: str,
+    width: int = 720,
+    height: int = 160,
+    label: Callable[[int], str] = str,
+    unit: str = "day",
+) -> str:
+    """Bars scaled to the largest value, with a title and the peak for screen readers (values shown by `label`)."""
     peak = max((value for _day, value in series), default=0)
     count = max(len(series), 1)
     gap = 1
@@ -26,10 +35,22 @@ def bar_chart_svg(series: list[tuple[date, int]], *, title: str, width: int = 72
         y = round(height - bar_height, 1)
         bars.append(
             f'<rect x="{x}" y="{y}" width="{round(bar_width, 1)}" height="{bar_height}">'
-            f"<title>{day.isoformat()}: {value}</title></rect>"
+            f"<title>{day.isoformat()}: {escape(label(value))}</title></rect>"
         )
-    label = escape(f"{title}: peak {peak} per day over {len(series)} days")
+    summary = escape(f"{title}: peak {label(peak)} per {unit} over {len(series)} {unit}s")
     return (
-        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{label}" '
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{summary}" '
         f'preserveAspectRatio="none">{"".join(bars)}</svg>'
     )
+
+
+def bucketed(series: list[tuple[date, int]], max_bars: int = 92) -> tuple[list[tuple[date, int]], str]:
+    """A daily series summed into weeks or months when it has more days than `max_bars`; with the unit's name."""
+    if len(series) <= max_bars:
+        return series, "day"
+    unit = "week" if len(series) <= max_bars * 7 else "month"
+    sums: dict[date, int] = {}
+    for day, value in series:
+        start = day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
+        sums[start] = sums.get(start, 0) + value
+    return sorted(sums.items()), unit

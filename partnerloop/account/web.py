@@ -1,0 +1,271 @@
+"""HTML plumbing shared by every page: the Jinja environment, `render`, security headers, CSRF.
+
+CSRF tokens are HMACs under SECRET_KEY: bound to the login session (so they change when the session
+is rotated at login), or before login to a random `pl_csrf` cookie. A form posted from another site
+carries neither the cookie's secret nor the session's, and SameSite=Lax keeps the cookies home.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote, unquote
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, RedirectResponse
+from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from markupsafe import Markup
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from partnerloop.kit.errors import AppError
+from partnerloop.kit.money import format_money
+
+TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
+CSRF_FIELD = "csrf_token"
+CSRF_HEADER = "x-csrf-token"
+ANON_CSRF_COOKIE = "pl_csrf"
+NOTICE_COOKIE = "pl_notice"
+SECURE_ANON_CSRF_COOKIE = "__Host-pl_csrf"
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+HSTS = "max-age=63072000; includeSubDomains"
+# Swagger UI and ReDoc load their own scripts from a CDN: they keep FastAPI's defaults.
+_PATHS_WITHOUT_CSP = ("/docs", "/redoc")
+
+templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
+templates.env.globals["money"] = format_money
+
+
+def is_https(request: Request) -> bool:
+    return request.url.scheme == "https"
+
+
+@dataclass(frozen=True)
+class UserView:
+    """What pages show of the logged-in user: plain values, usable after the request's transaction."""
+
+    id: str
+    email: str
+    name: str | None
+
+
+def remember_user(request: Request, user: Any) -> None:
+    request.state.user = user
+    request.state.user_view = UserView(user.id, user.email, user.name) if user is not None else None
+
+
+# ----------------------------------------------------------------------------------------- CSRF
+
+
+def _csrf_secret(request: Request) -> str:
+    secret: str = request.app.state.settings.secret_key
+    return secret
+
+
+def _anon_cookie_name(request: Request) -> str:
+    return SECURE_ANON_CSRF_COOKIE if is_https(request) else ANON_CSRF_COOKIE
+
+
+def _csrf_binding(request: Request) -> str:
+    """What the token is bound to: the login session's hash, else the anonymous cookie (made if needed)."""
+    session_hash = getattr(request.state, "session_token_hash", None)
+    if session_hash:
+        return f"session:{session_hash}"
+    seed = getattr(request.state, "new_csrf_cookie", None) or request.cookies.get(_anon_cookie_name(request))
+    if not seed or len(seed) < 20:
+        seed = request.state.new_csrf_cookie = secrets.token_urlsafe(24)
+    return f"anon:{seed}"
+
+
+def csrf_token(request: Request) -> str:
+    """The token that this request's forms must send back."""
+    binding = _csrf_binding(request)
+    return hmac.new(_csrf_secret(request).encode(), binding.encode(), hashlib.sha256).hexdigest()
+
+
+def csrf_token_is_valid(request: Request, token: str | None) -> bool:
+    if not token:
+        return False
+    # Logged in: only the session's token (a form from before login is stale); else the anonymous one.
+    session_hash = getattr(request.state, "session_token_hash", None)
+    seed = request.cookies.get(_anon_cookie_name(request))
+    if session_hash:
+        bindings = [f"session:{session_hash}"]
+    elif seed and len(seed) >= 20:
+        bindings = [f"anon:{seed}"]
+    else:
+        return False
+    secret = _csrf_secret(request).encode()
+    return any(
+        hmac.compare_digest(token, hmac.new(secret, binding.encode(), hashlib.sha256).hexdigest())
+        for binding in bindings
+    )
+
+
+@pass_context
+def csrf_input(context: Any) -> Markup:
+    """`{{ csrf_input() }}` inside every form that changes something."""
+    request: Request = context["request"]
+    return Markup('<input type="hidden" name="{}" value="{}">').format(CSRF_FIELD, csrf_token(request))
+
+
+@pass_context
+def csrf_value(context: Any) -> str:
+    return csrf_token(context["request"])
+
+
+templates.env.globals["csrf_input"] = csrf_input
+templates.env.globals["csrf_token"] = csrf_value
+
+
+# -------------------------------------------------------------------------------------- render
+
+
+def apply_security_headers(request: Request, response: Any) -> None:
+    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["X-Frame-Options"] = "DENY"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    if is_https(request):
+        response.headers["Strict-Transport-Security"] = HSTS
+
+
+def _attach_csrf_cookie(request: Request, response: Any) -> None:
+    seed = getattr(request.state, "new_csrf_cookie", None)
+    if seed:
+        response.set_cookie(
+            _anon_cookie_name(request),
+            seed,
+            httponly=True,
+            samesite="lax",
+            secure=is_https(request),
+            path="/",
+        )
+
+
+def render(
+    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+) -> HTMLResponse:
+    """Render a page (templates extend base.html) with the user, CSRF and security headers."""
+    notice = request.cookies.get(NOTICE_COOKIE)
+    values: dict[str, Any] = {
+        "current_user": getattr(request.state, "user_view", None),
+        "nav": getattr(request.state, "nav", None),
+        "notice": unquote(notice)[:300] if notice else None,
+    }
+    values.update(context or {})
+    response = templates.TemplateResponse(request, template, values, status_code=status_code)
+    apply_security_headers(request, response)
+    _attach_csrf_cookie(request, response)
+    if notice:
+        response.delete_cookie(NOTICE_COOKIE, path="/")
+    return response
+
+
+def redirect(request: Request, url: str, *, notice: str | None = None, status_code: int = 303) -> RedirectResponse:
+    """A redirect after a form (303: the browser follows with GET); `notice` is shown once on the next page."""
+    response = RedirectResponse(url, status_code=status_code)
+    apply_security_headers(request, response)
+    if notice:
+        response.set_cookie(
+            NOTICE_COOKIE, quote(notice[:300]), httponly=True, samesite="lax", path="/", secure=is_https(request)
+        )
+    return response
+
+
+# --------------------------------------------------------------------------------- page errors
+
+
+class PageError(AppError):
+    """An error raised by an HTML page: rendered as a page with the message, never as JSON."""
+
+
+class PageNotFound(PageError):
+    status_code = 404
+
+
+class PageForbidden(PageError):
+    status_code = 403
+
+
+class CsrfFailed(PageForbidden):
+    pass
+
+
+class TooManyAttempts(PageError):
+    status_code = 429
+
+
+class LoginRequired(Exception):
+    """Raised by page dependencies: answered with a redirect to /login?next=…"""
+
+    def __init__(self, next_url: str) -> None:
+        super().__init__(next_url)
+        self.next_url = next_url
+
+
+def render_page_error(request: Request, error: AppError) -> HTMLResponse:
+    """The error as a page. The request's transaction is over: only plain values may be shown (no nav)."""
+    titles = {403: "Not allowed", 404: "Not found", 429: "Too many attempts"}
+    return render(
+        request,
+        "account/error.html",
+        {"title": titles.get(error.status_code, "Something is wrong"), "message": error.message, "nav": None},
+        status_code=error.status_code,
+    )
+
+
+# ------------------------------------------------------------------------------ header middleware
+
+
+class SecurityHeadersMiddleware:
+    """nosniff and Referrer-Policy on every response, HSTS over https, and for HTML pages the CSP and
+    frame protection when the page did not set them itself (pages rendered by `render` always do)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        path: str = scope["path"]
+        https = scope.get("scheme") == "https"
+
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("X-Content-Type-Options", "nosniff")
+                headers.setdefault("Referrer-Policy", "same-origin")
+                if https:
+                    headers.setdefault("Strict-Transport-Security", HSTS)
+                is_html = headers.get("content-type", "").startswith("text/html")
+                if is_html and not path.startswith(_PATHS_WITHOUT_CSP):
+                    headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+                    headers.setdefault("X-Frame-Options", "DENY")
+            await send(message)
+
+        await self.app(scope, receive, send_with_headers)
+
+
+def install_page_handlers(api: Any) -> None:
+    """Page errors render as pages; LoginRequired redirects to /login?next=…"""
+    from urllib.parse import urlencode
+
+    @api.exception_handler(PageError)
+    async def _page_error(request: Request, error: PageError) -> HTMLResponse:
+        return render_page_error(request, error)
+
+    @api.exception_handler(LoginRequired)
+    async def _login_required(request: Request, error: LoginRequired) -> RedirectResponse:
+        return redirect(request, "/login?" + urlencode({"next": error.next_url}))

@@ -1,0 +1,59 @@
+"""/manage: the program's KPIs against the previous period, charts, top partners, approvals, activity."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from partnerloop.account.deps import ManagerPage
+from partnerloop.kit.money import format_money
+from partnerloop.kit.time import utc_now
+from partnerloop.portal import repository
+from partnerloop.portal.charts import bar_chart_svg, bucketed, daily_series
+from partnerloop.portal.rules import PERIOD_CHOICES, kpis, parse_period
+from partnerloop.portal.views.common import page
+
+router = APIRouter(include_in_schema=False)
+
+
+@router.get("/manage")
+def overview(
+    request: Request, ctx: ManagerPage, days: str | None = None, start: str | None = None, end: str | None = None
+) -> Response:
+    period, period_error = parse_period(days, start, end, utc_now().date())
+    previous = period.previous()
+    program = ctx.program
+    current_totals = repository.totals(ctx.session, program, period)
+    previous_totals = repository.totals(ctx.session, program, previous)
+    clicks = daily_series(repository.clicks_by_day(ctx.session, program.id, period), period.start, period.end)
+    revenue = daily_series(repository.revenue_by_day(ctx.session, program.id, period), period.start, period.end)
+    clicks, unit = bucketed(clicks)
+    revenue, _unit = bucketed(revenue)
+    commission_counts = repository.commission_counts(ctx.session, program.id)
+    return page(
+        request,
+        ctx,
+        "manage/overview.html",
+        {
+            "period": period,
+            "previous": previous,
+            "period_error": period_error,
+            "days": days if days and not (start or end) else ("" if start or end else "30"),
+            "choices": PERIOD_CHOICES,
+            "kpis": kpis(current_totals, previous_totals, program.currency),
+            "other_currencies": repository.other_currency_commissions(ctx.session, program, period),
+            "unit": unit,
+            "clicks_chart": bar_chart_svg(clicks, title=f"Clicks per {unit}", unit=unit),
+            "revenue_chart": bar_chart_svg(
+                revenue,
+                title=f"Revenue from partners per {unit}",
+                label=lambda value: format_money(value, program.currency),
+                unit=unit,
+            ),
+            "top_partners": repository.top_partners(ctx.session, program, period),
+            "pending_applications": repository.count_enrollments(ctx.session, program.id, "pending"),
+            "pending_commissions": commission_counts.get("pending", 0),
+            "held_commissions": commission_counts.get("on_hold", 0),
+            "activity": repository.recent_activity(ctx.session, program.id),
+        },
+    )

@@ -1,0 +1,15 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from partnerloop.notify.email import configure_email
+from tests.notify.smtp import smtp  # noqa: F401
+
+
+@pytest.fixture(autouse=True)
+def _forget_email_settings() -> Iterator[None]:
+    """These tests point the sender at their own servers; later tests start from the default again."""
+    yield
+    configure_email(None)

@@ -1,0 +1,195 @@
+"""Plans and groups edited in forms, with the engine's validation messages on the page."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select
+
+from partnerloop.db import transaction
+from partnerloop.models import Group, Plan
+from tests.conftest import ProgramKeys
+from tests.portal.factories import as_member, as_owner, form_post, make_plan
+
+
+def _rule_fields(index: int, **values: str) -> list[tuple[str, str]]:
+    return [
+        (f"rule-{index}-{key.replace('_', '-') if key.startswith('cond') else key}", value)
+        for key, value in values.items()
+    ]
+
+
+def _plan(client: TestClient, program: ProgramKeys, plan_id: str) -> dict[str, Any]:
+    response = client.get(f"/api/v1/plans/{plan_id}", headers=program.headers)
+    assert response.status_code == 200
+    plan: dict[str, Any] = response.json()
+    return plan
+
+
+def _plan_count(engine: Engine) -> int:
+    with transaction(engine, writes=False) as session:
+        return int(session.execute(select(func.count()).select_from(Plan)).scalar_one())
+
+
+def test_a_plan_is_created_in_the_form_and_made_the_default(client: TestClient, program: ProgramKeys) -> None:
+    as_owner(client)
+    new = f"/manage/plans/new?program={program.id}"
+    page = client.get(new)
+    assert page.status_code == 200 and 'name="rule-0-rate"' in page.text and "Percent" in page.text
+    data = [
+        ("name", "Standard"),
+        ("rule_count", "2"),
+        ("make_default", "1"),
+        ("rule-0-origin", ""),
+        ("rule-0-event", "sale"),
+        ("rule-0-reward", "percent"),
+        ("rule-0-rate", "12.5"),
+        ("rule-0-duration", "months"),
+        ("rule-0-months", "12"),
+        ("rule-0-cond-0-field", "product_id"),
+        ("rule-0-cond-0-op", "in"),
+        ("rule-0-cond-0-value", "team, enterprise"),
+        ("rule-1-origin", ""),
+        ("rule-1-event", "lead"),
+        ("rule-1-reward", "flat"),
+        ("rule-1-amount", "5.00"),
+    ]
+    saved = form_post(client, new, new, data)
+    assert saved.status_code == 303, saved.text
+    plan_id = saved.headers["location"].split("/manage/plans/")[1].split("?")[0]
+    plan = _plan(client, program, plan_id)
+    assert plan["name"] == "Standard" and plan["is_default"]
+    assert plan["rules"][0]["reward"] == {"type": "percent", "rate_bps": 1250}
+    assert plan["rules"][0]["duration"] == {"kind": "months", "months": 12}
+    assert plan["rules"][0]["conditions"] == [{"field": "product_id", "op": "in", "value": ["team", "enterprise"]}]
+    assert plan["rules"][1]["reward"] == {"type": "flat", "amount": 500}
+    shown = client.get(saved.headers["location"]).text
+    assert 'value="12.5"' in shown and 'value="team, enterprise"' in shown and 'value="5.00"' in shown
+    assert "12.5%" in client.get(f"/manage/plans?program={program.id}").text
+
+
+def test_the_engines_validation_messages_are_shown_and_nothing_is_saved(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    as_owner(client)
+    new = f"/manage/plans/new?program={program.id}"
+    base = [("name", "Broken"), ("rule_count", "1"), ("rule-0-origin", "")]
+    lead_percent = form_post(
+        client, new, new, [*base, ("rule-0-event", "lead"), ("rule-0-reward", "percent"), ("rule-0-rate", "20")]
+    )
+    assert lead_percent.status_code == 422
+    assert "pays a flat amount" in lead_percent.text and 'value="Broken"' in lead_percent.text
+    bad_rate = form_post(
+        client, new, new, [*base, ("rule-0-event", "sale"), ("rule-0-reward", "percent"), ("rule-0-rate", "lots")]
+    )
+    assert bad_rate.status_code == 422 and "Rule 1: &#39;lots&#39; is not a percentage" in bad_rate.text
+    too_much = form_post(
+        client, new, new, [*base, ("rule-0-event", "sale"), ("rule-0-reward", "percent"), ("rule-0-rate", "120")]
+    )
+    assert "at most 100" in too_much.text
+    bad_condition = form_post(
+        client,
+        new,
+        new,
+        [
+            *base,
+            ("rule-0-event", "sale"),
+            ("rule-0-reward", "percent"),
+            ("rule-0-rate", "20"),
+            ("rule-0-cond-0-field", "sale.amount"),
+            ("rule-0-cond-0-op", "contains"),
+            ("rule-0-cond-0-value", "10"),
+        ],
+    )
+    assert bad_condition.status_code == 422 and "Rule 1 › conditions[0]" in bad_condition.text
+    nameless = form_post(
+        client, new, new, [("name", ""), ("rule_count", "1"), ("rule-0-origin", ""), ("rule-0-rate", "20")]
+    )
+    assert "Give the plan a name." in nameless.text
+    empty = form_post(client, new, new, [("name", "Empty"), ("rule_count", "1"), ("rule-0-origin", "")])
+    assert "A plan needs at least one rule." in empty.text
+    assert _plan_count(engine) == 0
+
+
+def test_editing_a_rule_keeps_the_tiers_the_form_does_not_edit_and_removes_rules(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    plan_id = make_plan(
+        client,
+        program,
+        rules=[
+            {
+                "event": "sale",
+                "reward": {"type": "percent", "rate_bps": 2000},
+                "tiers": {
+                    "metric": "sales_count",
+                    "period": "month",
+                    "levels": [
+                        {"min": 0, "reward": {"type": "percent", "rate_bps": 2000}},
+                        {"min": 10, "reward": {"type": "percent", "rate_bps": 3000}},
+                    ],
+                },
+            },
+            {"event": "lead", "reward": {"type": "flat", "amount": 500}},
+        ],
+    )
+    as_owner(client)
+    edit = f"/manage/plans/{plan_id}?program={program.id}"
+    page = client.get(edit)
+    assert "Kept as they are: Tiers by sales_count per month" in page.text
+    data = [
+        ("name", "Tiered"),
+        ("rule_count", "3"),
+        ("rule-0-origin", "0"),
+        ("rule-0-event", "sale"),
+        ("rule-0-reward", "percent"),
+        ("rule-0-rate", "25"),
+        ("rule-0-duration", "lifetime"),
+        ("rule-1-origin", "1"),
+        ("rule-1-event", "lead"),
+        ("rule-1-reward", "flat"),
+        ("rule-1-amount", "5.00"),
+        ("rule-1-remove", "1"),
+        ("rule-2-origin", ""),
+    ]
+    saved = form_post(client, edit, edit, data)
+    assert saved.status_code == 303, saved.text
+    plan = _plan(client, program, plan_id)
+    assert plan["name"] == "Tiered" and len(plan["rules"]) == 1
+    rule = plan["rules"][0]
+    assert rule["reward"]["rate_bps"] == 2500 and rule["duration"] == {"kind": "lifetime"}
+    assert rule["tiers"]["levels"][1]["min"] == 10
+
+
+def test_groups_are_created_renamed_and_given_a_plan(client: TestClient, program: ProgramKeys, engine: Engine) -> None:
+    plan_id = make_plan(client, program, name="Gold plan", default=False)
+    as_owner(client)
+    plans = f"/manage/plans?program={program.id}"
+    action = f"/manage/groups?program={program.id}"
+    assert form_post(client, plans, action, {"name": "Gold", "plan_id": plan_id}).status_code == 303
+    duplicate = form_post(client, plans, action, {"name": "Gold", "plan_id": ""})
+    assert duplicate.status_code == 409 and "is taken" in duplicate.text
+    foreign_plan = form_post(client, plans, action, {"name": "Silver", "plan_id": "01aaaaaaaaaaaaaaaaaaaaaaaa"})
+    assert foreign_plan.status_code == 404
+    with transaction(engine, writes=False) as session:
+        group = session.execute(select(Group)).scalar_one()
+    assert group.plan_id == plan_id
+    renamed = form_post(client, plans, action, {"group_id": group.id, "name": "Platinum", "plan_id": ""})
+    assert renamed.status_code == 303
+    with transaction(engine, writes=False) as session:
+        assert session.execute(select(Group.name, Group.plan_id)).one() == ("Platinum", None)
+
+
+def test_a_viewer_sees_plans_without_forms_to_change_them(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    plan_id = make_plan(client, program)
+    as_member(client, engine, program, "viewer")
+    page = client.get(f"/manage/plans/{plan_id}?program={program.id}")
+    assert page.status_code == 200 and "Save plan" not in page.text
+    assert "New plan" not in client.get(f"/manage/plans?program={program.id}").text
+    edit = f"/manage/plans/{plan_id}?program={program.id}"
+    refused = form_post(client, edit, edit, [("name", "Hijacked"), ("rule_count", "0")])
+    assert refused.status_code == 403
+    assert _plan(client, program, plan_id)["name"] == "Standard"

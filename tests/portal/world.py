@@ -1,0 +1,154 @@
+"""A program with one of everything a URL can name, and the app's page routes: for walking every page."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Any
+
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select, text
+
+from partnerloop.account.service import new_token
+from partnerloop.app import PartnerloopApp
+from partnerloop.db import transaction
+from partnerloop.kit.time import utc_now
+from partnerloop.models import ApiKey, Commission, Group, Invitation, Member, PartnerNote, User
+from tests.account.factories import add_member, add_partner_user
+from tests.conftest import ProgramKeys
+from tests.portal.factories import convert, make_plan
+
+MISSING_ID = "01zzzzzzzzzzzzzzzzzzzzzzzz"
+
+
+def page_routes(app: PartnerloopApp, prefix: str) -> list[tuple[str, str]]:
+    """(method, path template) of every page and action under `prefix`."""
+
+    def walk(routes: list[Any]) -> Iterator[Any]:
+        for route in routes:
+            inner = getattr(route, "original_router", None)
+            if inner is not None:
+                yield from walk(inner.routes)
+            else:
+                yield route
+
+    found = []
+    for route in walk(app.api.routes):
+        path = getattr(route, "path", "")
+        if path == prefix or path.startswith(prefix + "/"):
+            for method in sorted(getattr(route, "methods", None) or []):
+                if method in ("GET", "POST"):
+                    found.append((method, path))
+    assert len(found) >= 5, f"too few routes under {prefix}: {found}"
+    return found
+
+
+class Victim:
+    """Program A with one of everything a URL can name."""
+
+    def __init__(self, client: TestClient, engine: Engine, program: ProgramKeys) -> None:
+        self.program = program
+        make_plan(client, program)
+        self.partner_user, self.partner_id = add_partner_user(engine, program.id, "victim-partner@a.test")
+        link = client.post(
+            "/api/v1/links",
+            json={"partner_id": self.partner_id, "destination_url": "https://acme.test/", "key": "victim"},
+            headers=program.headers,
+        )
+        referral = client.get(f"/api/v1/partners/{self.partner_id}", headers=program.headers).json()["referral_code"]
+        convert(client, program, referral, "cus_victim", 10000, "in_victim")
+        add_member(engine, program.workspace_id, "victim-viewer@a.test", "viewer")
+        with transaction(engine) as session:
+            group = Group(program_id=program.id, name="Gold")
+            session.add(group)
+            session.flush()
+            owner_id = session.execute(select(User.id).where(User.email == "owner-acme@example.com")).scalar_one()
+            session.add(
+                PartnerNote(
+                    program_id=program.id, partner_id=self.partner_id, author_user_id=owner_id, body="secret note"
+                )
+            )
+            invitation = Invitation(
+                kind="member",
+                workspace_id=program.workspace_id,
+                email="pending@a.test",
+                role="viewer",
+                token_hash=new_token()[1],
+                expires_at=utc_now().replace(year=utc_now().year + 1),
+            )
+            session.add(invitation)
+            session.flush()
+            self.ids = {
+                "partner_id": self.partner_id,
+                "plan_id": session.execute(text("SELECT id FROM plans")).scalar_one(),
+                "group_id": group.id,
+                "key_id": session.execute(select(ApiKey.id).where(ApiKey.program_id == program.id)).scalar_one(),
+                "member_id": session.execute(select(Member.id).where(Member.user_id == owner_id)).scalar_one(),
+                "invitation_id": invitation.id,
+                "link_id": link.json()["id"],
+                "commission_id": session.execute(select(Commission.id).where(Commission.program_id == program.id))
+                .scalars()
+                .first(),
+                "resource_id": self._resource(session, program.id),
+                "question_id": self._question(session, program.id),
+                "kind": "svg",
+            }
+
+    @staticmethod
+    def _resource(session: Any, program_id: str) -> str:
+        try:
+            from partnerloop.models.partner_portal import Resource
+        except ImportError:
+            return MISSING_ID
+        resource = Resource(program_id=program_id, kind="guide", title="Victim guide", description="", body="text")
+        session.add(resource)
+        session.flush()
+        return str(resource.id)
+
+    @staticmethod
+    def _question(session: Any, program_id: str) -> str:
+        try:
+            from partnerloop.models.partner_portal import ApplicationQuestion
+        except ImportError:
+            return MISSING_ID
+        question = ApplicationQuestion(program_id=program_id, label="Where do you promote?", kind="text", options=[])
+        session.add(question)
+        session.flush()
+        return str(question.id)
+
+    def url(self, template: str, program_id: str) -> str:
+        path = re.sub(r"\{(\w+)\}", lambda match: self.ids.get(match.group(1), MISSING_ID), template)
+        return f"{path}?program={program_id}"
+
+    def form(self, token: str) -> dict[str, str]:
+        """A form that would change the victim's data if any handler trusted it."""
+        return dict(
+            [
+                ("csrf_token", token),
+                ("action", "ban"),
+                ("partner_ids", self.partner_id),
+                ("commission_ids", self.ids["commission_id"]),
+                ("group_id", self.ids["group_id"]),
+                ("plan_id", self.ids["plan_id"]),
+                ("name", "Hijacked"),
+                ("email", "attacker@evil.test"),
+                ("role", "owner"),
+                ("body", "attacker note"),
+                ("reason", "attack"),
+                ("rule_count", "1"),
+                ("rule-0-event", "sale"),
+                ("rule-0-reward", "percent"),
+                ("rule-0-rate", "99"),
+                ("kind", "guide"),
+                ("title", "Hijacked"),
+                ("label", "Hijacked"),
+                ("destination_url", "https://acme.test/hijack"),
+                ("currency", "usd"),
+                ("allowed_domains", "evil.test"),
+                ("link_params", "ref"),
+                ("cookie_days", "1"),
+                ("hold_days", "0"),
+                ("min_payout", "0"),
+                ("attribution_model", "last_click"),
+            ]
+        )
