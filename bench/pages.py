@@ -1,0 +1,197 @@
+"""Benchmark: how fast the portal's pages answer on the demo program, against /healthz in the same run.
+
+    python bench/pages.py [--requests 60] [--database-url postgresql://postgres@127.0.0.1:5432/pl_bench_d2]
+
+Seeds the demo program (90 days of clicks and conversions, `partnerloop.demo.seed_demo`) into a fresh
+database (a temporary SQLite file unless --database-url names a PostgreSQL database, which is dropped,
+recreated and ANALYZEd after the load, as autovacuum would), starts a real `partnerloop serve` on a free port, logs in as the demo owner and as a demo
+partner, then requests each main page `--requests` times one after the other (after a warm-up) and prints
+p50 and p95 per page, with the ratio of each p95 to the p95 of /healthz (a request that reaches the
+database and renders nothing). The target is a p95 under 200 ms for every page; the exit status is 1
+when a page misses it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.engine import make_url
+
+TARGET_P95_MS = 200.0
+WARM_UP = 5
+_CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
+
+
+@dataclass(frozen=True)
+class Timing:
+    page: str
+    who: str
+    p50_ms: float
+    p95_ms: float
+    bytes: int
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def recreate_postgres(url: str) -> None:
+    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
+    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
+        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
+    admin.dispose()
+
+
+def seed(database_url: str) -> tuple[str, str]:
+    """Migrate and seed the demo; returns (program id, id of a link of the demo partner)."""
+    os.environ["DATABASE_URL"] = database_url
+    from partnerloop import migrate
+    from partnerloop.config import Settings
+    from partnerloop.db import get_engine, transaction
+    from partnerloop.demo import DEMO_PARTNER_EMAIL, seed_demo
+    from partnerloop.models import Link, Partner
+
+    settings = Settings(database_url=database_url)
+    engine = get_engine(settings)
+    migrate.upgrade(engine)
+    started = time.perf_counter()
+    logins = seed_demo(engine, settings)
+    print(f"seeded the demo program in {time.perf_counter() - started:.1f} s", flush=True)
+    if engine.dialect.name == "postgresql":
+        # What autovacuum does within a minute of a bulk load: without statistics the planner guesses 1 row.
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE"))
+    with transaction(engine, writes=False) as session:
+        link_id = session.execute(
+            select(Link.id)
+            .join(Partner, Partner.id == Link.partner_id)
+            .where(Partner.email == DEMO_PARTNER_EMAIL)
+            .order_by(Link.id)
+            .limit(1)
+        ).scalar_one()
+    engine.dispose()
+    return logins.program_id, link_id
+
+
+def log_in(client: httpx.Client, email: str, password: str) -> None:
+    token = _CSRF.search(client.get("/login").text)
+    assert token, "no CSRF token on /login"
+    response = client.post("/login", data={"email": email, "password": password, "csrf_token": token.group(1)})
+    assert response.status_code == 303, f"login of {email} failed: {response.status_code}"
+
+
+def measure(client: httpx.Client, who: str, page: str, requests: int) -> Timing:
+    sizes = 0
+    for _ in range(WARM_UP):
+        client.get(page)
+    samples = []
+    for _ in range(requests):
+        started = time.perf_counter()
+        response = client.get(page)
+        samples.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, f"{page} answered {response.status_code}"
+        sizes = len(response.content)
+    samples.sort()
+    p95 = samples[max(0, round(0.95 * len(samples)) - 1)]
+    return Timing(page, who, statistics.median(samples), p95, sizes)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--requests", type=int, default=60)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="partnerloop-bench-pages-"))
+    database_url = args.database_url or f"sqlite:///{folder / 'demo.db'}"
+    if database_url.startswith("postgres"):
+        recreate_postgres(database_url)
+    program_id, link_id = seed(database_url)
+    from partnerloop.demo import DEMO_PARTNER_EMAIL, OWNER_EMAIL, OWNER_PASSWORD, PARTNER_PASSWORD
+
+    port = free_port()
+    base_url = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "DATABASE_URL": database_url, "BASE_URL": base_url, "ENVIRONMENT": "development"}
+    log = folder / "serve.log"
+    with log.open("wb") as output:
+        server = subprocess.Popen(
+            [sys.executable, "-m", "partnerloop.cli", "serve", "--port", str(port)],
+            env=env, stdout=output, stderr=subprocess.STDOUT,
+        )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            if server.poll() is not None or time.monotonic() > deadline:
+                print(log.read_text(), file=sys.stderr)
+                return 2
+            try:
+                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        owner = httpx.Client(base_url=base_url, timeout=30)
+        partner = httpx.Client(base_url=base_url, timeout=30)
+        anonymous = httpx.Client(base_url=base_url, timeout=30)
+        log_in(owner, OWNER_EMAIL, OWNER_PASSWORD)
+        log_in(partner, DEMO_PARTNER_EMAIL, PARTNER_PASSWORD)
+        plan = [
+            (anonymous, "anyone", "/healthz"),
+            (anonymous, "anyone", f"/apply/{program_id}"),
+            (partner, "partner", "/partner"),
+            (partner, "partner", "/partner?days=90"),
+            (partner, "partner", "/partner/welcome"),
+            (partner, "partner", "/partner/links"),
+            (partner, "partner", f"/partner/links/{link_id}"),
+            (partner, "partner", f"/partner/links/{link_id}/qr.svg"),
+            (partner, "partner", "/partner/commissions"),
+            (partner, "partner", "/partner/resources"),
+            (owner, "manager", "/manage"),
+            (owner, "manager", "/manage/resources"),
+            (owner, "manager", "/manage/onboarding"),
+            (owner, "manager", "/manage/application"),
+        ]
+        load = os.getloadavg()[0]  # the machine is shared: say how busy it was
+        timings = [measure(client, who, page, args.requests) for client, who, page in plan]
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+    baseline = timings[0].p95_ms
+    backend = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+    print(
+        f"\n{args.requests} sequential requests per page after {WARM_UP} warm-up ones; demo program on {backend}; "
+        f"load average {load:.1f} before measuring"
+    )
+    print(f"{'page':<46} {'who':<8} {'p50 ms':>8} {'p95 ms':>8} {'p95 / healthz':>14} {'KiB':>6}")
+    for timing in timings:
+        ratio = timing.p95_ms / baseline if baseline else float("nan")
+        print(
+            f"{timing.page[:46]:<46} {timing.who:<8} {timing.p50_ms:8.1f} {timing.p95_ms:8.1f} {ratio:14.1f} "
+            f"{timing.bytes / 1024:6.1f}"
+        )
+    slow = [timing for timing in timings if timing.p95_ms >= TARGET_P95_MS]
+    if slow:
+        print(f"\nOVER the {TARGET_P95_MS:.0f} ms p95 target: {', '.join(t.page for t in slow)}")
+        return 1
+    print(f"\nevery page under the {TARGET_P95_MS:.0f} ms p95 target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
