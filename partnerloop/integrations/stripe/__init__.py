@@ -1,0 +1,1 @@
+"""Stripe: webhook ingest (verify, store, enqueue), event processing through tracking, promotion codes."""

@@ -1,0 +1,222 @@
+"""Stripe events mapped onto tracking: sales, attribution in any order, refunds, disputes, coupons."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
+
+from partnerloop.db import transaction
+from partnerloop.models import Customer, Event
+from tests.commission.factories import counts, make_click, make_partner, make_plan
+from tests.conftest import ProgramKeys
+from tests.integrations.stripe_kit import (
+    checkout_session,
+    connect,
+    new_event,
+    paid_invoice,
+    refunded_charge,
+    send,
+    stripe_object,
+)
+
+
+@pytest.fixture
+def partner(client: TestClient, program: ProgramKeys) -> dict[str, Any]:
+    connect(client, program)
+    make_plan(client, program)  # 20% of sales
+    return make_partner(client, program)
+
+
+def _commissions(client: TestClient, program: ProgramKeys) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/commissions?limit=100", headers=program.headers)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+def _sales(engine: Engine) -> list[Event]:
+    with transaction(engine, writes=False) as session:
+        return list(session.execute(select(Event).where(Event.kind == "sale")).scalars())
+
+
+def test_checkout_then_invoice_pays_commission_on_amount_without_tax(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_A", click_id=click_id)))
+    send(client, program, new_event("invoice.paid", paid_invoice("in_A1", "cus_A", total=11900, tax=1900)))
+    [commission] = _commissions(client, program)
+    assert commission["partner_id"] == partner["id"]
+    assert commission["amount"] == 10000
+    assert commission["earnings_amount"] == 2000
+    [sale] = _sales(engine)
+    assert (sale.invoice_id, sale.product_id) == ("in_A1", "prod_team")
+
+
+def test_invoice_before_its_checkout_session_is_attributed_when_the_session_arrives(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("invoice.paid", paid_invoice("in_B1", "cus_B")))
+    assert _commissions(client, program) == []
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_B", click_id=click_id)))
+    [commission] = _commissions(client, program)
+    assert (commission["partner_id"], commission["earnings_amount"]) == (partner["id"], 2000)
+    with transaction(engine, writes=False) as session:
+        customer = session.execute(select(Customer).where(Customer.external_id == "cus_B")).scalar_one()
+    assert customer.partner_id == partner["id"]
+
+
+def test_same_invoice_as_two_event_types_and_twice_is_one_sale(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_C", click_id=click_id)))
+    invoice = paid_invoice("in_C1", "cus_C")
+    send(client, program, new_event("invoice.paid", invoice))
+    send(client, program, new_event("invoice.payment_succeeded", invoice))
+    send(client, program, new_event("invoice.paid", invoice))
+    assert len(_sales(engine)) == 1
+    assert len(_commissions(client, program)) == 1
+
+
+def test_metadata_link_names_our_customer(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    customer = stripe_object("customer", id="cus_L", metadata={"customer_external_id": "user-42", "plan": "team"})
+    send(client, program, new_event("customer.created", customer))
+    send(client, program, new_event("invoice.paid", paid_invoice("in_L1", "cus_L")))
+    [sale] = _sales(engine)
+    with transaction(engine, writes=False) as session:
+        ours = session.get(Customer, sale.customer_id)
+        assert ours is not None
+        assert ours.external_id == "user-42"
+        assert ours.metadata_["plan"] == "team"
+
+
+def test_partial_then_full_refund_reverses_proportionally(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_R", click_id=click_id)))
+    send(client, program, new_event("invoice.paid", paid_invoice("in_R1", "cus_R", payment_intent="pi_R1")))
+    charge = refunded_charge("ch_R1", "pi_R1", amount=11900, refunds=[("re_1", 5950)])
+    send(client, program, new_event("charge.refunded", charge))
+    assert sorted(c["earnings_amount"] for c in _commissions(client, program)) == [-1000, 2000]
+    charge = refunded_charge("ch_R1", "pi_R1", amount=11900, refunds=[("re_1", 5950), ("re_2", 5950)])
+    send(client, program, new_event("charge.refunded", charge))
+    send(client, program, new_event("charge.refunded", charge))  # a repeat refunds nothing more
+    commissions = _commissions(client, program)
+    assert sorted(c["earnings_amount"] for c in commissions) == [-1000, -1000, 2000]
+    assert sum(c["earnings_amount"] for c in commissions) == 0
+
+
+def test_refund_before_its_sale_waits_then_applies(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    charge = refunded_charge("ch_W1", "pi_W1", amount=11900, refunds=[("re_W", 11900)])
+    refund_event = new_event("charge.refunded", charge)
+    waiting = send(client, program, refund_event, "waiting")
+    assert waiting["waiting_for"] == "payment:pi_W1"
+    send(client, program, new_event("invoice.paid", paid_invoice("in_W1", "cus_W", payment_intent="pi_W1")))
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_W", click_id=click_id)))
+    from tests.integrations.stripe_kit import wait_for
+
+    wait_for(client, program, refund_event["id"])
+    with transaction(engine, writes=False) as session:
+        refunds = list(session.execute(select(Event).where(Event.kind == "refund")).scalars())
+    assert [refund.amount for refund in refunds] == [10000]
+
+
+def test_lost_dispute_holds_then_reverses(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_D", click_id=click_id)))
+    send(client, program, new_event("invoice.paid", paid_invoice("in_D1", "cus_D", payment_intent="pi_D1")))
+    dispute = {"id": "dp_1", "object": "dispute", "charge": "ch_D1", "payment_intent": "pi_D1", "amount": 11900,
+               "currency": "usd", "status": "needs_response", "reason": "fraudulent"}  # fmt: skip
+    send(client, program, new_event("charge.dispute.created", dispute))
+    [held] = _commissions(client, program)
+    assert held["status"] == "on_hold"
+    send(client, program, new_event("charge.dispute.closed", {**dispute, "status": "lost"}))
+    commissions = _commissions(client, program)
+    assert sum(c["earnings_amount"] for c in commissions) == 0
+    original = next(c for c in commissions if c["id"] == held["id"])
+    assert original["status"] == "reversed"
+
+
+def test_won_dispute_releases_the_hold(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_E", click_id=click_id)))
+    send(client, program, new_event("invoice.paid", paid_invoice("in_E1", "cus_E", payment_intent="pi_E1")))
+    dispute = {"id": "dp_2", "object": "dispute", "charge": "ch_E1", "payment_intent": "pi_E1", "amount": 11900,
+               "currency": "usd", "status": "needs_response", "reason": "general"}  # fmt: skip
+    send(client, program, new_event("charge.dispute.created", dispute))
+    assert _commissions(client, program)[0]["status"] == "on_hold"
+    send(client, program, new_event("charge.dispute.closed", {**dispute, "status": "won"}))
+    [commission] = _commissions(client, program)
+    assert (commission["status"], commission["earnings_amount"]) == ("pending", 2000)
+
+
+def test_invoices_after_subscription_deleted_earn_nothing(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_S", click_id=click_id)))
+    send(client, program, new_event("invoice.paid", paid_invoice("in_S1", "cus_S", subscription="sub_S")))
+    subscription = stripe_object("subscription", id="sub_S", customer="cus_S", status="canceled")
+    send(client, program, new_event("customer.subscription.deleted", subscription))
+    row = send(client, program, new_event("invoice.paid", paid_invoice("in_S2", "cus_S", subscription="sub_S",
+               billing_reason="subscription_cycle")), "ignored")  # fmt: skip
+    assert "ended" in row["error"]
+    assert len(_commissions(client, program)) == 1
+
+
+def test_client_reference_id_that_is_not_our_click_is_ignored_and_writes_nothing(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    before = counts(engine)
+    row = send(
+        client, program, new_event("checkout.session.completed", checkout_session("cus_X", click_id="nope")), "ignored"
+    )
+    assert "not a click" in row["error"]
+    assert counts(engine) == before
+
+
+def test_promotion_code_on_invoice_attributes_to_coupon_partner_without_click(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    created = client.post(
+        "/api/v1/coupons", json={"code": "Spring20", "partner_id": partner["id"]}, headers=program.headers
+    )
+    assert created.status_code == 201, created.text
+    discount = {
+        "id": "di_1",
+        "object": "discount",
+        "promotion_code": {"id": "promo_1", "object": "promotion_code", "code": "SPRING20"},
+    }
+    send(client, program, new_event("invoice.paid", paid_invoice("in_P1", "cus_P", discounts=[discount])))
+    [commission] = _commissions(client, program)
+    assert (commission["partner_id"], commission["earnings_amount"]) == (partner["id"], 2000)
+
+
+def test_replay_processes_again_without_a_second_sale(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    event = new_event("invoice.paid", paid_invoice("in_RP", "cus_RP"))
+    row = send(client, program, event)
+    replayed = client.post(f"/api/v1/integrations/stripe/events/{row['id']}/replay", headers=program.headers)
+    assert replayed.status_code == 202, replayed.text
+    from tests.integrations.stripe_kit import wait_for
+
+    wait_for(client, program, event["id"])
+    assert len(_sales(engine)) == 1
+    missing = client.post("/api/v1/integrations/stripe/events/01NOPE/replay", headers=program.headers)
+    assert missing.status_code == 404
