@@ -1,0 +1,510 @@
+"""Payout runs (preview, confirm), and a payout's life after: sent, paid, failed (commissions back to
+the partner's available balance), canceled, retried.
+
+Commission status: `paid` from the moment a confirmed run puts it in a payout (the ledger moves its
+earnings approved -> paid in the same transaction); `approved` again when that payout fails or is
+canceled. So a commission is never in two payouts and never lost between them.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import time
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from partnerloop.fx import service as fx_service
+from partnerloop.fx.rules import convert
+from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
+from partnerloop.kit.ids import new_id
+from partnerloop.kit.money import format_money
+from partnerloop.kit.time import as_utc, utc_now
+from partnerloop.ledger import service as ledger
+from partnerloop.models import Payout, PayoutMethod, PayoutRun, Program
+from partnerloop.payout import repository
+from partnerloop.payout.rules import Decision, MethodType, PayoutStatus, decide
+from partnerloop.payout.schemas import PayoutOut, RunOut, SkippedOut
+from partnerloop.payout.service.methods import method_problem
+
+log = logging.getLogger("partnerloop.payout")
+
+SEND_JOB = "payout_send"
+
+
+class RunAlreadyConfirmed(Conflict):
+    pass
+
+
+class NothingToPay(Conflict):
+    pass
+
+
+class PayoutNotFound(NotFound):
+    pass
+
+
+class RunNotFound(NotFound):
+    pass
+
+
+class PayoutStateConflict(Conflict):
+    pass
+
+
+class InvalidRun(InvalidInput):
+    pass
+
+
+def checkpoint(step: str) -> None:
+    """Fault-injection point for the crash tests: with PARTNERLOOP_PAYOUT_PAUSE_AT=<step>, announce the
+    step on stderr and wait there so the test can SIGKILL the process at exactly this step."""
+    if os.environ.get("PARTNERLOOP_PAYOUT_PAUSE_AT") == step:
+        print(f"payout checkpoint {step}", file=sys.stderr, flush=True)
+        time.sleep(120)
+
+
+@dataclass(frozen=True)
+class PlannedPayout:
+    decision: Decision
+    method: PayoutMethod
+    amount: int
+    currency: str
+    fx_rate: str | None
+
+
+def payout_out(payout: Payout) -> PayoutOut:
+    return PayoutOut(
+        id=payout.id,
+        partner_id=payout.partner_id,
+        amount=payout.amount,
+        currency=payout.currency,
+        status=payout.status,
+        method=payout.method,
+        source_amount=payout.source_amount,
+        source_currency=payout.source_currency,
+        fx_rate=payout.fx_rate,
+        commission_count=payout.commission_count,
+        run_id=payout.run_id,
+        provider_reference=payout.provider_reference,
+        failure_reason=payout.failure_reason,
+        retry_of_id=payout.retry_of_id,
+        created_at=payout.created_at,
+        paid_at=payout.paid_at,
+    )
+
+
+def _rate(session: Session, program: Program, base: str, quote: str, at: datetime) -> str | None:
+    if base == quote:
+        return None
+    found = fx_service.rate_on(session, program, base, quote, as_utc(at).date())
+    return found[0] if found else ""
+
+
+def plan_run(session: Session, program: Program, cutoff: datetime) -> tuple[list[PlannedPayout], list[SkippedOut]]:
+    """Decide who gets what at `cutoff` (reads only)."""
+    totals = repository.partner_totals(session, program.id, cutoff)
+    methods = repository.methods_of(session, program.id)
+    statuses = repository.enrollment_statuses(session, program.id)
+    minimums: dict[str, int | None] = {program.currency: program.min_payout_amount}
+    planned: list[PlannedPayout] = []
+    skipped: list[SkippedOut] = []
+    for total in totals:
+        method = methods.get(total.partner_id)
+        problem = method_problem(method, program.currency)
+        if statuses.get(total.partner_id) == "banned":
+            problem = "The partner is banned: payouts are held."
+        if total.currency not in minimums:
+            rate = _rate(session, program, program.currency, total.currency, cutoff)
+            minimums[total.currency] = (
+                convert(program.min_payout_amount, program.currency, total.currency, rate) if rate else None
+            )
+        decision = decide(total, method_problem=problem, minimum=minimums[total.currency])
+        if decision.pay and method is not None:
+            rate = _rate(session, program, total.currency, method.currency, cutoff)
+            if rate == "":
+                decision = Decision(
+                    total.partner_id,
+                    total.currency,
+                    total.amount,
+                    False,
+                    f"No exchange rate from {total.currency.upper()} to the payout currency {method.currency.upper()}.",
+                )
+            else:
+                amount = convert(total.amount, total.currency, method.currency, rate) if rate else total.amount
+                planned.append(PlannedPayout(decision, method, amount, method.currency, rate))
+                continue
+        skipped.append(
+            SkippedOut(
+                partner_id=total.partner_id, reason=decision.reason, amount=total.amount, currency=total.currency
+            )
+        )
+    return planned, skipped
+
+
+def _totals(payouts: list[PayoutOut]) -> dict[str, int]:
+    result: dict[str, int] = {}
+    for payout in payouts:
+        result[payout.currency] = result.get(payout.currency, 0) + payout.amount
+    return result
+
+
+def preview_run(
+    session: Session, program: Program, *, cutoff: datetime | None = None, run_key: str | None = None
+) -> RunOut:
+    """What a run would pay now, and who would be skipped and why; writes nothing."""
+    cutoff = as_utc(cutoff) if cutoff else utc_now()
+    planned, skipped = plan_run(session, program, cutoff)
+    payouts = [
+        PayoutOut(
+            id=None,
+            partner_id=plan.decision.partner_id,
+            amount=plan.amount,
+            currency=plan.currency,
+            status="preview",
+            method=plan.method.type,
+            source_amount=plan.decision.source_amount,
+            source_currency=plan.decision.source_currency,
+            fx_rate=plan.fx_rate,
+            commission_count=0,
+        )
+        for plan in planned
+    ]
+    return RunOut(
+        id=None,
+        status="preview",
+        run_key=run_key or f"manual:{new_id()}",
+        cutoff=cutoff,
+        payouts=payouts,
+        skipped=skipped,
+        total_by_currency=_totals(payouts),
+    )
+
+
+def confirm_run(
+    session: Session, program: Program, *, run_key: str, cutoff: datetime | None = None, actor: str = ledger.SYSTEM
+) -> PayoutRun:
+    """Create the run and its payouts, settle their commissions; raises RunAlreadyConfirmed for a run key
+    used before and NothingToPay when no partner is due anything."""
+    cutoff = as_utc(cutoff) if cutoff else utc_now()
+    repository.lock_program(session, program.id)
+    if repository.run_by_key(session, program.id, run_key) is not None:
+        raise RunAlreadyConfirmed(f"The payout run '{run_key}' was confirmed already; nothing was written twice.")
+    planned, skipped = plan_run(session, program, cutoff)
+    if not planned:
+        raise NothingToPay(
+            "No partner is due a payout: no approved commissions past their hold reach the minimum"
+            + (f" ({len(skipped)} partners skipped)." if skipped else ".")
+        )
+    now = utc_now()
+    run = PayoutRun(
+        id=new_id(),
+        program_id=program.id,
+        run_key=run_key,
+        status="confirmed",
+        cutoff=cutoff,
+        skipped=[item.model_dump() for item in skipped],
+        created_by=actor[:200],
+        created_at=now,
+    )
+    session.add(run)
+    session.flush()
+    rows: list[dict[str, Any]] = []
+    for plan in planned:
+        rows.append(
+            {
+                "id": new_id(),
+                "program_id": program.id,
+                "run_id": run.id,
+                "partner_id": plan.decision.partner_id,
+                "amount": plan.amount,
+                "currency": plan.currency,
+                "source_amount": plan.decision.source_amount,
+                "source_currency": plan.decision.source_currency,
+                "fx_rate": plan.fx_rate,
+                "method": plan.method.type,
+                "status": PayoutStatus.PENDING.value,
+                "commission_count": 0,
+                "created_at": now,
+            }
+        )
+    repository.insert_payouts(session, rows)
+    repository.claim_commissions(session, program.id, run.id, cutoff)
+    sums = repository.item_sums(session, run.id)
+    payout_ids = [row["id"] for row in rows]
+    postings: list[tuple[dict[str, Any], int, int]] = []
+    for row in rows:
+        source_amount, count = sums.get(row["id"], (0, 0))
+        postings.append((row, source_amount, count))
+    repository.mark_run_commissions_paid(session, program.id, payout_ids, now)
+    by_id = {payout.id: payout for payout in repository.payouts_of_run(session, run.id)}
+    # One flush of every payout's counts at the end, not one UPDATE round trip per posting.
+    with session.no_autoflush:
+        _settle_run_payouts(session, program, by_id, postings, actor)
+    session.flush()
+    checkpoint("run.before_commit")
+    _enqueue_sends(session, program.id, run.id, {payout.method for payout in by_id.values()})
+    return run
+
+
+def _settle_run_payouts(
+    session: Session,
+    program: Program,
+    by_id: dict[str, Payout],
+    postings: list[tuple[dict[str, Any], int, int]],
+    actor: str,
+) -> None:
+    for row, source_amount, count in postings:
+        payout = by_id[row["id"]]
+        if source_amount != payout.source_amount:  # a commission was approved between the plan and the claim
+            payout.amount = (
+                convert(source_amount, payout.source_currency, payout.currency, payout.fx_rate)
+                if payout.fx_rate
+                else source_amount
+            )
+            payout.source_amount = source_amount
+        payout.commission_count = count
+        ledger.post_payout(
+            session,
+            payout_id=payout.id,
+            program_id=program.id,
+            partner_id=payout.partner_id,
+            currency=payout.source_currency,
+            amount=source_amount,
+            commission_ids=[],
+            actor=actor,
+        )
+
+
+def _enqueue_sends(session: Session, program_id: str, run_id: str, methods: set[str]) -> None:
+    from partnerloop.jobs.queue import enqueue
+
+    for method in sorted(methods):
+        if MethodType(method).sent_by_api:
+            enqueue(
+                session,
+                SEND_JOB,
+                {"program_id": program_id, "run_id": run_id, "method": method},
+                program_id=program_id,
+                unique_key=f"{SEND_JOB}:{run_id}:{method}",
+                max_attempts=20,
+            )
+
+
+def run_out(session: Session, run: PayoutRun) -> RunOut:
+    payouts = [payout_out(payout) for payout in repository.payouts_of_run(session, run.id)]
+    return RunOut(
+        id=run.id,
+        status=run.status,
+        run_key=run.run_key,
+        cutoff=run.cutoff,
+        payouts=payouts,
+        skipped=[SkippedOut(**item) for item in run.skipped or []],
+        total_by_currency=_totals(payouts),
+    )
+
+
+def get_run(session: Session, program: Program, run_id: str) -> PayoutRun:
+    run = repository.get_run(session, program.id, run_id)
+    if run is None:
+        raise RunNotFound(f"No payout run {run_id} in this program.")
+    return run
+
+
+def get_payout(session: Session, program: Program, payout_id: str, *, lock: bool = False) -> Payout:
+    payout = repository.get_payout(session, program.id, payout_id, lock=lock)
+    if payout is None:
+        raise PayoutNotFound(f"No payout {payout_id} in this program.")
+    return payout
+
+
+def _notify(session: Session, payout: Payout) -> None:
+    """Email the partner (through the job queue, in this transaction) that the payout was sent or failed."""
+    from partnerloop.models import Partner
+    from partnerloop.notify.email import enqueue_email
+
+    partner = session.get(Partner, payout.partner_id)
+    if partner is None:
+        return
+    amount = format_money(payout.amount, payout.currency)
+    if payout.status == PayoutStatus.PAID:
+        subject = f"Your payout of {amount} is on its way"
+        text = (
+            f"Hello {partner.name},\n\nWe sent you {amount} by {payout.method} "
+            f"(reference {payout.provider_reference}) for {payout.commission_count} commissions.\n"
+        )
+    else:
+        subject = f"Your payout of {amount} failed"
+        text = (
+            f"Hello {partner.name},\n\nYour payout of {amount} by {payout.method} failed: {payout.failure_reason}\n"
+            f"The amount is back in your balance and will be paid again; please check your payout details.\n"
+        )
+    enqueue_email(session, to=partner.email, subject=subject, text=text)
+
+
+def settle_paid(session: Session, payout: Payout, reference: str) -> None:
+    """The provider (or a person) paid it: status paid, the reference kept, the partner told."""
+    payout.status = PayoutStatus.PAID.value
+    payout.provider_reference = reference[:200]
+    payout.paid_at = utc_now()
+    session.flush()
+    _notify(session, payout)
+
+
+def settle_failed(
+    session: Session, payout: Payout, reason: str, *, actor: str = ledger.SYSTEM, canceled: bool = False
+) -> None:
+    """It failed (or was canceled): its commissions return to the partner's available balance."""
+    ledger.post_payout_failed(session, payout_id=payout.id, program_id=payout.program_id, actor=actor)
+    repository.release_items(session, payout.id, utc_now())
+    payout.status = (PayoutStatus.CANCELED if canceled else PayoutStatus.FAILED).value
+    payout.failure_reason = reason[:1000]
+    payout.failed_at = utc_now()
+    session.flush()
+    if not canceled:
+        _notify(session, payout)
+
+
+def mark_paid(session: Session, program: Program, payout_id: str, reference: str) -> Payout:
+    """A manager paid it outside (CSV upload, bank): record the provider reference."""
+    payout = get_payout(session, program, payout_id, lock=True)
+    status = PayoutStatus(payout.status)
+    if status is PayoutStatus.PAID:
+        if payout.provider_reference == reference:
+            return payout  # the same confirmation again changes nothing
+        raise PayoutStateConflict(
+            f"Payout {payout_id} was marked paid already (reference {payout.provider_reference})."
+        )
+    if not status.is_open:
+        raise PayoutStateConflict(
+            f"Payout {payout_id} is {payout.status}: only a pending or processing payout can be marked paid."
+        )
+    settle_paid(session, payout, reference)
+    return payout
+
+
+def mark_failed(session: Session, program: Program, payout_id: str, reason: str, *, actor: str) -> Payout:
+    payout = get_payout(session, program, payout_id, lock=True)
+    if not PayoutStatus(payout.status).is_open:
+        raise PayoutStateConflict(
+            f"Payout {payout_id} is {payout.status}: only a pending or processing payout can fail."
+        )
+    settle_failed(session, payout, reason, actor=actor)
+    return payout
+
+
+def cancel(session: Session, program: Program, payout_id: str, *, actor: str) -> Payout:
+    payout = get_payout(session, program, payout_id, lock=True)
+    if payout.status != PayoutStatus.PENDING or payout.provider_batch_id is not None:
+        raise PayoutStateConflict(
+            f"Payout {payout_id} is {payout.status}: only a pending payout not yet sent can be canceled."
+        )
+    settle_failed(session, payout, "Canceled by a manager.", actor=actor, canceled=True)
+    return payout
+
+
+def retry(session: Session, program: Program, payout_id: str, *, actor: str) -> Payout:
+    """A new payout for a failed one, with the same commissions (those still approved and free)."""
+    failed = get_payout(session, program, payout_id, lock=True)
+    if failed.status != PayoutStatus.FAILED:
+        raise PayoutStateConflict(f"Payout {payout_id} is {failed.status}: only a failed payout can be retried.")
+    commission_ids = repository.item_commission_ids(session, failed.id, released=True)
+    from partnerloop.payout.service.methods import method_problem as problem_of
+
+    method = repository.get_method(session, program.id, failed.partner_id)
+    problem = problem_of(method, program.currency)
+    if problem or method is None:
+        raise PayoutStateConflict(f"Cannot retry payout {payout_id}: {problem}")
+    now = utc_now()
+    run = PayoutRun(
+        id=new_id(),
+        program_id=program.id,
+        run_key=f"retry:{failed.id}",
+        status="confirmed",
+        cutoff=now,
+        skipped=[],
+        created_by=actor[:200],
+        created_at=now,
+    )
+    if repository.run_by_key(session, program.id, run.run_key) is not None:
+        raise RunAlreadyConfirmed(f"Payout {payout_id} was retried already.")
+    session.add(run)
+    session.flush()
+    from partnerloop.commission import repository as commission_repository
+
+    rows = [
+        row
+        for row in commission_repository.lock_commissions(session, program.id, commission_ids)
+        if row.status == "approved" and row.partner_id == failed.partner_id
+    ]
+    source_amount = sum(row.earnings_amount for row in rows)
+    if source_amount <= 0:
+        raise NothingToPay(
+            f"The commissions of payout {payout_id} net to {format_money(source_amount, failed.source_currency)}."
+        )
+    rate = (
+        failed.fx_rate
+        if method.currency == failed.currency
+        else _rate(session, program, failed.source_currency, method.currency, now)
+    )
+    if rate == "":
+        raise PayoutStateConflict(f"No exchange rate to {method.currency.upper()} for the retry.")
+    payout = Payout(
+        id=new_id(),
+        program_id=program.id,
+        run_id=run.id,
+        partner_id=failed.partner_id,
+        amount=convert(source_amount, failed.source_currency, method.currency, rate) if rate else source_amount,
+        currency=method.currency,
+        source_amount=source_amount,
+        source_currency=failed.source_currency,
+        fx_rate=rate or None,
+        method=method.type,
+        status=PayoutStatus.PENDING.value,
+        commission_count=len(rows),
+        retry_of_id=failed.id,
+        created_at=now,
+    )
+    session.add(payout)
+    session.flush()
+    from partnerloop.models import PayoutItem
+
+    session.add_all(
+        PayoutItem(
+            program_id=program.id, payout_id=payout.id, commission_id=row.id, amount=row.earnings_amount, released=False
+        )
+        for row in rows
+    )
+    session.flush()
+    repository.mark_run_commissions_paid(session, program.id, [payout.id], now)
+    ledger.post_payout(
+        session,
+        payout_id=payout.id,
+        program_id=program.id,
+        partner_id=payout.partner_id,
+        currency=payout.source_currency,
+        amount=source_amount,
+        commission_ids=[],
+        actor=actor,
+    )
+    _enqueue_sends(session, program.id, run.id, {payout.method})
+    return payout
+
+
+def scheduled_runs_due(session: Session, now: datetime) -> list[tuple[str, str, datetime]]:
+    """(program id, run key, cutoff) of every monthly run due now and not yet made."""
+    from partnerloop.payout.rules import scheduled_run
+
+    due = []
+    for found in repository.monthly_programs(session):
+        planned = scheduled_run(found.schedule, found.day_of_month, found.net_days, now)
+        if planned is None:
+            continue
+        run_key, cutoff = planned
+        if repository.run_by_key(session, found.program_id, run_key) is None:
+            due.append((found.program_id, run_key, cutoff))
+    return due

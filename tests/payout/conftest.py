@@ -1,0 +1,1 @@
+from tests.notify.smtp import smtp  # noqa: F401
