@@ -11,8 +11,8 @@ router = APIRouter(prefix="/api/v1/links", tags=["links"])
 
 def _one(api: Api, link_id: str) -> LinkOut:
     link = service.get_link(api.session, api.program, link_id)
-    clicks = repository.click_counts(api.session, [link.id]).get(link.id, 0)
-    return service.link_out(link, clicks, api.settings)
+    clicks, unique = repository.click_totals(api.session, [link.id]).get(link.id, (0, 0))
+    return service.link_out(link, clicks, api.settings, unique)
 
 
 @router.post("", status_code=201)
@@ -29,9 +29,12 @@ def list_links(
     limit: int = Query(default=50, ge=1, le=100),
 ) -> LinkList:
     links, next_cursor = service.list_links(api.session, api.program, partner_id=partner_id, cursor=cursor, limit=limit)
-    counts = repository.click_counts(api.session, [link.id for link in links])
+    counts = repository.click_totals(api.session, [link.id for link in links])
     return LinkList(
-        data=[service.link_out(link, counts.get(link.id, 0), api.settings) for link in links],
+        data=[
+            service.link_out(link, counts.get(link.id, (0, 0))[0], api.settings, counts.get(link.id, (0, 0))[1])
+            for link in links
+        ],
         next_cursor=next_cursor,
     )
 

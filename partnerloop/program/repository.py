@@ -17,6 +17,16 @@ def program_for_api_key(session: Session, token: str) -> Program | None:
     ).scalar_one_or_none()
 
 
+def program_and_key_for_api_key(session: Session, token: str) -> tuple[Program, ApiKey] | None:
+    """The program and the (unrevoked) key itself, to record who acted."""
+    row = session.execute(
+        select(Program, ApiKey)
+        .join(ApiKey, ApiKey.program_id == Program.id)
+        .where(ApiKey.key_hash == sha256_hex(token), ApiKey.revoked_at.is_(None))
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
 def program_id_for_api_key(session: Session, token: str) -> str | None:
     return session.execute(
         select(ApiKey.program_id).where(ApiKey.key_hash == sha256_hex(token), ApiKey.revoked_at.is_(None))

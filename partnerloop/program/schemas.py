@@ -22,7 +22,10 @@ class ProgramOut(BaseModel):
     default_plan_id: str | None
     publishable_key: str
     stripe_webhook_secret_set: bool
+    stripe_secret_key_set: bool = False
+    stripe_test_mode: bool = True
     fallback_url: str | None
+    link_domains: list[str] = []
     created_at: datetime
 
 
@@ -38,4 +41,7 @@ class ProgramPatch(BaseModel):
     allowed_domains: list[str] | None = Field(default=None, min_length=1, max_length=100)
     link_params: list[str] | None = Field(default=None, min_length=1, max_length=10)
     stripe_webhook_secret: str | None = Field(default=None, max_length=200)
+    stripe_secret_key: str | None = Field(default=None, max_length=300)  # stored as given, never echoed
+    stripe_test_mode: bool | None = None
     fallback_url: str | None = Field(default=None, max_length=2000)
+    link_domains: list[str] | None = Field(default=None, max_length=20)  # hosts where GET /{key} redirects

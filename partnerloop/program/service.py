@@ -109,9 +109,29 @@ def program_out(program: Program) -> ProgramOut:
         default_plan_id=program.default_plan_id,
         publishable_key=program.publishable_key,
         stripe_webhook_secret_set=bool(program.stripe_webhook_secret),
+        stripe_secret_key_set=bool(program.stripe_secret_key),
+        stripe_test_mode=program.stripe_test_mode,
         fallback_url=program.fallback_url,
+        link_domains=list(program.link_domains or []),
         created_at=program.created_at,
     )
+
+
+class LinkDomainTaken(ProgramError):
+    status_code = 409
+
+
+def _link_domains(session: Session, program: Program, domains: list[str]) -> list[str]:
+    """Normalized link domains, each served by one program only (a lookup: JSON lists have no unique index;
+    should two programs race to one host, the link cache serves it to one of them, deterministically)."""
+    hosts = sorted({normalize_domain(domain) for domain in domains})
+    if hosts:
+        others = session.execute(select(Program.id, Program.link_domains).where(Program.id != program.id))
+        for _other_id, taken in others:
+            clash = set(hosts) & set(taken or [])
+            if clash:
+                raise LinkDomainTaken(f"The link domain {sorted(clash)[0]} is used by another program.")
+    return hosts
 
 
 def update_program(session: Session, program: Program, patch: ProgramPatch) -> Program:
@@ -127,9 +147,11 @@ def update_program(session: Session, program: Program, patch: ProgramPatch) -> P
         for param in changes["link_params"]:
             if not _LINK_PARAM.match(param):
                 raise InvalidInput(f"'{param}' is not a usable link parameter name.")
+    if "link_domains" in changes:
+        changes["link_domains"] = _link_domains(session, program, changes["link_domains"] or [])
     if changes.get("fallback_url"):
         check_destination(changes["fallback_url"], changes.get("allowed_domains", program.allowed_domains))
-    for field in ("name", "cookie_days", "hold_days", "min_payout_amount", "attribution_model"):
+    for field in ("name", "cookie_days", "hold_days", "min_payout_amount", "attribution_model", "stripe_test_mode"):
         if field in changes and changes[field] is None:
             raise InvalidInput(f"{field} cannot be null.")
     for field, value in changes.items():

@@ -12,20 +12,22 @@ import contextlib
 import ipaddress
 import logging
 import sqlite3
-from collections import Counter
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
 
 import psycopg
-from sqlalchemy import Engine
+from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
 from partnerloop.config import Settings
 from partnerloop.db import write_lock
+from partnerloop.kit.time import as_utc
 from partnerloop.tracking import repository
 from partnerloop.tracking.cache import LinkTarget
-from partnerloop.tracking.repository import ClickRow, RollupIncrement
+from partnerloop.tracking.link_rules import UNIQUE_WINDOW_S, cookie_click_id, is_unique_click, visitor_of
+from partnerloop.tracking.repository import ClickRow, RollupIncrement, UniqueFacts
 from partnerloop.tracking.useragent import MAX_USER_AGENT, agent_facts
 
 log = logging.getLogger("partnerloop.tracking")
@@ -42,9 +44,17 @@ _ROW_ERRORS = (
 
 
 # A click as the redirect saw it, decoded and enriched only when written: (click id, link target, epoch
-# seconds, client address, user-agent header, referer header, cf-ipcountry header). A plain tuple because
-# the redirect builds one per request (a NamedTuple costs six times as much to create).
-PendingClick = tuple[bytes, LinkTarget, float, str | None, bytes, bytes, bytes]
+# seconds, client address, user-agent header, referer header, cf-ipcountry header[, cookie header]). A
+# plain tuple because the redirect builds one per request (a NamedTuple costs six times as much to create).
+# The cookie header (its pl_cid names the visitor's previous click) is optional: site clicks have none.
+PendingClick = (
+    tuple[bytes, LinkTarget, float, str | None, bytes, bytes, bytes]
+    | tuple[bytes, LinkTarget, float, str | None, bytes, bytes, bytes, bytes]
+)
+# How many recent (link, visitor) visits and click ids the flusher remembers. Past that, the oldest are
+# forgotten and the database answers for them instead (one query per written chunk): the limit costs
+# queries, never correctness. ~100 bytes an entry: ~20 MB at most.
+MAX_REMEMBERED = 100_000
 
 
 @lru_cache(maxsize=65_536)
@@ -96,7 +106,7 @@ def utc_text(at: float) -> str:
 
 def click_row(click: PendingClick) -> ClickRow:
     """The row stored for a pending click: truncated IP, user-agent facts, bounded texts."""
-    click_id, target, at, client_ip, raw_agent, raw_referrer, raw_country = click
+    click_id, target, at, client_ip, raw_agent, raw_referrer, raw_country = click[:7]
     user_agent, browser, os, device, is_bot = _agent_columns(raw_agent)
     return (
         click_id.decode("ascii"), target.program_id, target.link_id, target.partner_id, utc_text(at),
@@ -105,20 +115,87 @@ def click_row(click: PendingClick) -> ClickRow:
     )  # fmt: skip
 
 
-def rollup_increments(rows: Sequence[ClickRow]) -> list[RollupIncrement]:
-    """Clicks and bot clicks per (link, UTC day) of a batch."""
+def rollup_increments(rows: Sequence[ClickRow], uniques: Sequence[UniqueFacts] | None = None) -> list[RollupIncrement]:
+    """Clicks, bot clicks and unique clicks per (link, UTC day) of a batch."""
     clicks: Counter[tuple[str, str, str, str]] = Counter()
     bots: Counter[tuple[str, str, str, str]] = Counter()
-    for row in rows:
+    unique: Counter[tuple[str, str, str, str]] = Counter()
+    for index, row in enumerate(rows):
         group = (row[1], row[2], row[3], row[4][:10])
         clicks[group] += 1
         if row[10]:
             bots[group] += 1
+        if uniques is not None and uniques[index][0]:
+            unique[group] += 1
     return [
         RollupIncrement(program_id=program_id, link_id=link_id, partner_id=partner_id, day=date.fromisoformat(day),
-                        clicks=count, bot_clicks=bots[(program_id, link_id, partner_id, day)])
-        for (program_id, link_id, partner_id, day), count in clicks.items()
+                        clicks=count, bot_clicks=bots[group], unique_clicks=unique[group])
+        for group in clicks
+        for (program_id, link_id, partner_id, day), count in [(group, clicks[group])]
     ]  # fmt: skip
+
+
+_visitor = lru_cache(maxsize=65_536)(visitor_of)
+
+
+class VisitorMemory:
+    """What the flusher remembers of recent clicks, to decide uniqueness without the database: the last
+    click time of each (link id, visitor), bounded to MAX_REMEMBERED entries, least recently used forgotten
+    first; only the flusher thread touches it. The click ids that pl_cid cookies name are looked up in the
+    batch being written, then by primary key in the database (remembering every click id cost ~35 MB)."""
+
+    def __init__(self, limit: int = MAX_REMEMBERED) -> None:
+        self.limit = limit
+        self.visits: OrderedDict[tuple[str, str], float] = OrderedDict()
+
+    def remember(self, visits: dict[tuple[str, str], float]) -> None:
+        for pair, at in visits.items():
+            self.visits[pair] = at
+            self.visits.move_to_end(pair)
+        while len(self.visits) > self.limit:
+            self.visits.popitem(last=False)
+
+    def unique_facts(
+        self,
+        connection: Connection,
+        clicks: Sequence[PendingClick],
+        rows: Sequence[ClickRow],
+        visits: dict[tuple[str, str], float],
+        seen_ids: dict[str, tuple[str, float]],
+    ) -> list[UniqueFacts]:
+        """(is_unique, visitor) of each click, in order. `visits` and `seen_ids` hold what the batch being
+        written decided so far; they are updated in place, and remembered once the batch is committed."""
+        visitors = [_visitor(row[5], row[6]) for row in rows]
+        cookies = [cookie_click_id(click[7]) if len(click) > 7 else None for click in clicks]
+        since = min((click[2] for click in clicks), default=0.0) - UNIQUE_WINDOW_S
+        stored: dict[tuple[str, str], float] = {}
+        missing_pairs = [
+            (row[2], visitor) for row, visitor in zip(rows, visitors, strict=True)
+            if max(visits.get((row[2], visitor), -1.0), self.visits.get((row[2], visitor), -1.0)) < since
+        ]  # fmt: skip
+        if missing_pairs:  # clicks an earlier process, another worker, or a forgotten entry covers
+            cutoff = datetime.fromtimestamp(since, UTC)
+            for pair, last in repository.last_visits(connection, missing_pairs, cutoff).items():
+                stored[pair] = as_utc(last).timestamp()
+        stored_ids: dict[str, tuple[str, float]] = {}
+        missing_ids = [cid for cid in cookies if cid is not None and cid not in seen_ids]
+        if missing_ids:
+            for cid, (stored_link, created) in repository.clicks_by_id(connection, missing_ids).items():
+                stored_ids[cid] = (stored_link, as_utc(created).timestamp())
+        facts: list[UniqueFacts] = []
+        for click, row, visitor, cookie in zip(clicks, rows, visitors, cookies, strict=True):
+            link_id, at = row[2], click[2]
+            pair = (link_id, visitor)
+            known = [seen for seen in (visits.get(pair), self.visits.get(pair), stored.get(pair)) if seen is not None]
+            if cookie is not None:
+                earlier = seen_ids.get(cookie) or stored_ids.get(cookie)
+                if earlier is not None and earlier[0] == link_id:
+                    known.append(earlier[1])
+            previous = max((seen for seen in known if seen <= at), default=None)
+            facts.append((is_unique_click(row[10], previous, at), visitor))
+            visits[pair] = max(at, visits.get(pair, at))
+            seen_ids[row[0]] = (link_id, at)
+        return facts
 
 
 class ClickBuffer:
@@ -134,6 +211,7 @@ class ClickBuffer:
         self._accepted = 0
         self._done = 0  # written, or set aside as unwritable: always _accepted - len(_pending)
         self.unwritable: list[PendingClick] = []
+        self.memory = VisitorMemory()
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -273,12 +351,21 @@ class ClickBuffer:
         # Rows are built a chunk at a time between inserts: SQLite runs without the GIL, so the event
         # loop gets the interpreter back every chunk instead of once per batch.
         written: list[ClickRow] = []
+        uniques: list[UniqueFacts] = []
+        visits: dict[tuple[str, str], float] = {}
+        seen_ids: dict[str, tuple[str, float]] = {}
         with write_lock(self.engine), self.engine.begin() as connection:
             for start in range(0, len(batch), WRITE_CHUNK):
-                rows = [click_row(click) for click in batch[start : start + WRITE_CHUNK]]
+                clicks = list(batch[start : start + WRITE_CHUNK])
+                rows = [click_row(click) for click in clicks]
                 if skip_stored:
                     stored = repository.existing_click_ids(connection, [row[0] for row in rows])
-                    rows = [row for row in rows if row[0] not in stored]
-                repository.insert_clicks(connection, rows)
+                    kept = [index for index, row in enumerate(rows) if row[0] not in stored]
+                    clicks, rows = [clicks[index] for index in kept], [rows[index] for index in kept]
+                # Earlier chunks of this batch count as remembered (they are in this transaction).
+                facts = self.memory.unique_facts(connection, clicks, rows, visits, seen_ids)
+                repository.insert_clicks(connection, rows, facts)
                 written += rows
-            repository.add_to_rollups(connection, rollup_increments(written))
+                uniques += facts
+            repository.add_to_rollups(connection, rollup_increments(written, uniques))
+        self.memory.remember(visits)  # only once committed: a retried batch decides afresh

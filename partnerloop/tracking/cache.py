@@ -15,6 +15,7 @@ import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from math import inf
 from typing import ClassVar
 from urllib.parse import quote, urlsplit
 
@@ -22,9 +23,11 @@ from sqlalchemy import Connection, Engine
 
 from partnerloop.config import Settings
 from partnerloop.kit.errors import InvalidInput
-from partnerloop.kit.urls import ascii_host, check_destination
+from partnerloop.kit.time import as_utc
+from partnerloop.kit.urls import ascii_host, check_destination, normalize_domain
 from partnerloop.tracking import repository
-from partnerloop.tracking.repository import LinkRow
+from partnerloop.tracking.link_rules import utm_params, with_utm
+from partnerloop.tracking.repository import LinkRow, ProgramRow
 
 log = logging.getLogger("partnerloop.tracking")
 
@@ -47,6 +50,18 @@ class LinkTarget:
     location_tail: bytes  # what follows the click id: the fragment ("#plans") or b""
     cookie_attributes: bytes  # "; Max-Age=…; Path=/; SameSite=Lax; HttpOnly"
     secure_cookie_attributes: bytes  # the same plus "; Secure", for https requests
+    expires_at: float = inf  # epoch seconds; from then on the link answers `expired_location` (or 410)
+    expired_location: bytes | None = None  # the link's fallback URL, else the program's, else None: a 410
+    utm: tuple[tuple[str, str], ...] = ()  # already in location_head; kept for ?to= deep links
+    allowed_domains: tuple[str, ...] = ()  # where ?to= deep links may go
+
+
+@dataclass(frozen=True, slots=True)
+class LinkHost:
+    """A program's link domain: `GET /{key}` there resolves the program's links."""
+
+    program_id: str
+    unknown_location: bytes | None  # the program's fallback URL, answered for unknown keys (else a 404)
 
 
 def _ascii_only(text: str) -> str:
@@ -66,6 +81,43 @@ def split_destination(url: str) -> tuple[bytes, bytes]:
     return head.encode("ascii"), tail.encode("ascii")
 
 
+def header_url(url: str) -> bytes:
+    """A URL as a Location header: host in ASCII, everything else percent-encoded where not ASCII."""
+    parts = urlsplit(url)
+    host = ascii_host(parts.hostname or "")
+    netloc = f"{host}:{parts.port}" if parts.port is not None else host
+    query = f"?{_ascii_only(parts.query)}" if parts.query else ""
+    fragment = f"#{_ascii_only(parts.fragment)}" if parts.fragment else ""
+    return f"{parts.scheme}://{netloc}{_ascii_only(parts.path)}{query}{fragment}".encode("ascii")
+
+
+def fallback_location(candidates: Iterable[str | None], allowed_domains: list[str]) -> bytes | None:
+    """The first candidate fallback URL that is still on the allowed domains, as a Location header."""
+    for url in candidates:
+        if not url:
+            continue
+        try:
+            return header_url(check_destination(url, allowed_domains))
+        except InvalidInput:
+            continue
+    return None
+
+
+def hosts_of(programs: Iterable[ProgramRow]) -> dict[bytes, LinkHost]:
+    """Host header (lower case, no port) -> link domain, over every program. A host claimed by two programs
+    (the API refuses that; a race could not) goes to the program with the smaller id, deterministically."""
+    hosts: dict[bytes, LinkHost] = {}
+    for program in sorted(programs, key=lambda item: item.program_id, reverse=True):
+        unknown = fallback_location([program.fallback_url], program.allowed_domains)
+        for domain in program.link_domains:
+            try:
+                host = normalize_domain(str(domain)).encode("ascii")
+            except InvalidInput:
+                continue
+            hosts[host] = LinkHost(program_id=program.program_id, unknown_location=unknown)
+    return hosts
+
+
 def target_for(row: LinkRow) -> LinkTarget | None:
     """The redirect target of a link, or None when it must not redirect (deleted, or off the
     program's allowed domains since the program changed them)."""
@@ -75,7 +127,8 @@ def target_for(row: LinkRow) -> LinkTarget | None:
         destination = check_destination(row.destination_url, row.allowed_domains)
     except InvalidInput:
         return None
-    head, tail = split_destination(destination)
+    utm = utm_params(row.utm)
+    head, tail = split_destination(with_utm(destination, utm))
     cookie = f"; Max-Age={max(row.cookie_days, 0) * 86400}; Path=/; SameSite=Lax; HttpOnly".encode("ascii")
     return LinkTarget(
         key=row.key,
@@ -86,6 +139,10 @@ def target_for(row: LinkRow) -> LinkTarget | None:
         location_tail=tail,
         cookie_attributes=cookie,
         secure_cookie_attributes=cookie + b"; Secure",
+        expires_at=inf if row.expires_at is None else as_utc(row.expires_at).timestamp(),
+        expired_location=fallback_location([row.fallback_url, row.program_fallback_url], row.allowed_domains),
+        utm=utm,
+        allowed_domains=tuple(row.allowed_domains),
     )
 
 
@@ -99,6 +156,9 @@ class LinkCache:
         self.poll_interval_s = settings.link_cache_poll_ms / 1000
         self._targets: dict[str, LinkTarget] = {}
         self.get = self._targets.get  # bound once: the redirect calls it per request
+        # Link domains: replaced whole (never mutated) when a program changes, so a reader sees one state.
+        self.link_hosts: dict[bytes, LinkHost] = {}
+        self._programs: dict[str, ProgramRow] = {}
         # One reader at a time, each applying what it read before releasing: a read that started after
         # a commit is always applied after any read that started before it, so stale data never wins.
         self._lock = threading.Lock()
@@ -145,12 +205,13 @@ class LinkCache:
         with self._lock, self._reading() as connection:
             links = repository.links_changed_since(connection, self._links_seen_until - POLL_OVERLAP)
             programs = repository.programs_changed_since(connection, self._programs_seen_until - POLL_OVERLAP)
-            program_links = repository.live_links_of_programs(connection, [program_id for program_id, _ in programs])
+            program_links = repository.live_links_of_programs(connection, [program.program_id for program in programs])
             # Applied in the order read: on PostgreSQL each statement sees the latest commits, so the
             # program query, read last, is the newest (anything older is read again next poll).
             self._apply(links)
             self._apply(program_links)
-            self._advance(links, [updated_at for _, updated_at in programs])
+            self._apply_programs(programs)
+            self._advance(links, [program.updated_at for program in programs])
 
     def _load_all(self) -> None:
         with self._lock, self._reading() as connection:
@@ -159,7 +220,10 @@ class LinkCache:
             self._targets.update(targets)  # in place, never empty in between: requests may be reading
             for key in self._targets.keys() - targets.keys():
                 self._targets.pop(key, None)
-            self._advance(rows, [row.program_updated_at for row in rows])
+            programs = repository.all_programs(connection)
+            self._programs = {}
+            self._apply_programs(programs)
+            self._advance(rows, [program.updated_at for program in programs])
         log.info("link cache: %d links loaded", len(targets))
 
     def _apply(self, rows: Iterable[LinkRow]) -> None:
@@ -169,6 +233,15 @@ class LinkCache:
                 self._targets.pop(row.key, None)
             else:
                 self._targets[row.key] = target
+
+    def _apply_programs(self, programs: Iterable[ProgramRow]) -> None:
+        changed = False
+        for program in programs:
+            if program.link_domains or program.program_id in self._programs:
+                self._programs[program.program_id] = program
+                changed = True
+        if changed:
+            self.link_hosts = hosts_of(self._programs.values())
 
     def _advance(self, links: list[LinkRow], program_times: list[datetime]) -> None:
         if links:

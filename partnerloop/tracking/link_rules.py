@@ -42,11 +42,6 @@ def with_utm(url: str, utm: tuple[tuple[str, str], ...]) -> str:
     return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
-def is_expired(expires_at: float, now: float) -> bool:
-    """A link expires at `expires_at` (epoch seconds, inclusive); inf means never."""
-    return now >= expires_at
-
-
 def deep_link_target(query_string: bytes, allowed_domains: tuple[str, ...]) -> str | None:
     """The `to` URL of a /go/{key}?to=… request when it is on the allowed domains; None when the query
     names no `to` (the link's own destination is used). Raises InvalidInput for a `to` off the domains."""
@@ -88,3 +83,15 @@ def is_unique_click(is_bot: bool, previous_at: float | None, at: float) -> bool:
     if is_bot:
         return False
     return previous_at is None or at - previous_at >= UNIQUE_WINDOW_S
+
+
+def cookie_click_id(raw_cookie: bytes) -> str | None:
+    """The click id in a Cookie header's pl_cid (the one the redirect set earlier), or None."""
+    if not raw_cookie:
+        return None
+    for item in raw_cookie.split(b";"):
+        name, _, value = item.strip().partition(b"=")
+        if name == b"pl_cid":
+            text = value.strip().decode("ascii", "replace")
+            return text if len(text) == 26 and text.isalnum() and text.isascii() else None
+    return None

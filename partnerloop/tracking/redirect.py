@@ -4,15 +4,20 @@ and no I/O (the link comes from the in-process cache)."""
 
 from __future__ import annotations
 
+import logging
 from time import time
 from typing import Any
 
 from starlette.types import Message, Receive, Scope, Send
 
 from partnerloop.config import Settings
+from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id_bytes
 from partnerloop.tracking.buffer import ClickBuffer, PendingClick
-from partnerloop.tracking.cache import LinkCache
+from partnerloop.tracking.cache import LinkCache, LinkHost, split_destination
+from partnerloop.tracking.link_rules import deep_link_target, with_utm
+
+log = logging.getLogger("partnerloop.tracking")
 
 PREFIX = "/go/"
 _PREFIX_LENGTH = len(PREFIX)
@@ -27,6 +32,14 @@ h1{{font-size:1.4rem}}p{{color:#555}}</style></head>
 NOT_FOUND_PAGE = _PAGE.format(
     title="This link does not exist",
     text="The link you followed is unknown or was removed. Check the address, or ask whoever shared it.",
+).encode()
+EXPIRED_PAGE = _PAGE.format(
+    title="This link has expired",
+    text="The link you followed was valid for a limited time only, and that time is over.",
+).encode()
+BAD_DEEP_LINK_PAGE = _PAGE.format(
+    title="This link cannot go there",
+    text="The page named in the link's 'to' parameter is not on a site this program links to, so the link was not followed.",
 ).encode()
 METHOD_NOT_ALLOWED_PAGE = _PAGE.format(
     title="Method not allowed", text="Short links answer GET and HEAD requests only."
@@ -47,24 +60,54 @@ class RedirectApp:
         self.settings = settings
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        key = scope["path"][_PREFIX_LENGTH:]
+        if key.endswith("/"):
+            key = key[:-1]
+        await self.answer(scope, send, key, None)
+
+    async def answer(self, scope: Scope, send: Send, key: str, host: LinkHost | None) -> None:
+        """Answer a short link; `host` is set when the request came on a program's link domain (that
+        program's links only, and its fallback URL for unknown keys)."""
         method = scope["method"]
         if method != "GET" and method != "HEAD":
             await _page(send, 405, METHOD_NOT_ALLOWED_PAGE, method, [(b"allow", b"GET, HEAD")])
             return
-        key = scope["path"][_PREFIX_LENGTH:]
-        if key.endswith("/"):
-            key = key[:-1]
         target = self.cache.get(key)
-        if target is None:
-            await _page(send, 404, NOT_FOUND_PAGE, method, [])
+        if target is None or (host is not None and target.program_id != host.program_id):
+            if host is not None and host.unknown_location is not None:
+                await _redirect(send, host.unknown_location)
+            else:
+                await _page(send, 404, NOT_FOUND_PAGE, method, [])
             return
+        at = time()
+        if at >= target.expires_at:
+            # Expired: nothing is recorded (no click id is handed out, so none could convert).
+            if target.expired_location is None:
+                await _page(send, 410, EXPIRED_PAGE, method, [])
+            else:
+                await _redirect(send, target.expired_location)
+            return
+        head = target.location_head
+        tail = target.location_tail
+        query = scope["query_string"]
+        if query:
+            try:
+                deep = deep_link_target(query, target.allowed_domains)
+            except InvalidInput as error:
+                log.warning("redirect: deep link of %r refused, nothing recorded: %s", key, error.message)
+                await _page(send, 400, BAD_DEEP_LINK_PAGE, method, [])
+                return
+            if deep is not None:
+                head, tail = split_destination(with_utm(deep, target.utm))
 
-        user_agent = referrer = country = b""
+        user_agent = referrer = country = cookie_header = b""
         for name, value in scope["headers"]:
             if name == b"user-agent":
                 user_agent = value
             elif name == b"referer":
                 referrer = value
+            elif name == b"cookie":
+                cookie_header = value
             elif name == b"cf-ipcountry":
                 country = value
         client = scope.get("client")
@@ -72,7 +115,9 @@ class RedirectApp:
         buffer = self.buffer
         if buffer.full:
             await buffer.wait_for_room()
-        click: PendingClick = (click_id, target, time(), client[0] if client else None, user_agent, referrer, country)
+        click: PendingClick = (
+            click_id, target, at, client[0] if client else None, user_agent, referrer, country, cookie_header
+        )  # fmt: skip
         buffer.add(click)
 
         cookie = (
@@ -85,7 +130,7 @@ class RedirectApp:
                 "type": "http.response.start",
                 "status": 302,
                 "headers": [
-                    (b"location", target.location_head + click_id + target.location_tail),
+                    (b"location", head + click_id + tail),
                     (b"set-cookie", cookie),
                     (b"cache-control", b"no-store"),
                     (b"content-length", b"0"),
@@ -93,6 +138,13 @@ class RedirectApp:
             }
         )
         await send(_EMPTY_BODY)
+
+
+async def _redirect(send: Send, location: bytes) -> None:
+    """A 302 that records nothing (fallback URLs)."""
+    headers = [(b"location", location), (b"cache-control", b"no-store"), (b"content-length", b"0")]
+    await send({"type": "http.response.start", "status": 302, "headers": headers})
+    await send(_EMPTY_BODY)
 
 
 async def _page(send: Send, status: int, page: bytes, method: str, extra: list[tuple[bytes, bytes]]) -> None:

@@ -13,7 +13,7 @@ from datetime import date, datetime
 from itertools import chain
 from typing import Any
 
-from sqlalchemy import Connection, Select, select
+from sqlalchemy import Connection, Select, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
@@ -23,6 +23,9 @@ CLICK_COLUMNS = (
     "id", "program_id", "link_id", "partner_id", "created_at", "ip_truncated", "user_agent",
     "browser", "os", "device", "is_bot", "referrer", "country",
 )  # fmt: skip
+UNIQUE_COLUMNS = ("is_unique", "visitor")
+# What the flusher decides per click beside its ClickRow: (is_unique, visitor).
+UniqueFacts = tuple[bool, str | None]
 # One click as written, in CLICK_COLUMNS order; created_at is UTC text 'YYYY-MM-DD HH:MM:SS.ffffff', the form
 # SQLAlchemy keeps in SQLite (so reads and comparisons agree) and PostgreSQL parses (with '+00' appended).
 ClickRow = tuple[str, str, str, str, str, str | None, str | None, str | None, str | None, str, bool,
@@ -44,6 +47,21 @@ class LinkRow:
     allowed_domains: list[str]
     link_updated_at: datetime
     program_updated_at: datetime
+    utm: dict[str, Any] | None = None
+    expires_at: datetime | None = None
+    fallback_url: str | None = None
+    program_fallback_url: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ProgramRow:
+    """What the link cache keeps of a program: its link domains and the fallback for unknown keys."""
+
+    program_id: str
+    updated_at: datetime
+    link_domains: list[str]
+    fallback_url: str | None
+    allowed_domains: list[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,12 +72,14 @@ class RollupIncrement:
     day: date
     clicks: int
     bot_clicks: int
+    unique_clicks: int = 0
 
 
 def _link_rows() -> Select[Any]:
     return select(
         Link.key, Link.id, Link.program_id, Link.partner_id, Link.destination_url, Link.deleted_at,
         Program.cookie_days, Program.allowed_domains, Link.updated_at, Program.updated_at,
+        Link.utm, Link.expires_at, Link.fallback_url, Program.fallback_url,
     ).join(Program, Program.id == Link.program_id)  # fmt: skip
 
 
@@ -76,6 +96,10 @@ def _to_link_rows(rows: Iterable[Any]) -> list[LinkRow]:
             allowed_domains=list(row[7] or []),
             link_updated_at=row[8],
             program_updated_at=row[9],
+            utm=row[10] if isinstance(row[10], dict) else None,
+            expires_at=row[11],
+            fallback_url=row[12],
+            program_fallback_url=row[13],
         )
         for row in rows
     ]
@@ -91,10 +115,25 @@ def links_changed_since(connection: Connection, since: datetime) -> list[LinkRow
     return _to_link_rows(connection.execute(_link_rows().where(Link.updated_at > since)))
 
 
-def programs_changed_since(connection: Connection, since: datetime) -> list[tuple[str, datetime]]:
-    """(id, updated_at) of the programs changed after `since`."""
-    rows = connection.execute(select(Program.id, Program.updated_at).where(Program.updated_at > since))
-    return [(row[0], row[1]) for row in rows]
+def _program_rows() -> Select[Any]:
+    return select(Program.id, Program.updated_at, Program.link_domains, Program.fallback_url, Program.allowed_domains)
+
+
+def _to_program_rows(rows: Iterable[Any]) -> list[ProgramRow]:
+    return [
+        ProgramRow(program_id=row[0], updated_at=row[1], link_domains=list(row[2] or []), fallback_url=row[3],
+                   allowed_domains=list(row[4] or []))
+        for row in rows
+    ]  # fmt: skip
+
+
+def programs_changed_since(connection: Connection, since: datetime) -> list[ProgramRow]:
+    """The programs changed after `since`."""
+    return _to_program_rows(connection.execute(_program_rows().where(Program.updated_at > since)))
+
+
+def all_programs(connection: Connection) -> list[ProgramRow]:
+    return _to_program_rows(connection.execute(_program_rows()))
 
 
 def live_links_of_programs(connection: Connection, program_ids: Sequence[str]) -> list[LinkRow]:
@@ -121,26 +160,31 @@ def existing_click_ids(connection: Connection, click_ids: Sequence[str]) -> set[
     return found
 
 
-def insert_clicks(connection: Connection, rows: Sequence[ClickRow]) -> None:
+def insert_clicks(
+    connection: Connection, rows: Sequence[ClickRow], uniques: Sequence[UniqueFacts] | None = None
+) -> None:
     """Insert the clicks: COPY on PostgreSQL; on SQLite multi-row INSERTs, so that SQLite does the work in a
     few calls that release the GIL (executemany takes the GIL back after every row, contending with the
     event loop that serves redirects)."""
     if not rows:
         return
-    columns = ", ".join(CLICK_COLUMNS)
+    names: tuple[str, ...] = CLICK_COLUMNS
+    values: Sequence[tuple[Any, ...]] = rows
+    if uniques is not None:
+        names = CLICK_COLUMNS + UNIQUE_COLUMNS
+        values = [row + facts for row, facts in zip(rows, uniques, strict=True)]
+    columns = ", ".join(names)
     if connection.dialect.name == "postgresql":
         driver_connection: Any = connection.connection.driver_connection
         with driver_connection.cursor() as cursor, cursor.copy(f"COPY clicks ({columns}) FROM STDIN") as copy:
-            for row in rows:
+            for row in values:
                 copy.write_row((*row[:4], row[4] + "+00", *row[5:]))
         return
     sqlite_connection: Any = connection.connection.driver_connection
-    per_statement = max(
-        1, min(250, sqlite_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(CLICK_COLUMNS))
-    )
-    one_row = "(" + ", ".join("?" for _ in CLICK_COLUMNS) + ")"
-    for start in range(0, len(rows), per_statement):
-        chunk = rows[start : start + per_statement]
+    per_statement = max(1, min(250, sqlite_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
+    one_row = "(" + ", ".join("?" for _ in names) + ")"
+    for start in range(0, len(values), per_statement):
+        chunk = values[start : start + per_statement]
         statement = f"INSERT INTO clicks ({columns}) VALUES " + ", ".join(one_row for _ in chunk)
         connection.exec_driver_sql(statement, tuple(chain.from_iterable(chunk)))
 
@@ -156,13 +200,48 @@ def add_to_rollups(connection: Connection, increments: Sequence[RollupIncrement]
         set_={
             "clicks": ClickRollup.clicks + statement.excluded.clicks,
             "bot_clicks": ClickRollup.bot_clicks + statement.excluded.bot_clicks,
+            "unique_clicks": ClickRollup.unique_clicks + statement.excluded.unique_clicks,
         },
     )
     connection.execute(
         statement,
         [
             {"program_id": item.program_id, "link_id": item.link_id, "partner_id": item.partner_id, "day": item.day,
-             "clicks": item.clicks, "bot_clicks": item.bot_clicks}
+             "clicks": item.clicks, "bot_clicks": item.bot_clicks, "unique_clicks": item.unique_clicks}
             for item in increments
         ],
     )  # fmt: skip
+
+
+def last_visits(
+    connection: Connection, pairs: Sequence[tuple[str, str]], since: datetime
+) -> dict[tuple[str, str], datetime]:
+    """The latest click after `since` of each (link id, visitor) pair, for the pairs that have one (clicks
+    an earlier or another process wrote; the flusher remembers its own)."""
+    found: dict[tuple[str, str], datetime] = {}
+    wanted = set(pairs)
+    visitors = sorted({visitor for _, visitor in pairs})
+    for start in range(0, len(visitors), _ID_CHUNK):
+        chunk = visitors[start : start + _ID_CHUNK]
+        rows = connection.execute(
+            select(Click.link_id, Click.visitor, func.max(Click.created_at))
+            .where(Click.visitor.in_(chunk), Click.created_at > since)
+            .group_by(Click.link_id, Click.visitor)
+        )
+        for link_id, visitor, at in rows:
+            if visitor is not None and (link_id, visitor) in wanted and at is not None:
+                found[(link_id, visitor)] = at
+    return found
+
+
+def clicks_by_id(connection: Connection, click_ids: Sequence[str]) -> dict[str, tuple[str, datetime]]:
+    """(link id, created_at) of the stored clicks among `click_ids` (the pl_cid cookies sent back)."""
+    found: dict[str, tuple[str, datetime]] = {}
+    ids = sorted(set(click_ids))
+    for start in range(0, len(ids), _ID_CHUNK):
+        chunk = ids[start : start + _ID_CHUNK]
+        for click_id, link_id, at in connection.execute(
+            select(Click.id, Click.link_id, Click.created_at).where(Click.id.in_(chunk))
+        ):
+            found[click_id] = (link_id, at)
+    return found
