@@ -27,6 +27,7 @@ lint: install
 bench: install
 	$(BIN)/python bench/redirect.py
 	$(BIN)/python bench/track_sale.py
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) partnerloop.db partnerloop.db-wal partnerloop.db-shm

@@ -14,13 +14,17 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from partnerloop.account.web import SecurityHeadersMiddleware, install_page_handlers
 from partnerloop.config import Settings, get_settings
 from partnerloop.db import get_engine
 from partnerloop.errors import error_response, install_error_handlers
 from partnerloop.jobs.idempotency import IdempotencyMiddleware
 from partnerloop.jobs.runner import JobRunner
+from partnerloop.notify.email import configure_email
+from partnerloop.payout.tasks import configure_payouts
 from partnerloop.tracking.buffer import ClickBuffer
 from partnerloop.tracking.cache import LinkCache
+from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
 
 log = logging.getLogger("partnerloop")
@@ -38,21 +42,45 @@ class Runtime:
 
 
 def _routers(api: FastAPI) -> None:
+    from partnerloop.account.views import router as account_router
     from partnerloop.commission.endpoints import router as commission_router
     from partnerloop.commission.track_endpoints import router as track_router
+    from partnerloop.coupon.endpoints import router as coupon_router
+    from partnerloop.fx.endpoints import router as fx_router
+    from partnerloop.group.endpoints import router as group_router
+    from partnerloop.integrations.stripe.endpoints import router as stripe_router
+    from partnerloop.integrations.stripe.endpoints import webhook_router as stripe_webhook_router
+    from partnerloop.ledger.endpoints import router as ledger_router
     from partnerloop.link.endpoints import router as link_router
+    from partnerloop.link.qr import router as link_qr_router
     from partnerloop.partner.endpoints import router as partner_router
+    from partnerloop.partner_portal.views import router as partner_portal_router
+    from partnerloop.payout.endpoints import router as payout_router
     from partnerloop.plan.endpoints import router as plan_router
     from partnerloop.portal.views import router as portal_router
     from partnerloop.program.endpoints import router as program_router
+    from partnerloop.report.endpoints import router as report_router
+    from partnerloop.tracking.endpoints import router as site_tracking_router
 
     for router in (
+        site_tracking_router,
+        report_router,
         program_router,
         plan_router,
         partner_router,
         link_router,
+        link_qr_router,
         track_router,
         commission_router,
+        coupon_router,
+        stripe_router,
+        stripe_webhook_router,
+        group_router,
+        ledger_router,
+        payout_router,
+        fx_router,
+        account_router,
+        partner_portal_router,
         portal_router,
     ):
         api.include_router(router)
@@ -94,6 +122,10 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     api.state.engine = engine
     api.state.runtime = runtime
     install_error_handlers(api)
+    install_page_handlers(api)
+    api.add_middleware(SecurityHeadersMiddleware)
+    configure_email(settings)
+    configure_payouts(settings)
 
     @api.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
@@ -118,11 +150,24 @@ class PartnerloopApp:
         self.redirect = redirect
         self.runtime = runtime
         self._api_stack: ASGIApp = IdempotencyMiddleware(api, runtime.engine)
+        self._link_cache = runtime.link_cache
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith("/go/"):
-            await self.redirect(scope, receive, send)
-            return
+        if scope["type"] == "http":
+            path = scope["path"]
+            if path.startswith("/go/"):
+                key = path[4:]
+                await self.redirect.answer(scope, send, key[:-1] if key.endswith("/") else key, None)
+                return
+            hosts = self._link_cache.link_hosts  # program link domains: GET /{key} there is a short link
+            if hosts and (key := link_domain_key(path)) is not None:
+                for name, value in scope["headers"]:
+                    if name == b"host":
+                        host = hosts.get(host_of(value))
+                        if host is not None:
+                            await self.redirect.answer(scope, send, key, host)
+                            return
+                        break
         await self._api_stack(scope, receive, send)
 
 

@@ -26,6 +26,19 @@ class Settings(BaseSettings):
     link_cache_poll_ms: int = 500
     run_jobs_in_process: bool = True
     job_poll_interval_ms: int = 500
+    # Accounts: a login session ends after this long without a request, and in any case after the maximum.
+    session_idle_minutes: int = 120
+    session_max_hours: int = 24
+    mail_from: str = "Partnerloop <no-reply@partnerloop.local>"
+    # Payouts: Fernet key (urlsafe base64, 32 bytes) for payout details at rest; unset: derived from SECRET_KEY.
+    payout_encryption_key: str | None = None
+    paypal_api_base: str = "https://api-m.sandbox.paypal.com"
+    paypal_client_id: str | None = None
+    paypal_client_secret: str | None = None
+    stripe_api_base: str | None = None  # e.g. a loopback server in tests; unset: Stripe's own
+    stripe_secret_key: str | None = None  # a program's own key (payout settings) wins
+    payout_http_timeout_s: float = 20.0
+    payout_poll_seconds: float = 60.0  # how often a sent PayPal batch is polled until every item is final
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -16,10 +16,13 @@ from rich.table import Table
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from partnerloop.account.service import create_partner_user
 from partnerloop.commission import track_service
 from partnerloop.commission.schemas import LeadIn, RefundIn, SaleIn
 from partnerloop.config import Settings
 from partnerloop.db import transaction
+from partnerloop.group.schemas import GroupIn
+from partnerloop.group.service import create_group
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
 from partnerloop.link.schemas import LinkIn
@@ -27,6 +30,7 @@ from partnerloop.link.service import create_link
 from partnerloop.models import Member, Partner, Program, User
 from partnerloop.partner.schemas import PartnerIn
 from partnerloop.partner.service import change_status, enroll_partner
+from partnerloop.partner_portal.demo import seed_portal_content
 from partnerloop.plan.schemas import PlanIn
 from partnerloop.plan.service import create_plan
 from partnerloop.program.schemas import ProgramPatch
@@ -37,6 +41,8 @@ from partnerloop.tracking.repository import ClickRow
 
 OWNER_EMAIL = "demo@partnerloop.local"
 OWNER_PASSWORD = "partnerloop-demo"
+PARTNER_PASSWORD = "partnerloop-partner"  # every approved demo partner logs in with it
+DEMO_PARTNER_EMAIL = "jane.cooper@partners.example"
 PARTNER_NAMES = [
     "Jane Cooper", "Devon Lane", "Priya Raman", "Lukas Berg", "Mia Chen", "Omar Haddad",
     "Sofia Rossi", "Kenji Sato", "Ava Johnson", "Noah Schmidt", "Lea Dubois", "Mateo Garcia",
@@ -84,24 +90,45 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
             owner_email=OWNER_EMAIL, owner_password=OWNER_PASSWORD,
         )  # fmt: skip
         program = created.program
+        campaign = {
+            "from": (now - timedelta(days=21)).replace(microsecond=0).isoformat(),
+            "until": (now - timedelta(days=14)).replace(microsecond=0).isoformat(),
+        }
         standard = create_plan(session, program, PlanIn.model_validate({
             "name": "Standard",
             "rules": [
-                {"event": "sale", "reward": {"type": "percent", "rate_bps": 2000}, "duration": {"kind": "months", "months": 12}},
+                {"event": "sale", "name": "Spring campaign", "reward": {"type": "percent", "rate_bps": 3000},
+                 "duration": {"kind": "months", "months": 12}, "active": campaign},
+                {"event": "sale", "reward": {"type": "percent", "rate_bps": 2000}, "duration": {"kind": "months", "months": 12},
+                 "tiers": {"metric": "sales_count", "period": "month",
+                           "levels": [{"min": 0, "reward": {"type": "percent", "rate_bps": 2000}},
+                                      {"min": 3, "reward": {"type": "percent", "rate_bps": 2500}}]}},
                 {"event": "lead", "reward": {"type": "flat", "amount": 200}},
             ],
+            "bonuses": [{"name": "Five a month", "metric": "sales_count", "period": "month", "threshold": 5, "amount": 5000}],
+        }))  # fmt: skip
+        silver = create_plan(session, program, PlanIn.model_validate({
+            "name": "Silver",
+            "rules": [{"event": "sale", "reward": {"type": "percent", "rate_bps": 2500}, "duration": {"kind": "months", "months": 12}},
+                      {"event": "lead", "reward": {"type": "flat", "amount": 300}}],
         }))  # fmt: skip
         gold = create_plan(session, program, PlanIn.model_validate({
             "name": "Gold",
             "rules": [{"event": "sale", "reward": {"type": "percent", "rate_bps": 3000}, "duration": {"kind": "lifetime"}}],
         }))  # fmt: skip
         update_program(session, program, ProgramPatch(default_plan_id=standard.id, hold_days=30))
+        groups = {  # Bronze earns by the program's default plan
+            name: create_group(session, program, GroupIn(name=name, plan_id=plan_id))
+            for name, plan_id in (("Bronze", None), ("Silver", silver.id), ("Gold", gold.id))
+        }
         partner_links: list[tuple[str, str, float]] = []  # (partner id, link id, popularity)
         for index, name in enumerate(PARTNER_NAMES):
             email = name.lower().replace(" ", ".") + "@partners.example"
             partner, _ = enroll_partner(
-                session, program, PartnerIn(email=email, name=name, plan_id=gold.id if index < 2 else None)
-            )
+                session, program, PartnerIn(email=email, name=name, plan_id=gold.id if index < 2 else None,
+                                            group_id=groups["Gold" if index < 2 else "Silver" if index < 5 else "Bronze"].id),
+            )  # fmt: skip
+            create_partner_user(session, email=email, password=PARTNER_PASSWORD, name=name, verified=True)
             for slug in ("pricing", "blog/analytics-guide")[: 1 + index % 2]:
                 link = create_link(
                     session, program,
@@ -113,6 +140,7 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
                                                        name=name, status="pending"))  # fmt: skip
         spammer, _ = enroll_partner(session, program, PartnerIn(email="coupon.spam@bad.example", name="Coupon Spam"))
         change_status(session, program, spammer.id, "ban")
+        seed_portal_content(session, program)
         api_key = created.api_key
         program_id, publishable_key = program.id, program.publishable_key
 
@@ -210,6 +238,7 @@ def print_logins(logins: DemoLogins) -> None:
     table = Table(title="Partnerloop demo" + ("" if logins.created else " (already seeded)"), show_header=False)
     table.add_row("Dashboard", f"{logins.base_url}/login")
     table.add_row("Owner login", f"{logins.owner_email} / {logins.owner_password}")
+    table.add_row("Partner login", f"{DEMO_PARTNER_EMAIL} / {PARTNER_PASSWORD} (every demo partner)")
     table.add_row("Program id", logins.program_id)
     table.add_row("API key (new)", logins.api_key)
     table.add_row("Publishable key", logins.publishable_key)

@@ -51,6 +51,13 @@ class ApiContext:
     session: Session
     program: Program
     settings: Settings
+    api_key_id: str = ""
+    api_key_name: str = ""
+
+    @property
+    def actor(self) -> str:
+        """Who acts, as recorded with manual commissions and ledger postings."""
+        return f"api_key:{self.api_key_id} ({self.api_key_name})" if self.api_key_id else "api"
 
 
 def api_context(request: Request, session: DbSession) -> ApiContext:
@@ -58,10 +65,17 @@ def api_context(request: Request, session: DbSession) -> ApiContext:
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("Send the program's secret API key as 'Authorization: Bearer <api_key>'.")
-    program = program_repository.program_for_api_key(session, token)
-    if program is None:
+    found = program_repository.program_and_key_for_api_key(session, token)
+    if found is None:
         raise Unauthorized("The API key is not valid (unknown or revoked).")
-    return ApiContext(session=session, program=program, settings=request.app.state.settings)
+    program, api_key = found
+    return ApiContext(
+        session=session,
+        program=program,
+        settings=request.app.state.settings,
+        api_key_id=api_key.id,
+        api_key_name=api_key.name,
+    )
 
 
 Api = Annotated[ApiContext, Depends(api_context)]

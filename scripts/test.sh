@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# Every test: lint and types, then the whole suite on SQLite and again on PostgreSQL.
-# PostgreSQL is required: TEST_PG_URL (default postgresql://postgres@127.0.0.1:5432/partnerloop_test).
+# Every test: lint and types, then the whole suite on SQLite and on PostgreSQL, side by side
+# (two databases, two cores). PostgreSQL is required: TEST_PG_URL
+# (default postgresql://postgres@127.0.0.1:5432/partnerloop_test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG_URL="${TEST_PG_URL:-postgresql://postgres@127.0.0.1:5432/partnerloop_test}"
+LOGS="${TEST_LOGS:-artifacts/test-logs}"
+mkdir -p "$LOGS"
 
 echo "== ruff"
 ruff check partnerloop tests bench scripts
@@ -12,10 +15,6 @@ ruff format --check partnerloop tests bench scripts
 echo "== mypy"
 mypy
 
-echo "== tests on SQLite"
-env -u TEST_DATABASE_URL python -m pytest tests "$@"
-
-echo "== tests on PostgreSQL ($PG_URL)"
 if ! python - "$PG_URL" <<'PY'
 import sys
 import psycopg
@@ -27,4 +26,18 @@ then
   echo "Start it (e.g. pg_ctlcluster <version> main start) or set TEST_PG_URL." >&2
   exit 1
 fi
-TEST_DATABASE_URL="$PG_URL" python -m pytest tests "$@"
+
+echo "== tests on SQLite and on PostgreSQL ($PG_URL), in parallel; logs in $LOGS/"
+env -u TEST_DATABASE_URL python -m pytest tests "$@" > "$LOGS/sqlite.log" 2>&1 &
+sqlite_pid=$!
+TEST_DATABASE_URL="$PG_URL" python -m pytest tests "$@" > "$LOGS/postgres.log" 2>&1 &
+postgres_pid=$!
+sqlite_rc=0; postgres_rc=0
+wait "$sqlite_pid" || sqlite_rc=$?
+wait "$postgres_pid" || postgres_rc=$?
+
+echo "== SQLite (exit $sqlite_rc)"
+if [ "$sqlite_rc" -ne 0 ]; then cat "$LOGS/sqlite.log"; else tail -n 3 "$LOGS/sqlite.log"; fi
+echo "== PostgreSQL (exit $postgres_rc)"
+if [ "$postgres_rc" -ne 0 ]; then cat "$LOGS/postgres.log"; else tail -n 3 "$LOGS/postgres.log"; fi
+[ "$sqlite_rc" -eq 0 ] && [ "$postgres_rc" -eq 0 ]

@@ -7,6 +7,7 @@ from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.demo import OWNER_EMAIL, OWNER_PASSWORD, seed_demo
 from partnerloop.models import Click, Commission, Event
+from tests.account.helpers import login
 
 
 def test_demo_seeds_a_program_a_newcomer_can_explore(engine: Engine, settings: Settings, client: TestClient) -> None:
@@ -25,12 +26,18 @@ def test_demo_seeds_a_program_a_newcomer_can_explore(engine: Engine, settings: S
     assert {partner["status"] for partner in partners} == {"approved", "pending", "banned"}
     commissions = client.get("/api/v1/commissions", headers=headers).json()["data"]
     assert commissions and all(commission["explanation"] for commission in commissions)
+    groups = client.get("/api/v1/groups", headers=headers).json()["data"]
+    assert {group["name"] for group in groups} == {"Bronze", "Silver", "Gold"}
+    with transaction(engine, writes=False) as session:
+        explanations = list(session.execute(select(Commission.explanation)).scalars())
+    for shown in ("'Spring campaign', campaign", "tier 2 of 2", "Bonus 'Five a month'"):  # plans in full at work
+        assert any(shown in explanation for explanation in explanations), shown
 
     again = seed_demo(engine, settings)
     assert not again.created and again.program_id == first.program_id and again.api_key != first.api_key
     with transaction(engine, writes=False) as session:
         assert session.execute(select(func.count()).select_from(Click)).scalar_one() == clicks
 
-    client.post("/login", data={"email": OWNER_EMAIL, "password": OWNER_PASSWORD})
+    assert login(client, OWNER_EMAIL, OWNER_PASSWORD).headers["location"] == "/manage"
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200 and "Acme Analytics" in dashboard.text and "Jane Cooper" in dashboard.text

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query
 
 from partnerloop.commission import service
-from partnerloop.commission.schemas import CommissionList, CommissionOut
+from partnerloop.commission.schemas import ClawbackIn, CommissionList, CommissionOut, ManualCommissionIn
 from partnerloop.deps import Api
 
 router = APIRouter(prefix="/api/v1/commissions", tags=["commissions"])
@@ -24,6 +24,13 @@ def list_commissions(
     return CommissionList(data=[service.commission_out(row) for row in rows], next_cursor=next_cursor)
 
 
+@router.post("", status_code=201)
+def create_manual_commission(body: ManualCommissionIn, api: Api) -> CommissionOut:
+    """A commission made by a person, with a reason; a negative amount is a clawback. Approved unless
+    `status` is "pending"; recorded with the API key that made it."""
+    return service.commission_out(service.create_manual_commission(api.session, api.program, body, actor=api.actor))
+
+
 @router.get("/{commission_id}")
 def get_commission(commission_id: str, api: Api) -> CommissionOut:
     return service.commission_out(service.get_commission(api.session, api.program, commission_id))
@@ -31,14 +38,26 @@ def get_commission(commission_id: str, api: Api) -> CommissionOut:
 
 @router.post("/{commission_id}/approve")
 def approve_commission(commission_id: str, api: Api) -> CommissionOut:
-    return service.commission_out(service.change_status(api.session, api.program, commission_id, "approve"))
+    return service.commission_out(
+        service.change_status(api.session, api.program, commission_id, "approve", actor=api.actor)
+    )
 
 
 @router.post("/{commission_id}/hold")
 def hold_commission(commission_id: str, api: Api) -> CommissionOut:
-    return service.commission_out(service.change_status(api.session, api.program, commission_id, "hold"))
+    return service.commission_out(
+        service.change_status(api.session, api.program, commission_id, "hold", actor=api.actor)
+    )
 
 
 @router.post("/{commission_id}/reject")
 def reject_commission(commission_id: str, api: Api) -> CommissionOut:
-    return service.commission_out(service.change_status(api.session, api.program, commission_id, "reject"))
+    return service.commission_out(
+        service.change_status(api.session, api.program, commission_id, "reject", actor=api.actor)
+    )
+
+
+@router.post("/{commission_id}/clawback", status_code=201)
+def claw_back(commission_id: str, body: ClawbackIn, api: Api) -> CommissionOut:
+    """Take back (part of) a commission, with a reason: answers the clawback (negative earnings)."""
+    return service.commission_out(service.claw_back(api.session, api.program, commission_id, body, actor=api.actor))

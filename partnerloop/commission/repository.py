@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
-from partnerloop.models import Click, Commission, Customer, Enrollment, Event, Program
+from partnerloop.models import Click, Commission, Customer, Enrollment, Event, Group, Partner, Program
 
 
 def get_click(session: Session, program_id: str, click_id: str) -> Click | None:
@@ -108,6 +108,26 @@ def first_other_sale_at(session: Session, customer_id: str, sale_id: str) -> dat
     return earliest
 
 
+def unattributed_sales(session: Session, customer_id: str) -> list[Event]:
+    """The customer's sales credited to no partner and never refunded, oldest first."""
+    refund = aliased(Event)
+    refunded = select(refund.sale_event_id).where(
+        refund.customer_id == customer_id, refund.kind == "refund", refund.sale_event_id.is_not(None)
+    )
+    return list(
+        session.execute(
+            select(Event)
+            .where(
+                Event.customer_id == customer_id,
+                Event.kind == "sale",
+                Event.partner_id.is_(None),
+                Event.id.not_in(refunded),
+            )
+            .order_by(Event.occurred_at, Event.id)
+        ).scalars()
+    )
+
+
 def refunded_total(session: Session, sale_id: str) -> int:
     total = session.execute(
         select(func.sum(Event.amount)).where(Event.sale_event_id == sale_id, Event.kind == "refund")
@@ -116,8 +136,140 @@ def refunded_total(session: Session, sale_id: str) -> int:
 
 
 def commissions_of_event(session: Session, event_id: str) -> list[Commission]:
+    """The event's commissions, and the bonuses it triggered."""
     return list(
-        session.execute(select(Commission).where(Commission.event_id == event_id).order_by(Commission.id)).scalars()
+        session.execute(
+            select(Commission)
+            .where(or_(Commission.event_id == event_id, Commission.trigger_event_id == event_id))
+            .order_by(Commission.id)
+        ).scalars()
+    )
+
+
+def partner_facts(session: Session, program_id: str, partner_id: str) -> tuple[str | None, Group | None]:
+    """The partner's country and the group of their enrollment in the program."""
+    row = session.execute(
+        select(Partner.country, Group)
+        .select_from(Enrollment)
+        .join(Partner, Partner.id == Enrollment.partner_id)
+        .outerjoin(Group, Group.id == Enrollment.group_id)
+        .where(Enrollment.program_id == program_id, Enrollment.partner_id == partner_id)
+    ).one_or_none()
+    return (None, None) if row is None else (row[0], row[1])
+
+
+def partner_volume(
+    session: Session,
+    partner_id: str,
+    *,
+    kind: str,
+    before: tuple[datetime, str],
+    starts: dict[str, datetime | None],
+) -> dict[str, tuple[int, int]]:
+    """Per period: (count, program-currency amount) of the partner's events of `kind` before
+    `before` = (time, event id) (same-time events count when their id is smaller), since each start
+    (None: since ever). One query, one conditional sum per period."""
+    at, event_id = before
+    amount = func.coalesce(Event.program_amount, 0)
+    columns: list[Any] = []
+    for start in starts.values():
+        if start is None:
+            columns += [func.count(Event.id), func.sum(amount)]
+        else:
+            inside = Event.occurred_at >= start
+            columns += [func.sum(case((inside, 1), else_=0)), func.sum(case((inside, amount), else_=0))]
+    where = [
+        Event.partner_id == partner_id,
+        Event.kind == kind,
+        or_(Event.occurred_at < at, and_(Event.occurred_at == at, Event.id < event_id)),
+    ]
+    if None not in starts.values():  # no lifetime period: read only from the earliest start
+        where.append(Event.occurred_at >= min(start for start in starts.values() if start is not None))
+    row = session.execute(select(*columns).where(*where)).one()
+    return {period: (int(row[2 * index] or 0), int(row[2 * index + 1] or 0)) for index, period in enumerate(starts)}
+
+
+def customer_earned(session: Session, partner_id: str, customer_id: str) -> int:
+    """What the partner earned from the customer so far (reversals deducted; rejected not counted)."""
+    total = session.execute(
+        select(func.sum(Commission.earnings_amount)).where(
+            Commission.partner_id == partner_id,
+            Commission.customer_id == customer_id,
+            Commission.status != "rejected",
+        )
+    ).scalar_one()
+    return int(total or 0)
+
+
+def period_earned(
+    session: Session, program_id: str, partner_id: str, starts: dict[str, datetime | None]
+) -> dict[str, int]:
+    """What the partner earned in the program since each start (by the events' times)."""
+    columns = [
+        func.sum(case((Commission.occurred_at >= start, Commission.earnings_amount), else_=0))
+        if start is not None
+        else func.sum(Commission.earnings_amount)
+        for start in starts.values()
+    ]
+    row = session.execute(
+        select(*columns).where(
+            Commission.program_id == program_id,
+            Commission.partner_id == partner_id,
+            Commission.status != "rejected",
+        )
+    ).one()
+    return {period: int(row[index] or 0) for index, period in enumerate(starts)}
+
+
+def taken_back(session: Session, original_ids: list[str]) -> dict[str, int]:
+    """Per original commission: how much reversals and clawbacks took back so far (positive)."""
+    if not original_ids:
+        return {}
+    rows = session.execute(
+        select(Commission.reverses_id, func.sum(Commission.earnings_amount))
+        .where(Commission.reverses_id.in_(original_ids), Commission.kind.in_(("reversal", "clawback")))
+        .group_by(Commission.reverses_id)
+    ).all()
+    return {original_id: -int(total or 0) for original_id, total in rows}
+
+
+def insert_bonus(session: Session, values: dict[str, Any]) -> Commission | None:
+    """A bonus once per (program, partner, bonus key): the new row, or None when it was paid already."""
+    commission: Commission | None = _insert_returning(
+        session, Commission, {"id": new_id(), **values}, ["program_id", "partner_id", "bonus_key"]
+    )
+    return commission
+
+
+def approve_due(session: Session, now: datetime) -> list[tuple[str, str, str, str, int]]:
+    """Approve every pending commission past its hold; (id, program, partner, currency, earnings) of each."""
+    rows = session.execute(
+        update(Commission)
+        .where(Commission.status == "pending", Commission.hold_until <= now)
+        .values(status="approved", status_changed_at=now)
+        .returning(
+            Commission.id,
+            Commission.program_id,
+            Commission.partner_id,
+            Commission.earnings_currency,
+            Commission.earnings_amount,
+        )
+        .execution_options(synchronize_session=False)
+    ).all()
+    return [(row[0], row[1], row[2], row[3], int(row[4])) for row in rows]
+
+
+def lock_commissions(session: Session, program_id: str, commission_ids: list[str]) -> list[Commission]:
+    """The program's commissions among the ids, locked for update (PostgreSQL), in id order."""
+    if not commission_ids:
+        return []
+    return list(
+        session.execute(
+            select(Commission)
+            .where(Commission.program_id == program_id, Commission.id.in_(commission_ids))
+            .order_by(Commission.id)
+            .with_for_update()
+        ).scalars()
     )
 
 
@@ -133,11 +285,12 @@ def reversed_by_original(session: Session, sale_id: str) -> dict[str, int]:
 
 
 def reversals_of(session: Session, original: Commission) -> list[Commission]:
+    """The refund reversals and clawbacks of a commission."""
     return list(
         session.execute(
-            select(Commission).where(
-                Commission.partner_id == original.partner_id, Commission.reverses_id == original.id
-            )
+            select(Commission)
+            .where(Commission.partner_id == original.partner_id, Commission.reverses_id == original.id)
+            .order_by(Commission.id)
         ).scalars()
     )
 
@@ -150,18 +303,20 @@ def insert_commission(session: Session, values: dict[str, Any]) -> Commission | 
     return commission
 
 
-def insert_commissions_by_id(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Many commissions in one statement; rows whose id exists already are skipped."""
+def insert_commissions_by_id(session: Session, rows: list[dict[str, Any]]) -> list[Commission]:
+    """Many commissions in one statement; rows whose id exists already are skipped. The new rows."""
     if not rows:
-        return
+        return []
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    session.execute(insert(Commission).values(rows).on_conflict_do_nothing(index_elements=["id"]))
+    statement = insert(Commission).values(rows).on_conflict_do_nothing(index_elements=["id"]).returning(Commission)
+    return list(session.scalars(statement))
 
 
-def get_commission(session: Session, program_id: str, commission_id: str) -> Commission | None:
-    return session.execute(
-        select(Commission).where(Commission.id == commission_id, Commission.program_id == program_id)
-    ).scalar_one_or_none()
+def get_commission(session: Session, program_id: str, commission_id: str, *, lock: bool = False) -> Commission | None:
+    statement = select(Commission).where(Commission.id == commission_id, Commission.program_id == program_id)
+    if lock:
+        statement = statement.with_for_update()  # PostgreSQL; SQLite writers are serialized anyway
+    return session.execute(statement).scalar_one_or_none()
 
 
 def list_commissions(

@@ -44,7 +44,19 @@ class CommissionKind(StrEnum):
     CLICK = "click"
     LEAD = "lead"
     SALE = "sale"
-    REVERSAL = "reversal"
+    REVERSAL = "reversal"  # a refund's share of a sale commission (negative)
+    BONUS = "bonus"  # a plan bonus, once per partner, bonus and period
+    MANUAL = "manual"  # made by a person: positive, or negative (a clawback of no commission in particular)
+    CLAWBACK = "clawback"  # a person took back (part of) a commission (negative)
+
+    @property
+    def follows_original(self) -> bool:
+        """Reversals and clawbacks take their status from the commission they reverse."""
+        return self in (CommissionKind.REVERSAL, CommissionKind.CLAWBACK)
+
+    @property
+    def can_be_clawed_back(self) -> bool:
+        return self not in (CommissionKind.REVERSAL, CommissionKind.CLAWBACK)
 
 
 # action -> (target, statuses it may start from)
@@ -117,3 +129,17 @@ def reversal_explanation(
         f"(invoice {invoice_id}) reverses {format_money(reversed_now, earnings_currency)} "
         f"of {format_money(earnings, earnings_currency)}"
     )
+
+
+def clawback_plan(requested: int | None, earnings: int, taken_back: int, currency: str) -> int | str:
+    """How much a clawback takes (None asks for all that is left), or a sentence saying why not."""
+    remaining = earnings - taken_back
+    if remaining <= 0:
+        return f"Nothing is left to claw back: {format_money(taken_back, currency)} of {format_money(earnings, currency)} was taken back already."
+    amount = remaining if requested is None else requested
+    if amount > remaining:
+        return (
+            f"A clawback of {format_money(amount, currency)} is more than what is left: "
+            f"{format_money(remaining, currency)} of {format_money(earnings, currency)}."
+        )
+    return amount

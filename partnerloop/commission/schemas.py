@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     AwareDatetime,
     BaseModel,
     BeforeValidator,
@@ -33,6 +34,20 @@ Text100 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, 
 Text200 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 CurrencyCode = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10)]
 Email = Annotated[str, StringConstraints(strip_whitespace=True, max_length=320, pattern=r"^[^@\s]+@[^@\s]+$")]
+Country = Annotated[str, StringConstraints(strip_whitespace=True, to_lower=True, pattern=r"^[A-Za-z]{2}$")]
+MetadataValue = Annotated[str, StringConstraints(max_length=500)] | StrictInt | bool
+
+
+def _metadata_keys(value: dict[str, Any]) -> dict[str, Any]:
+    if len(value) > 50:
+        raise ValueError("customer_metadata takes at most 50 keys")
+    for key in value:
+        if not (1 <= len(key) <= 100) or not all(char.isalnum() or char in "_.-" for char in key):
+            raise ValueError(f"customer_metadata key '{key}' must be 1 to 100 letters, digits, '_', '.' or '-'")
+    return value
+
+
+CustomerMetadata = Annotated[dict[str, MetadataValue], AfterValidator(_metadata_keys)]
 
 
 class _Closed(BaseModel):
@@ -47,6 +62,8 @@ class LeadIn(_Closed):
     name: Text200 | None = None
     event_name: Text200 = "sign_up"
     occurred_at: IsoTime | None = None
+    customer_country: Country | None = None
+    customer_metadata: CustomerMetadata | None = None
 
     @model_validator(mode="after")
     def _one_touch(self) -> LeadIn:
@@ -64,6 +81,8 @@ class SaleIn(_Closed):
     coupon_code: Text100 | None = None
     click_id: Text64 | None = None
     occurred_at: IsoTime | None = None
+    customer_country: Country | None = None
+    customer_metadata: CustomerMetadata | None = None
 
 
 class RefundIn(_Closed):
@@ -81,19 +100,53 @@ class CommissionOut(BaseModel):
     event_id: str | None
     click_id: str | None
     kind: str
-    amount: int
+    amount: int  # the sale as it came, in its own currency
     currency: str
+    program_amount: int | None  # the sale in the program's currency
+    fx_rate: str | None  # the rate it was converted at (exact decimal text), None when not converted
     earnings_amount: int
     earnings_currency: str
     status: str
     explanation: str
+    explanation_data: dict[str, Any] | None  # rule, conditions, tier, campaign, duration, cap, arithmetic
     reverses_id: str | None
     plan_id: str | None
     rule_index: int | None
     rule: dict[str, Any] | None
+    trigger_event_id: str | None  # a bonus: the event that reached the threshold
+    reason: str | None  # manual commissions and clawbacks
+    created_by: str | None
+    occurred_at: datetime | None
     hold_until: datetime
     created_at: datetime
     status_changed_at: datetime | None
+
+
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+SignedAmount = Annotated[StrictInt, Field(ge=-MAX_AMOUNT, le=MAX_AMOUNT)]
+
+
+class ManualCommissionIn(_Closed):
+    """A commission made by a person: `amount` is the partner's earnings (negative: a clawback)."""
+
+    partner_id: Text64
+    amount: SignedAmount
+    currency: CurrencyCode | None = None
+    reason: Reason
+    status: Literal["approved", "pending"] = "approved"
+
+    @model_validator(mode="after")
+    def _not_zero(self) -> ManualCommissionIn:
+        if self.amount == 0:
+            raise ValueError("amount must not be zero (negative for a clawback)")
+        return self
+
+
+class ClawbackIn(_Closed):
+    """Take back (part of) a commission: all that is left when `amount` is absent."""
+
+    amount: Amount | None = None
+    reason: Reason
 
 
 class CommissionList(BaseModel):

@@ -1,23 +1,50 @@
-"""Commissions: price and record them, list them, approve / hold / reject them, and pay for clicks."""
+"""Commissions: list them, approve / hold / reject them, make manual ones and clawbacks, and settle
+them by payouts. Every creation and status change posts to the ledger in the same transaction.
+
+For payouts: `mark_paid(session, program_id=…, partner_id=…, currency=…, commission_ids=…, payout_id=…,
+actor=…)` settles approved commissions (status `paid` + ledger postings); `mark_payout_failed(session,
+program_id=…, payout_id=…, actor=…)` makes them approved again.
+"""
 
 from __future__ import annotations
-
-from collections.abc import Sequence
-from datetime import datetime, timedelta
-from typing import Protocol
 
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
-from partnerloop.commission.rules import CommissionKind, CommissionStatus, next_status, reversal_status
-from partnerloop.commission.schemas import CommissionOut
+from partnerloop.commission.earning import (
+    ClickFacts,
+    PartnerContext,
+    create_click_commissions,
+    earn,
+    hold_until,
+    partner_context,
+    plan_for,
+)
+from partnerloop.commission.rules import (
+    CommissionKind,
+    CommissionStatus,
+    clawback_plan,
+    next_status,
+    reversal_status,
+    reverses_fully,
+)
+from partnerloop.commission.schemas import ClawbackIn, CommissionOut, ManualCommissionIn
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
+from partnerloop.kit.money import format_money, normalize_currency
 from partnerloop.kit.time import utc_now
+from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Enrollment, Program
-from partnerloop.partner.rules import EnrollmentStatus
 from partnerloop.plan import repository as plan_repository
-from partnerloop.plan.rules import Earnings, EventFacts, PlanTerms, choose_plan_id, compute_earnings
-from partnerloop.plan.service import plan_terms
+from partnerloop.plan.rules import PlanTerms
+from partnerloop.plan.service import cached_plan_terms
+
+__all__ = [
+    "ClickFacts",
+    "PartnerContext",
+    "create_click_commissions",
+    "earn",
+    "hold_until",
+]
 
 
 class CommissionNotFound(NotFound):
@@ -36,6 +63,28 @@ class UnknownStatus(InvalidInput):
     pass
 
 
+class PartnerNotEnrolled(NotFound):
+    pass
+
+
+class ClawbackNotAllowed(Conflict):
+    pass
+
+
+class PaymentNotAllowed(Conflict):
+    pass
+
+
+def partner_plan(session: Session, program: Program, enrollment: Enrollment | None) -> PlanTerms | None:
+    """The plan pricing the partner's commissions: their own, else their group's, else the program's default."""
+    if enrollment is None:
+        plan = (
+            plan_repository.get_plan(session, program.id, program.default_plan_id) if program.default_plan_id else None
+        )
+        return None if plan is None else cached_plan_terms(plan)
+    return plan_for(session, program, partner_context(session, program, enrollment))
+
+
 def commission_out(commission: Commission) -> CommissionOut:
     return CommissionOut(
         id=commission.id,
@@ -46,79 +95,29 @@ def commission_out(commission: Commission) -> CommissionOut:
         kind=commission.kind,
         amount=commission.amount,
         currency=commission.currency,
+        program_amount=commission.program_amount,
+        fx_rate=commission.fx_rate,
         earnings_amount=commission.earnings_amount,
         earnings_currency=commission.earnings_currency,
         status=commission.status,
         explanation=commission.explanation,
+        explanation_data=commission.explanation_data,
         reverses_id=commission.reverses_id or None,
         plan_id=commission.plan_id,
         rule_index=commission.rule_index,
         rule=commission.rule,
+        trigger_event_id=commission.trigger_event_id,
+        reason=commission.reason,
+        created_by=commission.created_by,
+        occurred_at=commission.occurred_at,
         hold_until=commission.hold_until,
         created_at=commission.created_at,
         status_changed_at=commission.status_changed_at,
     )
 
 
-def hold_until(program: Program, occurred_at: datetime) -> datetime:
-    return occurred_at + timedelta(days=program.hold_days)
-
-
-def partner_plan(session: Session, program: Program, enrollment: Enrollment | None) -> PlanTerms | None:
-    """The enrollment's plan, else the program's default plan, else none."""
-    plan_id = choose_plan_id(enrollment.plan_id if enrollment else None, program.default_plan_id)
-    if plan_id is None:
-        return None
-    plan = plan_repository.get_plan(session, program.id, plan_id)
-    return None if plan is None else plan_terms(plan)
-
-
-def earn(
-    session: Session,
-    program: Program,
-    *,
-    enrollment: Enrollment,
-    facts: EventFacts,
-    event_id: str,
-    customer_id: str,
-    click_id: str | None,
-) -> list[Commission] | str:
-    """Price the event under the enrollment's plan and record a pending commission.
-
-    Returns the event's commissions, or the sentence saying why there is none.
-    """
-    plan = partner_plan(session, program, enrollment)
-    priced = compute_earnings(plan, facts, program.currency)
-    if not isinstance(priced, Earnings):
-        return priced.reason
-    assert plan is not None  # compute_earnings earns nothing without a plan
-    created = repository.insert_commission(
-        session,
-        {
-            "program_id": program.id,
-            "partner_id": enrollment.partner_id,
-            "customer_id": customer_id,
-            "event_id": event_id,
-            "click_id": click_id,
-            "kind": facts.kind,
-            "reverses_id": "",
-            "amount": facts.amount,
-            "currency": facts.currency or program.currency,
-            "earnings_amount": priced.earnings_amount,
-            "earnings_currency": priced.earnings_currency,
-            "status": CommissionStatus.PENDING.value,
-            "plan_id": plan.id,
-            "rule_index": priced.rule_index,
-            "rule": priced.rule,
-            "explanation": priced.explanation,
-            "hold_until": hold_until(program, facts.occurred_at),
-        },
-    )
-    return [created] if created is not None else repository.commissions_of_event(session, event_id)
-
-
-def get_commission(session: Session, program: Program, commission_id: str) -> Commission:
-    commission = repository.get_commission(session, program.id, commission_id)
+def get_commission(session: Session, program: Program, commission_id: str, *, lock: bool = False) -> Commission:
+    commission = repository.get_commission(session, program.id, commission_id, lock=lock)
     if commission is None:
         raise CommissionNotFound(f"No commission {commission_id} in this program.")
     return commission
@@ -144,10 +143,17 @@ def list_commissions(
     )
 
 
-def change_status(session: Session, program: Program, commission_id: str, action: str) -> Commission:
-    """approve | hold | reject a commission; its unpaid reversals follow it."""
-    commission = get_commission(session, program, commission_id)
-    if commission.kind == CommissionKind.REVERSAL:
+def _move(session: Session, commissions: list[tuple[Commission, str]], actor: str) -> None:
+    """Post the ledger moves of commissions whose status was just changed from the given one."""
+    ledger.post_status_changes(session, [ledger.change_of(row, old) for row, old in commissions], actor=actor)
+
+
+def change_status(
+    session: Session, program: Program, commission_id: str, action: str, *, actor: str = ledger.SYSTEM
+) -> Commission:
+    """approve | hold | reject a commission; its unpaid reversals and clawbacks follow it."""
+    commission = get_commission(session, program, commission_id, lock=True)
+    if CommissionKind(commission.kind).follows_original:
         raise ReversalFollowsItsCommission(
             f"Commission {commission_id} reverses {commission.reverses_id}: act on that commission instead."
         )
@@ -156,83 +162,184 @@ def change_status(session: Session, program: Program, commission_id: str, action
     if target is None:
         raise StatusChangeNotAllowed(f"A commission that is {current.value} cannot be asked to {action}.")
     now = utc_now()
+    moved = [(commission, commission.status)]
     commission.status = target.value
     commission.status_changed_at = now
     for reversal in repository.reversals_of(session, commission):
         if reversal.status != CommissionStatus.PAID:
+            moved.append((reversal, reversal.status))
             reversal.status = reversal_status(target).value
             reversal.status_changed_at = now
+    _move(session, moved, actor)
     session.flush()
     return commission
 
 
-class ClickFacts(Protocol):
-    """What click commissions need of a flushed click row."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def program_id(self) -> str: ...
-    @property
-    def partner_id(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-def create_click_commissions(session: Session, clicks: Sequence[ClickFacts]) -> int:
-    """One pending flat commission per (non-bot) click whose partner's plan has a click rule.
-
-    The commission's id is the click's id, so flushing the same click twice pays it once.
-    Returns how many commissions were priced (rows already present are skipped by the insert).
-    """
-    clicks = [click for click in clicks if not getattr(click, "is_bot", False)]
-    if not clicks:
-        return 0
-    programs = repository.programs_by_id(session, {click.program_id for click in clicks})
-    enrollments = repository.enrollments_for(session, {(click.program_id, click.partner_id) for click in clicks})
-    plan_ids = {
-        plan_id
-        for (program_id, _), enrollment in enrollments.items()
-        if (plan_id := choose_plan_id(enrollment.plan_id, programs[program_id].default_plan_id))
-    }
-    plans = {plan_id: plan_terms(plan) for plan_id, plan in plan_repository.plans_by_id(session, plan_ids).items()}
+def create_manual_commission(session: Session, program: Program, body: ManualCommissionIn, *, actor: str) -> Commission:
+    """A commission made by a person, with a reason (a negative amount is a clawback), approved unless
+    asked to be pending."""
+    currency = normalize_currency(body.currency) if body.currency else program.currency
+    if repository.enrollment_of(session, program.id, body.partner_id) is None:
+        raise PartnerNotEnrolled(f"No partner {body.partner_id} in this program.")
     now = utc_now()
-    rows = []
-    for click in clicks:
-        program = programs.get(click.program_id)
-        enrollment = enrollments.get((click.program_id, click.partner_id))
-        if program is None or enrollment is None or not EnrollmentStatus(enrollment.status).can_earn:
-            continue
-        plan_id = choose_plan_id(enrollment.plan_id, program.default_plan_id)
-        plan = plans.get(plan_id) if plan_id else None
-        if plan is None or not any(rule.event == "click" for rule in plan.rules):
-            continue
-        priced = compute_earnings(plan, EventFacts("click", click.created_at), program.currency)
-        if not isinstance(priced, Earnings):
-            continue
-        rows.append(
-            {
-                "id": click.id,
-                "program_id": program.id,
-                "partner_id": click.partner_id,
-                "customer_id": None,
-                "event_id": None,
-                "click_id": click.id,
-                "kind": CommissionKind.CLICK.value,
-                "reverses_id": "",
-                "amount": 0,
-                "currency": program.currency,
-                "earnings_amount": priced.earnings_amount,
-                "earnings_currency": priced.earnings_currency,
-                "status": CommissionStatus.PENDING.value,
-                "plan_id": plan_id,
-                "rule_index": priced.rule_index,
-                "rule": priced.rule,
-                "explanation": priced.explanation,
-                "hold_until": hold_until(program, click.created_at),
-                "created_at": now,
-                "status_changed_at": None,
-            }
-        )
-    repository.insert_commissions_by_id(session, rows)
-    return len(rows)
+    what = "Manual commission" if body.amount > 0 else "Clawback"
+    commission = Commission(
+        program_id=program.id,
+        partner_id=body.partner_id,
+        kind=CommissionKind.MANUAL.value,
+        reverses_id="",
+        amount=0,
+        currency=currency,
+        earnings_amount=body.amount,
+        earnings_currency=currency,
+        status=body.status,
+        explanation=f"{what} of {format_money(body.amount, currency)} by {actor}: {body.reason}"[:1000],
+        explanation_data={
+            "kind": "manual",
+            "amount": body.amount,
+            "currency": currency,
+            "reason": body.reason,
+            "actor": actor,
+        },
+        reason=body.reason,
+        created_by=actor,
+        occurred_at=now,
+        hold_until=now if body.status == "approved" else hold_until(program, now),
+        status_changed_at=now,
+    )
+    session.add(commission)
+    session.flush()
+    ledger.post_commission_created(session, commission, actor=actor)
+    return commission
+
+
+def claw_back(session: Session, program: Program, commission_id: str, body: ClawbackIn, *, actor: str) -> Commission:
+    """Take back (part of) a commission: a negative `clawback` commission that follows the original's
+    status (approved when it was paid: the next payout nets it). An unpaid commission clawed back
+    in full becomes reversed."""
+    original = get_commission(session, program, commission_id, lock=True)
+    kind = CommissionKind(original.kind)
+    status = CommissionStatus(original.status)
+    if not kind.can_be_clawed_back or original.earnings_amount <= 0:
+        raise ClawbackNotAllowed(f"Commission {commission_id} is a {kind.value} of {original.earnings_amount}: "
+                                 "only positive earnings can be clawed back.")  # fmt: skip
+    if not status.is_owed:
+        raise ClawbackNotAllowed(f"Commission {commission_id} is {status.value}: nothing is owed to claw back.")
+    currency = original.earnings_currency
+    taken = repository.taken_back(session, [original.id]).get(original.id, 0)
+    decided = clawback_plan(body.amount, original.earnings_amount, taken, currency)
+    if isinstance(decided, str):
+        raise ClawbackNotAllowed(decided)
+    now = utc_now()
+    clawback = Commission(
+        program_id=program.id,
+        partner_id=original.partner_id,
+        customer_id=original.customer_id,
+        click_id=original.click_id,
+        kind=CommissionKind.CLAWBACK.value,
+        reverses_id=original.id,
+        amount=0,
+        currency=currency,
+        earnings_amount=-decided,
+        earnings_currency=currency,
+        status=reversal_status(status).value,
+        plan_id=original.plan_id,
+        rule_index=original.rule_index,
+        rule=original.rule,
+        explanation=(
+            f"Clawback of {format_money(decided, currency)} of {format_money(original.earnings_amount, currency)} "
+            f"(commission {original.id}) by {actor}: {body.reason}"
+        )[:1000],
+        explanation_data={
+            "kind": "clawback",
+            "reverses_id": original.id,
+            "amount": decided,
+            "earnings_amount": original.earnings_amount,
+            "taken_back_before": taken,
+            "reason": body.reason,
+            "actor": actor,
+        },
+        reason=body.reason,
+        created_by=actor,
+        occurred_at=now,
+        hold_until=original.hold_until,
+        status_changed_at=now,
+    )
+    session.add(clawback)
+    session.flush()
+    ledger.post_commission_created(session, clawback, actor=actor)
+    close_if_fully_reversed(session, original, taken + decided, actor=actor)
+    session.flush()
+    return clawback
+
+
+def close_if_fully_reversed(session: Session, original: Commission, taken_back: int, *, actor: str) -> bool:
+    """An unpaid commission whose earnings are all taken back becomes reversed with its reversals."""
+    if not reverses_fully(original.earnings_amount, taken_back, CommissionStatus(original.status)):
+        return False
+    now = utc_now()
+    moved = [(original, original.status)]
+    original.status = CommissionStatus.REVERSED.value
+    original.status_changed_at = now
+    for reversal in repository.reversals_of(session, original):
+        if reversal.status != CommissionStatus.REVERSED:
+            moved.append((reversal, reversal.status))
+            reversal.status = CommissionStatus.REVERSED.value
+            reversal.status_changed_at = now
+    _move(session, moved, actor)
+    return True
+
+
+def mark_paid(
+    session: Session,
+    *,
+    program_id: str,
+    partner_id: str,
+    currency: str,
+    commission_ids: list[str],
+    payout_id: str,
+    actor: str = ledger.SYSTEM,
+) -> int:
+    """Settle approved commissions by a payout: status `paid` and ledger postings (approved -> paid).
+
+    Raises PaymentNotAllowed when one is not the partner's approved commission in `currency`.
+    Returns the amount settled (reversals and clawbacks among them net it).
+    """
+    rows = repository.lock_commissions(session, program_id, list(dict.fromkeys(commission_ids)))
+    if len(rows) != len(set(commission_ids)):
+        raise PaymentNotAllowed("Some commissions are not in this program.")
+    for row in rows:
+        if row.status != CommissionStatus.APPROVED or row.partner_id != partner_id or row.earnings_currency != currency:
+            raise PaymentNotAllowed(
+                f"Commission {row.id} is {row.status} for partner {row.partner_id} in {row.earnings_currency.upper()}: "
+                f"a payout settles approved commissions of one partner in one currency."
+            )
+    amount = sum(row.earnings_amount for row in rows)
+    ledger.post_payout(
+        session,
+        payout_id=payout_id,
+        program_id=program_id,
+        partner_id=partner_id,
+        currency=currency,
+        amount=amount,
+        commission_ids=[row.id for row in rows],
+        actor=actor,
+    )
+    now = utc_now()
+    for row in rows:
+        row.status = CommissionStatus.PAID.value
+        row.status_changed_at = now
+    session.flush()
+    return amount
+
+
+def mark_payout_failed(session: Session, *, program_id: str, payout_id: str, actor: str = ledger.SYSTEM) -> list[str]:
+    """A failed payout: its commissions are approved again (ledger: paid -> approved). Their ids."""
+    commission_ids = ledger.post_payout_failed(session, payout_id=payout_id, program_id=program_id, actor=actor)
+    now = utc_now()
+    for row in repository.lock_commissions(session, program_id, commission_ids):
+        if row.status == CommissionStatus.PAID:
+            row.status = CommissionStatus.APPROVED.value
+            row.status_changed_at = now
+    session.flush()
+    return commission_ids

@@ -5,23 +5,30 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
+from partnerloop.commission import repository
 from partnerloop.jobs.queue import job_handler
 from partnerloop.kit.time import utc_now
-from partnerloop.models import Commission
+from partnerloop.ledger import service as ledger
+
+ACTOR = "job:approve_due_commissions"
 
 
 def approve_due(session: Session, now: datetime) -> int:
-    """Approve every pending commission whose hold_until has passed at `now`; return how many."""
-    result = session.execute(
-        update(Commission)
-        .where(Commission.status == "pending", Commission.hold_until <= now)
-        .values(status="approved", status_changed_at=now)
-        .execution_options(synchronize_session=False)
+    """Approve every pending commission whose hold_until has passed at `now`, posting each move
+    (pending -> approved) to the ledger in the same transaction; return how many."""
+    approved = repository.approve_due(session, now)
+    ledger.post_status_changes(
+        session,
+        (
+            ledger.StatusChange(commission_id, program_id, partner_id, currency, earnings, "pending", "approved")
+            for commission_id, program_id, partner_id, currency, earnings in approved
+        ),
+        actor=ACTOR,
+        memo="hold period over",
     )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    return len(approved)
 
 
 @job_handler("approve_due_commissions")

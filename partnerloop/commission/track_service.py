@@ -8,12 +8,14 @@ Every lookup that can refuse the request runs before the first write.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
+from partnerloop.commission.earning import SaleFacts, earn
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
@@ -23,7 +25,6 @@ from partnerloop.commission.rules import (
     reversal_due,
     reversal_explanation,
     reversal_status,
-    reverses_fully,
 )
 from partnerloop.commission.schemas import (
     CustomerOut,
@@ -37,13 +38,15 @@ from partnerloop.commission.schemas import (
     TrackedRefund,
     TrackedSale,
 )
-from partnerloop.commission.service import commission_out, earn
+from partnerloop.commission.service import close_if_fully_reversed, commission_out
+from partnerloop.coupon import repository as coupon_repository
+from partnerloop.fx import service as fx
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
-from partnerloop.kit.money import format_money, normalize_currency
+from partnerloop.kit.money import format_money, normalize_currency, prorate
+from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Program
-from partnerloop.plan.rules import EventFacts
-from partnerloop.tracking.attribution import ClickTouch, CodeTouch, CurrentPartner, Touch, attribute
+from partnerloop.tracking.attribution import ClickTouch, CodeTouch, CouponTouch, CurrentPartner, Touch, attribute
 
 
 class ClickNotFound(NotFound):
@@ -116,44 +119,63 @@ def _code_touch(session: Session, program: Program, referral_code: str) -> Found
     return Found(CodeTouch(referral_code, enrollment.partner_id, enrollment.status), enrollment)
 
 
+def _coupon_touch(session: Session, program: Program, coupon_code: str) -> Found | None:
+    """The active coupon's partner, or None when the code is not an active coupon of the program."""
+    coupon = coupon_repository.active_coupon_by_code(session, program.id, coupon_code)
+    if coupon is None:
+        return None
+    enrollment = repository.enrollment_of(session, program.id, coupon.partner_id)
+    status = enrollment.status if enrollment else NO_PARTNER_STATUS
+    return Found(CouponTouch(coupon.code, coupon.partner_id, status), enrollment)
+
+
 def _attribute_and_earn(
-    session: Session, program: Program, customer: Customer, found: Found | None, event: Event, facts: EventFacts
+    session: Session, program: Program, customer: Customer, found: Found | None, event: Event, sale: SaleFacts | None
 ) -> list[Commission]:
     """Decide and record who the customer is credited to (kept once attributed), then price the
-    event for that partner. Returns its commissions; when there are none, `event.note` says why."""
+    event for that partner. Returns its commissions; when the event earned nothing, `event.note` says why."""
     current = enrollment = None
     if customer.partner_id is not None:
         enrollment = repository.enrollment_of(session, program.id, customer.partner_id)
         current = CurrentPartner(customer.partner_id, enrollment.status if enrollment else NO_PARTNER_STATUS)
     touch = found.touch if found else None
     attribution = attribute(
-        current=current, touch=touch, converted_at=facts.occurred_at, cookie_days=program.cookie_days
+        current=current, touch=touch, converted_at=event.occurred_at, cookie_days=program.cookie_days
     )
     if attribution.newly_attributed:
         assert found is not None  # only a touch attributes
         enrollment = found.enrollment
         customer.partner_id = attribution.partner_id
         customer.click_id = attribution.click_id
-        customer.attributed_at = facts.occurred_at
+        customer.attributed_at = event.occurred_at
         customer.attribution = attribution.explanation[:300]
     elif customer.partner_id is None:
         customer.attribution = attribution.explanation[:300]
     if attribution.no_earnings_reason is not None or enrollment is None:
         event.note = attribution.no_earnings_reason or "No commission: the customer's partner left the program."
         return []
-    outcome = earn(
+    event.partner_id = enrollment.partner_id  # the partner's volume: tiers, bonuses, the simulator
+    session.flush()
+    commissions, reason = earn(
         session,
         program,
         enrollment=enrollment,
-        facts=facts,
-        event_id=event.id,
-        customer_id=customer.id,
+        event=event,
+        customer=customer,
+        sale=sale,
         click_id=customer.click_id,
     )
-    if isinstance(outcome, str):
-        event.note = outcome
-        return []
-    return outcome
+    if reason is not None:
+        event.note = reason
+    return commissions
+
+
+def _customer_facts(customer: Customer, country: str | None, metadata: Mapping[str, object] | None) -> None:
+    """What tracking says about the customer (conditions may test it): the country, merged metadata."""
+    if country is not None:
+        customer.country = country
+    if metadata:
+        customer.metadata_ = {**(customer.metadata_ or {}), **metadata}
 
 
 def customer_out(customer: Customer) -> CustomerOut:
@@ -216,8 +238,8 @@ def track_lead(session: Session, program: Program, body: LeadIn, now: datetime) 
         customer.email_hash = hashlib.sha256(body.email.lower().encode()).hexdigest()
     if body.name is not None:
         customer.name = body.name
-    facts = EventFacts(kind="lead", occurred_at=occurred_at)
-    commissions = _attribute_and_earn(session, program, customer, found, lead, facts)
+    _customer_facts(customer, body.customer_country, body.customer_metadata)
+    commissions = _attribute_and_earn(session, program, customer, found, lead, None)
     session.flush()
     return _lead_answer(session, lead, customer, commissions)
 
@@ -265,10 +287,22 @@ def _replay_sale(session: Session, sale: Event, body: SaleIn, currency: str) -> 
 
 
 def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) -> TrackedSale:
-    """Record a sale once per invoice, attribute the customer, price it under the partner's plan."""
+    """Record a sale once per invoice, attribute the customer, price it under the partner's plan.
+
+    A sale in another currency is converted to the program's at the latest rate on or before its day
+    (both amounts are kept); without a rate it is refused (422) and nothing is written.
+    """
     occurred_at = _occurred_at(body.occurred_at, now)
     currency = normalize_currency(body.currency)
+    known = repository.event_by_key(session, program.id, "sale", body.invoice_id)
+    if known is not None:  # a retry: answer it (or refuse a changed one) before anything else
+        return _replay_sale(session, known, body, currency)
+    conversion = fx.to_program_currency(session, program, body.amount, currency, occurred_at)
     found = _click_touch(session, program, body.click_id) if body.click_id is not None else None
+    unknown_coupon = False
+    if found is None and body.coupon_code is not None:  # a partner's coupon attributes without a click
+        found = _coupon_touch(session, program, body.coupon_code)
+        unknown_coupon = found is None  # the sale is still recorded: a real sale is never lost
     customer = repository.customer_for(session, program.id, body.customer_external_id)
     sale, created = repository.insert_event(
         session,
@@ -279,6 +313,8 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
             "customer_id": customer.id,
             "amount": body.amount,
             "currency": currency,
+            "program_amount": conversion.program_amount,
+            "fx_rate": conversion.fx_rate,
             "invoice_id": body.invoice_id,
             "product_id": body.product_id,
             "coupon_code": body.coupon_code,
@@ -288,19 +324,83 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
     )
     if not created:  # the invoice is known: a retry, or a concurrent request that won
         return _replay_sale(session, sale, body, currency)
+    _customer_facts(customer, body.customer_country, body.customer_metadata)
     earlier = repository.first_other_sale_at(session, customer.id, sale.id)
     is_first = earlier is None or earlier > occurred_at
-    facts = EventFacts(
-        kind="sale",
-        occurred_at=occurred_at,
-        amount=body.amount,
-        currency=currency,
+    facts = SaleFacts(
+        amount=conversion.program_amount,
+        original_amount=body.amount,
+        original_currency=currency,
+        fx_rate=conversion.fx_rate,
         first_sale_at=occurred_at if is_first or earlier is None else earlier,
         is_first_sale=is_first,
+        product_id=body.product_id,
+        coupon_code=body.coupon_code,
     )
     commissions = _attribute_and_earn(session, program, customer, found, sale, facts)
+    if unknown_coupon and customer.partner_id is None:
+        sale.note = (
+            f"No commission: coupon code '{body.coupon_code}' is not an active coupon of this program, "
+            "and no click or earlier partner attributes the customer."
+        )
     session.flush()
     return _sale_answer(session, sale, customer, commissions)
+
+
+def _stored_sale_facts(session: Session, program: Program, sale: Event) -> SaleFacts:
+    """The engine's facts of a sale recorded earlier, as track_sale had them."""
+    earlier = repository.first_other_sale_at(session, sale.customer_id, sale.id)
+    is_first = earlier is None or earlier > sale.occurred_at
+    return SaleFacts(
+        amount=sale.program_amount if sale.program_amount is not None else sale.amount or 0,
+        original_amount=sale.amount or 0,
+        original_currency=sale.currency or program.currency,
+        fx_rate=sale.fx_rate,
+        first_sale_at=sale.occurred_at if is_first or earlier is None else earlier,
+        is_first_sale=is_first,
+        product_id=sale.product_id,
+        coupon_code=sale.coupon_code,
+    )
+
+
+def attribute_customer(
+    session: Session,
+    program: Program,
+    customer_external_id: str,
+    *,
+    click_id: str | None,
+    coupon_code: str | None,
+    occurred_at: datetime,
+) -> tuple[Customer, list[Commission]]:
+    """Attribute a customer through a click (else a coupon) outside any conversion, e.g. a Stripe
+    checkout session arriving after its invoice, then price the customer's sales that earned nothing
+    for want of a partner (and were not refunded). A customer credited already keeps their partner.
+
+    Returns the customer and the commissions created. Raises ClickNotFound for an unknown click id.
+    """
+    found = _click_touch(session, program, click_id) if click_id is not None else None
+    if found is None and coupon_code is not None:
+        found = _coupon_touch(session, program, coupon_code)
+    customer = repository.customer_for(session, program.id, customer_external_id)
+    if found is None or customer.partner_id is not None:
+        return customer, []
+    attribution = attribute(current=None, touch=found.touch, converted_at=occurred_at, cookie_days=program.cookie_days)
+    if not attribution.newly_attributed:
+        customer.attribution = attribution.explanation[:300]
+        session.flush()
+        return customer, []
+    customer.partner_id = attribution.partner_id
+    customer.click_id = attribution.click_id
+    customer.attributed_at = occurred_at
+    customer.attribution = attribution.explanation[:300]
+    created: list[Commission] = []
+    for sale in repository.unattributed_sales(session, customer.id):
+        sale.note = None
+        created += _attribute_and_earn(
+            session, program, customer, None, sale, _stored_sale_facts(session, program, sale)
+        )
+    session.flush()
+    return customer, created
 
 
 # ---------------------------------------------------------------- refunds
@@ -348,18 +448,26 @@ def _replay_refund(session: Session, refund: Event, sale: Event, body: RefundIn)
 
 
 def _reverse_commissions(session: Session, sale: Event, refund: Event, plan: RefundPlan) -> None:
-    """Each owed commission of the sale gets a reversal, proportional to what is refunded in total."""
+    """Each owed commission of the sale gets a reversal, proportional to what is refunded in total
+    (never more than what clawbacks left). Bonuses the sale triggered stand."""
     sale_amount = sale.amount or 0
     reversed_before = repository.reversed_by_original(session, sale.id)
-    for original in repository.commissions_of_event(session, sale.id):
+    sale_commissions = [
+        row.id for row in repository.commissions_of_event(session, sale.id) if row.kind == CommissionKind.SALE
+    ]
+    # Locked: an approval or clawback of the same commission waits, so reversals and status agree.
+    originals = repository.lock_commissions(session, sale.program_id, sale_commissions)
+    taken = repository.taken_back(session, [row.id for row in originals])
+    for original in originals:
         status = CommissionStatus(original.status)
-        if original.reverses_id or not status.is_owed:
+        if not status.is_owed:
             continue
         already = reversed_before.get(original.id, 0)
         due = reversal_due(original.earnings_amount, sale_amount, plan.refunded_total, already)
+        due = min(due, original.earnings_amount - taken.get(original.id, 0))
         if due <= 0:
             continue
-        repository.insert_commission(
+        reversal = repository.insert_commission(
             session,
             {
                 "program_id": original.program_id,
@@ -387,14 +495,35 @@ def _reverse_commissions(session: Session, sale: Event, refund: Event, plan: Ref
                     original.earnings_currency,
                 ),
                 "hold_until": original.hold_until,  # approved together with the original
+                "occurred_at": refund.occurred_at,
+                "program_amount": -(refund.program_amount or 0),
+                "fx_rate": original.fx_rate,
+                "explanation_data": {
+                    "kind": "reversal",
+                    "reverses_id": original.id,
+                    "refund_amount": plan.amount,
+                    "refunded_total": plan.refunded_total,
+                    "sale_amount": sale_amount,
+                    "currency": sale.currency,
+                    "earnings_amount": original.earnings_amount,
+                    "reversed_before": already,
+                    "arithmetic": f"{original.earnings_amount} × {plan.refunded_total} ÷ {sale_amount} rounded, "
+                    f"less {already} reversed before = {due}",
+                },
             },
         )
-        if reverses_fully(original.earnings_amount, already + due, status):
-            original.status = CommissionStatus.REVERSED.value
-            original.status_changed_at = refund.created_at
-            for reversal in repository.reversals_of(session, original):
-                reversal.status = CommissionStatus.REVERSED.value
-                reversal.status_changed_at = refund.created_at
+        if reversal is None:
+            continue
+        ledger.post_commission_created(session, reversal, actor="tracking")
+        close_if_fully_reversed(session, original, taken.get(original.id, 0) + due, actor="tracking")
+
+
+def _refund_program_amount(sale: Event, decided: RefundPlan) -> int:
+    """The refund in the program's currency, at the sale's rate: cumulative shares rounded once each,
+    so that refunds adding up to the sale add up to its converted amount."""
+    converted, whole = sale.program_amount or 0, sale.amount or 1
+    before = decided.refunded_total - decided.amount
+    return prorate(converted, decided.refunded_total, whole) - prorate(converted, before, whole)
 
 
 def track_refund(session: Session, program: Program, body: RefundIn, now: datetime) -> TrackedRefund:
@@ -429,6 +558,9 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
             "customer_id": sale.customer_id,
             "amount": decided.amount,
             "currency": sale.currency,
+            "program_amount": _refund_program_amount(sale, decided),
+            "fx_rate": sale.fx_rate,
+            "partner_id": sale.partner_id,
             "invoice_id": sale.invoice_id,
             "sale_event_id": sale.id,
             "occurred_at": occurred_at,

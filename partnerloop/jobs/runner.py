@@ -21,7 +21,10 @@ from sqlalchemy import Engine
 
 # Imported for their @job_handler registrations: whoever runs jobs knows every kind.
 import partnerloop.commission.tasks
-import partnerloop.jobs.tasks  # noqa: F401
+import partnerloop.integrations.stripe.tasks
+import partnerloop.jobs.tasks
+import partnerloop.notify.tasks
+import partnerloop.payout.tasks  # noqa: F401
 from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.jobs import queue, schedules

@@ -28,6 +28,7 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("approve_due_commissions", "approve_due_commissions", timedelta(seconds=60)),
     PeriodicJob("sweep_idempotency_keys", "sweep_idempotency_keys", timedelta(hours=1)),
     PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
+    PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
 )
 
 

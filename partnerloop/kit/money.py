@@ -37,6 +37,7 @@ def is_currency(code: str) -> bool:
     return code.lower() in _known_currencies()
 
 
+@lru_cache(maxsize=512)
 def minor_digits(currency: str) -> int:
     """Digits after the decimal point in the currency's minor unit (usd 2, jpy 0, kwd 3)."""
     return int(get_currency_precision(currency.upper()))

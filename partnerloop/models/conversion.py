@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, String, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.models.base import Base, created_column, id_column
@@ -32,7 +32,11 @@ class Event(Base):
     """A lead, sale or refund; the unique business key makes any number of retries one row."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("program_id", "kind", "business_key"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "kind", "business_key"),
+        Index("ix_events_partner_volume", "partner_id", "kind", "occurred_at"),
+        Index("ix_events_program_window", "program_id", "occurred_at"),
+    )
     id: Mapped[str] = id_column()
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
     kind: Mapped[str] = mapped_column(String(10))  # lead | sale | refund
@@ -41,6 +45,9 @@ class Event(Base):
     name: Mapped[str | None] = mapped_column(String(200))
     amount: Mapped[int | None] = mapped_column(BigInteger)
     currency: Mapped[str | None] = mapped_column(String(3))
+    program_amount: Mapped[int | None] = mapped_column(BigInteger)  # amount in the program's currency
+    fx_rate: Mapped[str | None] = mapped_column(String(40))  # exact decimal text; None when no conversion
+    partner_id: Mapped[str | None] = mapped_column(ForeignKey("partners.id"))  # credited when it happened
     invoice_id: Mapped[str | None] = mapped_column(String(200))
     product_id: Mapped[str | None] = mapped_column(String(200))
     coupon_code: Mapped[str | None] = mapped_column(String(100))
@@ -55,28 +62,50 @@ class Commission(Base):
     """Earnings owed to a partner for one event, with the rule and inputs that produced them.
 
     A refund is a reversal row (negative earnings, reverses_id set); the original is never edited
-    in amount.
+    in amount. A bonus has no event of its own (trigger_event_id is the sale that reached the
+    threshold) and is unique per partner by bonus_key (plan, bonus name, period).
     """
 
     __tablename__ = "commissions"
-    __table_args__ = (UniqueConstraint("event_id", "partner_id", "reverses_id"),)
+    __table_args__ = (
+        UniqueConstraint("event_id", "partner_id", "reverses_id"),
+        UniqueConstraint("program_id", "partner_id", "bonus_key"),
+        # Few indexes, since a payout run rewrites every paid row in each: program_id and event_id
+        # lookups use the unique keys above, status and hold_until share one index, and only bonuses
+        # have a trigger event.
+        Index("ix_commissions_status_hold_until", "status", "hold_until"),
+        Index(
+            "ix_commissions_trigger_event_id",
+            "trigger_event_id",
+            sqlite_where=text("trigger_event_id IS NOT NULL"),
+            postgresql_where=text("trigger_event_id IS NOT NULL"),
+        ),
+    )
     id: Mapped[str] = id_column()
-    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     customer_id: Mapped[str | None] = mapped_column(ForeignKey("customers.id"), index=True)
-    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
+    event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"))
     click_id: Mapped[str | None] = mapped_column(ForeignKey("clicks.id"))
-    kind: Mapped[str] = mapped_column(String(10))  # click | lead | sale | reversal
+    kind: Mapped[str] = mapped_column(String(10))  # click | lead | sale | reversal | bonus | manual | clawback
     reverses_id: Mapped[str] = mapped_column(String(26), default="")  # "" keeps the unique key usable
     amount: Mapped[int] = mapped_column(BigInteger, default=0)
     currency: Mapped[str] = mapped_column(String(3))
     earnings_amount: Mapped[int] = mapped_column(BigInteger)
     earnings_currency: Mapped[str] = mapped_column(String(3))
-    status: Mapped[str] = mapped_column(String(12), index=True)
+    program_amount: Mapped[int | None] = mapped_column(BigInteger)  # the sale in the program's currency
+    fx_rate: Mapped[str | None] = mapped_column(String(40))  # exact decimal text; None when no conversion
+    status: Mapped[str] = mapped_column(String(12))
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"))
     rule_index: Mapped[int | None]
     rule: Mapped[dict[str, Any] | None] = mapped_column()  # the rule as it was, so plan edits change nothing
     explanation: Mapped[str] = mapped_column(String(1000))
-    hold_until: Mapped[datetime] = mapped_column(index=True)
+    explanation_data: Mapped[dict[str, Any] | None] = mapped_column()  # the same, as structured data
+    occurred_at: Mapped[datetime | None] = mapped_column(index=True)  # when the event happened
+    trigger_event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"))
+    bonus_key: Mapped[str | None] = mapped_column(String(300))
+    reason: Mapped[str | None] = mapped_column(String(500))  # manual commissions and clawbacks
+    created_by: Mapped[str | None] = mapped_column(String(200))  # who made it, when a person did
+    hold_until: Mapped[datetime]
     created_at: Mapped[datetime] = created_column()
     status_changed_at: Mapped[datetime | None]

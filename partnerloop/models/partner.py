@@ -19,6 +19,7 @@ class Partner(Base):
     email: Mapped[str] = mapped_column(String(320))
     name: Mapped[str] = mapped_column(String(200))
     country: Mapped[str | None] = mapped_column(String(2))
+    website: Mapped[str | None] = mapped_column(String(500))  # where the partner promotes (profile)
     created_at: Mapped[datetime] = created_column()
 
 
@@ -37,5 +38,7 @@ class Enrollment(Base):
     status: Mapped[str] = mapped_column(String(20))
     referral_code: Mapped[str] = mapped_column(String(64))
     plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"))
+    group_id: Mapped[str | None] = mapped_column(ForeignKey("partner_groups.id"), index=True)
     created_at: Mapped[datetime] = created_column()
     status_changed_at: Mapped[datetime | None]
+    status_reason: Mapped[str | None] = mapped_column(String(1000))  # e.g. why an application was rejected

@@ -19,6 +19,7 @@ class Program(Base):
     currency: Mapped[str] = mapped_column(String(3))
     allowed_domains: Mapped[list[Any]] = mapped_column(default=list)
     link_params: Mapped[list[Any]] = mapped_column(default=lambda: ["ref", "via"])
+    link_domains: Mapped[list[Any]] = mapped_column(default=list)  # hosts where GET /{key} redirects
     cookie_days: Mapped[int] = mapped_column(Integer, default=90)
     attribution_model: Mapped[str] = mapped_column(String(20), default="last_click")
     hold_days: Mapped[int] = mapped_column(Integer, default=30)
@@ -28,6 +29,8 @@ class Program(Base):
     )
     publishable_key: Mapped[str] = mapped_column(String(64), unique=True)
     stripe_webhook_secret: Mapped[str | None] = mapped_column(String(200))
+    stripe_secret_key: Mapped[str | None] = mapped_column(String(300))  # for creating promotion codes
+    stripe_test_mode: Mapped[bool] = mapped_column(default=True)  # also accept test-mode (livemode false) events
     fallback_url: Mapped[str | None] = mapped_column(String(2000))
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)

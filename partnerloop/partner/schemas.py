@@ -15,6 +15,7 @@ class PartnerIn(BaseModel):
     referral_code: str | None = Field(default=None, min_length=3, max_length=64)
     country: str | None = Field(default=None, min_length=2, max_length=2)
     plan_id: str | None = None
+    group_id: str | None = None
 
 
 class PartnerPatch(BaseModel):
@@ -23,6 +24,7 @@ class PartnerPatch(BaseModel):
     name: str | None = Field(default=None, min_length=1, max_length=200)
     country: str | None = Field(default=None, min_length=2, max_length=2)
     plan_id: str | None = None
+    group_id: str | None = None
 
 
 class PartnerOut(BaseModel):
@@ -33,6 +35,7 @@ class PartnerOut(BaseModel):
     referral_code: str
     country: str | None
     plan_id: str | None
+    group_id: str | None = None
     created_at: datetime
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from partnerloop.kit.errors import AppError, Conflict, NotFound
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.kit.time import utc_now
-from partnerloop.models import Enrollment, Partner, Plan, Program
+from partnerloop.models import Enrollment, Group, Partner, Plan, Program
 from partnerloop.partner import repository
 from partnerloop.partner.rules import EnrollmentStatus, next_status
 from partnerloop.partner.schemas import PartnerIn, PartnerOut, PartnerPatch
@@ -51,6 +51,7 @@ def partner_out(partner: Partner, enrollment: Enrollment) -> PartnerOut:
         referral_code=enrollment.referral_code,
         country=partner.country,
         plan_id=enrollment.plan_id,
+        group_id=enrollment.group_id,
         created_at=enrollment.created_at,
     )
 
@@ -63,12 +64,21 @@ def _check_plan(session: Session, program: Program, plan_id: str | None) -> None
         raise NotFound(f"No plan {plan_id} in this program.")
 
 
+def _check_group(session: Session, program: Program, group_id: str | None) -> None:
+    if group_id is None:
+        return
+    group = session.get(Group, group_id)
+    if group is None or group.program_id != program.id:
+        raise NotFound(f"No group {group_id} in this program.")
+
+
 def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple[Partner, Enrollment]:
     """Create (or reuse, by email) the workspace's partner and enrol them in the program."""
     email = body.email.strip().lower()
     if not is_email(email):
         raise PartnerError(f"'{body.email}' is not an email address.")
     _check_plan(session, program, body.plan_id)
+    _check_group(session, program, body.group_id)
     partner = repository.partner_by_email(session, program.workspace_id, email)
     if partner is None:
         partner = Partner(
@@ -97,6 +107,7 @@ def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple
         status=body.status or EnrollmentStatus.APPROVED.value,
         referral_code=code,
         plan_id=body.plan_id,
+        group_id=body.group_id,
     )
     session.add(enrollment)
     session.flush()
@@ -140,6 +151,9 @@ def update_partner(
     if "plan_id" in changes:
         _check_plan(session, program, changes["plan_id"])
         enrollment.plan_id = changes["plan_id"]
+    if "group_id" in changes:
+        _check_group(session, program, changes["group_id"])
+        enrollment.group_id = changes["group_id"]
     if changes.get("name"):
         partner.name = changes["name"].strip()
     if "country" in changes:

@@ -1,4 +1,4 @@
-"""All payout SQL, scoped by program. The run works set-based (INSERT … SELECT, UPDATE … IN) so a
+"""All payout SQL, scoped by program. The run works set-based (INSERT … SELECT, UPDATE … FROM) so a
 run over a million commissions never loads them into memory."""
 
 from __future__ import annotations
@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, literal, select, update
+from sqlalchemy import and_, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from partnerloop.kit.pagination import page_of, paginate
@@ -129,25 +129,53 @@ def claim_commissions(session: Session, program_id: str, run_id: str, cutoff: da
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 
-def item_sums(session: Session, run_id: str) -> dict[str, tuple[int, int]]:
-    """{payout id: (sum of its commissions' earnings, how many)} for the run's payouts."""
-    rows = session.execute(
-        select(PayoutItem.payout_id, func.sum(PayoutItem.amount), func.count())
+def settle_run_payouts(session: Session, run_id: str) -> dict[str, int]:
+    """Every payout of the run takes the sum and count of its claimed commissions (one UPDATE … FROM);
+    a payout without an exchange rate pays that sum. {payout id: its source amount} for those that have
+    commissions."""
+    claimed = (
+        select(
+            PayoutItem.payout_id.label("payout_id"),
+            func.sum(PayoutItem.amount).label("source_amount"),
+            func.count().label("commission_count"),
+        )
         .join(Payout, Payout.id == PayoutItem.payout_id)
         .where(Payout.run_id == run_id, PayoutItem.released.is_(False))
         .group_by(PayoutItem.payout_id)
-    ).all()
-    return {row[0]: (int(row[1] or 0), int(row[2])) for row in rows}
-
-
-def mark_run_commissions_paid(session: Session, program_id: str, payout_ids: Sequence[str], now: datetime) -> int:
-    """Commission status `paid` for everything inside these payouts."""
-    inside = select(PayoutItem.commission_id).where(
-        PayoutItem.payout_id.in_(list(payout_ids)), PayoutItem.released.is_(False)
+        .subquery()
     )
+    rows = session.execute(
+        update(Payout)
+        .where(Payout.id == claimed.c.payout_id)
+        .values(
+            source_amount=claimed.c.source_amount,
+            commission_count=claimed.c.commission_count,
+            amount=case((Payout.fx_rate.is_(None), claimed.c.source_amount), else_=Payout.amount),
+        )
+        .returning(Payout.id, Payout.source_amount)
+        .execution_options(synchronize_session=False)
+    ).all()
+    return {row[0]: int(row[1]) for row in rows}
+
+
+def set_payout_amounts(session: Session, amounts: Sequence[dict[str, Any]]) -> None:
+    """[{"id", "source_amount", "amount"}]: payouts whose commissions changed since the plan (bulk by id)."""
+    if amounts:
+        session.execute(update(Payout), list(amounts))
+
+
+def mark_run_commissions_paid(session: Session, program_id: str, run_id: str, now: datetime) -> int:
+    """Commission status `paid` for everything inside the run's payouts (one UPDATE … FROM); how many."""
     result = session.execute(
         update(Commission)
-        .where(Commission.program_id == program_id, Commission.id.in_(inside), Commission.status == "approved")
+        .where(
+            Commission.id == PayoutItem.commission_id,
+            PayoutItem.payout_id == Payout.id,
+            Payout.run_id == run_id,
+            PayoutItem.released.is_(False),
+            Commission.program_id == program_id,
+            Commission.status == "approved",
+        )
         .values(status="paid", status_changed_at=now)
         .execution_options(synchronize_session=False)
     )

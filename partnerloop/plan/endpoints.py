@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from collections.abc import Iterator
+from typing import Annotated
 
-from partnerloop.deps import Api
-from partnerloop.plan import service
-from partnerloop.plan.schemas import PlanIn, PlanList, PlanOut, PlanPatch
+from fastapi import APIRouter, Depends, Query, Request
+
+from partnerloop.db import transaction
+from partnerloop.deps import Api, ApiContext, api_context
+from partnerloop.plan import service, simulation
+from partnerloop.plan.schemas import PlanIn, PlanList, PlanOut, PlanPatch, SimulateIn, SimulationOut
 
 router = APIRouter(prefix="/api/v1/plans", tags=["plans"])
 
@@ -28,3 +32,21 @@ def get_plan(plan_id: str, api: Api) -> PlanOut:
 @router.patch("/{plan_id}")
 def patch_plan(plan_id: str, body: PlanPatch, api: Api) -> PlanOut:
     return service.plan_out(service.update_plan(api.session, api.program, plan_id, body), api.program)
+
+
+def _read_only_api(request: Request) -> Iterator[ApiContext]:
+    """Like Api, in a read-only transaction: a simulation writes nothing and holds no write lock."""
+    with transaction(request.app.state.engine, writes=False) as session:
+        yield api_context(request, session)
+
+
+ReadOnlyApi = Annotated[ApiContext, Depends(_read_only_api, scope="function")]
+
+
+@router.post("/{plan_id}/simulate")
+def simulate_plan(plan_id: str, body: SimulateIn, api: ReadOnlyApi) -> SimulationOut:
+    """Replay the window's leads and sales under this plan, beside the commissions the plans in force
+    recorded: totals, revenue, ROI, effective rate, and per partner earnings now vs proposed,
+    customers, their average lifetime value and commissions as a share of it. Writes nothing."""
+    plan = service.get_plan(api.session, api.program, plan_id)
+    return simulation.simulate(api.session, api.program, plan, body)

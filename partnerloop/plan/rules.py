@@ -1,19 +1,49 @@
 """The commission engine (pure): which plan applies, which rule decides, what it earns and why.
 
-No session, no clock: callers pass the facts, including the customer's first sale time.
+No session, no clock: callers pass the facts (`EventFacts`): the event, the customer and partner
+it concerns, and the partner's volume before it (`stats`), and what was earned from the customer
+and in each capped period so far. A sale's `amount` is in the program's currency (the service
+converts it first; `original_amount` / `original_currency` / `fx_rate` keep the sale as it came).
+
+Each result carries an explanation as a sentence and as structured data (rule, conditions and the
+values they saw, tier, campaign window, duration, cap, and the arithmetic).
 """
 
 from __future__ import annotations
 
+from collections.abc import Container, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
+from decimal import Decimal
+from functools import cached_property
 from typing import Any
 
 from partnerloop.kit.money import format_money, format_rate, percent_of
-from partnerloop.kit.time import months_between
-from partnerloop.plan.schemas import EventKind, FlatReward, Lifetime, Months, OneTime, PercentReward, Rule
+from partnerloop.kit.time import as_utc, months_between
+from partnerloop.plan.conditions import Check, Subject, compile_condition, condition_text
+from partnerloop.plan.schemas import (
+    Bonus,
+    EventKind,
+    FlatReward,
+    Lifetime,
+    Months,
+    OneTime,
+    PercentReward,
+    Rule,
+    Tiers,
+)
 
 _PLURAL = {"click": "clicks", "lead": "leads", "sale": "sales"}
+_PERIOD_TEXT = {"month": "this month", "quarter": "this quarter", "year": "this year", "lifetime": "in total"}
+Stat = tuple[str, str]  # (metric, period)
+
+
+@dataclass(frozen=True)
+class _CompiledRule:
+    index: int
+    rule: Rule
+    checks: tuple[Check, ...]
+    stored: dict[str, Any]
 
 
 @dataclass(frozen=True)
@@ -23,12 +53,30 @@ class PlanTerms:
     id: str
     name: str
     rules: tuple[Rule, ...]
+    bonuses: tuple[Bonus, ...] = ()
+
+    @cached_property
+    def compiled(self) -> dict[str, tuple[_CompiledRule, ...]]:
+        """Per event, its rules in order with their conditions compiled (built once per plan version)."""
+        by_event: dict[str, list[_CompiledRule]] = {}
+        for index, rule in enumerate(self.rules):
+            checks = tuple(
+                compile_condition(condition.field, condition.op, condition.value) for condition in rule.conditions or ()
+            )
+            by_event.setdefault(rule.event, []).append(_CompiledRule(index, rule, checks, rule.stored()))
+        return {event: tuple(rules) for event, rules in by_event.items()}
 
 
 @dataclass(frozen=True)
 class EventFacts:
-    """What happened. For a sale: its amount and currency and the customer's first sale time
-    (`first_sale_at` is this sale's own time when it is the first; `is_first_sale` says so)."""
+    """What happened and what the engine may look at.
+
+    For a sale: `amount` / `currency` in the program's currency, the customer's first sale time
+    (`first_sale_at` is this sale's own time when it is the first; `is_first_sale` says so).
+    `stats` holds the partner's volume before this event per (metric, period); `customer_earned`
+    what the partner earned from this customer so far; `period_earned` what the partner earned in
+    the current period, per period (all in the program's currency).
+    """
 
     kind: EventKind
     occurred_at: datetime
@@ -36,6 +84,33 @@ class EventFacts:
     currency: str = ""
     first_sale_at: datetime | None = None
     is_first_sale: bool = True
+    original_amount: int | None = None
+    original_currency: str | None = None
+    fx_rate: str | None = None
+    product_id: str | None = None
+    coupon_code: str | None = None
+    customer_country: str | None = None
+    customer_metadata: Mapping[str, Any] = field(default_factory=dict, hash=False)
+    partner_group_id: str | None = None
+    partner_group_name: str | None = None
+    partner_country: str | None = None
+    stats: Mapping[Stat, int] = field(default_factory=dict, hash=False)
+    customer_earned: int = 0
+    period_earned: Mapping[str, int] = field(default_factory=dict, hash=False)
+
+    def subject(self) -> Subject:
+        return Subject(
+            product_id=self.product_id,
+            coupon_code=self.coupon_code,
+            sale_amount=self.amount if self.kind == "sale" else None,
+            sale_type=("new" if self.is_first_sale else "recurring") if self.kind == "sale" else None,
+            sale_currency=(self.original_currency or self.currency) if self.kind == "sale" else None,
+            customer_country=self.customer_country,
+            customer_metadata=self.customer_metadata,
+            partner_group_id=self.partner_group_id,
+            partner_group_name=self.partner_group_name,
+            partner_country=self.partner_country,
+        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +120,7 @@ class Earnings:
     rule_index: int
     rule: dict[str, Any] = field(hash=False)
     explanation: str
+    explanation_data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -52,17 +128,177 @@ class NoEarnings:
     reason: str
 
 
-def choose_plan_id(enrollment_plan_id: str | None, default_plan_id: str | None) -> str | None:
-    """The partner's own plan, else the program's default plan, else none."""
-    return enrollment_plan_id or default_plan_id
+@dataclass(frozen=True)
+class BonusEarnings:
+    name: str
+    bonus_key: str  # plan, bonus name and period: paid once per partner
+    earnings_amount: int
+    earnings_currency: str
+    explanation: str
+    explanation_data: dict[str, Any] = field(hash=False, compare=False)
 
 
-def first_matching_rule(plan: PlanTerms, kind: EventKind) -> tuple[int, Rule] | None:
-    """The first rule in order whose event matches decides."""
-    for index, rule in enumerate(plan.rules):
-        if rule.event == kind:
-            return index, rule
+# ---------------------------------------------------------------- plan choice and periods
+
+
+def choose_plan_id(
+    enrollment_plan_id: str | None, group_plan_id: str | None, default_plan_id: str | None
+) -> str | None:
+    """The partner's own plan beats the group's, which beats the program's default; else none."""
+    return enrollment_plan_id or group_plan_id or default_plan_id
+
+
+def period_start(moment: datetime, period: str) -> datetime | None:
+    """The start (UTC) of the calendar period holding `moment`; None for lifetime."""
+    moment = as_utc(moment)
+    if period == "month":
+        return datetime(moment.year, moment.month, 1, tzinfo=UTC)
+    if period == "quarter":
+        return datetime(moment.year, 3 * ((moment.month - 1) // 3) + 1, 1, tzinfo=UTC)
+    if period == "year":
+        return datetime(moment.year, 1, 1, tzinfo=UTC)
     return None
+
+
+def period_key(moment: datetime, period: str) -> str:
+    """'2026-11', '2026-Q4', '2026' or 'lifetime'."""
+    moment = as_utc(moment)
+    if period == "month":
+        return f"{moment.year}-{moment.month:02d}"
+    if period == "quarter":
+        return f"{moment.year}-Q{(moment.month - 1) // 3 + 1}"
+    if period == "year":
+        return str(moment.year)
+    return "lifetime"
+
+
+def needed_stats(plan: PlanTerms) -> set[Stat]:
+    """The (metric, period) volumes the plan's tiers and bonuses look at."""
+    needed = {(rule.tiers.metric, rule.tiers.period) for rule in plan.rules if rule.tiers is not None}
+    return needed | {(bonus.metric, bonus.period) for bonus in plan.bonuses}
+
+
+def needs_customer_earned(plan: PlanTerms) -> bool:
+    return any(rule.caps is not None and rule.caps.per_customer_amount is not None for rule in plan.rules)
+
+
+def capped_periods(plan: PlanTerms) -> set[str]:
+    return {
+        rule.caps.period
+        for rule in plan.rules
+        if rule.caps is not None and rule.caps.per_period_amount is not None and rule.caps.period is not None
+    }
+
+
+def event_volume(kind: str, amount: int) -> dict[str, int]:
+    """What one event adds to each metric."""
+    if kind == "sale":
+        return {"sales_count": 1, "revenue": amount}
+    if kind == "lead":
+        return {"leads_count": 1}
+    return {}
+
+
+# ---------------------------------------------------------------- pieces of the explanation
+
+
+def _volume_text(metric: str, value: int, currency: str) -> str:
+    if metric == "revenue":
+        return f"{format_money(value, currency)} revenue"
+    noun = {"sales_count": "sale", "leads_count": "lead"}.get(metric, metric)
+    return f"{value} {noun}{'' if value == 1 else 's'}"
+
+
+def _reward_data(reward: PercentReward | FlatReward) -> dict[str, Any]:
+    return reward.model_dump(mode="json")
+
+
+def _moment_text(moment: datetime | None) -> str:
+    if moment is None:
+        return "open"
+    moment = as_utc(moment)
+    return moment.strftime("%Y-%m-%d") if moment.time() == datetime.min.time() else moment.strftime("%Y-%m-%d %H:%M")
+
+
+def _window_text(rule: Rule) -> str:
+    assert rule.active is not None
+    starts, until = rule.active.starts, rule.active.until
+    if starts and until:
+        return f"{_moment_text(starts)} to {_moment_text(until)}"
+    return f"from {_moment_text(starts)}" if starts else f"until {_moment_text(until)}"
+
+
+def _in_window(rule: Rule, moment: datetime) -> bool:
+    if rule.active is None:
+        return True
+    starts, until = rule.active.starts, rule.active.until
+    return (starts is None or moment >= starts) and (until is None or moment < until)
+
+
+@dataclass(frozen=True)
+class _Match:
+    index: int
+    rule: Rule
+    stored: dict[str, Any]
+    conditions: list[dict[str, Any]]
+
+
+def _rule_label(index: int, rule: Rule) -> str:
+    return f"rule {index + 1}" + (f" '{rule.name}'" if rule.name else "")
+
+
+def _miss_text(rule: Rule, position: int | None, actual: Any, currency: str) -> str:
+    """Why a rule did not match: its window, or the condition that failed and the value seen."""
+    if position is None:
+        return f"is active {_window_text(rule)}"
+    assert rule.conditions is not None
+    condition = rule.conditions[position]
+    got = "nothing" if actual is None else str(actual)
+    return f"needs {condition_text(condition.field, condition.op, condition.value, currency)} (got {got})"
+
+
+def _find_rule(plan: PlanTerms, facts: EventFacts) -> _Match | NoEarnings:
+    """The first rule in order whose event, window and conditions match."""
+    candidates = plan.compiled.get(facts.kind, ())
+    if not candidates:
+        return NoEarnings(f"{plan.name} has no rule for {_PLURAL[facts.kind]}.")
+    subject = facts.subject()
+    values = subject.values()
+    misses: list[tuple[Rule, int, int | None, Any]] = []
+    for compiled in candidates:
+        rule = compiled.rule
+        if rule.active is not None and not _in_window(rule, facts.occurred_at):
+            misses.append((rule, compiled.index, None, None))
+            continue
+        seen: list[Any] = []
+        for position, check in enumerate(compiled.checks):
+            ok, actual = check(subject, values)
+            if not ok:
+                misses.append((rule, compiled.index, position, actual))
+                break
+            seen.append(actual)
+        else:
+            conditions = [
+                {
+                    "field": condition.field,
+                    "op": condition.op,
+                    "value": condition.value,
+                    "actual": actual,
+                    "holds": True,
+                }
+                for condition, actual in zip(rule.conditions or (), seen, strict=True)
+            ]
+            return _Match(compiled.index, rule, compiled.stored, conditions)
+    reasons = "; ".join(
+        f"{_rule_label(index, rule)} {_miss_text(rule, position, actual, facts.currency)}"
+        for rule, index, position, actual in misses
+    )
+    return NoEarnings(f"{plan.name} has no rule for this {facts.kind}: {reasons}.")
+
+
+def first_matching_rule(plan: PlanTerms, facts: EventFacts) -> tuple[int, Rule] | None:
+    found = _find_rule(plan, facts)
+    return None if isinstance(found, NoEarnings) else (found.index, found.rule)
 
 
 def sale_month(facts: EventFacts) -> int:
@@ -71,7 +307,7 @@ def sale_month(facts: EventFacts) -> int:
     return months_between(first, facts.occurred_at) + 1
 
 
-def _duration_verdict(plan: PlanTerms, rule: Rule, facts: EventFacts) -> str | NoEarnings:
+def _duration_verdict(plan: PlanTerms, rule: Rule, facts: EventFacts) -> tuple[str, dict[str, Any]] | NoEarnings:
     """The explanation's duration part when the sale is paid, else why it is not."""
     duration = rule.duration
     month = sale_month(facts)
@@ -81,37 +317,229 @@ def _duration_verdict(plan: PlanTerms, rule: Rule, facts: EventFacts) -> str | N
                 f"{plan.name} pays sales for {duration.months} months after the customer's first sale; "
                 f"this sale is in month {month}."
             )
-        return f"month {month} of {duration.months}"
+        return f"month {month} of {duration.months}", {"kind": "months", "months": duration.months, "month": month}
     if isinstance(duration, Lifetime):
-        return f"month {month}, lifetime"
+        return f"month {month}, lifetime", {"kind": "lifetime", "month": month}
     assert duration is None or isinstance(duration, OneTime)
     if not facts.is_first_sale:
         return NoEarnings(f"{plan.name} pays the customer's first sale only; this is a recurring sale (month {month}).")
-    return "one-time (first sale)"
+    return "one-time (first sale)", {"kind": "one_time", "month": month}
+
+
+def _tier(tiers: Tiers, facts: EventFacts) -> tuple[int | None, int]:
+    """(index of the level reached or None below the first, the volume it was chosen by)."""
+    value = facts.stats.get((tiers.metric, tiers.period), 0)
+    reached = None
+    for position, level in enumerate(tiers.levels):
+        if value >= level.min:
+            reached = position
+    return reached, value
+
+
+def _tier_text(tiers: Tiers, reached: int | None, value: int, currency: str) -> str:
+    volume = f"{_volume_text(tiers.metric, value, currency)} {_PERIOD_TEXT[tiers.period]}"
+    if reached is None:
+        first = _volume_text(tiers.metric, tiers.levels[0].min, currency)
+        return f"below the first tier ({volume} < {first})"
+    minimum = _volume_text(tiers.metric, tiers.levels[reached].min, currency)
+    return f"tier {reached + 1} of {len(tiers.levels)} ({volume} ≥ {minimum})"
+
+
+def _price(reward: PercentReward | FlatReward, facts: EventFacts, program_currency: str) -> tuple[int, str, str, str]:
+    """(amount, currency, the priced phrase, the arithmetic)."""
+    if isinstance(reward, PercentReward):
+        amount = percent_of(facts.amount, reward.rate_bps)
+        exact = Decimal(facts.amount * reward.rate_bps) / Decimal(10_000)
+        phrase = f"{format_rate(reward.rate_bps)} of {format_money(facts.amount, facts.currency)}"
+        if facts.original_currency and facts.original_amount is not None and facts.original_currency != facts.currency:
+            phrase += f" ({format_money(facts.original_amount, facts.original_currency)} at {facts.fx_rate})"
+        arithmetic = f"{facts.amount} × {reward.rate_bps} ÷ 10000 = {exact:f} → {amount}"
+        return amount, facts.currency, phrase, arithmetic
+    return (
+        reward.amount,
+        program_currency,
+        f"{format_money(reward.amount, program_currency)} per {facts.kind}",
+        (f"flat {reward.amount}"),
+    )
+
+
+def _apply_caps(
+    plan: PlanTerms, rule: Rule, facts: EventFacts, amount: int, currency: str
+) -> tuple[int, str, dict[str, Any] | None] | NoEarnings:
+    """Cut the amount to what the caps leave; (amount, phrase, data) or NoEarnings when nothing is left."""
+    caps = rule.caps
+    if caps is None:
+        return amount, "", None
+    limits: list[tuple[int, str, dict[str, Any]]] = []
+    if caps.per_customer_amount is not None:
+        room = max(caps.per_customer_amount - facts.customer_earned, 0)
+        limits.append(
+            (
+                room,
+                f"{format_money(caps.per_customer_amount, currency)} per customer "
+                f"({format_money(facts.customer_earned, currency)} earned from this customer before)",
+                {"per_customer_amount": caps.per_customer_amount, "earned_before": facts.customer_earned},
+            )
+        )
+    if caps.per_period_amount is not None and caps.period is not None:
+        earned = facts.period_earned.get(caps.period, 0)
+        room = max(caps.per_period_amount - earned, 0)
+        limits.append(
+            (
+                room,
+                f"{format_money(caps.per_period_amount, currency)} {_PERIOD_TEXT[caps.period].replace('this', 'per')} "
+                f"({format_money(earned, currency)} earned {_PERIOD_TEXT[caps.period]} before)",
+                {"per_period_amount": caps.per_period_amount, "period": caps.period, "earned_before": earned},
+            )
+        )
+    room, phrase, data = min(limits, key=lambda limit: limit[0])
+    if room >= amount:
+        return amount, "", None
+    if room == 0:
+        return NoEarnings(f"{plan.name} caps earnings at {phrase}: the cap is reached, no commission.")
+    capped = {**data, "uncapped_amount": amount, "capped_amount": room}
+    return room, f"; capped at {phrase}: {format_money(room, currency)}", capped
 
 
 def compute_earnings(plan: PlanTerms | None, facts: EventFacts, program_currency: str) -> Earnings | NoEarnings:
-    """Price one event under `plan`: flat rewards in the program's currency, percent in the sale's."""
+    """Price one event under `plan`: the first matching rule decides, its tier prices the event,
+    its caps cut it. Flat rewards are in the program's currency, percent ones in `facts.currency`
+    (the program's, once the service has converted the sale)."""
     if plan is None:
         return NoEarnings("No commission plan applies: the partner has no plan and the program has no default plan.")
-    found = first_matching_rule(plan, facts.kind)
-    if found is None:
-        return NoEarnings(f"{plan.name} has no rule for {_PLURAL[facts.kind]}.")
-    index, rule = found
-    reward = rule.reward
+    found = _find_rule(plan, facts)
+    if isinstance(found, NoEarnings):
+        return found
+    index, rule = found.index, found.rule
+    data: dict[str, Any] = {
+        "plan_id": plan.id,
+        "plan_name": plan.name,
+        "rule_index": index,
+        "rule_name": rule.name,
+        "event": facts.kind,
+        "conditions": found.conditions,
+        "campaign": None,
+        "tier": None,
+        "duration": None,
+        "cap": None,
+    }
+    labels: list[str] = []
+    same_event = len(plan.compiled.get(facts.kind, ()))
+    if same_event > 1 or rule.name or found.conditions:
+        label = _rule_label(index, rule)
+        if found.conditions:
+            seen = "; ".join(
+                f"{condition_text(item['field'], item['op'], item['value'], facts.currency)}: {item['actual']}"
+                for item in found.conditions
+            )
+            label += f" ({seen})"
+        labels.append(label)
+    if rule.active is not None:
+        labels.append(f"campaign {_window_text(rule)}")
+        data["campaign"] = {
+            "from": rule.active.starts.isoformat() if rule.active.starts else None,
+            "until": rule.active.until.isoformat() if rule.active.until else None,
+        }
+    verdict = ""
+    if facts.kind == "sale":
+        judged = _duration_verdict(plan, rule, facts)
+        if isinstance(judged, NoEarnings):
+            return judged
+        verdict, data["duration"] = judged
+    reward: PercentReward | FlatReward = rule.reward
+    if rule.tiers is not None:
+        reached, value = _tier(rule.tiers, facts)
+        if reached is not None:
+            reward = rule.tiers.levels[reached].reward
+        labels.append(_tier_text(rule.tiers, reached, value, facts.currency or program_currency))
+        data["tier"] = {
+            "metric": rule.tiers.metric,
+            "period": rule.tiers.period,
+            "value": value,
+            "level": None if reached is None else reached + 1,
+            "min": None if reached is None else rule.tiers.levels[reached].min,
+            "levels": len(rule.tiers.levels),
+        }
     if facts.kind != "sale":
         assert isinstance(reward, FlatReward)  # validated: only sales take percent rewards
-        text = f"{format_money(reward.amount, program_currency)} per {facts.kind} under {plan.name}"
-        return Earnings(reward.amount, program_currency, index, rule.stored(), text)
-    verdict = _duration_verdict(plan, rule, facts)
-    if isinstance(verdict, NoEarnings):
-        return verdict
-    if isinstance(reward, PercentReward):
-        amount, currency = percent_of(facts.amount, reward.rate_bps), facts.currency
-        priced = f"{format_rate(reward.rate_bps)} of {format_money(facts.amount, facts.currency)} under {plan.name}"
-    else:
-        amount, currency = reward.amount, program_currency
-        priced = f"{format_money(reward.amount, program_currency)} per sale under {plan.name}"
+    amount, currency, priced, arithmetic = _price(reward, facts, program_currency)
+    priced = f"{priced} under {plan.name}"
+    capped = _apply_caps(plan, rule, facts, amount, currency)
+    if isinstance(capped, NoEarnings):
+        return capped
+    amount, cap_text, data["cap"] = capped
     if amount == 0:
         return NoEarnings(f"{priced} rounds to {format_money(0, currency)}: no commission.")
-    return Earnings(amount, currency, index, rule.stored(), f"{priced}, {verdict}")
+    text = ", ".join([priced, *labels, *([verdict] if verdict else [])]) + cap_text
+    data.update(
+        {
+            "reward": _reward_data(reward),
+            "base_amount": facts.amount if isinstance(reward, PercentReward) else None,
+            "base_currency": facts.currency if isinstance(reward, PercentReward) else None,
+            "sale": {
+                "amount": facts.original_amount if facts.original_amount is not None else facts.amount,
+                "currency": facts.original_currency or facts.currency,
+                "fx_rate": facts.fx_rate,
+                "program_amount": facts.amount,
+            }
+            if facts.kind == "sale"
+            else None,
+            "arithmetic": arithmetic,
+            "earnings_amount": amount,
+            "earnings_currency": currency,
+        }
+    )
+    return Earnings(amount, currency, index, dict(found.stored), text[:1000], data)
+
+
+# ---------------------------------------------------------------- bonuses
+
+
+def reached_bonuses(
+    plan: PlanTerms | None, facts: EventFacts, program_currency: str, already_paid: Container[str] = ()
+) -> list[BonusEarnings]:
+    """The plan's bonuses whose metric, counting this event, has reached the threshold in its period.
+
+    Each carries its key (plan, name, period): the caller records it at most once per partner, so
+    returning a bonus again for a later event of the same period is harmless; keys in `already_paid`
+    are left out.
+    """
+    if plan is None or not plan.bonuses:
+        return []
+    added = event_volume(facts.kind, facts.amount)
+    found: list[BonusEarnings] = []
+    for bonus in plan.bonuses:
+        if bonus.metric not in added:
+            continue
+        value = facts.stats.get((bonus.metric, bonus.period), 0) + added[bonus.metric]
+        if value < bonus.threshold:
+            continue
+        key = period_key(facts.occurred_at, bonus.period)
+        bonus_key = f"{plan.id}:{bonus.name}:{key}"[:300]
+        if bonus_key in already_paid:
+            continue
+        period_text = "in total" if bonus.period == "lifetime" else f"in {key}"
+        threshold = _volume_text(bonus.metric, bonus.threshold, program_currency)
+        text = (
+            f"Bonus '{bonus.name}' under {plan.name}: {format_money(bonus.amount, program_currency)} for reaching "
+            f"{threshold} {period_text} ({_volume_text(bonus.metric, value, program_currency)} with this {facts.kind})"
+        )
+        found.append(
+            BonusEarnings(
+                name=bonus.name,
+                bonus_key=bonus_key,
+                earnings_amount=bonus.amount,
+                earnings_currency=program_currency,
+                explanation=text[:1000],
+                explanation_data={
+                    "plan_id": plan.id,
+                    "plan_name": plan.name,
+                    "bonus": bonus.stored(),
+                    "period_key": key,
+                    "value": value,
+                    "earnings_amount": bonus.amount,
+                    "earnings_currency": program_currency,
+                },
+            )
+        )
+    return found

@@ -88,7 +88,7 @@ def test_commission_list_pages_with_a_cursor(
     "params",
     [
         pytest.param({"status": "owed"}, id="an unknown status"),
-        pytest.param({"kind": "bonus"}, id="an unknown kind"),
+        pytest.param({"kind": "bounty"}, id="an unknown kind"),
         pytest.param({"limit": 0}, id="a zero limit"),
         pytest.param({"limit": 101}, id="a limit above 100"),
         pytest.param({"limit": "many"}, id="a limit that is not a number"),

@@ -261,13 +261,20 @@ def test_the_same_invoice_with_another_amount_is_a_conflict(
     assert counts(engine) == before
 
 
-def test_sale_in_another_currency_earns_percent_in_that_currency(client: TestClient, program: ProgramKeys) -> None:
+def test_sale_in_another_currency_earns_percent_of_its_value_in_the_program_currency(
+    client: TestClient, program: ProgramKeys
+) -> None:
     make_plan(client, program)
     make_partner(client, program, referral_code="JANE10")
     lead(client, program, referral_code="JANE10")
+    rate = {"base": "jpy", "quote": "usd", "date": "2020-01-01", "rate": "0.0067"}
+    assert client.post("/api/v1/fx-rates", json=rate, headers=program.headers).status_code == 201
     [commission] = sale(client, program, amount=999, currency="JPY").json()["commissions"]
-    assert (commission["earnings_amount"], commission["earnings_currency"]) == (200, "jpy")
-    assert commission["explanation"] == "20% of 999 JPY under Standard, month 1 of 12"
+    # 999 JPY x 0.0067 = 6.6933 USD -> 669 cents; 20% -> 133.8 -> 134
+    assert (commission["amount"], commission["currency"]) == (999, "jpy")
+    assert (commission["program_amount"], commission["fx_rate"]) == (669, "0.0067")
+    assert (commission["earnings_amount"], commission["earnings_currency"]) == (134, "usd")
+    assert commission["explanation"] == "20% of 6.69 USD (999 JPY at 0.0067) under Standard, month 1 of 12"
 
 
 # ---------------------------------------------------------------- bad input: a clear 4xx and nothing written

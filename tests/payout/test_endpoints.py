@@ -3,13 +3,16 @@ from __future__ import annotations
 import csv
 import io
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, text
 
 from partnerloop.db import transaction
-from partnerloop.models import PayoutMethod
+from partnerloop.ledger import service as ledger
+from partnerloop.models import LedgerEntry, Payout, PayoutMethod
 from tests.commission.factories import make_partner
 from tests.conftest import ProgramKeys
+from tests.ledger.invariants import check_ledger
 from tests.payout.helpers import assert_exactly_once, earn, partner_with_method, write_counts
 
 
@@ -103,6 +106,39 @@ def test_preview_writes_nothing_and_confirm_nets_thresholds_and_skips(
     )
     assert again.status_code == 409 and again.json()["error"] == "RunAlreadyConfirmed"
     assert write_counts(engine) == after
+    assert_exactly_once(engine, program.id)
+
+
+def test_a_run_posts_one_balanced_ledger_transaction_per_payout_and_only_once(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    first, second = partner_with_method(client, program), partner_with_method(client, program)
+    earn(client, program, first, 8000)
+    earn(client, program, first, -500)
+    earn(client, program, second, 6000)
+    confirmed = run(client, program)
+    with transaction(engine, writes=False) as session:
+        entries = list(
+            session.execute(
+                select(LedgerEntry)
+                .join(Payout, Payout.id == LedgerEntry.payout_id)
+                .where(Payout.run_id == confirmed["id"])
+            ).scalars()
+        )
+    by_transaction: dict[str, list[tuple[str, str, int]]] = {}
+    for entry in entries:
+        by_transaction.setdefault(entry.transaction_id, []).append((entry.partner_id, entry.account, entry.amount))
+    assert sorted(sorted(postings) for postings in by_transaction.values()) == sorted(
+        [
+            sorted([(first, "partner_approved", -7500), (first, "partner_paid", 7500)]),
+            sorted([(second, "partner_approved", -6000), (second, "partner_paid", 6000)]),
+        ]
+    )
+    assert len({entry.id for entry in entries}) == 4 and all(len(entry.id) == 26 for entry in entries)
+    assert {entry.kind for entry in entries} == {"paid"}
+    with transaction(engine) as session, pytest.raises(ledger.RunAlreadyPosted):
+        ledger.post_run_payouts(session, program_id=program.id, run_id=confirmed["id"])
+    check_ledger(engine, program.id)
     assert_exactly_once(engine, program.id)
 
 

@@ -48,7 +48,7 @@ def test_patch_plan_changes_name_and_rules(client: TestClient, program: ProgramK
     )
     assert response.status_code == 200, response.text
     assert response.json()["name"] == "Leads only"
-    assert response.json()["rules"] == [{"event": "lead", "reward": {"type": "flat", "amount": 700}, "duration": None}]
+    assert response.json()["rules"] == [{"event": "lead", "reward": {"type": "flat", "amount": 700}}]
 
 
 def test_plan_list_pages_with_a_cursor(client: TestClient, program: ProgramKeys) -> None:

@@ -102,15 +102,19 @@ def test_plan_needs_at_least_one_rule() -> None:
 
 
 @pytest.mark.parametrize(
-    ("enrollment_plan", "default_plan", "expected"),
+    ("enrollment_plan", "group_plan", "default_plan", "expected"),
     [
-        pytest.param("own", "default", "own", id="the partner's own plan beats the program default"),
-        pytest.param(None, "default", "default", id="without an own plan the program default applies"),
-        pytest.param(None, None, None, id="without either no plan applies"),
+        pytest.param("own", "gold", "default", "own", id="the partner's own plan beats the group's and the default"),
+        pytest.param("own", None, "default", "own", id="the partner's own plan beats the program default"),
+        pytest.param(None, "gold", "default", "gold", id="the group's plan beats the program default"),
+        pytest.param(None, None, "default", "default", id="without an own or group plan the program default applies"),
+        pytest.param(None, None, None, None, id="without any no plan applies"),
     ],
 )
-def test_plan_choice(enrollment_plan: str | None, default_plan: str | None, expected: str | None) -> None:
-    assert choose_plan_id(enrollment_plan, default_plan) == expected
+def test_plan_choice(
+    enrollment_plan: str | None, group_plan: str | None, default_plan: str | None, expected: str | None
+) -> None:
+    assert choose_plan_id(enrollment_plan, group_plan, default_plan) == expected
 
 
 # ---------------------------------------------------------------- amounts and rounding
@@ -203,7 +207,7 @@ EARNINGS = [
         "usd",
         3000,
         "usd",
-        "30% of 100.00 USD under Standard, one-time (first sale)",
+        "30% of 100.00 USD under Standard, rule 1, one-time (first sale)",
         id="the first matching rule decides",
     ),
     pytest.param(

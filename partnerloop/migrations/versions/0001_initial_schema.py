@@ -1,8 +1,8 @@
 """initial schema
 
-Revision ID: e6b71dde694d
+Revision ID: ac328c07886a
 Revises:
-Create Date: 2026-11-21 00:04:21.710848
+Create Date: 2026-11-21 01:36:37.036829
 """
 
 from __future__ import annotations
@@ -66,6 +66,7 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("password_hash", sa.String(length=200), nullable=True),
         sa.Column("name", sa.String(length=200), nullable=True),
+        sa.Column("email_verified_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
         sa.UniqueConstraint("email", name=op.f("uq_users_email")),
@@ -78,6 +79,23 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_workspaces")),
     )
     op.create_table(
+        "account_tokens",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("user_id", sa.String(length=26), nullable=False),
+        sa.Column("purpose", sa.String(length=20), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("used_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_account_tokens_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_account_tokens")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_account_tokens_token_hash")),
+    )
+    with op.batch_alter_table("account_tokens", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_account_tokens_user_id"), ["user_id"], unique=False)
+
+    op.create_table(
         "members",
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("workspace_id", sa.String(length=26), nullable=False),
@@ -85,9 +103,7 @@ def upgrade() -> None:
         sa.Column("role", sa.String(length=20), nullable=False),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_members_user_id_users")),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"], name=op.f("fk_members_workspace_id_workspaces")
-        ),
+        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], name=op.f("fk_members_workspace_id_workspaces")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_members")),
         sa.UniqueConstraint("workspace_id", "user_id", name=op.f("uq_members_workspace_id_user_id")),
     )
@@ -103,11 +119,10 @@ def upgrade() -> None:
         sa.Column("email", sa.String(length=320), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("country", sa.String(length=2), nullable=True),
+        sa.Column("website", sa.String(length=500), nullable=True),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_partners_user_id_users")),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"], name=op.f("fk_partners_workspace_id_workspaces")
-        ),
+        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], name=op.f("fk_partners_workspace_id_workspaces")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_partners")),
         sa.UniqueConstraint("workspace_id", "email", name=op.f("uq_partners_workspace_id_email")),
     )
@@ -124,6 +139,7 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("allowed_domains", sa.JSON(), nullable=False),
         sa.Column("link_params", sa.JSON(), nullable=False),
+        sa.Column("link_domains", sa.JSON(), nullable=False),
         sa.Column("cookie_days", sa.Integer(), nullable=False),
         sa.Column("attribution_model", sa.String(length=20), nullable=False),
         sa.Column("hold_days", sa.Integer(), nullable=False),
@@ -131,21 +147,39 @@ def upgrade() -> None:
         sa.Column("default_plan_id", sa.String(length=26), nullable=True),
         sa.Column("publishable_key", sa.String(length=64), nullable=False),
         sa.Column("stripe_webhook_secret", sa.String(length=200), nullable=True),
+        sa.Column("stripe_secret_key", sa.String(length=300), nullable=True),
+        sa.Column("stripe_test_mode", sa.Boolean(), nullable=False),
         sa.Column("fallback_url", sa.String(length=2000), nullable=True),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["default_plan_id"], ["plans.id"], name="fk_programs_default_plan_id_plans", use_alter=True
         ),
-        sa.ForeignKeyConstraint(
-            ["workspace_id"], ["workspaces.id"], name=op.f("fk_programs_workspace_id_workspaces")
-        ),
+        sa.ForeignKeyConstraint(["workspace_id"], ["workspaces.id"], name=op.f("fk_programs_workspace_id_workspaces")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_programs")),
         sa.UniqueConstraint("publishable_key", name=op.f("uq_programs_publishable_key")),
     )
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_programs_updated_at"), ["updated_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_programs_workspace_id"), ["workspace_id"], unique=False)
+
+    op.create_table(
+        "user_sessions",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("user_id", sa.String(length=26), nullable=False),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("last_seen_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("ended_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("ip", sa.String(length=64), nullable=True),
+        sa.Column("user_agent", sa.String(length=300), nullable=True),
+        sa.ForeignKeyConstraint(["user_id"], ["users.id"], name=op.f("fk_user_sessions_user_id_users")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_user_sessions")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_user_sessions_token_hash")),
+    )
+    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_user_sessions_user_id"), ["user_id"], unique=False)
 
     op.create_table(
         "api_keys",
@@ -156,14 +190,116 @@ def upgrade() -> None:
         sa.Column("key_prefix", sa.String(length=16), nullable=False),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("revoked_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_api_keys_program_id_programs")
-        ),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_api_keys_program_id_programs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_api_keys")),
         sa.UniqueConstraint("key_hash", name=op.f("uq_api_keys_key_hash")),
     )
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_api_keys_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "application_forms",
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("is_open", sa.Boolean(), nullable=False),
+        sa.Column("auto_approve", sa.Boolean(), nullable=False),
+        sa.Column("headline", sa.String(length=200), nullable=False),
+        sa.Column("intro", sa.Text(), nullable=False),
+        sa.Column("terms", sa.Text(), nullable=False),
+        sa.Column("brand_color", sa.String(length=7), nullable=False),
+        sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_application_forms_program_id_programs")),
+        sa.PrimaryKeyConstraint("program_id", name=op.f("pk_application_forms")),
+    )
+    op.create_table(
+        "application_questions",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("label", sa.String(length=300), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("required", sa.Boolean(), nullable=False),
+        sa.Column("options", sa.JSON(), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_application_questions_program_id_programs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_application_questions")),
+    )
+    with op.batch_alter_table("application_questions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_application_questions_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "coupons",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("code", sa.String(length=100), nullable=False),
+        sa.Column("code_key", sa.String(length=100), nullable=False),
+        sa.Column("active", sa.Boolean(), nullable=False),
+        sa.Column("stripe_coupon_id", sa.String(length=255), nullable=True),
+        sa.Column("stripe_promotion_code_id", sa.String(length=255), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=True),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("deactivated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_coupons_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_coupons_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_coupons")),
+        sa.UniqueConstraint("program_id", "code_key", name=op.f("uq_coupons_program_id_code_key")),
+    )
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_coupons_partner_id"), ["partner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_coupons_program_id"), ["program_id"], unique=False)
+        batch_op.create_index(
+            batch_op.f("ix_coupons_stripe_promotion_code_id"), ["stripe_promotion_code_id"], unique=False
+        )
+
+    op.create_table(
+        "fx_rates",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("base", sa.String(length=3), nullable=False),
+        sa.Column("quote", sa.String(length=3), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("rate", sa.String(length=40), nullable=False),
+        sa.Column("source", sa.String(length=50), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_fx_rates_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_fx_rates")),
+        sa.UniqueConstraint("program_id", "base", "quote", "day", name=op.f("uq_fx_rates_program_id_base_quote_day")),
+    )
+    with op.batch_alter_table("fx_rates", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_fx_rates_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "invitations",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("workspace_id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=True),
+        sa.Column("partner_id", sa.String(length=26), nullable=True),
+        sa.Column("email", sa.String(length=320), nullable=False),
+        sa.Column("role", sa.String(length=20), nullable=True),
+        sa.Column("token_hash", sa.String(length=64), nullable=False),
+        sa.Column("invited_by_user_id", sa.String(length=26), nullable=True),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("expires_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("accepted_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("revoked_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["invited_by_user_id"], ["users.id"], name=op.f("fk_invitations_invited_by_user_id_users")
+        ),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_invitations_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_invitations_program_id_programs")),
+        sa.ForeignKeyConstraint(
+            ["workspace_id"], ["workspaces.id"], name=op.f("fk_invitations_workspace_id_workspaces")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_invitations")),
+        sa.UniqueConstraint("token_hash", name=op.f("uq_invitations_token_hash")),
+    )
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_invitations_program_id"), ["program_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_invitations_workspace_id"), ["workspace_id"], unique=False)
 
     op.create_table(
         "links",
@@ -172,6 +308,9 @@ def upgrade() -> None:
         sa.Column("partner_id", sa.String(length=26), nullable=False),
         sa.Column("key", sa.String(length=64), nullable=False),
         sa.Column("destination_url", sa.String(length=2000), nullable=False),
+        sa.Column("utm", sa.JSON(), nullable=True),
+        sa.Column("expires_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("fallback_url", sa.String(length=2000), nullable=True),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("deleted_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
@@ -186,40 +325,294 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_links_updated_at"), ["updated_at"], unique=False)
 
     op.create_table(
+        "partner_applications",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("website", sa.String(length=500), nullable=True),
+        sa.Column("terms_accepted_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("decided_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("decided_by", sa.String(length=320), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["partner_id"], ["partners.id"], name=op.f("fk_partner_applications_partner_id_partners")
+        ),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_partner_applications_program_id_programs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_applications")),
+        sa.UniqueConstraint("program_id", "partner_id", name=op.f("uq_partner_applications_program_id_partner_id")),
+    )
+    with op.batch_alter_table("partner_applications", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_partner_applications_partner_id"), ["partner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_partner_applications_program_id"), ["program_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_partner_applications_status"), ["status"], unique=False)
+
+    op.create_table(
+        "partner_notes",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("author_user_id", sa.String(length=26), nullable=True),
+        sa.Column("body", sa.String(length=4000), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["author_user_id"], ["users.id"], name=op.f("fk_partner_notes_author_user_id_users")),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_partner_notes_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_partner_notes_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_notes")),
+    )
+    with op.batch_alter_table("partner_notes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_partner_notes_partner_id"), ["partner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_partner_notes_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "payout_methods",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("type", sa.String(length=20), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("details_encrypted", sa.Text(), nullable=False),
+        sa.Column("details_masked", sa.JSON(), nullable=False),
+        sa.Column("tax_encrypted", sa.Text(), nullable=True),
+        sa.Column("tax_masked", sa.JSON(), nullable=True),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_payout_methods_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_payout_methods_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_methods")),
+        sa.UniqueConstraint("program_id", "partner_id", name=op.f("uq_payout_methods_program_id_partner_id")),
+    )
+    with op.batch_alter_table("payout_methods", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payout_methods_partner_id"), ["partner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payout_methods_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "payout_provider_batches",
+        sa.Column("id", sa.String(length=100), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("provider", sa.String(length=20), nullable=False),
+        sa.Column("provider_batch_id", sa.String(length=100), nullable=True),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_payout_provider_batches_program_id_programs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_provider_batches")),
+    )
+    with op.batch_alter_table("payout_provider_batches", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payout_provider_batches_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "payout_runs",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("run_key", sa.String(length=200), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("cutoff", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("skipped", sa.JSON(), nullable=False),
+        sa.Column("created_by", sa.String(length=200), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_payout_runs_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_runs")),
+        sa.UniqueConstraint("program_id", "run_key", name=op.f("uq_payout_runs_program_id_run_key")),
+    )
+    with op.batch_alter_table("payout_runs", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payout_runs_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "payout_settings",
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("schedule", sa.String(length=12), nullable=False),
+        sa.Column("day_of_month", sa.Integer(), nullable=False),
+        sa.Column("net_days", sa.Integer(), nullable=False),
+        sa.Column("stripe_secret_encrypted", sa.Text(), nullable=True),
+        sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_payout_settings_program_id_programs")),
+        sa.PrimaryKeyConstraint("program_id", name=op.f("pk_payout_settings")),
+    )
+    op.create_table(
         "plans",
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("program_id", sa.String(length=26), nullable=False),
         sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("rules", sa.JSON(), nullable=False),
+        sa.Column("bonuses", sa.JSON(), nullable=False),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_plans_program_id_programs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_plans")),
     )
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_plans_program_id"), ["program_id"], unique=False)
     if op.get_bind().dialect.name != "sqlite":  # SQLite declares the cycle inline
-        op.create_foreign_key(
-            "fk_programs_default_plan_id_plans", "programs", "plans", ["default_plan_id"], ["id"]
-        )
+        op.create_foreign_key("fk_programs_default_plan_id_plans", "programs", "plans", ["default_plan_id"], ["id"])
+
+    op.create_table(
+        "resources",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("title", sa.String(length=200), nullable=False),
+        sa.Column("description", sa.Text(), nullable=False),
+        sa.Column("url", sa.String(length=2000), nullable=True),
+        sa.Column("body", sa.Text(), nullable=True),
+        sa.Column("group_ids", sa.JSON(), nullable=False),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_resources_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_resources")),
+    )
+    with op.batch_alter_table("resources", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_resources_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "stripe_customer_links",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("stripe_customer_id", sa.String(length=255), nullable=False),
+        sa.Column("customer_external_id", sa.String(length=200), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_stripe_customer_links_program_id_programs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_customer_links")),
+        sa.UniqueConstraint(
+            "program_id", "stripe_customer_id", name=op.f("uq_stripe_customer_links_program_id_stripe_customer_id")
+        ),
+    )
+    with op.batch_alter_table("stripe_customer_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stripe_customer_links_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "stripe_disputes",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("dispute_id", sa.String(length=255), nullable=False),
+        sa.Column("invoice_id", sa.String(length=255), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("held", sa.JSON(), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("closed_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_stripe_disputes_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_disputes")),
+        sa.UniqueConstraint("program_id", "dispute_id", name=op.f("uq_stripe_disputes_program_id_dispute_id")),
+    )
+    with op.batch_alter_table("stripe_disputes", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stripe_disputes_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "stripe_events",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("event_id", sa.String(length=255), nullable=False),
+        sa.Column("type", sa.String(length=100), nullable=False),
+        sa.Column("livemode", sa.Boolean(), nullable=False),
+        sa.Column("payload", sa.JSON(), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("error", sa.Text(), nullable=True),
+        sa.Column("waiting_for", sa.String(length=300), nullable=True),
+        sa.Column("created", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("received_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("processed_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_stripe_events_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_events")),
+        sa.UniqueConstraint("program_id", "event_id", name=op.f("uq_stripe_events_program_id_event_id")),
+    )
+    with op.batch_alter_table("stripe_events", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stripe_events_program_id"), ["program_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_stripe_events_status"), ["status"], unique=False)
+        batch_op.create_index("ix_stripe_events_waiting", ["program_id", "waiting_for"], unique=False)
+
+    op.create_table(
+        "stripe_payment_links",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("payment_ref", sa.String(length=255), nullable=False),
+        sa.Column("invoice_id", sa.String(length=255), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_stripe_payment_links_program_id_programs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_payment_links")),
+        sa.UniqueConstraint("program_id", "payment_ref", name=op.f("uq_stripe_payment_links_program_id_payment_ref")),
+    )
+    with op.batch_alter_table("stripe_payment_links", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stripe_payment_links_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "stripe_subscriptions",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("subscription_id", sa.String(length=255), nullable=False),
+        sa.Column("ended_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_stripe_subscriptions_program_id_programs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_stripe_subscriptions")),
+        sa.UniqueConstraint(
+            "program_id", "subscription_id", name=op.f("uq_stripe_subscriptions_program_id_subscription_id")
+        ),
+    )
+    with op.batch_alter_table("stripe_subscriptions", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_stripe_subscriptions_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "welcome_kits",
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("welcome_message", sa.Text(), nullable=False),
+        sa.Column("guidelines", sa.Text(), nullable=False),
+        sa.Column("how_to_promote", sa.Text(), nullable=False),
+        sa.Column("updated_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_welcome_kits_program_id_programs")),
+        sa.PrimaryKeyConstraint("program_id", name=op.f("pk_welcome_kits")),
+    )
+    op.create_table(
+        "application_answers",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("application_id", sa.String(length=26), nullable=False),
+        sa.Column("question_id", sa.String(length=26), nullable=True),
+        sa.Column("position", sa.Integer(), nullable=False),
+        sa.Column("question_label", sa.String(length=300), nullable=False),
+        sa.Column("value", sa.Text(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["application_id"],
+            ["partner_applications.id"],
+            name=op.f("fk_application_answers_application_id_partner_applications"),
+            ondelete="CASCADE",
+        ),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_application_answers_program_id_programs")
+        ),
+        sa.ForeignKeyConstraint(
+            ["question_id"],
+            ["application_questions.id"],
+            name=op.f("fk_application_answers_question_id_application_questions"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_application_answers")),
+    )
+    with op.batch_alter_table("application_answers", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_application_answers_application_id"), ["application_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_application_answers_program_id"), ["program_id"], unique=False)
 
     op.create_table(
         "click_rollups",
-        sa.Column(
-            "id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False
-        ),
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
         sa.Column("program_id", sa.String(length=26), nullable=False),
         sa.Column("link_id", sa.String(length=26), nullable=False),
         sa.Column("partner_id", sa.String(length=26), nullable=False),
         sa.Column("day", sa.Date(), nullable=False),
         sa.Column("clicks", sa.Integer(), nullable=False),
         sa.Column("bot_clicks", sa.Integer(), nullable=False),
+        sa.Column("unique_clicks", sa.Integer(), server_default="0", nullable=False),
         sa.ForeignKeyConstraint(["link_id"], ["links.id"], name=op.f("fk_click_rollups_link_id_links")),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partners.id"], name=op.f("fk_click_rollups_partner_id_partners")
-        ),
-        sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_click_rollups_program_id_programs")
-        ),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_click_rollups_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_click_rollups_program_id_programs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_click_rollups")),
         sa.UniqueConstraint("link_id", "day", name=op.f("uq_click_rollups_link_id_day")),
     )
@@ -240,6 +633,8 @@ def upgrade() -> None:
         sa.Column("os", sa.String(length=64), nullable=True),
         sa.Column("device", sa.String(length=32), nullable=True),
         sa.Column("is_bot", sa.Boolean(), nullable=False),
+        sa.Column("is_unique", sa.Boolean(), server_default=sa.text("(false)"), nullable=False),
+        sa.Column("visitor", sa.String(length=32), nullable=True),
         sa.Column("referrer", sa.String(length=2000), nullable=True),
         sa.Column("country", sa.String(length=2), nullable=True),
         sa.ForeignKeyConstraint(["link_id"], ["links.id"], name=op.f("fk_clicks_link_id_links")),
@@ -252,34 +647,60 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_clicks_link_id"), ["link_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_clicks_partner_id"), ["partner_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_clicks_program_id"), ["program_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_clicks_visitor"), ["visitor"], unique=False)
 
     op.create_table(
-        "enrollments",
+        "partner_groups",
         sa.Column("id", sa.String(length=26), nullable=False),
         sa.Column("program_id", sa.String(length=26), nullable=False),
-        sa.Column("partner_id", sa.String(length=26), nullable=False),
-        sa.Column("kind", sa.String(length=20), nullable=False),
-        sa.Column("status", sa.String(length=20), nullable=False),
-        sa.Column("referral_code", sa.String(length=64), nullable=False),
+        sa.Column("name", sa.String(length=100), nullable=False),
         sa.Column("plan_id", sa.String(length=26), nullable=True),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
-        sa.Column("status_changed_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partners.id"], name=op.f("fk_enrollments_partner_id_partners")
-        ),
-        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_enrollments_plan_id_plans")),
-        sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_enrollments_program_id_programs")
-        ),
-        sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollments")),
-        sa.UniqueConstraint("program_id", "partner_id", name=op.f("uq_enrollments_program_id_partner_id")),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_partner_groups_plan_id_plans")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_partner_groups_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_partner_groups")),
+        sa.UniqueConstraint("program_id", "name", name=op.f("uq_partner_groups_program_id_name")),
+    )
+    with op.batch_alter_table("partner_groups", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_partner_groups_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "payouts",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("run_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("source_amount", sa.BigInteger(), nullable=False),
+        sa.Column("source_currency", sa.String(length=3), nullable=False),
+        sa.Column("fx_rate", sa.String(length=40), nullable=True),
+        sa.Column("method", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=12), nullable=False),
+        sa.Column("commission_count", sa.Integer(), nullable=False),
+        sa.Column("provider_batch_id", sa.String(length=100), nullable=True),
+        sa.Column("provider_reference", sa.String(length=200), nullable=True),
+        sa.Column("failure_reason", sa.String(length=1000), nullable=True),
+        sa.Column("retry_of_id", sa.String(length=26), nullable=True),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("sent_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("paid_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("failed_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_payouts_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_payouts_program_id_programs")),
+        sa.ForeignKeyConstraint(["run_id"], ["payout_runs.id"], name=op.f("fk_payouts_run_id_payout_runs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payouts")),
+        sa.UniqueConstraint("retry_of_id", name=op.f("uq_payouts_retry_of_id")),
         sa.UniqueConstraint(
-            "program_id", "referral_code", name=op.f("uq_enrollments_program_id_referral_code")
+            "run_id", "partner_id", "source_currency", name=op.f("uq_payouts_run_id_partner_id_source_currency")
         ),
     )
-    with op.batch_alter_table("enrollments", schema=None) as batch_op:
-        batch_op.create_index(batch_op.f("ix_enrollments_partner_id"), ["partner_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_enrollments_program_id"), ["program_id"], unique=False)
+    with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payouts_program_id"), ["program_id"], unique=False)
+        batch_op.create_index("ix_payouts_program_partner", ["program_id", "partner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payouts_provider_batch_id"), ["provider_batch_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payouts_run_id"), ["run_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_payouts_status"), ["status"], unique=False)
 
     op.create_table(
         "customers",
@@ -296,18 +717,42 @@ def upgrade() -> None:
         sa.Column("metadata", sa.JSON(), nullable=False),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(["click_id"], ["clicks.id"], name=op.f("fk_customers_click_id_clicks")),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partners.id"], name=op.f("fk_customers_partner_id_partners")
-        ),
-        sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_customers_program_id_programs")
-        ),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_customers_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_customers_program_id_programs")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_customers")),
         sa.UniqueConstraint("program_id", "external_id", name=op.f("uq_customers_program_id_external_id")),
     )
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_customers_partner_id"), ["partner_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_customers_program_id"), ["program_id"], unique=False)
+
+    op.create_table(
+        "enrollments",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("status", sa.String(length=20), nullable=False),
+        sa.Column("referral_code", sa.String(length=64), nullable=False),
+        sa.Column("plan_id", sa.String(length=26), nullable=True),
+        sa.Column("group_id", sa.String(length=26), nullable=True),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("status_changed_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("status_reason", sa.String(length=1000), nullable=True),
+        sa.ForeignKeyConstraint(
+            ["group_id"], ["partner_groups.id"], name=op.f("fk_enrollments_group_id_partner_groups")
+        ),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_enrollments_partner_id_partners")),
+        sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_enrollments_plan_id_plans")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_enrollments_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_enrollments")),
+        sa.UniqueConstraint("program_id", "partner_id", name=op.f("uq_enrollments_program_id_partner_id")),
+        sa.UniqueConstraint("program_id", "referral_code", name=op.f("uq_enrollments_program_id_referral_code")),
+    )
+    with op.batch_alter_table("enrollments", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_enrollments_group_id"), ["group_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_enrollments_partner_id"), ["partner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_enrollments_program_id"), ["program_id"], unique=False)
 
     op.create_table(
         "events",
@@ -319,6 +764,9 @@ def upgrade() -> None:
         sa.Column("name", sa.String(length=200), nullable=True),
         sa.Column("amount", sa.BigInteger(), nullable=True),
         sa.Column("currency", sa.String(length=3), nullable=True),
+        sa.Column("program_amount", sa.BigInteger(), nullable=True),
+        sa.Column("fx_rate", sa.String(length=40), nullable=True),
+        sa.Column("partner_id", sa.String(length=26), nullable=True),
         sa.Column("invoice_id", sa.String(length=200), nullable=True),
         sa.Column("product_id", sa.String(length=200), nullable=True),
         sa.Column("coupon_code", sa.String(length=100), nullable=True),
@@ -327,22 +775,19 @@ def upgrade() -> None:
         sa.Column("note", sa.String(length=500), nullable=True),
         sa.Column("occurred_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_events_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_events_customer_id_customers")),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_events_partner_id_partners")),
         sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_events_program_id_programs")),
-        sa.ForeignKeyConstraint(
-            ["sale_event_id"], ["events.id"], name=op.f("fk_events_sale_event_id_events")
-        ),
+        sa.ForeignKeyConstraint(["sale_event_id"], ["events.id"], name=op.f("fk_events_sale_event_id_events")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_events")),
-        sa.UniqueConstraint(
-            "program_id", "kind", "business_key", name=op.f("uq_events_program_id_kind_business_key")
-        ),
+        sa.UniqueConstraint("program_id", "kind", "business_key", name=op.f("uq_events_program_id_kind_business_key")),
     )
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_events_customer_id"), ["customer_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_occurred_at"), ["occurred_at"], unique=False)
+        batch_op.create_index("ix_events_partner_volume", ["partner_id", "kind", "occurred_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_program_id"), ["program_id"], unique=False)
+        batch_op.create_index("ix_events_program_window", ["program_id", "occurred_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_events_sale_event_id"), ["sale_event_id"], unique=False)
 
     op.create_table(
@@ -359,41 +804,107 @@ def upgrade() -> None:
         sa.Column("currency", sa.String(length=3), nullable=False),
         sa.Column("earnings_amount", sa.BigInteger(), nullable=False),
         sa.Column("earnings_currency", sa.String(length=3), nullable=False),
+        sa.Column("program_amount", sa.BigInteger(), nullable=True),
+        sa.Column("fx_rate", sa.String(length=40), nullable=True),
         sa.Column("status", sa.String(length=12), nullable=False),
         sa.Column("plan_id", sa.String(length=26), nullable=True),
         sa.Column("rule_index", sa.Integer(), nullable=True),
         sa.Column("rule", sa.JSON(), nullable=True),
         sa.Column("explanation", sa.String(length=1000), nullable=False),
+        sa.Column("explanation_data", sa.JSON(), nullable=True),
+        sa.Column("occurred_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("trigger_event_id", sa.String(length=26), nullable=True),
+        sa.Column("bonus_key", sa.String(length=300), nullable=True),
+        sa.Column("reason", sa.String(length=500), nullable=True),
+        sa.Column("created_by", sa.String(length=200), nullable=True),
         sa.Column("hold_until", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.Column("status_changed_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
         sa.ForeignKeyConstraint(["click_id"], ["clicks.id"], name=op.f("fk_commissions_click_id_clicks")),
-        sa.ForeignKeyConstraint(
-            ["customer_id"], ["customers.id"], name=op.f("fk_commissions_customer_id_customers")
-        ),
+        sa.ForeignKeyConstraint(["customer_id"], ["customers.id"], name=op.f("fk_commissions_customer_id_customers")),
         sa.ForeignKeyConstraint(["event_id"], ["events.id"], name=op.f("fk_commissions_event_id_events")),
-        sa.ForeignKeyConstraint(
-            ["partner_id"], ["partners.id"], name=op.f("fk_commissions_partner_id_partners")
-        ),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_commissions_partner_id_partners")),
         sa.ForeignKeyConstraint(["plan_id"], ["plans.id"], name=op.f("fk_commissions_plan_id_plans")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_commissions_program_id_programs")),
         sa.ForeignKeyConstraint(
-            ["program_id"], ["programs.id"], name=op.f("fk_commissions_program_id_programs")
+            ["trigger_event_id"], ["events.id"], name=op.f("fk_commissions_trigger_event_id_events")
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_commissions")),
         sa.UniqueConstraint(
-            "event_id",
-            "partner_id",
-            "reverses_id",
-            name=op.f("uq_commissions_event_id_partner_id_reverses_id"),
+            "event_id", "partner_id", "reverses_id", name=op.f("uq_commissions_event_id_partner_id_reverses_id")
+        ),
+        sa.UniqueConstraint(
+            "program_id", "partner_id", "bonus_key", name=op.f("uq_commissions_program_id_partner_id_bonus_key")
         ),
     )
     with op.batch_alter_table("commissions", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_commissions_customer_id"), ["customer_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_commissions_event_id"), ["event_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_commissions_hold_until"), ["hold_until"], unique=False)
+        batch_op.create_index(batch_op.f("ix_commissions_occurred_at"), ["occurred_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_commissions_partner_id"), ["partner_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_commissions_program_id"), ["program_id"], unique=False)
-        batch_op.create_index(batch_op.f("ix_commissions_status"), ["status"], unique=False)
+        batch_op.create_index("ix_commissions_status_hold_until", ["status", "hold_until"], unique=False)
+        batch_op.create_index(
+            "ix_commissions_trigger_event_id",
+            ["trigger_event_id"],
+            unique=False,
+            sqlite_where=sa.text("trigger_event_id IS NOT NULL"),
+            postgresql_where=sa.text("trigger_event_id IS NOT NULL"),
+        )
+
+    op.create_table(
+        "ledger_entries",
+        sa.Column("id", sa.String(length=26), nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("currency", sa.String(length=3), nullable=False),
+        sa.Column("account", sa.String(length=24), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("kind", sa.String(length=20), nullable=False),
+        sa.Column("commission_id", sa.String(length=26), nullable=True),
+        sa.Column("payout_id", sa.String(length=64), nullable=True),
+        sa.Column("transaction_id", sa.String(length=26), nullable=False),
+        sa.Column("memo", sa.String(length=500), nullable=False),
+        sa.Column("actor", sa.String(length=200), nullable=False),
+        sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["commission_id"], ["commissions.id"], name=op.f("fk_ledger_entries_commission_id_commissions")
+        ),
+        sa.ForeignKeyConstraint(["partner_id"], ["partners.id"], name=op.f("fk_ledger_entries_partner_id_partners")),
+        sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_ledger_entries_program_id_programs")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_ledger_entries")),
+    )
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.create_index(
+            "ix_ledger_entries_balance", ["program_id", "partner_id", "currency", "account"], unique=False
+        )
+        batch_op.create_index(batch_op.f("ix_ledger_entries_commission_id"), ["commission_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entries_partner_id"), ["partner_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entries_payout_id"), ["payout_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entries_program_id"), ["program_id"], unique=False)
+        batch_op.create_index(batch_op.f("ix_ledger_entries_transaction_id"), ["transaction_id"], unique=False)
+
+    op.create_table(
+        "payout_items",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("payout_id", sa.String(length=26), nullable=False),
+        sa.Column("commission_id", sa.String(length=26), nullable=False),
+        sa.Column("amount", sa.BigInteger(), nullable=False),
+        sa.Column("released", sa.Boolean(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["commission_id"], ["commissions.id"], name=op.f("fk_payout_items_commission_id_commissions")
+        ),
+        sa.ForeignKeyConstraint(["payout_id"], ["payouts.id"], name=op.f("fk_payout_items_payout_id_payouts")),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_payout_items")),
+    )
+    with op.batch_alter_table("payout_items", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_payout_items_payout_id"), ["payout_id"], unique=False)
+        batch_op.create_index(
+            "uq_payout_items_active_commission",
+            ["commission_id"],
+            unique=True,
+            sqlite_where=sa.text("released = 0"),
+            postgresql_where=sa.text("released = false"),
+        )
 
     # ### end Alembic commands ###
 
@@ -402,33 +913,70 @@ def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
     if op.get_bind().dialect.name != "sqlite":
         op.drop_constraint("fk_programs_default_plan_id_plans", "programs", type_="foreignkey")
+    with op.batch_alter_table("payout_items", schema=None) as batch_op:
+        batch_op.drop_index(
+            "uq_payout_items_active_commission",
+            sqlite_where=sa.text("released = 0"),
+            postgresql_where=sa.text("released = false"),
+        )
+        batch_op.drop_index(batch_op.f("ix_payout_items_payout_id"))
+
+    op.drop_table("payout_items")
+    with op.batch_alter_table("ledger_entries", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_transaction_id"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_program_id"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_payout_id"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_partner_id"))
+        batch_op.drop_index(batch_op.f("ix_ledger_entries_commission_id"))
+        batch_op.drop_index("ix_ledger_entries_balance")
+
+    op.drop_table("ledger_entries")
     with op.batch_alter_table("commissions", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_commissions_status"))
-        batch_op.drop_index(batch_op.f("ix_commissions_program_id"))
+        batch_op.drop_index(
+            "ix_commissions_trigger_event_id",
+            sqlite_where=sa.text("trigger_event_id IS NOT NULL"),
+            postgresql_where=sa.text("trigger_event_id IS NOT NULL"),
+        )
+        batch_op.drop_index("ix_commissions_status_hold_until")
         batch_op.drop_index(batch_op.f("ix_commissions_partner_id"))
-        batch_op.drop_index(batch_op.f("ix_commissions_hold_until"))
-        batch_op.drop_index(batch_op.f("ix_commissions_event_id"))
+        batch_op.drop_index(batch_op.f("ix_commissions_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_commissions_customer_id"))
 
     op.drop_table("commissions")
     with op.batch_alter_table("events", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_events_sale_event_id"))
+        batch_op.drop_index("ix_events_program_window")
         batch_op.drop_index(batch_op.f("ix_events_program_id"))
+        batch_op.drop_index("ix_events_partner_volume")
         batch_op.drop_index(batch_op.f("ix_events_occurred_at"))
         batch_op.drop_index(batch_op.f("ix_events_customer_id"))
 
     op.drop_table("events")
+    with op.batch_alter_table("enrollments", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_enrollments_program_id"))
+        batch_op.drop_index(batch_op.f("ix_enrollments_partner_id"))
+        batch_op.drop_index(batch_op.f("ix_enrollments_group_id"))
+
+    op.drop_table("enrollments")
     with op.batch_alter_table("customers", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_customers_program_id"))
         batch_op.drop_index(batch_op.f("ix_customers_partner_id"))
 
     op.drop_table("customers")
-    with op.batch_alter_table("enrollments", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_enrollments_program_id"))
-        batch_op.drop_index(batch_op.f("ix_enrollments_partner_id"))
+    with op.batch_alter_table("payouts", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payouts_status"))
+        batch_op.drop_index(batch_op.f("ix_payouts_run_id"))
+        batch_op.drop_index(batch_op.f("ix_payouts_provider_batch_id"))
+        batch_op.drop_index("ix_payouts_program_partner")
+        batch_op.drop_index(batch_op.f("ix_payouts_program_id"))
 
-    op.drop_table("enrollments")
+    op.drop_table("payouts")
+    with op.batch_alter_table("partner_groups", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_partner_groups_program_id"))
+
+    op.drop_table("partner_groups")
     with op.batch_alter_table("clicks", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_clicks_visitor"))
         batch_op.drop_index(batch_op.f("ix_clicks_program_id"))
         batch_op.drop_index(batch_op.f("ix_clicks_partner_id"))
         batch_op.drop_index(batch_op.f("ix_clicks_link_id"))
@@ -440,20 +988,101 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_click_rollups_partner_id"))
 
     op.drop_table("click_rollups")
+    with op.batch_alter_table("application_answers", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_application_answers_program_id"))
+        batch_op.drop_index(batch_op.f("ix_application_answers_application_id"))
+
+    op.drop_table("application_answers")
+    op.drop_table("welcome_kits")
+    with op.batch_alter_table("stripe_subscriptions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stripe_subscriptions_program_id"))
+
+    op.drop_table("stripe_subscriptions")
+    with op.batch_alter_table("stripe_payment_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stripe_payment_links_program_id"))
+
+    op.drop_table("stripe_payment_links")
+    with op.batch_alter_table("stripe_events", schema=None) as batch_op:
+        batch_op.drop_index("ix_stripe_events_waiting")
+        batch_op.drop_index(batch_op.f("ix_stripe_events_status"))
+        batch_op.drop_index(batch_op.f("ix_stripe_events_program_id"))
+
+    op.drop_table("stripe_events")
+    with op.batch_alter_table("stripe_disputes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stripe_disputes_program_id"))
+
+    op.drop_table("stripe_disputes")
+    with op.batch_alter_table("stripe_customer_links", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_stripe_customer_links_program_id"))
+
+    op.drop_table("stripe_customer_links")
+    with op.batch_alter_table("resources", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_resources_program_id"))
+
+    op.drop_table("resources")
     with op.batch_alter_table("plans", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_plans_program_id"))
 
     op.drop_table("plans")
+    op.drop_table("payout_settings")
+    with op.batch_alter_table("payout_runs", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payout_runs_program_id"))
+
+    op.drop_table("payout_runs")
+    with op.batch_alter_table("payout_provider_batches", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payout_provider_batches_program_id"))
+
+    op.drop_table("payout_provider_batches")
+    with op.batch_alter_table("payout_methods", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_payout_methods_program_id"))
+        batch_op.drop_index(batch_op.f("ix_payout_methods_partner_id"))
+
+    op.drop_table("payout_methods")
+    with op.batch_alter_table("partner_notes", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_partner_notes_program_id"))
+        batch_op.drop_index(batch_op.f("ix_partner_notes_partner_id"))
+
+    op.drop_table("partner_notes")
+    with op.batch_alter_table("partner_applications", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_partner_applications_status"))
+        batch_op.drop_index(batch_op.f("ix_partner_applications_program_id"))
+        batch_op.drop_index(batch_op.f("ix_partner_applications_partner_id"))
+
+    op.drop_table("partner_applications")
     with op.batch_alter_table("links", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_links_updated_at"))
         batch_op.drop_index(batch_op.f("ix_links_program_id"))
         batch_op.drop_index(batch_op.f("ix_links_partner_id"))
 
     op.drop_table("links")
+    with op.batch_alter_table("invitations", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_invitations_workspace_id"))
+        batch_op.drop_index(batch_op.f("ix_invitations_program_id"))
+
+    op.drop_table("invitations")
+    with op.batch_alter_table("fx_rates", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_fx_rates_program_id"))
+
+    op.drop_table("fx_rates")
+    with op.batch_alter_table("coupons", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_coupons_stripe_promotion_code_id"))
+        batch_op.drop_index(batch_op.f("ix_coupons_program_id"))
+        batch_op.drop_index(batch_op.f("ix_coupons_partner_id"))
+
+    op.drop_table("coupons")
+    with op.batch_alter_table("application_questions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_application_questions_program_id"))
+
+    op.drop_table("application_questions")
+    op.drop_table("application_forms")
     with op.batch_alter_table("api_keys", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_api_keys_program_id"))
 
     op.drop_table("api_keys")
+    with op.batch_alter_table("user_sessions", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_user_sessions_user_id"))
+
+    op.drop_table("user_sessions")
     with op.batch_alter_table("programs", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_programs_workspace_id"))
         batch_op.drop_index(batch_op.f("ix_programs_updated_at"))
@@ -469,6 +1098,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_members_user_id"))
 
     op.drop_table("members")
+    with op.batch_alter_table("account_tokens", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_account_tokens_user_id"))
+
+    op.drop_table("account_tokens")
     op.drop_table("workspaces")
     op.drop_table("users")
     op.drop_table("schedules")

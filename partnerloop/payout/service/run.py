@@ -233,51 +233,32 @@ def confirm_run(
             }
         )
     repository.insert_payouts(session, rows)
+    # Set-based end to end: items, payout sums, commission statuses and ledger postings are one
+    # statement each, whatever the number of commissions.
     repository.claim_commissions(session, program.id, run.id, cutoff)
-    sums = repository.item_sums(session, run.id)
-    payout_ids = [row["id"] for row in rows]
-    postings: list[tuple[dict[str, Any], int, int]] = []
-    for row in rows:
-        source_amount, count = sums.get(row["id"], (0, 0))
-        postings.append((row, source_amount, count))
-    repository.mark_run_commissions_paid(session, program.id, payout_ids, now)
-    by_id = {payout.id: payout for payout in repository.payouts_of_run(session, run.id)}
-    # One flush of every payout's counts at the end, not one UPDATE round trip per posting.
-    with session.no_autoflush:
-        _settle_run_payouts(session, program, by_id, postings, actor)
-    session.flush()
+    _settle_run_payouts(session, rows, repository.settle_run_payouts(session, run.id))
+    repository.mark_run_commissions_paid(session, program.id, run.id, now)
+    ledger.post_run_payouts(session, program_id=program.id, run_id=run.id, actor=actor)
     checkpoint("run.before_commit")
-    _enqueue_sends(session, program.id, run.id, {payout.method for payout in by_id.values()})
+    _enqueue_sends(session, program.id, run.id, {row["method"] for row in rows})
     return run
 
 
-def _settle_run_payouts(
-    session: Session,
-    program: Program,
-    by_id: dict[str, Payout],
-    postings: list[tuple[dict[str, Any], int, int]],
-    actor: str,
-) -> None:
-    for row, source_amount, count in postings:
-        payout = by_id[row["id"]]
-        if source_amount != payout.source_amount:  # a commission was approved between the plan and the claim
-            payout.amount = (
-                convert(source_amount, payout.source_currency, payout.currency, payout.fx_rate)
-                if payout.fx_rate
-                else source_amount
-            )
-            payout.source_amount = source_amount
-        payout.commission_count = count
-        ledger.post_payout(
-            session,
-            payout_id=payout.id,
-            program_id=program.id,
-            partner_id=payout.partner_id,
-            currency=payout.source_currency,
-            amount=source_amount,
-            commission_ids=[],
-            actor=actor,
+def _settle_run_payouts(session: Session, rows: list[dict[str, Any]], claimed: dict[str, int]) -> None:
+    """Correct the payouts whose commissions changed between the plan and the claim (one approved or
+    released meanwhile): the amount follows the claimed sum, converted at the payout's rate."""
+    changed: list[dict[str, Any]] = []
+    for row in rows:
+        source_amount = claimed.get(row["id"], 0)
+        if source_amount == row["source_amount"] and row["id"] in claimed:
+            continue
+        amount = (
+            convert(source_amount, row["source_currency"], row["currency"], row["fx_rate"])
+            if row["fx_rate"]
+            else source_amount
         )
+        changed.append({"id": row["id"], "source_amount": source_amount, "amount": amount})
+    repository.set_payout_amounts(session, changed)
 
 
 def _enqueue_sends(session: Session, program_id: str, run_id: str, methods: set[str]) -> None:
@@ -480,7 +461,7 @@ def retry(session: Session, program: Program, payout_id: str, *, actor: str) -> 
         for row in rows
     )
     session.flush()
-    repository.mark_run_commissions_paid(session, program.id, [payout.id], now)
+    repository.mark_run_commissions_paid(session, program.id, run.id, now)
     ledger.post_payout(
         session,
         payout_id=payout.id,

@@ -1,0 +1,311 @@
+"""Pricing events: gather the facts the engine needs, call it, record the commission and its postings.
+
+The facts (partner volume before the event, what the customer and the period earned so far, the
+partner's group and country, the customer's country and metadata) are read here and handed to the
+pure engine in `plan/rules.py`; its answer is recorded as a pending commission with a ledger posting
+in the same transaction, and so is any bonus the event makes the partner reach.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any, Protocol
+
+from sqlalchemy.orm import Session
+
+from partnerloop.commission import repository
+from partnerloop.commission.rules import CommissionKind, CommissionStatus
+from partnerloop.kit.time import utc_now
+from partnerloop.ledger import service as ledger
+from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
+from partnerloop.partner.rules import EnrollmentStatus
+from partnerloop.plan import repository as plan_repository
+from partnerloop.plan.rules import (
+    Earnings,
+    EventFacts,
+    PlanTerms,
+    capped_periods,
+    choose_plan_id,
+    compute_earnings,
+    needed_stats,
+    needs_customer_earned,
+    period_start,
+    reached_bonuses,
+)
+from partnerloop.plan.service import cached_plan_terms
+
+TRACKING = "tracking"
+
+
+def hold_until(program: Program, occurred_at: datetime) -> datetime:
+    return occurred_at + timedelta(days=program.hold_days)
+
+
+@dataclass(frozen=True)
+class PartnerContext:
+    """The partner as the engine sees them: enrollment, country, group."""
+
+    enrollment: Enrollment
+    country: str | None
+    group: Group | None
+
+
+def partner_context(session: Session, program: Program, enrollment: Enrollment) -> PartnerContext:
+    country, group = repository.partner_facts(session, program.id, enrollment.partner_id)
+    return PartnerContext(enrollment, country, group)
+
+
+def plan_for(session: Session, program: Program, context: PartnerContext) -> PlanTerms | None:
+    """The enrollment's own plan, else its group's, else the program's default plan, else none."""
+    plan_id = choose_plan_id(
+        context.enrollment.plan_id, context.group.plan_id if context.group else None, program.default_plan_id
+    )
+    if plan_id is None:
+        return None
+    plan = plan_repository.get_plan(session, program.id, plan_id)
+    return None if plan is None else cached_plan_terms(plan)
+
+
+@dataclass(frozen=True)
+class SaleFacts:
+    """The sale part of the facts, as tracking knows it."""
+
+    amount: int  # the program's currency
+    original_amount: int
+    original_currency: str
+    fx_rate: str | None
+    first_sale_at: datetime
+    is_first_sale: bool
+    product_id: str | None
+    coupon_code: str | None
+
+
+def gather_facts(
+    session: Session,
+    program: Program,
+    plan: PlanTerms | None,
+    context: PartnerContext,
+    *,
+    event: Event,
+    customer: Customer,
+    sale: SaleFacts | None,
+) -> EventFacts:
+    """Everything the engine may look at for this event, read only as far as the plan needs it."""
+    stats: dict[tuple[str, str], int] = {}
+    customer_earned = 0
+    period_earned: dict[str, int] = {}
+    partner_id = context.enrollment.partner_id
+    if plan is not None:
+        needed = needed_stats(plan)
+        for kind, metrics in (("sale", ("sales_count", "revenue")), ("lead", ("leads_count",))):
+            periods = {period for metric, period in needed if metric in metrics}
+            if not periods:
+                continue
+            starts = {period: period_start(event.occurred_at, period) for period in sorted(periods)}
+            volume = repository.partner_volume(
+                session, partner_id, kind=kind, before=(event.occurred_at, event.id), starts=starts
+            )
+            for period, (count, amount) in volume.items():
+                if kind == "sale":
+                    stats[("sales_count", period)] = count
+                    stats[("revenue", period)] = amount
+                else:
+                    stats[("leads_count", period)] = count
+        if needs_customer_earned(plan):
+            customer_earned = repository.customer_earned(session, partner_id, customer.id)
+        periods = capped_periods(plan)
+        if periods:
+            starts = {period: period_start(event.occurred_at, period) for period in sorted(periods)}
+            period_earned = repository.period_earned(session, program.id, partner_id, starts)
+    group = context.group
+    return EventFacts(
+        kind="sale" if sale is not None else "lead",
+        occurred_at=event.occurred_at,
+        amount=sale.amount if sale else 0,
+        currency=program.currency if sale else "",
+        first_sale_at=sale.first_sale_at if sale else None,
+        is_first_sale=sale.is_first_sale if sale else True,
+        original_amount=sale.original_amount if sale else None,
+        original_currency=sale.original_currency if sale else None,
+        fx_rate=sale.fx_rate if sale else None,
+        product_id=sale.product_id if sale else None,
+        coupon_code=sale.coupon_code if sale else None,
+        customer_country=customer.country,
+        customer_metadata=customer.metadata_ or {},
+        partner_group_id=group.id if group else None,
+        partner_group_name=group.name if group else None,
+        partner_country=context.country,
+        stats=stats,
+        customer_earned=customer_earned,
+        period_earned=period_earned,
+    )
+
+
+def earn(
+    session: Session,
+    program: Program,
+    *,
+    enrollment: Enrollment,
+    event: Event,
+    customer: Customer,
+    sale: SaleFacts | None,
+    click_id: str | None,
+) -> tuple[list[Commission], str | None]:
+    """Price the event under the partner's plan; record a pending commission and any bonus reached.
+
+    Returns the event's commissions and, when the event itself earned nothing, the sentence saying why.
+    """
+    context = partner_context(session, program, enrollment)
+    plan = plan_for(session, program, context)
+    facts = gather_facts(session, program, plan, context, event=event, customer=customer, sale=sale)
+    priced = compute_earnings(plan, facts, program.currency)
+    reason: str | None = None
+    created: list[Commission] = []
+    if isinstance(priced, Earnings):
+        assert plan is not None  # compute_earnings earns nothing without a plan
+        commission = repository.insert_commission(
+            session,
+            {
+                "program_id": program.id,
+                "partner_id": enrollment.partner_id,
+                "customer_id": customer.id,
+                "event_id": event.id,
+                "click_id": click_id,
+                "kind": facts.kind,
+                "reverses_id": "",
+                "amount": sale.original_amount if sale else 0,
+                "currency": sale.original_currency if sale else program.currency,
+                "program_amount": sale.amount if sale else None,
+                "fx_rate": sale.fx_rate if sale else None,
+                "earnings_amount": priced.earnings_amount,
+                "earnings_currency": priced.earnings_currency,
+                "status": CommissionStatus.PENDING.value,
+                "plan_id": plan.id,
+                "rule_index": priced.rule_index,
+                "rule": priced.rule,
+                "explanation": priced.explanation,
+                "explanation_data": priced.explanation_data,
+                "occurred_at": event.occurred_at,
+                "hold_until": hold_until(program, event.occurred_at),
+            },
+        )
+        if commission is not None:
+            ledger.post_commission_created(session, commission, actor=TRACKING)
+            created.append(commission)
+    else:
+        reason = priced.reason
+    for bonus in reached_bonuses(plan, facts, program.currency):
+        assert plan is not None
+        row = repository.insert_bonus(
+            session,
+            {
+                "program_id": program.id,
+                "partner_id": enrollment.partner_id,
+                "customer_id": None,
+                "event_id": None,
+                "trigger_event_id": event.id,
+                "click_id": None,
+                "kind": CommissionKind.BONUS.value,
+                "reverses_id": "",
+                "amount": 0,
+                "currency": program.currency,
+                "earnings_amount": bonus.earnings_amount,
+                "earnings_currency": bonus.earnings_currency,
+                "status": CommissionStatus.PENDING.value,
+                "plan_id": plan.id,
+                "bonus_key": bonus.bonus_key,
+                "explanation": bonus.explanation,
+                "explanation_data": bonus.explanation_data,
+                "occurred_at": event.occurred_at,
+                "hold_until": hold_until(program, event.occurred_at),
+            },
+        )
+        if row is not None:
+            ledger.post_commission_created(session, row, actor=TRACKING)
+            created.append(row)
+    if not created and reason is None:
+        return repository.commissions_of_event(session, event.id), None
+    return created, reason
+
+
+class ClickFacts(Protocol):
+    """What click commissions need of a flushed click row."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def program_id(self) -> str: ...
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def created_at(self) -> datetime: ...
+
+
+def create_click_commissions(session: Session, clicks: Sequence[ClickFacts]) -> int:
+    """One pending flat commission per (non-bot) click whose partner's plan has a click rule.
+
+    The commission's id is the click's id, so flushing the same click twice pays it once.
+    Returns how many commissions were priced (rows already present are skipped by the insert).
+    """
+    clicks = [click for click in clicks if not getattr(click, "is_bot", False)]
+    if not clicks:
+        return 0
+    programs = repository.programs_by_id(session, {click.program_id for click in clicks})
+    enrollments = repository.enrollments_for(session, {(click.program_id, click.partner_id) for click in clicks})
+    contexts: dict[tuple[str, str], PartnerContext] = {
+        key: partner_context(session, programs[key[0]], enrollment) for key, enrollment in enrollments.items()
+    }
+    plans: dict[tuple[str, str], PlanTerms | None] = {
+        key: plan_for(session, programs[key[0]], context) for key, context in contexts.items()
+    }
+    now = utc_now()
+    rows: list[dict[str, Any]] = []
+    for click in clicks:
+        key = (click.program_id, click.partner_id)
+        program, context, plan = programs.get(click.program_id), contexts.get(key), plans.get(key)
+        if program is None or context is None or not EnrollmentStatus(context.enrollment.status).can_earn:
+            continue
+        if plan is None or not any(rule.event == "click" for rule in plan.rules):
+            continue
+        group = context.group
+        facts = EventFacts(
+            "click",
+            click.created_at,
+            partner_group_id=group.id if group else None,
+            partner_group_name=group.name if group else None,
+            partner_country=context.country,
+        )
+        priced = compute_earnings(plan, facts, program.currency)
+        if not isinstance(priced, Earnings):
+            continue
+        rows.append(
+            {
+                "id": click.id,
+                "program_id": program.id,
+                "partner_id": click.partner_id,
+                "customer_id": None,
+                "event_id": None,
+                "click_id": click.id,
+                "kind": CommissionKind.CLICK.value,
+                "reverses_id": "",
+                "amount": 0,
+                "currency": program.currency,
+                "earnings_amount": priced.earnings_amount,
+                "earnings_currency": priced.earnings_currency,
+                "status": CommissionStatus.PENDING.value,
+                "plan_id": plan.id,
+                "rule_index": priced.rule_index,
+                "rule": priced.rule,
+                "explanation": priced.explanation,
+                "explanation_data": priced.explanation_data,
+                "occurred_at": click.created_at,
+                "hold_until": hold_until(program, click.created_at),
+                "created_at": now,
+                "status_changed_at": None,
+            }
+        )
+    for commission in repository.insert_commissions_by_id(session, rows):
+        ledger.post_commission_created(session, commission, actor=TRACKING)
+    return len(rows)

@@ -1,0 +1,122 @@
+"""Exchange rates (pure): parse them exactly, convert with them, read a CSV of daily rates.
+
+A rate says 1 `base` = `rate` `quote`. Converting an amount in minor units multiplies by the rate
+and by 10^(quote digits - base digits), exactly (fractions), then rounds once, half away from zero.
+When only the opposite pair is known its inverse is used, written "1/<rate>" so it stays exact.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+from fractions import Fraction
+
+from partnerloop.kit.money import is_currency, minor_digits, round_half_away
+
+MAX_RATE_DIGITS = 30
+MAX_RATE_DECIMALS = 18
+MAX_CSV_ROWS = 100_000
+
+
+def parse_rate(text: str) -> Decimal | str:
+    """The rate as an exact Decimal, or a sentence saying why it is not one."""
+    try:
+        rate = Decimal(text.strip())
+    except (InvalidOperation, AttributeError):
+        return f"'{text}' is not a decimal number"
+    if not rate.is_finite() or rate <= 0:
+        return f"rate {text} must be a positive number"
+    _sign, digits, exponent = rate.as_tuple()
+    assert isinstance(exponent, int)  # finite
+    if len(digits) > MAX_RATE_DIGITS or -exponent > MAX_RATE_DECIMALS:
+        return f"rate {text} has more digits than kept ({MAX_RATE_DIGITS} digits, {MAX_RATE_DECIMALS} decimals)"
+    return rate
+
+
+def rate_text(rate: Decimal) -> str:
+    """'1.0841', '150', '0.0067': plain notation, no exponent, no trailing zeros."""
+    text = format(rate.normalize(), "f")
+    return text
+
+
+def rate_value(text: str) -> Fraction:
+    """The exact value of a stored rate text ('1.0841' or the inverse '1/0.9224')."""
+    if text.startswith("1/"):
+        return 1 / Fraction(Decimal(text[2:]))
+    return Fraction(Decimal(text))
+
+
+def convert(amount: int, from_currency: str, to_currency: str, rate: str) -> int:
+    """`amount` minor units of `from_currency` in minor units of `to_currency`, rounded once."""
+    shift = minor_digits(to_currency) - minor_digits(from_currency)
+    return round_half_away(Fraction(amount) * rate_value(rate) * Fraction(10) ** shift)
+
+
+@dataclass(frozen=True)
+class RateRow:
+    day: date
+    base: str
+    quote: str
+    rate: str  # exact decimal text
+
+
+def check_pair(base: str, quote: str) -> str | None:
+    """Why (base, quote) is not a usable pair, or None."""
+    for code in (base, quote):
+        if not is_currency(code):
+            return f"'{code}' is not an ISO 4217 currency code"
+    if base.lower() == quote.lower():
+        return f"base and quote are both {base.upper()}"
+    return None
+
+
+REQUIRED_COLUMNS = ("date", "base", "quote", "rate")
+
+
+def parse_csv(text: str) -> tuple[list[RateRow], list[str]]:
+    """Rows of a CSV with the columns date,base,quote,rate (a header line first, any order).
+
+    Returns (rows, problems): every problem carries its line number, and a file with any problem
+    is to be taken not at all.
+    """
+    reader = csv.DictReader(io.StringIO(text.lstrip("\ufeff")))
+    header = [name.strip().lower() for name in reader.fieldnames or []]
+    missing = [name for name in REQUIRED_COLUMNS if name not in header]
+    if missing:
+        return [], [
+            f"line 1: the header needs the columns {', '.join(REQUIRED_COLUMNS)} (missing {', '.join(missing)})"
+        ]
+    reader.fieldnames = header
+    rows: list[RateRow] = []
+    problems: list[str] = []
+    seen: dict[tuple[date, str, str], int] = {}
+    for line, record in enumerate(reader, start=2):
+        if not any((value or "").strip() for value in record.values() if isinstance(value, str)):
+            continue  # a blank line
+        if len(rows) + len(problems) >= MAX_CSV_ROWS:
+            problems.append(f"line {line}: more than {MAX_CSV_ROWS} rates in one file")
+            break
+        values = {name: (record.get(name) or "").strip() for name in REQUIRED_COLUMNS}
+        try:
+            day = date.fromisoformat(values["date"])
+        except ValueError:
+            problems.append(f"line {line}: date '{values['date']}' is not YYYY-MM-DD")
+            continue
+        pair_problem = check_pair(values["base"], values["quote"])
+        if pair_problem is not None:
+            problems.append(f"line {line}: {pair_problem}")
+            continue
+        rate = parse_rate(values["rate"])
+        if isinstance(rate, str):
+            problems.append(f"line {line}: {rate}")
+            continue
+        key = (day, values["base"].lower(), values["quote"].lower())
+        if key in seen:
+            problems.append(f"line {line}: {key[1].upper()}/{key[2].upper()} on {day} is given on line {seen[key]} too")
+            continue
+        seen[key] = line
+        rows.append(RateRow(day, key[1], key[2], rate_text(rate)))
+    return rows, problems
