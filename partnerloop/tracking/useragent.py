@@ -15,10 +15,16 @@ import ua_parser
 MAX_USER_AGENT = 1000
 MAX_FAMILY = 64
 
-# Tools and crawlers that ua-parser does not already classify as device "Spider".
+# Self-declared crawlers and link previewers that ua-parser does not already classify as "Spider".
+# HTTP tools (curl, httpx, headless browsers…) are not bots here: a merchant's own test, an app's
+# in-app browser or a server-side fetch are real clicks, and a guess must never discard one.
 _BOT_MARKERS = re.compile(
-    r"bot\b|crawl|spider|slurp|headless|^curl/|wget/|python-requests|python-urllib|python-httpx|aiohttp"
-    r"|go-http-client|okhttp|java/|libwww|scrapy|httpclient|facebookexternalhit|lighthouse|pingdom|uptime",
+    r"bot\b|crawl|spider|slurp|scrapy|facebookexternalhit|lighthouse|pingdom|uptime",
+    re.IGNORECASE,
+)
+_TOOL_MARKERS = re.compile(
+    r"^curl/|wget/|python-requests|python-urllib|python-httpx|aiohttp|go-http-client|okhttp|java/|libwww"
+    r"|httpclient|headless",
     re.IGNORECASE,
 )
 _TABLET = re.compile(r"ipad|tablet|kindle|silk/|playbook|nexus (7|9|10)\b", re.IGNORECASE)
@@ -31,7 +37,7 @@ _DESKTOP_OS = frozenset(
 class AgentFacts:
     browser: str | None  # ua-parser's family: "Chrome", "Mobile Safari", "Firefox", "curl", "Other"
     os: str | None  # "Windows", "iOS", "Android", "Mac OS X", "Other"
-    device: str  # desktop | mobile | tablet | bot | other
+    device: str  # desktop | mobile | tablet | tool | bot | other
     is_bot: bool
 
 
@@ -40,7 +46,9 @@ def classify(user_agent: str, browser: str | None, os: str | None, device_family
     if not user_agent.strip() or device_family == "Spider" or _BOT_MARKERS.search(user_agent):
         # A browser always sends a user agent: an empty one is a script.
         return AgentFacts(browser=browser, os=os, device="bot", is_bot=True)
-    if _TABLET.search(user_agent) or (os == "Android" and "Mobile" not in user_agent):
+    if _TOOL_MARKERS.search(user_agent):
+        device = "tool"
+    elif _TABLET.search(user_agent) or (os == "Android" and "Mobile" not in user_agent):
         device = "tablet"
     elif "Mobi" in user_agent or os in ("iOS", "Android", "Windows Phone", "BlackBerry OS"):
         device = "mobile"

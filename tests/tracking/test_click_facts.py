@@ -96,8 +96,8 @@ def test_rollups_count_clicks_and_bots_per_link_and_utc_day() -> None:
     early = datetime(2026, 3, 2, 0, 0, 1, tzinfo=UTC).timestamp()
     clicks: list[PendingClick] = [
         (new_id_bytes(), target, late, None, b"Mozilla/5.0 (Windows NT 10.0) Chrome/120", b"", b""),
-        (new_id_bytes(), target, late, None, b"curl/8", b"", b""),
-        (new_id_bytes(), target, early, None, b"curl/8", b"", b""),
+        (new_id_bytes(), target, late, None, b"Googlebot/2.1", b"", b""),
+        (new_id_bytes(), target, early, None, b"Googlebot/2.1", b"", b""),
         (new_id_bytes(), other, early, None, b"Mozilla/5.0 (Windows NT 10.0) Chrome/120", b"", b""),
     ]
     counts = {(item.link_id, str(item.day)): (item.clicks, item.bot_clicks)

@@ -84,12 +84,12 @@ def test_bots_are_flagged_and_counted_apart_in_the_rollup(
     assert flags == {
         CHROME_ON_WINDOWS: (False, "desktop"),
         GOOGLEBOT: (True, "bot"),
-        "curl/8.5.0": (True, "bot"),
+        "curl/8.5.0": (False, "tool"),
         SAFARI_ON_IPHONE: (False, "mobile"),
-        "python-requests/2.32": (True, "bot"),
+        "python-requests/2.32": (False, "tool"),
         "": (True, "bot"),
     }
-    assert rollup_totals(engine, link["id"]) == (6, 4)
+    assert rollup_totals(engine, link["id"]) == (6, 2)
 
 
 def test_rollups_add_up_across_batches_and_links(client: TestClient, program: ProgramKeys, engine: Engine) -> None:

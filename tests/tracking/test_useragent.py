@@ -33,10 +33,14 @@ HEADLESS_CHROME = (
         pytest.param(IPAD, "Mobile Safari", "iOS", "tablet", False, id="an ipad is a tablet"),
         pytest.param(ANDROID_TABLET, "Chrome", "Android", "tablet", False, id="android without Mobile is a tablet"),
         pytest.param(GOOGLEBOT, "Googlebot", None, "bot", True, id="googlebot is a bot"),
-        pytest.param(HEADLESS_CHROME, "HeadlessChrome", "Linux", "bot", True, id="headless chrome is a bot"),
-        pytest.param("curl/8.5.0", "curl", None, "bot", True, id="curl is a bot"),
-        pytest.param("Wget/1.21.4", "Wget", None, "bot", True, id="wget is a bot"),
-        pytest.param("python-requests/2.32.3", "Python Requests", None, "bot", True, id="python requests is a bot"),
+        pytest.param(
+            HEADLESS_CHROME, "HeadlessChrome", "Linux", "tool", False, id="headless chrome is a tool, not a bot"
+        ),
+        pytest.param("curl/8.5.0", "curl", None, "tool", False, id="curl is a tool, not a bot"),
+        pytest.param("Wget/1.21.4", "Wget", None, "tool", False, id="wget is a tool, not a bot"),
+        pytest.param(
+            "python-requests/2.32.3", "Python Requests", None, "tool", False, id="python requests is a tool, not a bot"
+        ),
         pytest.param(
             "Slackbot-LinkExpanding 1.0 (+https://api.slack.com/robots)",
             "Slackbot-LinkExpanding",
