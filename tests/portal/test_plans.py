@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from partnerloop.db import transaction
 from partnerloop.models import Group, Plan
 from tests.conftest import ProgramKeys
-from tests.portal.factories import as_member, as_owner, form_post, make_plan
+from tests.portal.factories import as_member, as_owner, form_post, make_partner, make_plan
 
 
 def _rule_fields(index: int, **values: str) -> list[tuple[str, str]]:
@@ -193,3 +193,46 @@ def test_a_viewer_sees_plans_without_forms_to_change_them(
     refused = form_post(client, edit, edit, [("name", "Hijacked"), ("rule_count", "0")])
     assert refused.status_code == 403
     assert _plan(client, program, plan_id)["name"] == "Standard"
+
+
+LIFETIME = {"kind": "lifetime"}
+
+
+def test_the_plan_page_compares_the_plan_with_the_plans_in_force(client: TestClient, program: ProgramKeys) -> None:
+    make_plan(
+        client,
+        program,
+        rules=[{"event": "sale", "reward": {"type": "percent", "rate_bps": 2000}, "duration": LIFETIME}],
+    )
+    make_partner(client, program, name="Jane", referral_code="JANE")
+    headers = program.headers
+    lead = {"customer_external_id": "c1", "referral_code": "JANE", "occurred_at": "2025-01-02T10:00:00Z"}
+    assert client.post("/api/v1/track/lead", json=lead, headers=headers).status_code in (200, 201)
+    for invoice, amount, day in (("in_1", 10_000, "05"), ("in_2", 5_000, "20")):
+        sale = {"customer_external_id": "c1", "amount": amount, "currency": "usd", "invoice_id": invoice,
+                "occurred_at": f"2025-01-{day}T10:00:00Z"}  # fmt: skip
+        assert client.post("/api/v1/track/sale", json=sale, headers=headers).status_code in (200, 201)
+    proposed = make_plan(
+        client,
+        program,
+        rules=[{"event": "sale", "reward": {"type": "percent", "rate_bps": 2500}, "duration": LIFETIME}],
+        name="Richer",
+        default=False,
+    )
+    as_owner(client)
+    edit = f"/manage/plans/{proposed}?program={program.id}"
+    blank = client.get(edit)
+    assert blank.status_code == 200 and 'id="sim-from"' in blank.text and "Total commissions" not in blank.text
+
+    shown = client.get(f"{edit}&from=2025-01-01&to=2025-01-31")
+    assert shown.status_code == 200
+    text = shown.text
+    assert "revenue 150.00 USD" in text
+    assert "30.00 USD" in text and "37.50 USD" in text and "7.50 USD" in text  # now, proposed, difference
+    assert "4.00×" in text and "5.00×" in text and "25%" in text and "20%" in text  # ROI, effective rate
+    assert ">Jane<" in text and "150.00 USD" in text  # one customer worth 150.00
+
+    bad = client.get(f"{edit}&from=yesterday&to=2025-01-31")
+    assert bad.status_code == 200 and "Give both dates as YYYY-MM-DD." in bad.text
+    backwards = client.get(f"{edit}&from=2025-02-01&to=2025-01-01")
+    assert backwards.status_code == 200 and "must be before" in backwards.text

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from datetime import date, timedelta
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
 from starlette.datastructures import FormData
@@ -10,9 +13,12 @@ from starlette.datastructures import FormData
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.account.web import PageNotFound
 from partnerloop.kit.errors import AppError
+from partnerloop.kit.money import format_rate
+from partnerloop.kit.time import utc_now
 from partnerloop.models import Plan
 from partnerloop.plan import service as plan_service
-from partnerloop.plan.schemas import PlanIn, PlanPatch
+from partnerloop.plan import simulation
+from partnerloop.plan.schemas import PlanIn, PlanPatch, SimulateIn, SimulationOut
 from partnerloop.plan.terms import plan_in_words
 from partnerloop.portal import plan_forms, repository, service
 from partnerloop.portal.views.common import PostedForm, page, text
@@ -70,6 +76,7 @@ def _editor(
     rows: list[plan_forms.RuleRow],
     problems: list[str],
     status_code: int = 200,
+    comparison: dict[str, object] | None = None,
 ) -> Response:
     return page(
         request,
@@ -91,6 +98,8 @@ def _editor(
             if plan
             else [],
             "is_default": plan is not None and ctx.program.default_plan_id == plan.id,
+            "comparison": comparison,
+            "rate": format_rate,
         },
         status_code,
     )
@@ -108,8 +117,34 @@ def new_plan(request: Request, ctx: ManagerPage) -> Response:
     return _editor(request, ctx, plan=None, name="", rows=[], problems=[])
 
 
+def _comparison(ctx: ManagerContext, plan: Plan, starts: str | None, to: str | None) -> dict[str, object]:
+    """The simulator's comparison for the plan page's GET form: the last 90 days until asked otherwise;
+    a bad window is a message, never an error page. Nothing is written."""
+    today = utc_now().date()
+    shown = {"from": (today - timedelta(days=89)).isoformat(), "to": today.isoformat()}
+    if starts is None and to is None:
+        return {**shown, "result": None, "error": None}
+    shown = {"from": (starts or "").strip(), "to": (to or "").strip()}
+    result: SimulationOut | None = None
+    error: str | None = None
+    try:
+        window = SimulateIn(starts=date.fromisoformat(shown["from"]), to=date.fromisoformat(shown["to"]))
+        result = simulation.simulate(ctx.session, ctx.program, plan, window)
+    except ValueError:  # date.fromisoformat, and pydantic's ValidationError
+        error = "Give both dates as YYYY-MM-DD."
+    except AppError as problem:
+        error = problem.message
+    return {**shown, "result": result, "error": error}
+
+
 @router.get("/manage/plans/{plan_id}")
-def edit_plan(request: Request, ctx: ManagerPage, plan_id: str) -> Response:
+def edit_plan(
+    request: Request,
+    ctx: ManagerPage,
+    plan_id: str,
+    starts: Annotated[str | None, Query(alias="from")] = None,
+    to: str | None = None,
+) -> Response:
     plan = _plan_or_404(ctx, plan_id)
     return _editor(
         request,
@@ -118,6 +153,7 @@ def edit_plan(request: Request, ctx: ManagerPage, plan_id: str) -> Response:
         name=plan.name,
         rows=plan_forms.rows_from_rules(plan.rules, ctx.program.currency),
         problems=[],
+        comparison=_comparison(ctx, plan, starts, to),
     )
 
 
