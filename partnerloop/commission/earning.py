@@ -35,6 +35,7 @@ from partnerloop.plan.rules import (
     reached_bonuses,
 )
 from partnerloop.plan.service import cached_plan_terms
+from partnerloop.tracking.multitouch import DEFAULT_HALF_LIFE_DAYS, AttributionModel, Touchpoint, split_credit
 
 TRACKING = "tracking"
 
@@ -80,6 +81,53 @@ class SaleFacts:
     is_first_sale: bool
     product_id: str | None
     coupon_code: str | None
+
+
+_MODEL_LABELS = {
+    AttributionModel.LINEAR: "linear",
+    AttributionModel.TIME_DECAY: "time-decay",
+    AttributionModel.POSITION: "position-based",
+}
+
+
+@dataclass(frozen=True)
+class CreditSplit:
+    """A multi-touch model and the attributable touches a sale's commission is split over."""
+
+    model: AttributionModel
+    touches: tuple[Touchpoint, ...]
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+
+
+@dataclass(frozen=True)
+class Share:
+    partner_id: str
+    amount: int
+    click_id: str | None
+    label: str | None  # "40% share (position-based)"; None when one partner takes it all
+
+
+def _percent(bps: int) -> str:
+    return f"{bps // 100}%" if bps % 100 == 0 else f"{bps / 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def split_shares(split: CreditSplit, total: int, converted_at: datetime) -> list[Share]:
+    """The commission `total` split per partner (amounts sum exactly to it; zero shares left out)."""
+    credits = split_credit(split.model, split.touches, total, converted_at, split.half_life_days)
+    bps = {
+        credit.partner_id: credit.amount
+        for credit in split_credit(split.model, split.touches, 10_000, converted_at, split.half_life_days)
+    }
+    last_click = {
+        touch.partner_id: touch.click_id or None for touch in sorted(split.touches, key=lambda t: t.touched_at)
+    }
+    label = _MODEL_LABELS.get(split.model, split.model.value)
+    return [
+        Share(credit.partner_id, credit.amount, last_click.get(credit.partner_id),
+              f"{_percent(bps.get(credit.partner_id, 0))} share ({label})")
+        for credit in credits
+        if credit.amount != 0 or len(credits) == 1
+    ]  # fmt: skip
 
 
 def gather_facts(
@@ -152,8 +200,12 @@ def earn(
     customer: Customer,
     sale: SaleFacts | None,
     click_id: str | None,
+    split: CreditSplit | None = None,
 ) -> tuple[list[Commission], str | None]:
     """Price the event under the partner's plan; record a pending commission and any bonus reached.
+
+    With `split` (a sale under a multi-touch model) the commission priced for this partner is shared
+    by the touches' partners instead: one commission per partner, the amounts summing exactly to it.
 
     Returns the event's commissions and, when the event itself earned nothing, the sentence saying why.
     """
@@ -165,35 +217,51 @@ def earn(
     created: list[Commission] = []
     if isinstance(priced, Earnings):
         assert plan is not None  # compute_earnings earns nothing without a plan
-        commission = repository.insert_commission(
-            session,
-            {
-                "program_id": program.id,
-                "partner_id": enrollment.partner_id,
-                "customer_id": customer.id,
-                "event_id": event.id,
-                "click_id": click_id,
-                "kind": facts.kind,
-                "reverses_id": "",
-                "amount": sale.original_amount if sale else 0,
-                "currency": sale.original_currency if sale else program.currency,
-                "program_amount": sale.amount if sale else None,
-                "fx_rate": sale.fx_rate if sale else None,
-                "earnings_amount": priced.earnings_amount,
-                "earnings_currency": priced.earnings_currency,
-                "status": CommissionStatus.PENDING.value,
-                "plan_id": plan.id,
-                "rule_index": priced.rule_index,
-                "rule": priced.rule,
-                "explanation": priced.explanation,
-                "explanation_data": priced.explanation_data,
-                "occurred_at": event.occurred_at,
-                "hold_until": hold_until(program, event.occurred_at),
-            },
-        )
-        if commission is not None:
-            ledger.post_commission_created(session, commission, actor=TRACKING)
-            created.append(commission)
+        shares = [Share(enrollment.partner_id, priced.earnings_amount, click_id, None)]
+        if split is not None and sale is not None:
+            shares = split_shares(split, priced.earnings_amount, event.occurred_at)
+        for share in shares:
+            explanation, explanation_data = priced.explanation, priced.explanation_data
+            if share.label is not None:
+                explanation = f"{share.label} of {priced.explanation}"[:1000]
+                explanation_data = {
+                    **priced.explanation_data,
+                    "share": {
+                        "label": share.label,
+                        "model": split.model.value if split else None,
+                        "of_amount": priced.earnings_amount,
+                        "credited_partner_id": enrollment.partner_id,
+                    },
+                }
+            commission = repository.insert_commission(
+                session,
+                {
+                    "program_id": program.id,
+                    "partner_id": share.partner_id,
+                    "customer_id": customer.id,
+                    "event_id": event.id,
+                    "click_id": share.click_id,
+                    "kind": facts.kind,
+                    "reverses_id": "",
+                    "amount": sale.original_amount if sale else 0,
+                    "currency": sale.original_currency if sale else program.currency,
+                    "program_amount": sale.amount if sale else None,
+                    "fx_rate": sale.fx_rate if sale else None,
+                    "earnings_amount": share.amount,
+                    "earnings_currency": priced.earnings_currency,
+                    "status": CommissionStatus.PENDING.value,
+                    "plan_id": plan.id,
+                    "rule_index": priced.rule_index,
+                    "rule": priced.rule,
+                    "explanation": explanation,
+                    "explanation_data": explanation_data,
+                    "occurred_at": event.occurred_at,
+                    "hold_until": hold_until(program, event.occurred_at),
+                },
+            )
+            if commission is not None:
+                ledger.post_commission_created(session, commission, actor=TRACKING)
+                created.append(commission)
     else:
         reason = priced.reason
     for bonus in reached_bonuses(plan, facts, program.currency):

@@ -10,12 +10,12 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
-from partnerloop.commission.earning import SaleFacts, earn
+from partnerloop.commission.earning import CreditSplit, SaleFacts, earn
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
@@ -46,7 +46,17 @@ from partnerloop.kit.ids import new_id
 from partnerloop.kit.money import format_money, normalize_currency, prorate
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Program
-from partnerloop.tracking.attribution import ClickTouch, CodeTouch, CouponTouch, CurrentPartner, Touch, attribute
+from partnerloop.report.attribution import customer_touches
+from partnerloop.tracking.attribution import (
+    APPROVED,
+    ClickTouch,
+    CodeTouch,
+    CouponTouch,
+    CurrentPartner,
+    Touch,
+    attribute,
+)
+from partnerloop.tracking.multitouch import AttributionModel, Touchpoint
 
 
 class ClickNotFound(NotFound):
@@ -129,6 +139,46 @@ def _coupon_touch(session: Session, program: Program, coupon_code: str) -> Found
     return Found(CouponTouch(coupon.code, coupon.partner_id, status), enrollment)
 
 
+def _window_touches(session: Session, program: Program, customer: Customer, converted_at: datetime) -> list[Touchpoint]:
+    """The customer's non-bot clicks within the cookie window before the conversion, oldest first."""
+    window = timedelta(days=program.cookie_days)
+    touches = [
+        Touchpoint(click.partner_id, click.created_at, click.id)
+        for click in customer_touches(session, program, customer)
+        if converted_at - window <= click.created_at <= converted_at
+    ]
+    return sorted(touches, key=lambda touch: (touch.touched_at, touch.click_id))
+
+
+def _first_click(
+    session: Session, program: Program, customer: Customer, found: Found | None, at: datetime
+) -> Found | None:
+    """First click: a click that would attribute the customer gives way to their first touch in the window."""
+    if found is None or not isinstance(found.touch, ClickTouch) or customer.partner_id is not None:
+        return found
+    touches = _window_touches(session, program, customer, at)
+    if not touches or touches[0].click_id == found.touch.click_id:
+        return found
+    return _click_touch(session, program, touches[0].click_id)
+
+
+def _credit_split(session: Session, program: Program, customer: Customer, event: Event) -> CreditSplit | None:
+    """Under a multi-touch model, the touches of approved partners a sale's commission is split over
+    (None when fewer than two partners touched)."""
+    model = AttributionModel(program.attribution_model)
+    if not model.splits:
+        return None
+    touches = _window_touches(session, program, customer, event.occurred_at)
+    statuses: dict[str, str | None] = {}
+    for partner_id in {touch.partner_id for touch in touches}:
+        enrollment = repository.enrollment_of(session, program.id, partner_id)
+        statuses[partner_id] = enrollment.status if enrollment else None
+    touches = [touch for touch in touches if statuses[touch.partner_id] == APPROVED]
+    if len({touch.partner_id for touch in touches}) < 2:
+        return None
+    return CreditSplit(model, tuple(touches))
+
+
 def _attribute_and_earn(
     session: Session, program: Program, customer: Customer, found: Found | None, event: Event, sale: SaleFacts | None
 ) -> list[Commission]:
@@ -138,6 +188,9 @@ def _attribute_and_earn(
     if customer.partner_id is not None:
         enrollment = repository.enrollment_of(session, program.id, customer.partner_id)
         current = CurrentPartner(customer.partner_id, enrollment.status if enrollment else NO_PARTNER_STATUS)
+    first_click = program.attribution_model == AttributionModel.FIRST_CLICK
+    if first_click:
+        found = _first_click(session, program, customer, found, event.occurred_at)
     touch = found.touch if found else None
     attribution = attribute(
         current=current, touch=touch, converted_at=event.occurred_at, cookie_days=program.cookie_days
@@ -148,7 +201,10 @@ def _attribute_and_earn(
         customer.partner_id = attribution.partner_id
         customer.click_id = attribution.click_id
         customer.attributed_at = event.occurred_at
-        customer.attribution = attribution.explanation[:300]
+        explanation = attribution.explanation
+        if first_click and explanation.startswith("last click"):
+            explanation = "first" + explanation[len("last") :]
+        customer.attribution = explanation[:300]
     elif customer.partner_id is None:
         customer.attribution = attribution.explanation[:300]
     if attribution.no_earnings_reason is not None or enrollment is None:
@@ -164,6 +220,7 @@ def _attribute_and_earn(
         customer=customer,
         sale=sale,
         click_id=customer.click_id,
+        split=_credit_split(session, program, customer, event) if sale is not None else None,
     )
     if reason is not None:
         event.note = reason

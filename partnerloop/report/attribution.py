@@ -96,6 +96,11 @@ def _touches_by_customer(
     return touches
 
 
+def customer_touches(session: Session, program: Program, customer: Customer) -> list[Click]:
+    """The customer's non-bot clicks (named by their conversions, or by the same visitor), any age."""
+    return _touches_by_customer(session, program, [customer.id], {customer.id: customer}).get(customer.id, [])
+
+
 def attribution_report(
     session: Session, program: Program, start: datetime, end: datetime, half_life_days: float
 ) -> AttributionReport:
