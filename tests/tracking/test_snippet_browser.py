@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 import uvicorn
-from playwright.sync_api import Browser, Page, Request, sync_playwright
+from playwright.sync_api import Browser, Page, Request
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
@@ -22,13 +22,6 @@ from partnerloop.models import Click
 from tests.conftest import ProgramKeys
 from tests.jobs.processes import free_port
 from tests.tracking.helpers import eventually
-
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-    "--disable-sync", "--no-first-run", "--disable-quic",
-    "--host-resolver-rules=MAP *.test 127.0.0.1",  # merchant sites (acme.test, evil.test) on loopback
-]  # fmt: skip
 
 PAGE = """<!doctype html><html><head><title>Acme</title>
 <script async src="{partnerloop}/js/partnerloop.js" data-key="{key}" {extra}></script></head>
@@ -84,16 +77,6 @@ def sites(engine: Engine, settings: Settings, program: ProgramKeys) -> Iterator[
         merchant.server_close()
         server.should_exit = True
         thread.join(30)
-
-
-@pytest.fixture
-def browser() -> Iterator[Browser]:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        try:
-            yield browser
-        finally:
-            browser.close()
 
 
 def make_link(sites: Sites, program: ProgramKeys, key: str) -> dict[str, Any]:
