@@ -36,10 +36,16 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error.status_code, error.name, error.message)
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_request: Request, error: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:
         errors = list(error.errors())
         if any(item.get("type") == "json_invalid" for item in errors):
             return error_response(400, "MalformedJSON", "The request body is not valid JSON.")
+        content_type = request.headers.get("content-type", "")
+        body_errors = any(tuple(item.get("loc", ()))[:1] == ("body",) for item in errors)
+        if body_errors and request.url.path.startswith("/api/") and "json" not in content_type:
+            return error_response(
+                415, "UnsupportedMediaType", "Send the body as JSON with 'Content-Type: application/json'."
+            )
         return error_response(422, "ValidationError", _describe(errors))
 
     @app.exception_handler(StarletteHTTPException)

@@ -61,3 +61,14 @@ def test_unknown_endpoint_answers_in_the_error_shape(client: TestClient) -> None
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.json()["error"] == "NotFound"
+
+
+def test_a_body_that_is_not_sent_as_json_is_told_so(client: TestClient, program: ProgramKeys) -> None:
+    response = client.post(
+        "/api/v1/partners",
+        content=b'{"email": "form@example.com", "name": "Form"}',
+        headers={**program.headers, "content-type": "application/x-www-form-urlencoded"},
+    )
+    assert response.status_code == 415
+    assert response.json()["error"] == "UnsupportedMediaType"
+    assert client.get("/api/v1/partners", headers=program.headers).json()["data"] == []
