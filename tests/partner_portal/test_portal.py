@@ -273,6 +273,9 @@ def test_the_links_page_lists_the_partners_active_coupon_codes(
         session.add(Coupon(program_id=program.id, partner_id=partner, code="OLD10", code_key="old10", active=False))
     page = client.get("/partner/links").text
     assert "Your coupon codes" in page and 'value="PAT20"' in page and "OLD10" not in page
+    assert page.count("Your coupon codes") == 1  # once, in the page's body (not in its title or head)
+    head = page.split("</head>", 1)[0]
+    assert "<section" not in head
 
 
 def test_a_partner_gives_payout_and_tax_details_and_sees_them_masked(
