@@ -21,7 +21,6 @@ import os
 import statistics
 import subprocess
 import sys
-import tempfile
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
@@ -29,7 +28,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from track_sale import Figures, cli, free_port, recreate_postgres, run_pool
+from track_sale import Figures, cli, for_each_database, free_port, run_pool
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench_e"
 SECRET = "whsec_bench_0123456789abcdef"
@@ -125,15 +124,9 @@ def main() -> None:
     print(
         f"{args.events} signed invoice.paid events, {args.concurrency} concurrent clients, one serve process (--no-jobs)"
     )
-    for name in args.databases.split(","):
-        if name == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="pl-bench-") as folder:
-                bench_database("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.events, args.concurrency)
-        elif name == "postgres":
-            recreate_postgres(POSTGRES_URL)
-            bench_database("PostgreSQL", POSTGRES_URL, args.events, args.concurrency)
-        else:
-            sys.exit(f"unknown database {name!r} (sqlite, postgres)")
+    for_each_database(
+        args.databases, POSTGRES_URL, lambda label, url: bench_database(label, url, args.events, args.concurrency)
+    )
 
 
 if __name__ == "__main__":

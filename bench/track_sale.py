@@ -66,6 +66,19 @@ def recreate_postgres(url: str) -> None:
         connection.execute(f'CREATE DATABASE "{name}"')
 
 
+def for_each_database(databases: str, postgres_url: str, run: Callable[[str, str], None]) -> None:
+    """Run `run(label, url)` on a fresh SQLite file and/or a recreated PostgreSQL database."""
+    for name in databases.split(","):
+        if name == "sqlite":
+            with tempfile.TemporaryDirectory(prefix="pl-bench-") as folder:
+                run("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}")
+        elif name == "postgres":
+            recreate_postgres(postgres_url)
+            run("PostgreSQL", postgres_url)
+        else:
+            sys.exit(f"unknown database {name!r} (sqlite, postgres)")
+
+
 def cli(env: dict[str, str], *args: str) -> str:
     done = subprocess.run(["partnerloop", *args], env=env, capture_output=True, text=True, check=True)
     return done.stdout
@@ -163,15 +176,9 @@ def main() -> None:
     parser.add_argument("--databases", default="sqlite,postgres")
     args = parser.parse_args()
     print(f"{args.sales} sales with distinct invoices, {args.concurrency} concurrent clients, one serve process")
-    for name in args.databases.split(","):
-        if name == "sqlite":
-            with tempfile.TemporaryDirectory(prefix="pl-bench-") as folder:
-                bench_database("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", args.sales, args.concurrency)
-        elif name == "postgres":
-            recreate_postgres(POSTGRES_URL)
-            bench_database("PostgreSQL", POSTGRES_URL, args.sales, args.concurrency)
-        else:
-            sys.exit(f"unknown database {name!r} (sqlite, postgres)")
+    for_each_database(
+        args.databases, POSTGRES_URL, lambda label, url: bench_database(label, url, args.sales, args.concurrency)
+    )
 
 
 if __name__ == "__main__":
