@@ -163,30 +163,56 @@ def existing_click_ids(connection: Connection, click_ids: Sequence[str]) -> set[
 def insert_clicks(
     connection: Connection, rows: Sequence[ClickRow], uniques: Sequence[UniqueFacts] | None = None
 ) -> None:
-    """Insert the clicks: COPY on PostgreSQL; on SQLite multi-row INSERTs, so that SQLite does the work in a
-    few calls that release the GIL (executemany takes the GIL back after every row, contending with the
-    event loop that serves redirects)."""
+    """Insert the clicks: COPY on PostgreSQL; on SQLite the multi-row INSERTs of sqlite_click_inserts."""
     if not rows:
         return
-    names: tuple[str, ...] = CLICK_COLUMNS
-    values: Sequence[tuple[Any, ...]] = rows
-    if uniques is not None:
-        names = CLICK_COLUMNS + UNIQUE_COLUMNS
-        values = [row + facts for row, facts in zip(rows, uniques, strict=True)]
-    columns = ", ".join(names)
     if connection.dialect.name == "postgresql":
+        names, values = _click_values(rows, uniques)
         driver_connection: Any = connection.connection.driver_connection
-        with driver_connection.cursor() as cursor, cursor.copy(f"COPY clicks ({columns}) FROM STDIN") as copy:
+        with driver_connection.cursor() as cursor, cursor.copy(f"COPY clicks ({', '.join(names)}) FROM STDIN") as copy:
             for row in values:
                 copy.write_row((*row[:4], row[4] + "+00", *row[5:]))
         return
-    sqlite_connection: Any = connection.connection.driver_connection
-    per_statement = max(1, min(250, sqlite_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER) // len(names)))
+    for statement, parameters in sqlite_click_inserts(rows, uniques, sqlite_variable_limit(connection)):
+        connection.exec_driver_sql(statement, parameters)
+
+
+def sqlite_variable_limit(connection: Connection) -> int:
+    """How many ? a SQLite statement may hold on this connection (32,766 by default since SQLite 3.32)."""
+    return int(connection.connection.driver_connection.getlimit(sqlite3.SQLITE_LIMIT_VARIABLE_NUMBER))  # type: ignore[union-attr]
+
+
+SQLITE_ROWS_PER_INSERT = 2000  # x 15 columns: under SQLite's default limit of 32,766 variables
+
+
+def sqlite_click_inserts(
+    rows: Sequence[ClickRow], uniques: Sequence[UniqueFacts] | None, variable_limit: int
+) -> list[tuple[str, tuple[Any, ...]]]:
+    """(statement, parameters) of multi-row INSERTs for the clicks on SQLite: SQLite does the work in a few
+    calls that release the GIL, where executemany takes the GIL back after every row."""
+    names, values = _click_values(rows, uniques)
+    columns = ", ".join(names)
+    per_statement = max(1, min(SQLITE_ROWS_PER_INSERT, variable_limit // len(names)))
     one_row = "(" + ", ".join("?" for _ in names) + ")"
-    for start in range(0, len(values), per_statement):
-        chunk = values[start : start + per_statement]
+    statements: list[tuple[str, tuple[Any, ...]]] = []
+    start = 0
+    while start < len(values):
+        # Full statements, then the rest in powers of two: few distinct statements for sqlite3's statement
+        # cache to keep compiled (a cached 2,000-row INSERT holds megabytes).
+        size = min(per_statement, 1 << ((len(values) - start).bit_length() - 1))
+        chunk = values[start : start + size]
         statement = f"INSERT INTO clicks ({columns}) VALUES " + ", ".join(one_row for _ in chunk)
-        connection.exec_driver_sql(statement, tuple(chain.from_iterable(chunk)))
+        statements.append((statement, tuple(chain.from_iterable(chunk))))
+        start += size
+    return statements
+
+
+def _click_values(
+    rows: Sequence[ClickRow], uniques: Sequence[UniqueFacts] | None
+) -> tuple[tuple[str, ...], Sequence[tuple[Any, ...]]]:
+    if uniques is None:
+        return CLICK_COLUMNS, rows
+    return CLICK_COLUMNS + UNIQUE_COLUMNS, [row + facts for row, facts in zip(rows, uniques, strict=True)]
 
 
 def add_to_rollups(connection: Connection, increments: Sequence[RollupIncrement]) -> None:
