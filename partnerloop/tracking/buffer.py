@@ -192,17 +192,22 @@ class VisitorMemory:
             for cid, (stored_link, created) in repository.clicks_by_id(connection, missing_ids).items():
                 stored_ids[cid] = (stored_link, as_utc(created).timestamp())
         facts: list[UniqueFacts] = []
+        remembered = self.visits
         for click, row, visitor, cookie in zip(clicks, rows, visitors, cookies, strict=True):
             link_id, at = row[2], click[2]
             pair = (link_id, visitor)
-            known = [seen for seen in (visits.get(pair), self.visits.get(pair), stored.get(pair)) if seen is not None]
+            in_batch = visits.get(pair)
+            # The latest earlier click of this visitor on this link, wherever it is known from.
+            previous = None
+            for seen in (in_batch, remembered.get(pair), stored.get(pair)):
+                if seen is not None and seen <= at and (previous is None or seen > previous):
+                    previous = seen
             if cookie is not None:
                 earlier = seen_ids.get(cookie) or stored_ids.get(cookie)
-                if earlier is not None and earlier[0] == link_id:
-                    known.append(earlier[1])
-            previous = max((seen for seen in known if seen <= at), default=None)
+                if earlier is not None and earlier[0] == link_id and earlier[1] <= at:
+                    previous = earlier[1] if previous is None else max(previous, earlier[1])
             facts.append((is_unique_click(row[10], previous, at), visitor))
-            visits[pair] = max(at, visits.get(pair, at))
+            visits[pair] = at if in_batch is None or at > in_batch else in_batch
             seen_ids[row[0]] = (link_id, at)
         return facts
 
