@@ -17,9 +17,7 @@ import copy
 import hashlib
 import hmac
 import json
-import os
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Awaitable, Callable
@@ -28,7 +26,7 @@ from pathlib import Path
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from track_sale import Figures, cli, for_each_database, free_port, run_pool
+from track_sale import Figures, for_each_database, run_pool, served_program
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench_e"
 SECRET = "whsec_bench_0123456789abcdef"
@@ -82,31 +80,8 @@ async def measure(
 
 
 def bench_database(label: str, database_url: str, count: int, concurrency: int) -> None:
-    env = {**os.environ, "DATABASE_URL": database_url}
-    created = json.loads(cli(env, "program", "create", "--name", "Bench", "--domain", "bench.test", "--json"))
-    port = free_port()
-    server = subprocess.Popen(
-        ["partnerloop", "serve", "--port", str(port), "--no-jobs"],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"serve did not start: {server.stderr.read().decode() if server.stderr else ''}")
-            time.sleep(0.1)
+    with served_program(database_url, "--no-jobs") as (base_url, created):
         baseline, timed = asyncio.run(measure(base_url, created["id"], created["api_key"], count, concurrency))
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
     print(
         f"{label:<10} webhook {timed.per_second:7.0f} events/s  p50 {timed.percentile(0.5):6.1f} ms  "
         f"p99 {timed.percentile(0.99):6.1f} ms  | baseline GET /healthz {baseline.per_second:7.0f} req/s  "

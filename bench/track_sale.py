@@ -21,7 +21,8 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -139,12 +140,17 @@ async def measure(base_url: str, api_key: str, sales: int, concurrency: int) -> 
         return baseline, timed
 
 
-def bench_database(label: str, database_url: str, sales: int, concurrency: int) -> None:
+@contextmanager
+def served_program(database_url: str, *serve_options: str) -> Iterator[tuple[str, dict[str, str]]]:
+    """`partnerloop serve` on a free port with a fresh program: yields (base URL, `program create --json`)."""
     env = {**os.environ, "DATABASE_URL": database_url}
     created = json.loads(cli(env, "program", "create", "--name", "Bench", "--domain", "bench.test", "--json"))
     port = free_port()
     server = subprocess.Popen(
-        ["partnerloop", "serve", "--port", str(port)], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+        ["partnerloop", "serve", "--port", str(port), *serve_options],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -158,10 +164,15 @@ def bench_database(label: str, database_url: str, sales: int, concurrency: int) 
             if time.monotonic() > deadline or server.poll() is not None:
                 raise RuntimeError(f"serve did not start: {server.stderr.read().decode() if server.stderr else ''}")
             time.sleep(0.1)
-        baseline, timed = asyncio.run(measure(base_url, created["api_key"], sales, concurrency))
+        yield base_url, created
     finally:
         server.terminate()
         server.wait(timeout=60)
+
+
+def bench_database(label: str, database_url: str, sales: int, concurrency: int) -> None:
+    with served_program(database_url) as (base_url, created):
+        baseline, timed = asyncio.run(measure(base_url, created["api_key"], sales, concurrency))
     print(
         f"{label:<10} track/sale {timed.per_second:7.0f} sales/s  p50 {timed.percentile(0.5):6.1f} ms  "
         f"p99 {timed.percentile(0.99):6.1f} ms  | baseline GET /healthz {baseline.per_second:7.0f} req/s  "
