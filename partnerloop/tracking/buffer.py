@@ -42,7 +42,7 @@ log = logging.getLogger("partnerloop.tracking")
 MAX_REFERRER = 2000
 WARM_UP_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 MAX_BACKOFF_S = 5.0
-WRITE_CHUNK = 250  # clicks decided at a time (on SQLite, per turn of the event loop) and COPYed at a time
+WRITE_CHUNK = 250  # SQLite: clicks decided per turn of the event loop
 _NOT_COUNTRIES = frozenset({"xx", "t1"})  # Cloudflare's "unknown" and "Tor"
 # Errors that the same rows will hit again on every retry (a constraint or a value the column refuses).
 _ROW_ERRORS = (
@@ -368,19 +368,11 @@ class ClickBuffer:
 
     def _write(self, batch: Sequence[PendingClick], skip_stored: bool) -> None:
         """PostgreSQL, in a worker thread: decide, COPY, add to the rollups, in one transaction."""
-        written: list[ClickRow] = []
-        uniques: list[UniqueFacts] = []
         visits: dict[tuple[str, str], float] = {}
-        seen_ids: dict[str, tuple[str, float]] = {}
         with self.engine.begin() as connection:
-            for start in range(0, len(batch), WRITE_CHUNK):
-                rows, facts = self._decide(
-                    connection, batch[start : start + WRITE_CHUNK], skip_stored, visits, seen_ids
-                )
-                repository.insert_clicks(connection, rows, facts)
-                written += rows
-                uniques += facts
-            repository.add_to_rollups(connection, rollup_increments(written, uniques))
+            rows, facts = self._decide(connection, batch, skip_stored, visits, {})
+            repository.insert_clicks(connection, rows, facts)
+            repository.add_to_rollups(connection, rollup_increments(rows, facts))
         self.memory.remember(visits)  # only once committed: a retried batch decides afresh
 
     async def _write_sqlite(self, batch: Sequence[PendingClick], skip_stored: bool) -> None:
@@ -418,7 +410,7 @@ class ClickBuffer:
         visits: dict[tuple[str, str], float],
         seen_ids: dict[str, tuple[str, float]],
     ) -> tuple[list[ClickRow], list[UniqueFacts]]:
-        """The rows and uniqueness of a chunk of a batch; earlier chunks of the batch are in `visits` and
+        """The rows and uniqueness of a batch, or of a chunk of one whose earlier chunks are in `visits` and
         `seen_ids`. With `skip_stored` (a retry after a write whose outcome is unknown), clicks already
         stored are left out."""
         chunk = list(clicks)
