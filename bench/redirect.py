@@ -6,7 +6,8 @@ Starts, on free ports:
   raw ASGI   a minimal raw-ASGI 302 (`raw_asgi_redirect` below) under uvicorn, 1 worker,
              --loop uvloop --http httptools, access log off;
   partnerloop  `partnerloop serve` (1 worker; uvicorn picks uvloop and httptools, access log off) on a
-             fresh SQLite file with one seeded link, the click buffer and link cache as in production;
+             fresh SQLite file with one seeded link, the click buffer, its writer process and the link
+             cache as in production (`--click-writer inline` writes clicks in the server's process);
 and measures them with `wrk -t2 -c64 -d10s --latency` after a short warm-up, alternately for --rounds
 rounds (this machine's speed drifts from minute to minute: alternating makes each ratio compare like
 with like); then nginx `return 302` with one worker process, when nginx is installed. Prints requests
@@ -261,7 +262,7 @@ def start_partnerloop(workdir: Path, args: argparse.Namespace) -> tuple[subproce
     import httpx
 
     database_url = fresh_database(args.database_url, workdir)
-    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
+    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development", "CLICK_WRITER": args.click_writer}
     created = subprocess.run(
         [str(BIN / "partnerloop"), "program", "create", "--name", "Bench", "--domain", "shop.example", "--json"],
         env=env, capture_output=True, text=True, check=True,
@@ -315,6 +316,8 @@ def main() -> None:
     parser.add_argument("--connections", type=int, default=64)
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3, help="alternated raw ASGI / partnerloop runs")
+    parser.add_argument("--click-writer", choices=("process", "inline"), default="process",
+                        help="who writes the clicks: the writer process (what serve runs) or the server itself")  # fmt: skip
     parser.add_argument(
         "--database-url",
         help="serve partnerloop from this PostgreSQL database (dropped and "
@@ -323,7 +326,7 @@ def main() -> None:
     args = parser.parse_args()
     ensure_tools()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, {os.cpu_count()} CPUs, "
-          f"python {sys.version.split()[0]}", flush=True)  # fmt: skip
+          f"python {sys.version.split()[0]}, click writer: {args.click_writer}", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="pl-redirect-bench-") as tmp:
         workdir = Path(tmp)
         raw_server, raw_url = start_raw_asgi(workdir)

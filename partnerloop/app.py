@@ -25,6 +25,7 @@ from partnerloop.notify.email import configure_email
 from partnerloop.payout.tasks import configure_payouts
 from partnerloop.tracking.buffer import ClickBuffer
 from partnerloop.tracking.cache import LinkCache
+from partnerloop.tracking.click_writer import ClickWriterProcess
 from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
 
@@ -94,7 +95,9 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
         settings=settings,
         engine=engine,
         link_cache=LinkCache(engine, settings),
-        click_buffer=ClickBuffer(engine, settings),
+        click_buffer=ClickBuffer(
+            engine, settings, ClickWriterProcess(settings) if settings.click_writer == "process" else None
+        ),
         job_runner=JobRunner(engine, settings) if settings.run_jobs_in_process else None,
     )
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -23,6 +24,9 @@ class Settings(BaseSettings):
     click_flush_interval_ms: int = 100
     click_batch_size: int = 2000
     click_buffer_max: int = 50_000
+    # Who writes the clicks: "process", a writer process of the server's own (tracking/click_writer.py),
+    # or "inline", the server's process (its event loop and a thread; what tests use).
+    click_writer: Literal["process", "inline"] = "process"
     link_cache_poll_ms: int = 500
     run_jobs_in_process: bool = True
     job_poll_interval_ms: int = 500

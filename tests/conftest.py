@@ -64,6 +64,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         "environment": "test",
         "base_url": "http://testserver",
         "click_flush_interval_ms": 20,
+        "click_writer": "inline",  # tests of the writer process ask for it
         "job_poll_interval_ms": 50,
         "link_cache_poll_ms": 100,
     }

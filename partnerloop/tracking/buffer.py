@@ -4,11 +4,18 @@ A batch is written every `click_flush_interval_ms` (sooner when `click_batch_siz
 transaction: the clicks and their daily rollups. A failed write keeps the batch and retries with backoff;
 `stop()` drains everything. Accepted clicks are never dropped.
 
-- PostgreSQL: a worker thread builds the rows and COPYs them; it spends its time waiting on the server.
-- SQLite: the event loop builds the rows and decides uniqueness, WRITE_CHUNK clicks per turn of the loop
-  (<1 ms each), and a worker thread runs the multi-row INSERTs, which is SQLite's C code with the GIL
-  released. A writer thread that also built the rows held the GIL in Python for milliseconds, and the
-  loop waited for it a switch interval (5 ms) at a time: that set the redirect's p99 at ~50 ms.
+Who writes (`click_writer`):
+- "process" (what `serve` runs): a writer process of its own (click_writer.py) decides and writes each
+  batch with BatchWriter; the event loop only pickles the batch (~0.1 µs a click) and waits for the answer.
+  Deciding and inserting cost ~12 µs a click in Python and SQLite: in the server's process they took the
+  event loop's time or its GIL, and the redirect answered ~57% of what raw ASGI does; in a process of its
+  own, on the other core, they take neither.
+- "inline" (tests, and a process that must not start another): in this process, as follows.
+  - PostgreSQL: a worker thread decides and COPYs the batch (BatchWriter.write).
+  - SQLite: the event loop builds the rows and decides uniqueness, WRITE_CHUNK clicks per turn of the loop
+    (<1 ms each), and a worker thread runs the multi-row INSERTs, which is SQLite's C code with the GIL
+    released. A writer thread that also built the rows held the GIL in Python for milliseconds, and the
+    loop waited for it a switch interval (5 ms) at a time: that set the redirect's p99 at ~50 ms.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
 
 import psycopg
 from sqlalchemy import Connection, Engine
@@ -36,6 +43,9 @@ from partnerloop.tracking.cache import LinkTarget
 from partnerloop.tracking.link_rules import UNIQUE_WINDOW_S, cookie_click_id, is_unique_click, visitor_of
 from partnerloop.tracking.repository import ClickRow, RollupIncrement, UniqueFacts
 from partnerloop.tracking.useragent import MAX_USER_AGENT, agent_facts
+
+if TYPE_CHECKING:
+    from partnerloop.tracking.click_writer import ClickWriterProcess
 
 log = logging.getLogger("partnerloop.tracking")
 
@@ -51,6 +61,25 @@ _ROW_ERRORS = (
 )  # fmt: skip
 
 
+class ClickTarget(Protocol):
+    """What writing a click needs of its link: a LinkTarget in this process, TargetIds in the writer's."""
+
+    @property
+    def program_id(self) -> str: ...
+    @property
+    def link_id(self) -> str: ...
+    @property
+    def partner_id(self) -> str: ...
+
+
+class TargetIds(NamedTuple):
+    """A link's ids, sent to the writer process in place of its LinkTarget."""
+
+    program_id: str
+    link_id: str
+    partner_id: str
+
+
 # A click as the redirect saw it, decoded and enriched only when written: (click id, link target, epoch
 # seconds, client address, user-agent header, referer header, cf-ipcountry header[, cookie header]). A
 # plain tuple because the redirect builds one per request (a NamedTuple costs six times as much to create).
@@ -59,6 +88,29 @@ PendingClick = (
     tuple[bytes, LinkTarget, float, str | None, bytes, bytes, bytes]
     | tuple[bytes, LinkTarget, float, str | None, bytes, bytes, bytes, bytes]
 )
+# The same with only the link's ids: what the writer process receives.
+WritableClick = (
+    tuple[bytes, ClickTarget, float, str | None, bytes, bytes, bytes]
+    | tuple[bytes, ClickTarget, float, str | None, bytes, bytes, bytes, bytes]
+)
+
+
+class ClickWriteFailed(Exception):
+    """The writer process could not write a batch; `row_error`: a row the database refuses (retrying the
+    same rows fails again), else a passing failure (locked database, lost connection, process exited)."""
+
+    def __init__(self, message: str, row_error: bool) -> None:
+        super().__init__(message)
+        self.row_error = row_error
+
+
+def is_row_error(error: BaseException) -> bool:
+    """A failure that the same rows will hit again on every retry."""
+    if isinstance(error, ClickWriteFailed):
+        return error.row_error
+    return isinstance(error, _ROW_ERRORS) or isinstance(getattr(error, "orig", None), _ROW_ERRORS)
+
+
 # How many recent (link, visitor) visits and click ids the flusher remembers. Past that, the oldest are
 # forgotten and the database answers for them instead (one query per written chunk): the limit costs
 # queries, never correctness. ~100 bytes an entry: ~20 MB at most.
@@ -112,7 +164,7 @@ def utc_text(at: float) -> str:
     return f"{cached[1]}.{int((at - second) * 1_000_000):06d}"
 
 
-def click_row(click: PendingClick) -> ClickRow:
+def click_row(click: WritableClick) -> ClickRow:
     """The row stored for a pending click: truncated IP, user-agent facts, bounded texts."""
     click_id, target, at, client_ip, raw_agent, raw_referrer, raw_country = click[:7]
     user_agent, browser, os, device, is_bot = _agent_columns(raw_agent)
@@ -167,7 +219,7 @@ class VisitorMemory:
     def unique_facts(
         self,
         connection: Connection,
-        clicks: Sequence[PendingClick],
+        clicks: Sequence[WritableClick],
         rows: Sequence[ClickRow],
         visits: dict[tuple[str, str], float],
         seen_ids: dict[str, tuple[str, float]],
@@ -212,11 +264,51 @@ class VisitorMemory:
         return facts
 
 
+class BatchWriter:
+    """Decides (rows, uniqueness) and writes batches of clicks; remembers recent visits across batches."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.memory = VisitorMemory()
+
+    def write(self, batch: Sequence[WritableClick], skip_stored: bool) -> int:
+        """Decide the whole batch, insert it (COPY on PostgreSQL) and add to the rollups, in one transaction.
+        Returns the clicks written (fewer than the batch when `skip_stored` finds some already stored)."""
+        visits: dict[tuple[str, str], float] = {}
+        with write_lock(self.engine), self.engine.begin() as connection:
+            rows, facts = self.decide(connection, batch, skip_stored, visits, {})
+            repository.insert_clicks(connection, rows, facts)
+            repository.add_to_rollups(connection, rollup_increments(rows, facts))
+        self.memory.remember(visits)  # only once committed: a retried batch decides afresh
+        return len(rows)
+
+    def decide(
+        self,
+        connection: Connection,
+        clicks: Sequence[WritableClick],
+        skip_stored: bool,
+        visits: dict[tuple[str, str], float],
+        seen_ids: dict[str, tuple[str, float]],
+    ) -> tuple[list[ClickRow], list[UniqueFacts]]:
+        """The rows and uniqueness of a batch, or of a chunk of one whose earlier chunks are in `visits` and
+        `seen_ids`. With `skip_stored` (a retry after a write whose outcome is unknown), clicks already
+        stored are left out."""
+        chunk = list(clicks)
+        rows = [click_row(click) for click in chunk]
+        if skip_stored:
+            stored = repository.existing_click_ids(connection, [row[0] for row in rows])
+            kept = [index for index, row in enumerate(rows) if row[0] not in stored]
+            chunk, rows = [chunk[index] for index in kept], [rows[index] for index in kept]
+        return rows, self.memory.unique_facts(connection, chunk, rows, visits, seen_ids)
+
+
 class ClickBuffer:
     """Clicks accepted by the redirect, waiting to be written; bounded (callers wait for room when full)."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, process: ClickWriterProcess | None = None) -> None:
+        """`process`: the writer process that writes the batches (click_writer="process"); None: this one."""
         self.engine = engine
+        self.process = process
         self.flush_interval_s = settings.click_flush_interval_ms / 1000
         self.batch_size = max(1, settings.click_batch_size)
         self.max_pending = max(self.batch_size, settings.click_buffer_max)
@@ -225,7 +317,7 @@ class ClickBuffer:
         self._accepted = 0
         self._done = 0  # written, or set aside as unwritable: always _accepted - len(_pending)
         self.unwritable: list[PendingClick] = []
-        self.memory = VisitorMemory()
+        self.writer = BatchWriter(engine)  # inline writing only; the writer process has its own
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
         self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
@@ -239,7 +331,10 @@ class ClickBuffer:
         return len(self._pending)
 
     async def start(self) -> None:
-        agent_facts(WARM_UP_AGENT)  # ua-parser builds its matcher on first use (~140 ms): not on a click
+        if self.process is not None:
+            await self.process.start()
+        else:
+            agent_facts(WARM_UP_AGENT)  # ua-parser builds its matcher on first use (~140 ms): not on a click
         self._loop = asyncio.get_running_loop()
         self._wake, self._room = asyncio.Event(), asyncio.Event()  # bound to this loop
         self._stopping = False
@@ -309,6 +404,9 @@ class ClickBuffer:
                 await task
             log.error("click buffer: stopped with %d clicks unwritten after %.0f s of retries: %s",
                       len(self._pending), timeout_s, [click[0].decode() for click in self._pending])  # fmt: skip
+        finally:
+            if self.process is not None:
+                await self.process.stop()
 
     async def _flush_forever(self) -> None:
         on_sqlite = self.engine.dialect.name == "sqlite"
@@ -326,13 +424,15 @@ class ClickBuffer:
             batch = self._pending[:limit]
             try:
                 # After a failure the commit may have happened anyway: the retry skips stored ids.
-                if on_sqlite:
+                if self.process is not None:
+                    await self.process.write(batch, failures > 0)
+                elif on_sqlite:
                     await self._write_sqlite(batch, failures > 0)
                 else:
-                    await asyncio.to_thread(self._write, batch, failures > 0)
+                    await asyncio.to_thread(self.writer.write, batch, failures > 0)
             except Exception as error:
                 failures += 1
-                if isinstance(error, _ROW_ERRORS) or isinstance(getattr(error, "orig", None), _ROW_ERRORS):
+                if is_row_error(error):
                     if len(batch) > 1:
                         limit = max(1, len(batch) // 2)  # bisect towards the row that cannot be written
                         continue
@@ -366,15 +466,6 @@ class ClickBuffer:
                     waiting.append((target, waiter))
             self._flush_waiters = waiting
 
-    def _write(self, batch: Sequence[PendingClick], skip_stored: bool) -> None:
-        """PostgreSQL, in a worker thread: decide, COPY, add to the rollups, in one transaction."""
-        visits: dict[tuple[str, str], float] = {}
-        with self.engine.begin() as connection:
-            rows, facts = self._decide(connection, batch, skip_stored, visits, {})
-            repository.insert_clicks(connection, rows, facts)
-            repository.add_to_rollups(connection, rollup_increments(rows, facts))
-        self.memory.remember(visits)  # only once committed: a retried batch decides afresh
-
     async def _write_sqlite(self, batch: Sequence[PendingClick], skip_stored: bool) -> None:
         """SQLite: decide on the event loop a chunk at a time (reads only), insert from a worker thread."""
         written: list[ClickRow] = []
@@ -384,7 +475,8 @@ class ClickBuffer:
         with self.engine.connect().execution_options(sqlite_write=False) as reader:
             variable_limit = repository.sqlite_variable_limit(reader)
             for start in range(0, len(batch), WRITE_CHUNK):
-                rows, facts = self._decide(reader, batch[start : start + WRITE_CHUNK], skip_stored, visits, seen_ids)
+                chunk = batch[start : start + WRITE_CHUNK]
+                rows, facts = self.writer.decide(reader, chunk, skip_stored, visits, seen_ids)
                 reader.rollback()  # no read snapshot held across turns of the loop
                 written += rows
                 uniques += facts
@@ -392,7 +484,7 @@ class ClickBuffer:
         statements = repository.sqlite_click_inserts(written, uniques, variable_limit)
         increments = rollup_increments(written, uniques)
         await asyncio.to_thread(self._insert_sqlite, statements, increments)
-        self.memory.remember(visits)  # only once committed: a retried batch decides afresh
+        self.writer.memory.remember(visits)  # only once committed: a retried batch decides afresh
 
     def _insert_sqlite(
         self, statements: Sequence[tuple[str, tuple[Any, ...]]], increments: Sequence[RollupIncrement]
@@ -401,22 +493,3 @@ class ClickBuffer:
             for statement, parameters in statements:
                 connection.exec_driver_sql(statement, parameters)
             repository.add_to_rollups(connection, increments)
-
-    def _decide(
-        self,
-        connection: Connection,
-        clicks: Sequence[PendingClick],
-        skip_stored: bool,
-        visits: dict[tuple[str, str], float],
-        seen_ids: dict[str, tuple[str, float]],
-    ) -> tuple[list[ClickRow], list[UniqueFacts]]:
-        """The rows and uniqueness of a batch, or of a chunk of one whose earlier chunks are in `visits` and
-        `seen_ids`. With `skip_stored` (a retry after a write whose outcome is unknown), clicks already
-        stored are left out."""
-        chunk = list(clicks)
-        rows = [click_row(click) for click in chunk]
-        if skip_stored:
-            stored = repository.existing_click_ids(connection, [row[0] for row in rows])
-            kept = [index for index, row in enumerate(rows) if row[0] not in stored]
-            chunk, rows = [chunk[index] for index in kept], [rows[index] for index in kept]
-        return rows, self.memory.unique_facts(connection, chunk, rows, visits, seen_ids)

@@ -89,6 +89,13 @@ def _burst(base_url: str, key: str, server: subprocess.Popen[bytes]) -> list[str
     return received
 
 
+def _click_writers(pid: int) -> list[int]:
+    """The server's child processes running the click writer."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return [int(child) for child in children
+            if b"partnerloop.tracking.click_writer" in Path(f"/proc/{child}/cmdline").read_bytes()]  # fmt: skip
+
+
 @pytest.mark.slow
 def test_sigterm_under_load_loses_no_click(engine: Engine, database_url: str, tmp_path: Path) -> None:
     # The PostgreSQL test database when the suite runs on PostgreSQL, else a fresh SQLite file.
@@ -113,11 +120,14 @@ def test_sigterm_under_load_loses_no_click(engine: Engine, database_url: str, tm
             json={"partner_id": partner["id"], "destination_url": "https://shop.test/", "key": "term"},
         )
         assert link.status_code == 201, link.text
+        writers = _click_writers(server.pid)
+        assert len(writers) == 1, writers  # serve writes clicks from a writer process of its own
 
         received = _burst(base_url, "term", server)
         # uvicorn shuts down gracefully, then re-raises the signal it caught: -SIGTERM is a clean exit.
         assert server.wait(timeout=60) in (0, -signal.SIGTERM), log.read_text()
         assert "Application shutdown complete" in log.read_text()
+        assert not Path(f"/proc/{writers[0]}").exists()  # drained, then stopped: not left behind
     finally:
         if server.poll() is None:
             server.kill()
