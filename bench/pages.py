@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import os
 import re
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,8 +25,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from sqlalchemy import create_engine, select, text
-from sqlalchemy.engine import make_url
+from common import free_port, recreate_postgres
+from sqlalchemy import select, text
 
 TARGET_P95_MS = 200.0
 WARM_UP = 5
@@ -41,21 +40,6 @@ class Timing:
     p50_ms: float
     p95_ms: float
     bytes: int
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
-def recreate_postgres(url: str) -> None:
-    parsed = make_url(url.replace("postgresql://", "postgresql+psycopg://", 1))
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
 
 
 def seed(database_url: str) -> tuple[str, str]:

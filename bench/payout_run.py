@@ -31,6 +31,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import psycopg
+from common import recreate_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -46,13 +47,6 @@ def machine_busy() -> str:
 
 def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # Linux reports KiB
-
-
-def recreate(url: str) -> None:
-    admin_url, _, name = url.rpartition("/")
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def seed(url: str, partners: int, commissions: int) -> str:
@@ -206,7 +200,7 @@ def main() -> None:
 
     print(f"seeding {args.partners:,} partners and {args.commissions:,} approved commissions ({machine_busy()})")
     start = time.perf_counter()
-    recreate(args.database_url)
+    recreate_postgres(args.database_url)
     program_id = seed(args.database_url, args.partners, args.commissions)
     print(f"seeded in {time.perf_counter() - start:.1f} s")
 

@@ -36,11 +36,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common import BIN, PARTNERLOOP, free_port, recreate_postgres
+
 # uvicorn imports this module for the raw ASGI baseline: heavier imports live inside the functions that
 # need them, so that the baseline process stays minimal.
 USER_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 LINK_KEY = "bench"
-BIN = Path(sys.executable).parent
 
 
 async def raw_asgi_redirect(scope: dict[str, Any], receive: Any, send: Any) -> None:
@@ -70,12 +71,6 @@ class Result:
     rss_mb: float | None
     cpu_us_per_request: float  # server CPU time (all its threads and worker processes) per answered request
     busy_before: float  # share of the machine's CPU in use by anything just before the run
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def ensure_tools() -> None:
@@ -239,21 +234,9 @@ http {{
 
 def fresh_database(url: str | None, workdir: Path) -> str:
     """A fresh SQLite file, or the given PostgreSQL database dropped and created again."""
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    from partnerloop.config import Settings
-
     if url is None:
         return f"sqlite:///{workdir / 'bench.db'}"
-    parsed = make_url(Settings(database_url=url).sqlalchemy_url)
-    if not url.startswith("postgres") or not re.search(r"bench|test", parsed.database or ""):
-        sys.exit("--database-url takes a PostgreSQL database whose name says bench or test: it is dropped first")
-    admin = create_engine(parsed.set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{parsed.database}" WITH (FORCE)'))
-        connection.execute(text(f'CREATE DATABASE "{parsed.database}"'))
-    admin.dispose()
+    recreate_postgres(url)
     return url
 
 
@@ -264,7 +247,7 @@ def start_partnerloop(workdir: Path, args: argparse.Namespace) -> tuple[subproce
     database_url = fresh_database(args.database_url, workdir)
     env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development", "CLICK_WRITER": args.click_writer}
     created = subprocess.run(
-        [str(BIN / "partnerloop"), "program", "create", "--name", "Bench", "--domain", "shop.example", "--json"],
+        [PARTNERLOOP, "program", "create", "--name", "Bench", "--domain", "shop.example", "--json"],
         env=env, capture_output=True, text=True, check=True,
     )  # fmt: skip
     api_key = json.loads(created.stdout)["api_key"]
@@ -272,7 +255,7 @@ def start_partnerloop(workdir: Path, args: argparse.Namespace) -> tuple[subproce
     base = f"http://127.0.0.1:{port}"
     log = workdir / "partnerloop.log"
     with log.open("wb") as output:
-        server = subprocess.Popen([str(BIN / "partnerloop"), "serve", "--port", str(port)], env=env, stdout=output,
+        server = subprocess.Popen([PARTNERLOOP, "serve", "--port", str(port)], env=env, stdout=output,
                                   stderr=subprocess.STDOUT)  # fmt: skip
     try:
         wait_for_port(port, server, log)

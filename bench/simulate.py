@@ -29,8 +29,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import psycopg
 from commission_engine import BONUSES, twenty_rules
+from common import recreate_postgres
 from sqlalchemy import insert
 
 from partnerloop import migrate
@@ -48,13 +48,6 @@ BATCH = 5_000
 PRODUCTS = ["starter", "team", "business", "enterprise"]
 PRICES = {"starter": 2_900, "team": 4_900, "business": 9_900, "enterprise": 49_900}
 COUNTRIES = ["us", "de", "fr", "gb", "in", "br", "jp", "ca"]
-
-
-def recreate_postgres(url: str) -> None:
-    admin_url, _, name = url.rpartition("/")
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
 
 
 def _insert(session: Any, model: Any, rows: list[dict[str, Any]]) -> None:

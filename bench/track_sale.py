@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import json
 import os
-import socket
 import statistics
 import subprocess
 import sys
@@ -27,7 +26,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-import psycopg
+from common import PARTNERLOOP, free_port, recreate_postgres
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench"
 CUSTOMERS = 200
@@ -53,20 +52,6 @@ class Figures:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
-def recreate_postgres(url: str) -> None:
-    admin_url, _, name = url.rpartition("/")
-    with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
-        connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        connection.execute(f'CREATE DATABASE "{name}"')
-
-
 def for_each_database(databases: str, postgres_url: str, run: Callable[[str, str], None]) -> None:
     """Run `run(label, url)` on a fresh SQLite file and/or a recreated PostgreSQL database."""
     for name in databases.split(","):
@@ -81,7 +66,7 @@ def for_each_database(databases: str, postgres_url: str, run: Callable[[str, str
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run(["partnerloop", *args], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run([PARTNERLOOP, *args], env=env, capture_output=True, text=True, check=True)
     return done.stdout
 
 
@@ -147,7 +132,7 @@ def served_program(database_url: str, *serve_options: str) -> Iterator[tuple[str
     created = json.loads(cli(env, "program", "create", "--name", "Bench", "--domain", "bench.test", "--json"))
     port = free_port()
     server = subprocess.Popen(
-        ["partnerloop", "serve", "--port", str(port), *serve_options],
+        [PARTNERLOOP, "serve", "--port", str(port), *serve_options],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
