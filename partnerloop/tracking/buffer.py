@@ -273,12 +273,23 @@ class BatchWriter:
 
     def write(self, batch: Sequence[WritableClick], skip_stored: bool) -> int:
         """Decide the whole batch, insert it (COPY on PostgreSQL) and add to the rollups, in one transaction.
-        Returns the clicks written (fewer than the batch when `skip_stored` finds some already stored)."""
+        Returns the clicks written (fewer than the batch when `skip_stored` finds some already stored).
+
+        On SQLite the batch is decided in a read transaction first: the write transaction holds the one
+        database write lock, which the server's own writers (API, jobs) wait for meanwhile."""
         visits: dict[tuple[str, str], float] = {}
-        with write_lock(self.engine), self.engine.begin() as connection:
-            rows, facts = self.decide(connection, batch, skip_stored, visits, {})
-            repository.insert_clicks(connection, rows, facts)
-            repository.add_to_rollups(connection, rollup_increments(rows, facts))
+        if self.engine.dialect.name == "sqlite":
+            with self.engine.connect().execution_options(sqlite_write=False) as reader:
+                rows, facts = self.decide(reader, batch, skip_stored, visits, {})
+                reader.rollback()
+            with write_lock(self.engine), self.engine.begin() as connection:
+                repository.insert_clicks(connection, rows, facts)
+                repository.add_to_rollups(connection, rollup_increments(rows, facts))
+        else:
+            with self.engine.begin() as connection:
+                rows, facts = self.decide(connection, batch, skip_stored, visits, {})
+                repository.insert_clicks(connection, rows, facts)
+                repository.add_to_rollups(connection, rollup_increments(rows, facts))
         self.memory.remember(visits)  # only once committed: a retried batch decides afresh
         return len(rows)
 
