@@ -96,7 +96,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
         engine=engine,
         link_cache=LinkCache(engine, settings),
         click_buffer=ClickBuffer(
-            engine, settings, ClickWriterProcess(settings) if settings.click_writer == "process" else None
+            engine, settings, ClickWriterProcess(settings) if settings.writes_clicks_in_a_process else None
         ),
         job_runner=JobRunner(engine, settings) if settings.run_jobs_in_process else None,
     )

@@ -63,6 +63,13 @@ class Settings(BaseSettings):
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
 
+    @property
+    def writes_clicks_in_a_process(self) -> bool:
+        """Whether a click writer process writes the clicks: as `click_writer` says, except for an in-memory
+        SQLite database, which no other process can open."""
+        in_memory = self.database_url in ("sqlite://", "sqlite:///:memory:") or "mode=memory" in self.database_url
+        return self.click_writer == "process" and not in_memory
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:

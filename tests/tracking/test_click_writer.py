@@ -10,6 +10,7 @@ import signal
 import time
 from collections.abc import Coroutine, Iterator
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
@@ -262,3 +263,26 @@ def test_portable_sends_each_links_ids_once(program: ProgramKeys, engine: Engine
         b"ref",
         b"de",
     )
+
+
+@pytest.mark.parametrize(
+    ("database_url", "writer", "in_a_process"),
+    [
+        ("sqlite:///clicks.db", "process", True),
+        ("postgresql://postgres@127.0.0.1:5432/clicks", "process", True),
+        ("sqlite:///clicks.db", "inline", False),
+        ("sqlite://", "process", False),  # in memory: another process would open a database of its own
+        ("sqlite:///:memory:", "process", False),
+        ("sqlite:///file:clicks?mode=memory&cache=shared&uri=true", "process", False),
+    ],
+)
+def test_who_writes_the_clicks(database_url: str, writer: str, in_a_process: bool) -> None:
+    settings = Settings(database_url=database_url, click_writer=writer)  # type: ignore[arg-type]
+    assert settings.writes_clicks_in_a_process is in_a_process
+
+
+def test_the_app_starts_a_writer_process_only_where_one_can_open_the_database(tmp_path: Path) -> None:
+    on_file = create_app(Settings(database_url=f"sqlite:///{tmp_path / 'clicks.db'}", click_writer="process"))
+    in_memory = create_app(Settings(database_url="sqlite://", click_writer="process"))
+    assert isinstance(on_file.runtime.click_buffer.process, ClickWriterProcess)
+    assert in_memory.runtime.click_buffer.process is None
