@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from fastapi import FastAPI
+from fastapi.encoders import jsonable_encoder
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
@@ -139,7 +140,8 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
         except Exception as error:  # any failure to reach the database is "unhealthy"
             log.warning("health check failed: %s", error)
             return error_response(503, "DatabaseUnreachable", "The database cannot be reached.")
-        return JSONResponse({"status": "ok", "database": engine.dialect.name})
+        clicks = runtime.click_buffer.status()
+        return JSONResponse(jsonable_encoder({"status": "ok", "database": engine.dialect.name, "clicks": clicks}))
 
     _routers(api)
     api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")

@@ -25,6 +25,7 @@ import contextlib
 import ipaddress
 import logging
 import sqlite3
+import time
 from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
@@ -328,6 +329,8 @@ class ClickBuffer:
         self._accepted = 0
         self._done = 0  # written, or set aside as unwritable: always _accepted - len(_pending)
         self.unwritable: list[PendingClick] = []
+        self.failing_since: float | None = None  # epoch seconds of the first of the current failed writes
+        self.last_error: str | None = None  # the latest failed write's error, until a write succeeds
         self.writer = BatchWriter(engine)  # inline writing only; the writer process has its own
         self._wake = asyncio.Event()
         self._room = asyncio.Event()
@@ -340,6 +343,16 @@ class ClickBuffer:
     def pending(self) -> int:
         """Clicks accepted and not yet written."""
         return len(self._pending)
+
+    def status(self) -> dict[str, object]:
+        """What /healthz reports: who writes, how many clicks wait, and whether writing currently fails."""
+        return {
+            "writer": "process" if self.process is not None else "inline",
+            "pending": len(self._pending),
+            "unwritable": len(self.unwritable),
+            "failing_since": None if self.failing_since is None else datetime.fromtimestamp(self.failing_since, UTC),
+            "last_error": self.last_error,
+        }
 
     async def start(self) -> None:
         if self.process is not None:
@@ -453,12 +466,15 @@ class ClickBuffer:
                     self._written(1)
                     continue
                 delay = min(MAX_BACKOFF_S, 0.05 * 2 ** min(failures, 10))
+                self.failing_since = self.failing_since or time.time()
+                self.last_error = f"{type(error).__name__}: {error}"[:500]
                 log.warning("click buffer: writing %d clicks failed (attempt %d), retrying in %.2f s: %s",
                             len(batch), failures, delay, error)  # fmt: skip
                 await asyncio.sleep(delay)
                 continue
             failures = 0
             limit = self.batch_size
+            self.failing_since = self.last_error = None
             self._written(len(batch))
 
     def _written(self, count: int) -> None:

@@ -51,7 +51,10 @@ def test_bad_program_settings_change_nothing(client: TestClient, program: Progra
 
 
 def test_healthz_and_openapi(client: TestClient) -> None:
-    assert client.get("/healthz").json()["status"] == "ok"
+    health = client.get("/healthz").json()
+    assert health["status"] == "ok"
+    assert health["clicks"] == {"writer": "inline", "pending": 0, "unwritable": 0, "failing_since": None,
+                                "last_error": None}  # fmt: skip
     spec = client.get("/openapi.json").json()
     assert "/api/v1/partners" in spec["paths"]
     assert client.get("/docs").status_code == 200

@@ -119,6 +119,9 @@ def test_a_failed_write_in_the_writer_is_retried_until_it_lands(
         time.sleep(0.5)  # several attempts fail in the writer meanwhile
         assert buffer.pending == 25
         assert api_clicks(client, program, link["id"]) == 0
+        clicks = client.get("/healthz").json()["clicks"]
+        assert (clicks["writer"], clicks["pending"]) == ("process", 25)
+        assert clicks["failing_since"] is not None and "clicks" in clicks["last_error"]
     wait_for_clicks(client, program, link["id"], 25)
     assert len(stored_clicks(engine, link["id"])) == 25
     assert rollup_totals(engine, link["id"]) == (25, 0)

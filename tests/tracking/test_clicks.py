@@ -129,10 +129,17 @@ def test_a_failed_write_keeps_the_batch_and_retries_until_it_lands(
         time.sleep(0.5)  # several flush attempts fail meanwhile
         assert buffer.pending == 25
         assert api_clicks(client, program, link["id"]) == 0  # the rollups went back with the failed clicks
+        health = client.get("/healthz").json()
+        assert health["status"] == "ok"  # the database answers; the clicks wait, and /healthz says so
+        assert health["clicks"]["pending"] == 25 and health["clicks"]["writer"] == "inline"
+        assert health["clicks"]["failing_since"] is not None and "clicks" in health["clicks"]["last_error"]
     wait_for_clicks(client, program, link["id"], 25)
     assert len(stored_clicks(engine, link["id"])) == 25
     assert rollup_totals(engine, link["id"]) == (25, 0)
     assert buffer.pending == 0
+    assert client.get("/healthz").json()["clicks"] == {
+        "writer": "inline", "pending": 0, "unwritable": 0, "failing_since": None, "last_error": None
+    }  # fmt: skip
 
 
 def test_a_click_that_can_never_be_written_is_set_aside_without_blocking_the_others(
