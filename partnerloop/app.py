@@ -145,7 +145,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
 
     _routers(api)
     api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    return PartnerloopApp(api, RedirectApp(runtime.link_cache, runtime.click_buffer, settings), runtime)
+    return PartnerloopApp(api, RedirectApp(runtime.link_cache, runtime.click_buffer), runtime)
 
 
 class PartnerloopApp:

@@ -10,12 +10,9 @@ Who writes (`click_writer`):
   Deciding and inserting cost ~12 µs a click in Python and SQLite: in the server's process they took the
   event loop's time or its GIL, and the redirect answered ~57% of what raw ASGI does; in a process of its
   own, on the other core, they take neither.
-- "inline" (tests, and a process that must not start another): in this process, as follows.
-  - PostgreSQL: a worker thread decides and COPYs the batch (BatchWriter.write).
-  - SQLite: the event loop builds the rows and decides uniqueness, WRITE_CHUNK clicks per turn of the loop
-    (<1 ms each), and a worker thread runs the multi-row INSERTs, which is SQLite's C code with the GIL
-    released. A writer thread that also built the rows held the GIL in Python for milliseconds, and the
-    loop waited for it a switch interval (5 ms) at a time: that set the redirect's p99 at ~50 ms.
+- "inline" (tests, an in-memory SQLite database, or a host that must not start another process): a worker
+  thread of this process runs the same BatchWriter.write. Its Python holds the GIL the event loop needs,
+  so the redirect is slower this way (docs/performance.md).
 """
 
 from __future__ import annotations
@@ -30,7 +27,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import TYPE_CHECKING, Any, NamedTuple, Protocol
+from typing import TYPE_CHECKING, NamedTuple, Protocol
 
 import psycopg
 from sqlalchemy import Connection, Engine
@@ -53,7 +50,6 @@ log = logging.getLogger("partnerloop.tracking")
 MAX_REFERRER = 2000
 WARM_UP_AGENT = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Safari/537.36"
 MAX_BACKOFF_S = 5.0
-WRITE_CHUNK = 250  # SQLite: clicks decided per turn of the event loop
 _NOT_COUNTRIES = frozenset({"xx", "t1"})  # Cloudflare's "unknown" and "Tor"
 # Errors that the same rows will hit again on every retry (a constraint or a value the column refuses).
 _ROW_ERRORS = (
@@ -112,8 +108,8 @@ def is_row_error(error: BaseException) -> bool:
     return isinstance(error, _ROW_ERRORS) or isinstance(getattr(error, "orig", None), _ROW_ERRORS)
 
 
-# How many recent (link, visitor) visits and click ids the flusher remembers. Past that, the oldest are
-# forgotten and the database answers for them instead (one query per written chunk): the limit costs
+# How many recent (link, visitor) visits the click writer remembers. Past that, the oldest are
+# forgotten and the database answers for them instead (one query per written batch): the limit costs
 # queries, never correctness. ~100 bytes an entry: ~20 MB at most.
 MAX_REMEMBERED = 100_000
 
@@ -222,11 +218,11 @@ class VisitorMemory:
         connection: Connection,
         clicks: Sequence[WritableClick],
         rows: Sequence[ClickRow],
-        visits: dict[tuple[str, str], float],
-        seen_ids: dict[str, tuple[str, float]],
-    ) -> list[UniqueFacts]:
-        """(is_unique, visitor) of each click, in order. `visits` and `seen_ids` hold what the batch being
-        written decided so far; they are updated in place, and remembered once the batch is committed."""
+    ) -> tuple[list[UniqueFacts], dict[tuple[str, str], float]]:
+        """(is_unique, visitor) of each click of a batch, in order, and the batch's latest visit per (link id,
+        visitor): to remember() once the batch is committed."""
+        visits: dict[tuple[str, str], float] = {}
+        seen_ids: dict[str, tuple[str, float]] = {}  # the batch's click ids, for cookies naming one of them
         visitors = [_visitor(row[5], row[6]) for row in rows]
         cookies = [cookie_click_id(click[7]) if len(click) > 7 else None for click in clicks]
         since = min((click[2] for click in clicks), default=0.0) - UNIQUE_WINDOW_S
@@ -262,7 +258,7 @@ class VisitorMemory:
             facts.append((is_unique_click(row[10], previous, at), visitor))
             visits[pair] = at if in_batch is None or at > in_batch else in_batch
             seen_ids[row[0]] = (link_id, at)
-        return facts
+        return facts, visits
 
 
 class BatchWriter:
@@ -278,17 +274,16 @@ class BatchWriter:
 
         On SQLite the batch is decided in a read transaction first: the write transaction holds the one
         database write lock, which the server's own writers (API, jobs) wait for meanwhile."""
-        visits: dict[tuple[str, str], float] = {}
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect().execution_options(sqlite_write=False) as reader:
-                rows, facts = self.decide(reader, batch, skip_stored, visits, {})
+                rows, facts, visits = self.decide(reader, batch, skip_stored)
                 reader.rollback()
             with write_lock(self.engine), self.engine.begin() as connection:
                 repository.insert_clicks(connection, rows, facts)
                 repository.add_to_rollups(connection, rollup_increments(rows, facts))
         else:
             with self.engine.begin() as connection:
-                rows, facts = self.decide(connection, batch, skip_stored, visits, {})
+                rows, facts, visits = self.decide(connection, batch, skip_stored)
                 repository.insert_clicks(connection, rows, facts)
                 repository.add_to_rollups(connection, rollup_increments(rows, facts))
         self.memory.remember(visits)  # only once committed: a retried batch decides afresh
@@ -299,19 +294,17 @@ class BatchWriter:
         connection: Connection,
         clicks: Sequence[WritableClick],
         skip_stored: bool,
-        visits: dict[tuple[str, str], float],
-        seen_ids: dict[str, tuple[str, float]],
-    ) -> tuple[list[ClickRow], list[UniqueFacts]]:
-        """The rows and uniqueness of a batch, or of a chunk of one whose earlier chunks are in `visits` and
-        `seen_ids`. With `skip_stored` (a retry after a write whose outcome is unknown), clicks already
-        stored are left out."""
-        chunk = list(clicks)
-        rows = [click_row(click) for click in chunk]
+    ) -> tuple[list[ClickRow], list[UniqueFacts], dict[tuple[str, str], float]]:
+        """The rows, uniqueness and latest visits of a batch. With `skip_stored` (a retry after a write whose
+        outcome is unknown), clicks already stored are left out."""
+        kept = list(clicks)
+        rows = [click_row(click) for click in kept]
         if skip_stored:
             stored = repository.existing_click_ids(connection, [row[0] for row in rows])
-            kept = [index for index, row in enumerate(rows) if row[0] not in stored]
-            chunk, rows = [chunk[index] for index in kept], [rows[index] for index in kept]
-        return rows, self.memory.unique_facts(connection, chunk, rows, visits, seen_ids)
+            indexes = [index for index, row in enumerate(rows) if row[0] not in stored]
+            kept, rows = [kept[index] for index in indexes], [rows[index] for index in indexes]
+        facts, visits = self.memory.unique_facts(connection, kept, rows)
+        return rows, facts, visits
 
 
 class ClickBuffer:
@@ -433,7 +426,6 @@ class ClickBuffer:
                 await self.process.stop()
 
     async def _flush_forever(self) -> None:
-        on_sqlite = self.engine.dialect.name == "sqlite"
         failures = 0
         limit = self.batch_size
         while True:
@@ -450,8 +442,6 @@ class ClickBuffer:
                 # After a failure the commit may have happened anyway: the retry skips stored ids.
                 if self.process is not None:
                     await self.process.write(batch, failures > 0)
-                elif on_sqlite:
-                    await self._write_sqlite(batch, failures > 0)
                 else:
                     await asyncio.to_thread(self.writer.write, batch, failures > 0)
             except Exception as error:
@@ -492,31 +482,3 @@ class ClickBuffer:
                 else:
                     waiting.append((target, waiter))
             self._flush_waiters = waiting
-
-    async def _write_sqlite(self, batch: Sequence[PendingClick], skip_stored: bool) -> None:
-        """SQLite: decide on the event loop a chunk at a time (reads only), insert from a worker thread."""
-        written: list[ClickRow] = []
-        uniques: list[UniqueFacts] = []
-        visits: dict[tuple[str, str], float] = {}
-        seen_ids: dict[str, tuple[str, float]] = {}
-        with self.engine.connect().execution_options(sqlite_write=False) as reader:
-            variable_limit = repository.sqlite_variable_limit(reader)
-            for start in range(0, len(batch), WRITE_CHUNK):
-                chunk = batch[start : start + WRITE_CHUNK]
-                rows, facts = self.writer.decide(reader, chunk, skip_stored, visits, seen_ids)
-                reader.rollback()  # no read snapshot held across turns of the loop
-                written += rows
-                uniques += facts
-                await asyncio.sleep(0)  # serve the requests that came in meanwhile
-        statements = repository.sqlite_click_inserts(written, uniques, variable_limit)
-        increments = rollup_increments(written, uniques)
-        await asyncio.to_thread(self._insert_sqlite, statements, increments)
-        self.writer.memory.remember(visits)  # only once committed: a retried batch decides afresh
-
-    def _insert_sqlite(
-        self, statements: Sequence[tuple[str, tuple[Any, ...]]], increments: Sequence[RollupIncrement]
-    ) -> None:
-        with write_lock(self.engine), self.engine.begin() as connection:
-            for statement, parameters in statements:
-                connection.exec_driver_sql(statement, parameters)
-            repository.add_to_rollups(connection, increments)

@@ -8,9 +8,8 @@ import logging
 from time import time
 from typing import Any
 
-from starlette.types import Message, Receive, Scope, Send
+from starlette.types import Message, Scope, Send
 
-from partnerloop.config import Settings
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id_bytes
 from partnerloop.tracking.buffer import ClickBuffer, PendingClick
@@ -19,8 +18,6 @@ from partnerloop.tracking.link_rules import deep_link_target, with_utm
 
 log = logging.getLogger("partnerloop.tracking")
 
-PREFIX = "/go/"
-_PREFIX_LENGTH = len(PREFIX)
 
 _PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
@@ -52,18 +49,11 @@ _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 
 
 class RedirectApp:
-    """The ASGI app PartnerloopApp hands every /go/ request to."""
+    """Answers the short links PartnerloopApp routes to it (/go/{key}, and /{key} on link domains)."""
 
-    def __init__(self, cache: LinkCache, buffer: ClickBuffer, settings: Settings) -> None:
+    def __init__(self, cache: LinkCache, buffer: ClickBuffer) -> None:
         self.cache = cache
         self.buffer = buffer
-        self.settings = settings
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        key = scope["path"][_PREFIX_LENGTH:]
-        if key.endswith("/"):
-            key = key[:-1]
-        await self.answer(scope, send, key, None)
 
     async def answer(self, scope: Scope, send: Send, key: str, host: LinkHost | None) -> None:
         """Answer a short link; `host` is set when the request came on a program's link domain (that

@@ -332,5 +332,5 @@ def test_the_database_answers_for_visitors_an_earlier_process_saw(
     stranger = (new_id_bytes(), target, at, "198.51.100.1", SAFARI_ON_IPHONE.encode(), b"", b"", b"")
     clicks = [same, other_agent_same_cookie, stranger]
     with engine.connect() as connection:
-        facts = memory.unique_facts(connection, clicks, [click_row(click) for click in clicks], {}, {})
+        facts, _visits = memory.unique_facts(connection, clicks, [click_row(click) for click in clicks])
     assert [unique for unique, _ in facts] == [False, False, True]

@@ -134,10 +134,6 @@ def test_redirects_and_404s_never_touch_the_database_on_the_event_loop(
         assert response.status_code == 302
         assert client.get("/go/missing", follow_redirects=False).status_code == 404
     wait_for_clicks(client, program, link["id"], 30)
-    # The redirects run no SQL. On SQLite the click flusher decides uniqueness on the loop, with reads of
-    # the local file between requests; every write happens in a worker thread.
-    assert {task for task, _ in statements_on_the_event_loop} <= {"click-buffer-flusher"}
-    writes = [
-        sql for _, sql in statements_on_the_event_loop if not sql.lstrip().upper().startswith(("SELECT", "BEGIN"))
-    ]
-    assert writes == []
+    # No SQL at all on the loop: the redirects run none, and the clicks are decided and written in a worker
+    # thread (inline, as here) or in the writer process.
+    assert statements_on_the_event_loop == []
