@@ -1,6 +1,7 @@
 """The click writer process (click_writer="process", what `serve` runs): clicks land with their facts,
-uniqueness and rollups; failures are retried or set aside as in this process; a writer that dies is
-replaced without losing or doubling a click; shutdown drains through it and stops it."""
+uniqueness and rollups; failures are retried or set aside as in this process (test_clicks.py runs those
+tests with each writer); a writer that dies is replaced without losing or doubling a click; shutdown
+drains through it and stops it."""
 
 from __future__ import annotations
 
@@ -27,7 +28,6 @@ from tests.conftest import ProgramKeys, make_settings
 from tests.tracking.helpers import (
     CHROME_ON_WINDOWS,
     GOOGLEBOT,
-    api_clicks,
     eventually,
     make_link,
     rollup_totals,
@@ -105,43 +105,6 @@ def test_the_writer_process_records_clicks_with_their_facts_uniqueness_and_rollu
     assert [(click.is_unique, click.is_bot) for click in clicks] == [(True, False), (False, False), (False, True)]
     assert rollup_totals(engine, link["id"]) == (3, 1)
     assert writer_of(client.app).starts == 1  # type: ignore[arg-type]
-
-
-def test_a_failed_write_in_the_writer_is_retried_until_it_lands(
-    writer_client: TestClient, program: ProgramKeys, engine: Engine
-) -> None:
-    client = writer_client
-    link = make_link(client, program, key="retry")
-    buffer = client.app.runtime.click_buffer  # type: ignore[attr-defined]
-    with clicks_table_away(engine):
-        for _ in range(25):
-            assert client.get("/go/retry", follow_redirects=False).status_code == 302
-        time.sleep(0.5)  # several attempts fail in the writer meanwhile
-        assert buffer.pending == 25
-        assert api_clicks(client, program, link["id"]) == 0
-        clicks = client.get("/healthz").json()["clicks"]
-        assert (clicks["writer"], clicks["pending"]) == ("process", 25)
-        assert clicks["failing_since"] is not None and "clicks" in clicks["last_error"]
-    wait_for_clicks(client, program, link["id"], 25)
-    assert len(stored_clicks(engine, link["id"])) == 25
-    assert rollup_totals(engine, link["id"]) == (25, 0)
-    assert writer_of(client.app).starts == 1  # type: ignore[arg-type]  # a failed write is an answer
-
-
-def test_a_click_the_writer_can_never_write_is_set_aside_without_blocking_the_others(
-    writer_client: TestClient, program: ProgramKeys, engine: Engine
-) -> None:
-    client = writer_client
-    good = make_link(client, program, key="good")
-    doomed = make_link(client, program, key="doomed", partner_id=good["partner_id"])
-    with engine.begin() as connection:  # gone behind the cache's back: its clicks break the foreign key
-        connection.execute(delete(Link).where(Link.id == doomed["id"]))
-    for key in ("good", "good", "doomed", "good", "good", "good"):
-        assert client.get(f"/go/{key}", follow_redirects=False).status_code == 302
-    wait_for_clicks(client, program, good["id"], 5)
-    buffer = client.app.runtime.click_buffer  # type: ignore[attr-defined]
-    eventually(lambda: buffer.pending == 0)
-    assert [click[1].key for click in buffer.unwritable] == ["doomed"]
 
 
 def test_a_killed_writer_is_replaced_and_no_click_is_lost_or_written_twice(

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, delete, text
 
@@ -118,9 +119,17 @@ def clicks_table_away(engine: Engine) -> Iterator[None]:
             connection.execute(text("ALTER TABLE clicks_away RENAME TO clicks"))
 
 
+@pytest.fixture(params=["inline", "process"])
+def each_writer_client(request: pytest.FixtureRequest, database_url: str) -> Iterator[TestClient]:
+    """A client of an app whose clicks are written inline, then of one with the writer process."""
+    with TestClient(create_app(make_settings(database_url, click_writer=request.param))) as client:
+        yield client
+
+
 def test_a_failed_write_keeps_the_batch_and_retries_until_it_lands(
-    client: TestClient, program: ProgramKeys, engine: Engine
+    each_writer_client: TestClient, program: ProgramKeys, engine: Engine
 ) -> None:
+    client = each_writer_client
     link = make_link(client, program, key="retry")
     buffer = client.app.runtime.click_buffer  # type: ignore[attr-defined]
     with clicks_table_away(engine):
@@ -131,20 +140,22 @@ def test_a_failed_write_keeps_the_batch_and_retries_until_it_lands(
         assert api_clicks(client, program, link["id"]) == 0  # the rollups went back with the failed clicks
         health = client.get("/healthz").json()
         assert health["status"] == "ok"  # the database answers; the clicks wait, and /healthz says so
-        assert health["clicks"]["pending"] == 25 and health["clicks"]["writer"] == "inline"
+        writer = "inline" if buffer.process is None else "process"
+        assert health["clicks"]["pending"] == 25 and health["clicks"]["writer"] == writer
         assert health["clicks"]["failing_since"] is not None and "clicks" in health["clicks"]["last_error"]
     wait_for_clicks(client, program, link["id"], 25)
     assert len(stored_clicks(engine, link["id"])) == 25
     assert rollup_totals(engine, link["id"]) == (25, 0)
     assert buffer.pending == 0
     assert client.get("/healthz").json()["clicks"] == {
-        "writer": "inline", "pending": 0, "unwritable": 0, "failing_since": None, "last_error": None
+        "writer": writer, "pending": 0, "unwritable": 0, "failing_since": None, "last_error": None
     }  # fmt: skip
 
 
 def test_a_click_that_can_never_be_written_is_set_aside_without_blocking_the_others(
-    client: TestClient, program: ProgramKeys, engine: Engine
+    each_writer_client: TestClient, program: ProgramKeys, engine: Engine
 ) -> None:
+    client = each_writer_client
     good = make_link(client, program, key="good")
     doomed = make_link(client, program, key="doomed", partner_id=good["partner_id"])
     with engine.begin() as connection:  # gone from the database behind the cache's back: its clicks break the FK
