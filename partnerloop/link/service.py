@@ -19,12 +19,12 @@ from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.kit.urls import check_destination
 from partnerloop.link import repository
+from partnerloop.link.changes import link_changed
+from partnerloop.link.rules import UTM_FIELDS
 from partnerloop.link.schemas import LinkIn, LinkOut, LinkPatch, Utm
 from partnerloop.models import Link, Program
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import EnrollmentStatus
-from partnerloop.tracking.cache import LinkCache
-from partnerloop.tracking.link_rules import UTM_FIELDS
 
 
 class LinkError(AppError):
@@ -97,7 +97,7 @@ def _fallback(url: str | None, program: Program) -> str | None:
 
 
 def _invalidate_after_commit(session: Session, key: str) -> None:
-    on_commit(session, lambda: LinkCache.invalidate_everywhere_in_process(key))
+    on_commit(session, lambda: link_changed(key))
 
 
 def create_link(session: Session, program: Program, body: LinkIn) -> Link:

@@ -1,7 +1,7 @@
 """The in-process link cache: /go/{key} resolves with a dict lookup, never a database round trip.
 
-Loaded whole at start; kept fresh by (1) `invalidate_everywhere_in_process(key)`, which link/service.py
-calls right after a commit, for changes made by this process, and (2) a poll of links and programs whose
+Loaded whole at start; kept fresh by (1) `reload_key(key)`, which link/changes.py calls right after a
+commit, for changes made by this process, and (2) a poll of links and programs whose
 `updated_at` moved, for changes made by other processes (applied within one poll interval).
 """
 
@@ -11,12 +11,10 @@ import asyncio
 import contextlib
 import logging
 import threading
-import weakref
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from math import inf
-from typing import ClassVar
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import Connection, Engine
@@ -25,8 +23,9 @@ from partnerloop.config import Settings
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.time import as_utc
 from partnerloop.kit.urls import ascii_host, check_destination, normalize_domain
+from partnerloop.link import changes as link_changes
+from partnerloop.link.rules import utm_params, with_utm
 from partnerloop.tracking import repository
-from partnerloop.tracking.link_rules import utm_params, with_utm
 from partnerloop.tracking.repository import LinkRow, ProgramRow
 
 log = logging.getLogger("partnerloop.tracking")
@@ -149,8 +148,6 @@ def target_for(row: LinkRow) -> LinkTarget | None:
 class LinkCache:
     """Link key -> LinkTarget for every live link; `get` is a plain dict lookup."""
 
-    _instances: ClassVar[weakref.WeakSet[LinkCache]] = weakref.WeakSet()
-
     def __init__(self, engine: Engine, settings: Settings) -> None:
         self.engine = engine
         self.poll_interval_s = settings.link_cache_poll_ms / 1000
@@ -171,27 +168,17 @@ class LinkCache:
 
     async def start(self) -> None:
         """Load every live link, then poll for changes made elsewhere."""
-        LinkCache._instances.add(self)  # before loading: a commit during the load still reaches us
+        link_changes.subscribe(self.reload_key)  # before loading: a commit during the load still reaches us
         await asyncio.to_thread(self._load_all)
         self._poll_task = asyncio.create_task(self._poll_forever(), name="link-cache-poll")
 
     async def stop(self) -> None:
-        LinkCache._instances.discard(self)
+        link_changes.unsubscribe(self.reload_key)
         if self._poll_task is not None:
             self._poll_task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._poll_task
             self._poll_task = None
-
-    @classmethod
-    def invalidate_everywhere_in_process(cls, key: str) -> None:
-        """Make every cache of this process reflect the database for `key` now (blocking: call it from
-        a worker thread, after the commit)."""
-        for cache in list(cls._instances):
-            try:
-                cache.reload_key(key)
-            except Exception:  # the poll repairs it within a second; the committed change stands
-                log.exception("link cache: reloading key %r failed", key)
 
     def reload_key(self, key: str) -> None:
         with self._lock, self._reading() as connection:

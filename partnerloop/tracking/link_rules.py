@@ -1,4 +1,4 @@
-"""Pure decisions of the link features: UTM parameters, expiry, deep links, link-domain paths, unique clicks.
+"""Pure decisions of the redirect: deep links, link-domain paths, unique clicks (UTMs are link/rules.py).
 
 No clock, no I/O: the cache prepares targets with these, the redirect and the flusher call them.
 """
@@ -6,40 +6,12 @@ No clock, no I/O: the cache prepares targets with these, the redirect and the fl
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping
-from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
+from urllib.parse import parse_qsl
 
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.urls import check_destination
 
-UTM_FIELDS = ("source", "medium", "campaign", "term", "content")
 UNIQUE_WINDOW_S = 3600.0  # the same visitor on the same link within this long counts once
-
-
-def utm_params(utm: Mapping[str, object] | None) -> tuple[tuple[str, str], ...]:
-    """The link's stored UTMs ({"utm_source": "x", …}) as (name, value) pairs in canonical order; empty
-    and unknown entries dropped."""
-    if not utm:
-        return ()
-    pairs = []
-    for field in UTM_FIELDS:
-        value = utm.get(f"utm_{field}")
-        if isinstance(value, str) and value:
-            pairs.append((f"utm_{field}", value))
-    return tuple(pairs)
-
-
-def with_utm(url: str, utm: tuple[tuple[str, str], ...]) -> str:
-    """`url` with the UTM pairs appended to its query, except those the URL already names (its own win)."""
-    if not utm:
-        return url
-    parts = urlsplit(url)
-    present = {item.split("=", 1)[0] for item in parts.query.split("&") if item}
-    extra = "&".join(f"{name}={quote(value, safe='')}" for name, value in utm if name not in present)
-    if not extra:
-        return url
-    query = f"{parts.query}&{extra}" if parts.query else extra
-    return urlunsplit((parts.scheme, parts.netloc, parts.path, query, parts.fragment))
 
 
 def deep_link_target(query_string: bytes, allowed_domains: tuple[str, ...]) -> str | None:

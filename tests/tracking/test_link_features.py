@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id_bytes
+from partnerloop.link.rules import utm_params, with_utm
 from partnerloop.models import ClickRollup
 from partnerloop.tracking.buffer import VisitorMemory, click_row
 from partnerloop.tracking.cache import target_for
@@ -21,8 +22,6 @@ from partnerloop.tracking.link_rules import (
     host_of,
     is_unique_click,
     link_domain_key,
-    utm_params,
-    with_utm,
 )
 from partnerloop.tracking.repository import LinkRow
 from tests.conftest import ProgramKeys
