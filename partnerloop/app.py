@@ -16,7 +16,6 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from partnerloop.account.web import SecurityHeadersMiddleware, install_page_handlers
 from partnerloop.config import Settings, get_settings
 from partnerloop.db import get_engine
 from partnerloop.errors import error_response, install_error_handlers
@@ -29,6 +28,7 @@ from partnerloop.tracking.cache import LinkCache
 from partnerloop.tracking.click_writer import ClickWriterProcess
 from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
+from partnerloop.web.pages import SecurityHeadersMiddleware, install_page_handlers
 
 log = logging.getLogger("partnerloop")
 
@@ -56,11 +56,11 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.ledger.endpoints import router as ledger_router
     from partnerloop.link.endpoints import router as link_router
     from partnerloop.link.qr import router as link_qr_router
+    from partnerloop.manage.views import router as manage_router
     from partnerloop.partner.endpoints import router as partner_router
     from partnerloop.partner_portal.views import router as partner_portal_router
     from partnerloop.payout.endpoints import router as payout_router
     from partnerloop.plan.endpoints import router as plan_router
-    from partnerloop.portal.views import router as portal_router
     from partnerloop.program.endpoints import router as program_router
     from partnerloop.report.endpoints import router as report_router
     from partnerloop.tracking.endpoints import router as site_tracking_router
@@ -84,7 +84,7 @@ def _routers(api: FastAPI) -> None:
         fx_router,
         account_router,
         partner_portal_router,
-        portal_router,
+        manage_router,
     ):
         api.include_router(router)
 

@@ -16,7 +16,11 @@ from sqlalchemy.orm import Session
 
 from partnerloop.account import repository, service
 from partnerloop.account.rules import Role, should_touch
-from partnerloop.account.web import (
+from partnerloop.db import transaction
+from partnerloop.deps import READ_METHODS, DbSession
+from partnerloop.kit.time import utc_now
+from partnerloop.models import Enrollment, Member, Partner, Program, User
+from partnerloop.web.pages import (
     CSRF_FIELD,
     CSRF_HEADER,
     CsrfFailed,
@@ -29,10 +33,6 @@ from partnerloop.account.web import (
     remember_user,
     render,
 )
-from partnerloop.db import transaction
-from partnerloop.deps import READ_METHODS, DbSession
-from partnerloop.kit.time import utc_now
-from partnerloop.models import Enrollment, Member, Partner, Program, User
 
 __all__ = [
     "CsrfChecked",

@@ -11,7 +11,6 @@ from sqlalchemy.orm import Session
 
 from partnerloop.account import emails, repository
 from partnerloop.account.rules import Role, SessionTimes, assignable_roles, password_problem, session_is_valid
-from partnerloop.account.web import is_https, remember_user
 from partnerloop.config import Settings
 from partnerloop.kit.crypto import hash_password, password_needs_rehash, verify_password
 from partnerloop.kit.errors import AppError, Conflict, Forbidden, NotFound
@@ -23,6 +22,7 @@ from partnerloop.partner import repository as partner_repository
 from partnerloop.partner.schemas import PartnerIn
 from partnerloop.partner.service import change_status, enroll_partner
 from partnerloop.program.service import create_program, is_email
+from partnerloop.web.pages import is_https, remember_user
 
 SESSION_COOKIE = "pl_session"
 SECURE_SESSION_COOKIE = "__Host-pl_session"  # __Host-: Secure, Path=/, no Domain: only this host sees it

@@ -10,7 +10,6 @@ from fastapi.responses import RedirectResponse, Response
 from partnerloop.account import ratelimit, repository, service
 from partnerloop.account.deps import CsrfChecked, CurrentUser
 from partnerloop.account.rules import landing_page, safe_next
-from partnerloop.account.web import LoginRequired, PageError, TooManyAttempts, redirect, render
 from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.deps import DbSession
@@ -18,6 +17,7 @@ from partnerloop.kit.errors import AppError
 from partnerloop.kit.ids import sha256_hex
 from partnerloop.kit.time import utc_now
 from partnerloop.models import User
+from partnerloop.web.pages import LoginRequired, PageError, TooManyAttempts, redirect, render
 
 router = APIRouter(include_in_schema=False)
 

@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from partnerloop.kit.money import format_money
+from partnerloop.manage.rules import amount_text, parse_amount, parse_percent_bps, percent_text
 from partnerloop.plan.conditions import LIST_OPS, NUMBER_OPS, field_spec
-from partnerloop.portal.rules import amount_text, parse_amount, parse_percent_bps, percent_text
 
 EVENTS = (("sale", "Sale"), ("lead", "Lead"), ("click", "Click"))
 REWARD_TYPES = (("percent", "Percent of the sale"), ("flat", "Fixed amount"))

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
+from partnerloop.manage.rules import Period, Totals
 from partnerloop.models import (
     ApiKey,
     ClickRollup,
@@ -24,7 +25,6 @@ from partnerloop.models import (
     Program,
     User,
 )
-from partnerloop.portal.rules import Period, Totals
 
 _NOT_COUNTED = ("rejected",)
 

@@ -23,11 +23,11 @@ from partnerloop.group.schemas import GroupIn, GroupPatch
 from partnerloop.kit.errors import AppError, InvalidInput, NotFound
 from partnerloop.kit.money import format_money, normalize_currency
 from partnerloop.kit.time import utc_now
+from partnerloop.manage import repository
+from partnerloop.manage.rules import parse_amount, split_list
 from partnerloop.models import ApiKey, Commission, Event, Group, PartnerNote, Program
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.schemas import PartnerPatch
-from partnerloop.portal import repository
-from partnerloop.portal.rules import parse_amount, split_list
 from partnerloop.program import service as program_service
 from partnerloop.program.schemas import ProgramPatch
 
@@ -250,7 +250,7 @@ class ProgramForm:
 
 
 def program_form(program: Program) -> ProgramForm:
-    from partnerloop.portal.rules import amount_text
+    from partnerloop.manage.rules import amount_text
 
     return ProgramForm(
         name=program.name,

@@ -11,7 +11,7 @@ from partnerloop.app import PartnerloopApp
 from tests.account.factories import PASSWORD
 from tests.account.helpers import login
 from tests.conftest import ProgramKeys
-from tests.portal.world import Victim, page_routes
+from tests.manage.world import Victim, page_routes
 
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 

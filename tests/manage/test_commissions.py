@@ -11,7 +11,7 @@ from sqlalchemy import Engine, select
 from partnerloop.db import transaction
 from partnerloop.models import Commission
 from tests.conftest import ProgramKeys
-from tests.portal.factories import as_member, as_owner, convert, form_post, make_partner, make_plan
+from tests.manage.factories import as_member, as_owner, convert, form_post, make_partner, make_plan
 
 
 def _statuses(engine: Engine) -> dict[str, str]:

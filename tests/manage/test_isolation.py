@@ -13,7 +13,7 @@ from partnerloop.models import Base
 from tests.account.factories import PASSWORD, add_partner_user
 from tests.account.helpers import csrf_of, login
 from tests.conftest import ProgramKeys
-from tests.portal.world import Victim, page_routes
+from tests.manage.world import Victim, page_routes
 
 NOT_COMPARED = {"user_sessions", "jobs", "schedules", "idempotency_keys", "account_tokens", "clicks", "click_rollups"}
 

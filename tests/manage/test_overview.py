@@ -11,7 +11,7 @@ from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Commission, Customer, Event
 from tests.conftest import ProgramKeys
-from tests.portal.factories import as_owner, click, convert, make_partner, make_plan
+from tests.manage.factories import as_owner, click, convert, make_partner, make_plan
 
 
 def test_overview_shows_the_period_against_the_previous_one(

@@ -10,7 +10,7 @@ from urllib.parse import parse_qsl
 from fastapi.testclient import TestClient
 
 from tests.conftest import ProgramKeys
-from tests.portal.factories import as_owner, convert, make_partner, make_plan
+from tests.manage.factories import as_owner, convert, make_partner, make_plan
 
 PER_PAGE = 50  # partners.PER_PAGE and commissions.PER_PAGE
 

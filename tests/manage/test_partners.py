@@ -11,7 +11,7 @@ from partnerloop.db import transaction
 from partnerloop.models import Enrollment, Group, Partner, PartnerNote, User
 from tests.conftest import ProgramKeys
 from tests.notify.smtp import SmtpRecorder
-from tests.portal.factories import as_owner, convert, form_post, make_partner, make_plan
+from tests.manage.factories import as_owner, convert, form_post, make_partner, make_plan
 
 
 def _names(html: str) -> list[str]:

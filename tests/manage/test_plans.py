@@ -10,7 +10,7 @@ from sqlalchemy import Engine, func, select
 from partnerloop.db import transaction
 from partnerloop.models import Group, Plan
 from tests.conftest import ProgramKeys
-from tests.portal.factories import as_member, as_owner, form_post, make_partner, make_plan
+from tests.manage.factories import as_member, as_owner, form_post, make_partner, make_plan
 
 
 def _rule_fields(index: int, **values: str) -> list[tuple[str, str]]:

@@ -4,9 +4,8 @@ from datetime import date, timedelta
 
 import pytest
 
-from partnerloop.portal.charts import bucketed
-from partnerloop.portal.plan_forms import readable
-from partnerloop.portal.rules import (
+from partnerloop.manage.plan_forms import readable
+from partnerloop.manage.rules import (
     Period,
     Totals,
     change_text,
@@ -16,6 +15,7 @@ from partnerloop.portal.rules import (
     parse_period,
     percent_text,
 )
+from partnerloop.web.charts import bucketed
 
 TODAY = date(2026, 11, 20)
 

@@ -12,7 +12,7 @@ from partnerloop.models import Member, Program, User
 from tests.account.helpers import login
 from tests.conftest import ProgramKeys
 from tests.notify.smtp import SmtpRecorder
-from tests.portal.factories import (
+from tests.manage.factories import (
     PASSWORD,
     add_member,
     as_member,

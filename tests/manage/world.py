@@ -16,7 +16,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.models import ApiKey, Commission, Group, Invitation, Member, PartnerNote, User
 from tests.account.factories import add_member, add_partner_user
 from tests.conftest import ProgramKeys
-from tests.portal.factories import convert, make_plan
+from tests.manage.factories import convert, make_plan
 
 MISSING_ID = "01zzzzzzzzzzzzzzzzzzzzzzzz"
 

@@ -9,14 +9,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
-from partnerloop.account.web import apply_security_headers
 from partnerloop.commission.rules import CommissionStatus
 from partnerloop.db import transaction
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
-from partnerloop.portal import repository, service
-from partnerloop.portal.rules import COMMISSION_QUEUE_STATUSES, page_bounds
-from partnerloop.portal.views.common import PostedForm, page, text, texts
+from partnerloop.manage import repository, service
+from partnerloop.manage.rules import COMMISSION_QUEUE_STATUSES, page_bounds
+from partnerloop.manage.views.common import page
+from partnerloop.web.forms import PostedForm, text, texts
+from partnerloop.web.pages import apply_security_headers
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50

@@ -8,10 +8,10 @@ from fastapi.responses import Response
 from partnerloop.account.deps import ManagerPage
 from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
-from partnerloop.portal import repository
-from partnerloop.portal.charts import bar_chart_svg, bucketed, daily_series
-from partnerloop.portal.rules import PERIOD_CHOICES, kpis, parse_period
-from partnerloop.portal.views.common import page
+from partnerloop.manage import repository
+from partnerloop.manage.rules import PERIOD_CHOICES, kpis, parse_period
+from partnerloop.manage.views.common import page
+from partnerloop.web.charts import bar_chart_svg, bucketed, daily_series
 
 router = APIRouter(include_in_schema=False)
 

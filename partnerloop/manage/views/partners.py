@@ -10,15 +10,16 @@ from sqlalchemy import select
 
 from partnerloop.account import service as account_service
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
-from partnerloop.account.web import PageNotFound
 from partnerloop.kit.errors import AppError
 from partnerloop.ledger import service as ledger_service
+from partnerloop.manage import repository, service
+from partnerloop.manage.rules import PARTNER_SORTS, page_bounds
+from partnerloop.manage.views.common import page
 from partnerloop.models import Enrollment, Partner
 from partnerloop.partner.rules import EnrollmentStatus
 from partnerloop.partner_portal import repository as portal_repository
-from partnerloop.portal import repository, service
-from partnerloop.portal.rules import PARTNER_SORTS, page_bounds
-from partnerloop.portal.views.common import PostedForm, page, settings_of, text, texts
+from partnerloop.web.forms import PostedForm, settings_of, text, texts
+from partnerloop.web.pages import PageNotFound
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 50

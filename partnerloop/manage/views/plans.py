@@ -11,17 +11,18 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
-from partnerloop.account.web import PageNotFound
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.money import format_rate
 from partnerloop.kit.time import utc_now
+from partnerloop.manage import plan_forms, repository, service
+from partnerloop.manage.views.common import page
 from partnerloop.models import Plan
 from partnerloop.plan import service as plan_service
 from partnerloop.plan import simulation
 from partnerloop.plan.schemas import PlanIn, PlanPatch, SimulateIn, SimulationOut
 from partnerloop.plan.terms import plan_in_words
-from partnerloop.portal import plan_forms, repository, service
-from partnerloop.portal.views.common import PostedForm, page, text
+from partnerloop.web.forms import PostedForm, text
+from partnerloop.web.pages import PageNotFound
 
 router = APIRouter(include_in_schema=False)
 

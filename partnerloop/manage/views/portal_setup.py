@@ -8,15 +8,15 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect, render
-from partnerloop.account.web import PageNotFound
 from partnerloop.kit.errors import AppError
 from partnerloop.partner_portal import groups, repository
 from partnerloop.partner_portal.rules import QuestionKind, ResourceKind, text_color_on
 from partnerloop.partner_portal.service import application as application_service
 from partnerloop.partner_portal.service import library
 from partnerloop.partner_portal.service.portal import partner_plan_row
-from partnerloop.partner_portal.views.common import PostedFields, PostedForm, settings_of
 from partnerloop.plan.terms import ProgramTerms, plan_in_words, program_in_words
+from partnerloop.web.forms import PostedFields, PostedForm, settings_of
+from partnerloop.web.pages import PageNotFound
 
 router = APIRouter(include_in_schema=False)
 
@@ -66,7 +66,7 @@ def _resources_page(
         "values": values or library.ResourceIn(kind="guide", title=""),
         "error": error,
     }
-    return _page(request, ctx, "partner/manage_resources.html", context, status_code)
+    return _page(request, ctx, "manage/portal_resources.html", context, status_code)
 
 
 @router.get("/manage/resources")
@@ -111,7 +111,7 @@ def _edit_page(
         "values": values,
         "error": error,
     }
-    return _page(request, ctx, "partner/manage_resource.html", context, status_code)
+    return _page(request, ctx, "manage/portal_resource.html", context, status_code)
 
 
 @router.post("/manage/resources/{resource_id}")
@@ -152,7 +152,7 @@ def _onboarding_page(
                      program.min_payout_amount)
     )  # fmt: skip
     context = {"kit": kit, "plan": plan, "plan_lines": plan_lines, "program_lines": program_lines, "error": error}
-    return _page(request, ctx, "partner/manage_onboarding.html", context, status_code)
+    return _page(request, ctx, "manage/portal_onboarding.html", context, status_code)
 
 
 @router.get("/manage/onboarding")
@@ -196,7 +196,7 @@ def _application_page(
         "pending": len(repository.applications(ctx.session, ctx.program.id, "pending")),
         "error": error,
     }
-    return _page(request, ctx, "partner/manage_application.html", context, status_code)
+    return _page(request, ctx, "manage/portal_application.html", context, status_code)
 
 
 @router.get("/manage/application")

@@ -13,8 +13,9 @@ from partnerloop.account.deps import ManagerAdmin, ManagerContext, ManagerPage, 
 from partnerloop.account.rules import Role, assignable_roles
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
-from partnerloop.portal import repository, service
-from partnerloop.portal.views.common import PostedForm, page, settings_of, text
+from partnerloop.manage import repository, service
+from partnerloop.manage.views.common import page
+from partnerloop.web.forms import PostedForm, settings_of, text
 
 router = APIRouter(include_in_schema=False)
 

@@ -40,7 +40,7 @@ from partnerloop.partner_portal.rules import (
 from partnerloop.partner_portal.service import library, payouts
 from partnerloop.plan import repository as plan_repository
 from partnerloop.plan.terms import ProgramTerms, plan_in_words, program_in_words
-from partnerloop.portal.charts import bar_chart_svg, daily_series
+from partnerloop.web.charts import bar_chart_svg, daily_series
 
 COMMISSIONS_PER_PAGE = 25
 

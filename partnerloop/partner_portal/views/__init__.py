@@ -1,13 +1,12 @@
-"""The partner portal's pages: public application, the partner's pages, the manager's portal settings."""
+"""The partner's pages, and the public application page."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
 from partnerloop.partner_portal.views.apply import router as apply_router
-from partnerloop.partner_portal.views.manage import router as manage_router
 from partnerloop.partner_portal.views.portal import router as portal_router
 
 router = APIRouter(include_in_schema=False)
-for _router in (apply_router, portal_router, manage_router):
+for _router in (apply_router, portal_router):
     router.include_router(_router)

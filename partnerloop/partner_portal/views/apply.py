@@ -9,14 +9,14 @@ from fastapi.responses import Response
 
 from partnerloop.account.deps import CsrfChecked, CurrentUser, redirect, render
 from partnerloop.account.rules import MIN_PASSWORD_LENGTH
-from partnerloop.account.web import PageNotFound
 from partnerloop.deps import DbSession
 from partnerloop.kit.errors import AppError
 from partnerloop.models import Program
 from partnerloop.partner_portal import repository
 from partnerloop.partner_portal.rules import ApplicationStatus, text_color_on
 from partnerloop.partner_portal.service import application as service
-from partnerloop.partner_portal.views.common import COUNTRIES, PostedFields, settings_of
+from partnerloop.web.forms import COUNTRIES, PostedFields, settings_of
+from partnerloop.web.pages import PageNotFound
 
 router = APIRouter(include_in_schema=False)
 

@@ -8,7 +8,6 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from partnerloop.account.deps import CsrfChecked, PartnerContext, PartnerPage, redirect, render
-from partnerloop.account.web import PageNotFound
 from partnerloop.commission.rules import CommissionStatus
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
@@ -18,7 +17,8 @@ from partnerloop.partner_portal import repository
 from partnerloop.partner_portal.rules import RANGE_PRESETS, UTM_FIELDS, ResourceKind, parse_range
 from partnerloop.partner_portal.service import payouts as payout_service
 from partnerloop.partner_portal.service import portal as service
-from partnerloop.partner_portal.views.common import COUNTRIES, COUNTRY_NAMES, PostedFields, settings_of
+from partnerloop.web.forms import COUNTRIES, COUNTRY_NAMES, PostedFields, settings_of
+from partnerloop.web.pages import PageNotFound
 
 router = APIRouter(include_in_schema=False)
 
