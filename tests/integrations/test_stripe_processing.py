@@ -135,6 +135,24 @@ def test_refund_before_its_sale_waits_then_applies(
     assert [refund.amount for refund in refunds] == [10000]
 
 
+def test_refund_recorded_before_the_checkout_attributes_reverses_the_commission_it_then_earns(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("invoice.paid", paid_invoice("in_RB", "cus_RB", payment_intent="pi_RB")))
+    charge = refunded_charge("ch_RB", "pi_RB", amount=11900, refunds=[("re_RB", 2975)])  # a quarter
+    send(client, program, new_event("charge.refunded", charge))
+    assert _commissions(client, program) == []
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_RB", click_id=click_id)))
+    commissions = _commissions(client, program)
+    assert sorted((c["partner_id"], c["earnings_amount"]) for c in commissions) == [
+        (partner["id"], -500),
+        (partner["id"], 2000),
+    ]
+    balance = client.get(f"/api/v1/partners/{partner['id']}/balance", headers=program.headers)
+    assert balance.json()["data"][0]["pending_amount"] == 1500
+
+
 def test_lost_dispute_holds_then_reverses(
     client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
 ) -> None:
