@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Session
 
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
@@ -109,21 +109,21 @@ def first_other_sale_at(session: Session, customer_id: str, sale_id: str) -> dat
 
 
 def unattributed_sales(session: Session, customer_id: str) -> list[Event]:
-    """The customer's sales credited to no partner and never refunded, oldest first."""
-    refund = aliased(Event)
-    refunded = select(refund.sale_event_id).where(
-        refund.customer_id == customer_id, refund.kind == "refund", refund.sale_event_id.is_not(None)
-    )
+    """The customer's sales credited to no partner (refunded or not), oldest first."""
     return list(
         session.execute(
             select(Event)
-            .where(
-                Event.customer_id == customer_id,
-                Event.kind == "sale",
-                Event.partner_id.is_(None),
-                Event.id.not_in(refunded),
-            )
+            .where(Event.customer_id == customer_id, Event.kind == "sale", Event.partner_id.is_(None))
             .order_by(Event.occurred_at, Event.id)
+        ).scalars()
+    )
+
+
+def refunds_of_sale(session: Session, sale_id: str) -> list[Event]:
+    """The sale's refunds in the order they were recorded."""
+    return list(
+        session.execute(
+            select(Event).where(Event.sale_event_id == sale_id, Event.kind == "refund").order_by(Event.id)
         ).scalars()
     )
 

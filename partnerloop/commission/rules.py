@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 
 from partnerloop.kit.money import format_money, prorate
+from partnerloop.kit.time import MAX_CLOCK_SKEW
 
 
 class CommissionStatus(StrEnum):
@@ -30,10 +31,6 @@ class CommissionStatus(StrEnum):
     @property
     def is_paid(self) -> bool:
         return self is CommissionStatus.PAID
-
-
-# A merchant's clock may run a little ahead of ours; beyond this an event time is in the future.
-MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def is_in_future(occurred_at: datetime, now: datetime) -> bool:

@@ -456,6 +456,12 @@ def attribute_customer(
         created += _attribute_and_earn(
             session, program, customer, None, sale, _stored_sale_facts(session, program, sale)
         )
+        # Refunds recorded before the partner was known reverse the new commissions now, as if in order.
+        refunded = 0
+        for refund in repository.refunds_of_sale(session, sale.id) if sale.partner_id is not None else []:
+            refunded += refund.amount or 0
+            refund.partner_id = sale.partner_id
+            _reverse_commissions(session, sale, refund, RefundPlan(refund.amount or 0, refunded))
     session.flush()
     return customer, created
 

@@ -29,6 +29,7 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_idempotency_keys", "sweep_idempotency_keys", timedelta(hours=1)),
     PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
     PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
+    PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
 )
 
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
+
+# Clocks disagree (a merchant's server, Stripe's whole-second `created`, ours): two moments closer
+# than this may be in either order. Beyond it an event time is in the future, or before its click.
+MAX_CLOCK_SKEW = timedelta(minutes=5)
 
 
 def utc_now() -> datetime:

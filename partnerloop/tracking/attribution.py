@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from partnerloop.kit.time import MAX_CLOCK_SKEW
+
 APPROVED = "approved"
 
 
@@ -60,12 +62,13 @@ class Attribution:
 
 
 def within_window(clicked_at: datetime, converted_at: datetime, cookie_days: int) -> bool:
-    """A click counts from its own moment up to exactly `cookie_days` days later, both ends included."""
-    return clicked_at <= converted_at <= clicked_at + timedelta(days=cookie_days)
+    """A click counts from its own moment (less MAX_CLOCK_SKEW: the conversion's time comes from
+    another clock) up to exactly `cookie_days` days later, both ends included."""
+    return clicked_at - MAX_CLOCK_SKEW <= converted_at <= clicked_at + timedelta(days=cookie_days)
 
 
 def _age(clicked_at: datetime, converted_at: datetime) -> str:
-    days = (converted_at - clicked_at) / timedelta(days=1)
+    days = max(converted_at - clicked_at, timedelta(0)) / timedelta(days=1)  # within the skew: 0
     return f"{days:.1f} days" if days < 10 else f"{int(days)} days"
 
 
@@ -74,7 +77,7 @@ def _touch_refusal(touch: Touch, converted_at: datetime, cookie_days: int) -> st
     if isinstance(touch, ClickTouch):
         if touch.is_bot:
             return f"click {touch.click_id} was made by a bot"
-        if converted_at < touch.clicked_at:
+        if converted_at < touch.clicked_at - MAX_CLOCK_SKEW:
             return f"the conversion happened before click {touch.click_id}"
         if not within_window(touch.clicked_at, converted_at, cookie_days):
             age = _age(touch.clicked_at, converted_at)

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from partnerloop.kit.time import MAX_CLOCK_SKEW
 from partnerloop.tracking.attribution import ClickTouch, CodeTouch, CurrentPartner, Touch, attribute
 
 CLICKED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -32,7 +33,25 @@ CASES = [
         id="a conversion one second past 90 days does not attribute",
     ),
     pytest.param(
-        None, click(), CLICKED - timedelta(seconds=1), None, id="a conversion before the click does not attribute"
+        None,
+        click(),
+        CLICKED - timedelta(seconds=1),
+        "partner_a",
+        id="a conversion stamped a second before the click attributes (Stripe's created has whole seconds)",
+    ),
+    pytest.param(
+        None,
+        click(),
+        CLICKED - MAX_CLOCK_SKEW,
+        "partner_a",
+        id="a conversion stamped exactly the clock skew before the click attributes",
+    ),
+    pytest.param(
+        None,
+        click(),
+        CLICKED - MAX_CLOCK_SKEW - timedelta(seconds=1),
+        None,
+        id="a conversion more than the clock skew before the click does not attribute",
     ),
     pytest.param(None, click(is_bot=True), CLICKED + timedelta(hours=1), None, id="a bot click never attributes"),
     pytest.param(
@@ -89,6 +108,16 @@ def test_a_click_outside_the_window_says_why() -> None:
         "No commission: the customer is not attributed, because click click_1 is 91 days old, "
         "outside the 90-day cookie window."
     )
+
+
+def test_a_conversion_too_long_before_the_click_says_why() -> None:
+    result = attribute(current=None, touch=click(), converted_at=CLICKED - timedelta(minutes=6), cookie_days=90)
+    assert result.explanation == "not attributed: the conversion happened before click click_1"
+
+
+def test_a_conversion_within_the_skew_before_the_click_reads_as_at_the_click() -> None:
+    result = attribute(current=None, touch=click(), converted_at=CLICKED - timedelta(minutes=2), cookie_days=30)
+    assert result.explanation == "last click click_1 of partner partner_a, 0.0 days before, within 30 days"
 
 
 def test_a_click_within_the_window_names_the_click_and_partner() -> None:

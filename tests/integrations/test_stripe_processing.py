@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from partnerloop.db import transaction
-from partnerloop.models import Customer, Event
-from tests.commission.factories import counts, make_click, make_partner, make_plan
+from partnerloop.integrations.stripe import service
+from partnerloop.kit.ids import new_id
+from partnerloop.kit.time import utc_now
+from partnerloop.models import Click, Customer, Event, StripeEvent
+from tests.commission.factories import make_click, make_partner, make_plan
 from tests.conftest import ProgramKeys
 from tests.integrations.stripe_kit import (
     checkout_session,
@@ -20,6 +24,7 @@ from tests.integrations.stripe_kit import (
     refunded_charge,
     send,
     stripe_object,
+    wait_for,
 )
 
 
@@ -124,12 +129,28 @@ def test_refund_before_its_sale_waits_then_applies(
     assert waiting["waiting_for"] == "payment:pi_W1"
     send(client, program, new_event("invoice.paid", paid_invoice("in_W1", "cus_W", payment_intent="pi_W1")))
     send(client, program, new_event("checkout.session.completed", checkout_session("cus_W", click_id=click_id)))
-    from tests.integrations.stripe_kit import wait_for
-
     wait_for(client, program, refund_event["id"])
     with transaction(engine, writes=False) as session:
         refunds = list(session.execute(select(Event).where(Event.kind == "refund")).scalars())
     assert [refund.amount for refund in refunds] == [10000]
+
+
+def test_refund_recorded_before_the_checkout_attributes_reverses_the_commission_it_then_earns(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = make_click(client, engine, program, partner["id"])
+    send(client, program, new_event("invoice.paid", paid_invoice("in_RB", "cus_RB", payment_intent="pi_RB")))
+    charge = refunded_charge("ch_RB", "pi_RB", amount=11900, refunds=[("re_RB", 2975)])  # a quarter
+    send(client, program, new_event("charge.refunded", charge))
+    assert _commissions(client, program) == []
+    send(client, program, new_event("checkout.session.completed", checkout_session("cus_RB", click_id=click_id)))
+    commissions = _commissions(client, program)
+    assert sorted((c["partner_id"], c["earnings_amount"]) for c in commissions) == [
+        (partner["id"], -500),
+        (partner["id"], 2000),
+    ]
+    balance = client.get(f"/api/v1/partners/{partner['id']}/balance", headers=program.headers)
+    assert balance.json()["data"][0]["pending_amount"] == 1500
 
 
 def test_lost_dispute_holds_then_reverses(
@@ -179,15 +200,118 @@ def test_invoices_after_subscription_deleted_earn_nothing(
     assert len(_commissions(client, program)) == 1
 
 
-def test_client_reference_id_that_is_not_our_click_is_ignored_and_writes_nothing(
+def test_client_reference_id_that_is_not_a_click_id_still_records_the_sale_unattributed(
     client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
 ) -> None:
-    before = counts(engine)
-    row = send(
-        client, program, new_event("checkout.session.completed", checkout_session("cus_X", click_id="nope")), "ignored"
+    session = _paid_checkout("cus_X", "pi_X", click_id="order-1234")  # the merchant's own reference
+    row = send(client, program, new_event("checkout.session.completed", session))
+    assert "order-1234 is not a Partnerloop click id" in row["error"]
+    [sale] = _sales(engine)
+    assert (sale.invoice_id, sale.amount) == ("pi_X", 10000)
+    assert _commissions(client, program) == []
+
+
+def _paid_checkout(customer: str, payment_intent: str, *, click_id: str | None) -> dict[str, Any]:
+    """A one-time Checkout payment of 119.00 usd, 19.00 of it tax: the sale is 100.00."""
+    return checkout_session(
+        customer, click_id=click_id, mode="payment", payment_intent=payment_intent, subscription=None,
+        amount_total=11900, total_details={"amount_discount": 0, "amount_shipping": 0, "amount_tax": 1900},
+    )  # fmt: skip
+
+
+def _write_click(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner_id: str, click_id: str, at: datetime
+) -> None:
+    """The click the writer process had not written yet, written now with the id its redirect minted."""
+    link = client.post(
+        "/api/v1/links",
+        json={"partner_id": partner_id, "destination_url": "https://acme.test/"},
+        headers=program.headers,
     )
-    assert "not a click" in row["error"]
-    assert counts(engine) == before
+    assert link.status_code == 201, link.text
+    with transaction(engine) as session:
+        session.add(
+            Click(id=click_id, program_id=program.id, link_id=link.json()["id"], partner_id=partner_id, created_at=at)
+        )
+
+
+def _retry_click_waits(engine: Engine, now: datetime) -> list[str]:
+    """The periodic job's work, as it runs at `now`."""
+    with transaction(engine) as session:
+        return service.retry_click_waits(session, now)
+
+
+def _waiting(client: TestClient, program: ProgramKeys) -> list[dict[str, Any]]:
+    response = client.get("/api/v1/integrations/stripe/events?status=waiting", headers=program.headers)
+    assert response.status_code == 200, response.text
+    data: list[dict[str, Any]] = response.json()["data"]
+    return data
+
+
+def test_checkout_naming_a_click_not_written_yet_waits_and_is_credited_once_the_click_is_there(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = new_id()  # minted by the redirect, still in the click buffer
+    event = new_event("checkout.session.completed", _paid_checkout("cus_CW", "pi_CW", click_id=click_id))
+    row = send(client, program, event, "waiting")
+    [listed] = _waiting(client, program)
+    assert (listed["id"], listed["waiting_for"]) == (row["id"], f"click:{click_id}")
+    assert f"waiting for click {click_id}" in listed["error"]
+    assert _sales(engine) == []
+    # A manager's replay while the click is still missing: it waits again.
+    replayed = client.post(f"/api/v1/integrations/stripe/events/{row['id']}/replay", headers=program.headers)
+    assert replayed.status_code == 202, replayed.text
+    wait_for(client, program, event["id"], ("waiting",))
+    # The periodic retry before the click is written: still waiting; that round is not tried twice.
+    assert _retry_click_waits(engine, utc_now() + timedelta(seconds=40)) == [row["id"]]
+    wait_for(client, program, event["id"], ("waiting",))
+    assert _retry_click_waits(engine, utc_now() + timedelta(seconds=50)) == []
+    _write_click(client, engine, program, partner["id"], click_id, utc_now() - timedelta(seconds=3))
+    assert _retry_click_waits(engine, utc_now() + timedelta(seconds=70)) == [row["id"]]
+    done = wait_for(client, program, event["id"])
+    assert done["error"] is None and done["waiting_for"] is None
+    assert _waiting(client, program) == []
+    [commission] = _commissions(client, program)
+    assert (commission["partner_id"], commission["amount"], commission["earnings_amount"]) == (
+        partner["id"],
+        10000,
+        2000,
+    )
+
+
+def test_checkout_whose_click_never_arrives_records_the_sale_unattributed_after_the_wait(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    click_id = new_id()  # lost in a crash before it was written
+    event = new_event("checkout.session.completed", _paid_checkout("cus_LOST", "pi_LOST", click_id=click_id))
+    row = send(client, program, event, "waiting")
+    with transaction(engine) as session:  # it arrived a day and an hour ago
+        session.execute(
+            update(StripeEvent).where(StripeEvent.id == row["id"]).values(received_at=utc_now() - timedelta(hours=25))
+        )
+    assert _retry_click_waits(engine, utc_now()) == [row["id"]]
+    done = wait_for(client, program, event["id"])
+    assert f"click {click_id} was not found within 24 h" in done["error"]
+    [sale] = _sales(engine)
+    assert (sale.invoice_id, sale.amount, sale.currency) == ("pi_LOST", 10000, "usd")
+    assert _commissions(client, program) == []
+    with transaction(engine, writes=False) as session:
+        customer = session.execute(select(Customer).where(Customer.external_id == "cus_LOST")).scalar_one()
+    assert customer.partner_id is None
+    assert _retry_click_waits(engine, utc_now() + timedelta(hours=1)) == []
+
+
+def test_checkout_stamped_by_stripe_a_moment_before_the_click_is_written_still_attributes(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    clicked_at = utc_now()
+    click_id = make_click(client, engine, program, partner["id"], at=clicked_at)
+    # Stripe's `created` has whole seconds, and its clock is not ours: two seconds "before" the click.
+    created = int(clicked_at.timestamp()) - 2
+    checkout = _paid_checkout("cus_SK", "pi_SK", click_id=click_id)
+    send(client, program, new_event("checkout.session.completed", checkout, created=created))
+    [commission] = _commissions(client, program)
+    assert (commission["partner_id"], commission["earnings_amount"]) == (partner["id"], 2000)
 
 
 def test_promotion_code_on_invoice_attributes_to_coupon_partner_without_click(
@@ -214,8 +338,6 @@ def test_replay_processes_again_without_a_second_sale(
     row = send(client, program, event)
     replayed = client.post(f"/api/v1/integrations/stripe/events/{row['id']}/replay", headers=program.headers)
     assert replayed.status_code == 202, replayed.text
-    from tests.integrations.stripe_kit import wait_for
-
     wait_for(client, program, event["id"])
     assert len(_sales(engine)) == 1
     missing = client.post("/api/v1/integrations/stripe/events/01NOPE/replay", headers=program.headers)

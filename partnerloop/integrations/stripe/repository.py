@@ -70,6 +70,28 @@ def wake_waiting(session: Session, program_id: str, keys: Sequence[str]) -> list
     return ids
 
 
+def click_waits(session: Session) -> list[tuple[str, str, datetime]]:
+    """Events of every program waiting for a click: (row id, program id, received at), locked
+    (skipping rows another transaction holds)."""
+    rows = session.execute(
+        select(StripeEvent.id, StripeEvent.program_id, StripeEvent.received_at)
+        .where(StripeEvent.status == "waiting", StripeEvent.waiting_for.like("click:%"))
+        .order_by(StripeEvent.id)
+        .with_for_update(skip_locked=True)
+    ).all()
+    return [(row_id, program_id, received_at) for row_id, program_id, received_at in rows]
+
+
+def wake_event(session: Session, row_id: str) -> bool:
+    """A waiting event goes back to received; False when it was not waiting any more."""
+    result = session.execute(
+        update(StripeEvent)
+        .where(StripeEvent.id == row_id, StripeEvent.status == "waiting")
+        .values(status="received", waiting_for=None)
+    )
+    return bool(result.rowcount)  # type: ignore[attr-defined]
+
+
 def linked_customer(session: Session, program_id: str, stripe_customer_id: str) -> str | None:
     external_id: str | None = session.execute(
         select(StripeCustomerLink.customer_external_id).where(

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -47,6 +47,11 @@ CLICK_KEYS = ("pl_cid",)
 COUPON_KEYS = ("pl_coupon", "coupon_code")
 RELEASED_DISPUTE = frozenset({"won", "warning_closed"})
 MAX_TEXT = 200
+# A click is written within a second of its redirect; one still missing a day after the checkout was lost.
+CLICK_WAIT_LIMIT = timedelta(hours=24)
+CLICK_RETRY_FIRST = timedelta(seconds=30)  # then each gap doubles, up to CLICK_RETRY_MAX_GAP
+CLICK_RETRY_MAX_GAP = timedelta(hours=1)
+_CLICK_ID_CHARACTERS = frozenset("0123456789abcdefghjkmnpqrstvwxyz")  # ULIDs as kit/ids mints them
 
 
 @dataclass(frozen=True)
@@ -56,6 +61,7 @@ class Envelope:
     livemode: bool
     created: datetime | None
     obj: dict[str, Any]
+    received_at: datetime | None = None  # when we stored it (set by the service once stored)
 
 
 def _text(value: object) -> str | None:
@@ -111,6 +117,39 @@ def click_id_of(obj: Mapping[str, Any]) -> str | None:
         found = _text(_metadata(obj).get(key))
         if found is not None:
             return found
+    return None
+
+
+def looks_like_click_id(value: str) -> bool:
+    """Whether `value` can be a click id of ours (26 lower-case Crockford base32 characters, a ULID)."""
+    return len(value) == 26 and set(value) <= _CLICK_ID_CHARACTERS
+
+
+def click_retry_round(waited: timedelta) -> int:
+    """How many retry points an event waiting for a click has passed, `waited` after it arrived.
+
+    The points are 30 s, 1, 2, 4 … min (each gap doubling up to an hour), then hourly, and the
+    24 h limit itself; 0 before the first. Each round is tried once, so this is the backoff.
+    """
+    if waited >= CLICK_WAIT_LIMIT:
+        rounds, point = 1, CLICK_RETRY_FIRST
+        while point < CLICK_WAIT_LIMIT:
+            rounds, point = rounds + 1, point + min(point, CLICK_RETRY_MAX_GAP)
+        return rounds
+    rounds, point = 0, CLICK_RETRY_FIRST
+    while point <= waited:
+        rounds, point = rounds + 1, point + min(point, CLICK_RETRY_MAX_GAP)
+    return rounds
+
+
+def without_unknown_click(click_id: str, waited: timedelta) -> str | None:
+    """Why a checkout naming a click we do not have goes on without it; None while it should wait
+    for the click (written moments after its redirect, or still in a buffer)."""
+    if not looks_like_click_id(click_id):
+        return f"client_reference_id / pl_cid {click_id} is not a Partnerloop click id"
+    if waited >= CLICK_WAIT_LIMIT:
+        hours = int(CLICK_WAIT_LIMIT / timedelta(hours=1))
+        return f"click {click_id} was not found within {hours} h of the checkout (lost before it was written)"
     return None
 
 

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any
 
 import stripe
@@ -28,13 +28,14 @@ from partnerloop.integrations.stripe import repository, rules
 from partnerloop.integrations.stripe.rules import Envelope, EventStatus, PromotionRef
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import AppError, NotFound
-from partnerloop.kit.time import utc_now
+from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Program, StripeDispute, StripeEvent
 
 log = logging.getLogger("partnerloop.stripe")
 
 PROCESS_JOB = "stripe.process_event"
+RETRY_CLICK_WAITS_JOB = "stripe.retry_click_waits"
 ACTOR = "stripe"
 TOLERANCE_SECONDS = 300
 MAX_METADATA_KEYS = 50
@@ -156,7 +157,7 @@ def process_stored_event(session: Session, row_id: str, now: datetime) -> EventS
     else:
         try:
             with session.begin_nested():
-                outcome = _dispatch(session, program, envelope, now)
+                outcome = _dispatch(session, program, replace(envelope, received_at=as_utc(row.received_at)), now)
         except ValidationError as error:
             outcome = Outcome(EventStatus.IGNORED, f"the Stripe object does not make a valid conversion: {error}")
         except AppError as error:
@@ -211,9 +212,14 @@ def _known_click(session: Session, program: Program, click_id: str | None) -> st
 def _checkout_completed(session: Session, program: Program, envelope: Envelope, now: datetime) -> Outcome:
     obj = envelope.obj
     occurred_at = envelope.created or now
-    click_id = rules.click_id_of(obj)
+    click_id, note = rules.click_id_of(obj), None
     if click_id is not None and _known_click(session, program, click_id) is None:
-        return Outcome(EventStatus.IGNORED, f"client_reference_id / pl_cid {click_id} is not a click of this program")
+        why = rules.without_unknown_click(click_id, now - (envelope.received_at or now))
+        if why is None:  # not written yet (the click buffer) or never: retried by retry_click_waits
+            hours = int(rules.CLICK_WAIT_LIMIT / timedelta(hours=1))
+            text = f"waiting for click {click_id} to be written (retried with backoff for up to {hours} h)"
+            return Outcome(EventStatus.WAITING, text, f"click:{click_id}")
+        click_id, note = None, f"processed without its click: {why}; the sale is not attributed through it"
     coupon_code = _coupon_code(session, program, rules.promotion_refs(obj))
     sale = rules.checkout_sale(obj)
     external_id = _external_id(session, program, rules.id_of(obj.get("customer")), obj)
@@ -226,7 +232,7 @@ def _checkout_completed(session: Session, program: Program, envelope: Envelope, 
             session, program, external_id, click_id=click_id, coupon_code=coupon_code, occurred_at=occurred_at
         )
     if sale is None or sale.amount <= 0:
-        return Outcome(EventStatus.PROCESSED)
+        return Outcome(EventStatus.PROCESSED, note)
     body = SaleIn(
         customer_external_id=external_id,
         amount=sale.amount,
@@ -237,7 +243,7 @@ def _checkout_completed(session: Session, program: Program, envelope: Envelope, 
     )
     track_service.track_sale(session, program, body, now)
     repository.link_payments(session, program.id, [sale.sale_key], sale.sale_key)
-    return Outcome(EventStatus.PROCESSED, wake=(f"sale:{sale.sale_key}", f"payment:{sale.sale_key}"))
+    return Outcome(EventStatus.PROCESSED, note, wake=(f"sale:{sale.sale_key}", f"payment:{sale.sale_key}"))
 
 
 def _invoice_paid(session: Session, program: Program, envelope: Envelope, now: datetime) -> Outcome:
@@ -432,6 +438,28 @@ _HANDLERS = {
     "charge.dispute.closed": _dispute,
     "customer.subscription.deleted": _subscription_deleted,
 }
+
+
+def retry_click_waits(session: Session, now: datetime) -> list[str]:
+    """Put events waiting for a click back in the queue when their next retry point has come (see
+    rules.click_retry_round: each round once, so the tries back off); returns their row ids.
+
+    Periodic rather than woken by the click's arrival: clicks are written in batches by the click
+    writer, which knows nothing of Stripe. The job of a round is enqueued before the row is woken,
+    so a round already tried (its unique key taken) leaves the row waiting.
+    """
+    retried = []
+    for row_id, program_id, received_at in repository.click_waits(session):
+        round_ = rules.click_retry_round(now - as_utc(received_at))
+        if round_ == 0:
+            continue
+        key = f"{PROCESS_JOB}:click-retry:{row_id}:{round_}"
+        if enqueue(session, PROCESS_JOB, {"stripe_event_id": row_id}, program_id=program_id, unique_key=key) is None:
+            continue
+        if repository.wake_event(session, row_id):
+            retried.append(row_id)
+    session.flush()
+    return retried
 
 
 # ---------------------------------------------------------------- manager
