@@ -16,6 +16,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import Engine, text
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from partnerloop import job_registry
 from partnerloop.config import Settings, get_settings
 from partnerloop.db import get_engine
 from partnerloop.errors import error_response, install_error_handlers
@@ -99,7 +100,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
         click_buffer=ClickBuffer(
             engine, settings, ClickWriterProcess(settings) if settings.writes_clicks_in_a_process else None
         ),
-        job_runner=JobRunner(engine, settings) if settings.run_jobs_in_process else None,
+        job_runner=JobRunner(engine, settings, job_registry.SCHEDULES) if settings.run_jobs_in_process else None,
     )
 
     @asynccontextmanager

@@ -127,10 +127,11 @@ def serve(
 @cli.command()
 def worker() -> None:
     """Run durable jobs until SIGTERM / Ctrl-C."""
+    from partnerloop.job_registry import SCHEDULES
     from partnerloop.jobs.runner import run_worker_forever
 
     engine = _migrated_engine()
-    run_worker_forever(engine, get_settings())
+    run_worker_forever(engine, get_settings(), SCHEDULES)
 
 
 @cli.command()

@@ -13,18 +13,12 @@ import signal
 import socket
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from types import FrameType
 
 from sqlalchemy import Engine
 
-# Imported for their @job_handler registrations: whoever runs jobs knows every kind.
-import partnerloop.commission.tasks
-import partnerloop.integrations.stripe.tasks
-import partnerloop.jobs.tasks
-import partnerloop.notify.tasks
-import partnerloop.payout.tasks  # noqa: F401
 from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.jobs import queue, schedules
@@ -91,9 +85,11 @@ def run_next_job(engine: Engine, worker_id: str, *, now: datetime | None = None)
     return True
 
 
-def work_batch(engine: Engine, worker_id: str, should_stop: Callable[[], bool]) -> int:
+def work_batch(
+    engine: Engine, worker_id: str, should_stop: Callable[[], bool], periodic: Sequence[schedules.PeriodicJob]
+) -> int:
     """Enqueue due schedules, then run due jobs until none is left (or a stop); return how many ran."""
-    schedules.tick_if_due(engine, utc_now())
+    schedules.tick_if_due(engine, utc_now(), periodic)
     ran = 0
     while ran < MAX_JOBS_PER_BATCH and not should_stop():
         if not run_next_job(engine, worker_id):
@@ -105,8 +101,9 @@ def work_batch(engine: Engine, worker_id: str, should_stop: Callable[[], bool]) 
 class JobRunner:
     """The in-process runner of `serve`: one asyncio task; each batch runs in a thread."""
 
-    def __init__(self, engine: Engine, settings: Settings) -> None:
+    def __init__(self, engine: Engine, settings: Settings, periodic: Sequence[schedules.PeriodicJob]) -> None:
         self.engine = engine
+        self.periodic = periodic
         self.poll_seconds = settings.job_poll_interval_ms / 1000
         self.worker_id = worker_identity()
         self._stopping = False
@@ -135,7 +132,7 @@ class JobRunner:
         failures = 0
         while not self._stopping:
             try:
-                ran = await asyncio.to_thread(work_batch, self.engine, self.worker_id, self._should_stop)
+                ran = await asyncio.to_thread(work_batch, self.engine, self.worker_id, self._should_stop, self.periodic)
                 failures = 0
             except Exception:  # e.g. the database is briefly unreachable: log, wait, go on
                 failures += 1
@@ -171,7 +168,7 @@ class _StopRequest:
             time.sleep(min(0.05, max(0.0, deadline - time.monotonic())))
 
 
-def run_worker_forever(engine: Engine, settings: Settings) -> None:
+def run_worker_forever(engine: Engine, settings: Settings, periodic: Sequence[schedules.PeriodicJob]) -> None:
     """`partnerloop worker`: run jobs until SIGTERM or SIGINT, which finish the current job; then return."""
     if not logging.getLogger().handlers:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -184,7 +181,7 @@ def run_worker_forever(engine: Engine, settings: Settings) -> None:
     failures = 0
     while not stop.is_requested():
         try:
-            ran = work_batch(engine, worker_id, stop.is_requested)
+            ran = work_batch(engine, worker_id, stop.is_requested, periodic)
             failures = 0
         except Exception:  # the database restarting must not kill the worker
             failures += 1

@@ -24,16 +24,7 @@ class PeriodicJob:
     payload: dict[str, Any] = field(default_factory=dict)
 
 
-SCHEDULES: tuple[PeriodicJob, ...] = (
-    PeriodicJob("approve_due_commissions", "approve_due_commissions", timedelta(seconds=60)),
-    PeriodicJob("sweep_idempotency_keys", "sweep_idempotency_keys", timedelta(hours=1)),
-    PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
-    PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
-    PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
-)
-
-
-def tick(session: Session, now: datetime, schedules: Sequence[PeriodicJob] = SCHEDULES) -> list[str]:
+def tick(session: Session, now: datetime, schedules: Sequence[PeriodicJob]) -> list[str]:
     """Enqueue every schedule due at `now` in the caller's transaction; return the names enqueued.
 
     A new schedule is due at once. Advancing next_run_at only WHERE it still holds the value we read
@@ -60,14 +51,14 @@ def tick(session: Session, now: datetime, schedules: Sequence[PeriodicJob] = SCH
     return enqueued
 
 
-def any_due(engine: Engine, now: datetime, schedules: Sequence[PeriodicJob] = SCHEDULES) -> bool:
+def any_due(engine: Engine, now: datetime, schedules: Sequence[PeriodicJob]) -> bool:
     """A read-only check, so an idle poll does not take SQLite's write lock."""
     with transaction(engine, writes=False) as session:
         stored = dict(session.execute(select(Schedule.name, Schedule.next_run_at)).all())
     return any(stored.get(schedule.name) is None or stored[schedule.name] <= now for schedule in schedules)
 
 
-def tick_if_due(engine: Engine, now: datetime, schedules: Sequence[PeriodicJob] = SCHEDULES) -> list[str]:
+def tick_if_due(engine: Engine, now: datetime, schedules: Sequence[PeriodicJob]) -> list[str]:
     """Enqueue the due schedules in their own transaction; return the names enqueued."""
     if not any_due(engine, now, schedules):
         return []

@@ -11,6 +11,7 @@ from sqlalchemy import Engine
 from partnerloop.app import PartnerloopApp
 from partnerloop.commission.tasks import approve_due
 from partnerloop.db import transaction
+from partnerloop.job_registry import SCHEDULES
 from partnerloop.jobs import queue
 from partnerloop.jobs.runner import work_batch
 from partnerloop.kit.time import utc_now
@@ -28,7 +29,9 @@ def test_the_periodic_job_approves_pending_commissions_past_their_hold(engine: E
     rejected = make_commission(engine, program, partner_id, status="rejected", hold_until=now - timedelta(days=1))
     paid = make_commission(engine, program, partner_id, status="paid", hold_until=now - timedelta(days=90))
 
-    ran = work_batch(engine, "test-worker", lambda: False)  # ticks the schedules, then runs what they enqueued
+    ran = work_batch(
+        engine, "test-worker", lambda: False, SCHEDULES
+    )  # ticks the schedules, then runs what they enqueued
 
     assert ran >= 1
     assert count_jobs(engine, kind="approve_due_commissions", status="done") == 1

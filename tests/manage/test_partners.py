@@ -10,8 +10,8 @@ from sqlalchemy import Engine, select
 from partnerloop.db import transaction
 from partnerloop.models import Enrollment, Group, Partner, PartnerNote, User
 from tests.conftest import ProgramKeys
-from tests.notify.smtp import SmtpRecorder
 from tests.manage.factories import as_owner, convert, form_post, make_partner, make_plan
+from tests.notify.smtp import SmtpRecorder
 
 
 def _names(html: str) -> list[str]:

@@ -11,7 +11,6 @@ from partnerloop.db import transaction
 from partnerloop.models import Member, Program, User
 from tests.account.helpers import login
 from tests.conftest import ProgramKeys
-from tests.notify.smtp import SmtpRecorder
 from tests.manage.factories import (
     PASSWORD,
     add_member,
@@ -22,6 +21,7 @@ from tests.manage.factories import (
     make_partner,
     make_plan,
 )
+from tests.notify.smtp import SmtpRecorder
 
 GOOD = {
     "name": "Acme Partners",

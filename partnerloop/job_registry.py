@@ -1,0 +1,21 @@
+"""Every job kind and periodic schedule of the product: the one list that knows every domain (wiring,
+like app.py). Importing it registers each domain's job handlers (their @job_handler decorators)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import partnerloop.commission.tasks
+import partnerloop.integrations.stripe.tasks
+import partnerloop.jobs.tasks
+import partnerloop.notify.tasks
+import partnerloop.payout.tasks  # noqa: F401
+from partnerloop.jobs.schedules import PeriodicJob
+
+SCHEDULES: tuple[PeriodicJob, ...] = (
+    PeriodicJob("approve_due_commissions", "approve_due_commissions", timedelta(seconds=60)),
+    PeriodicJob("sweep_idempotency_keys", "sweep_idempotency_keys", timedelta(hours=1)),
+    PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
+    PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
+    PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
+)
