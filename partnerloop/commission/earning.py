@@ -8,19 +8,15 @@ in the same transaction, and so is any bonus the event makes the partner reach.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
 from partnerloop.commission.rules import CommissionKind, CommissionStatus
-from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
-from partnerloop.partner.rules import EnrollmentStatus
 from partnerloop.plan import repository as plan_repository
 from partnerloop.plan.rules import (
     Earnings,
@@ -296,84 +292,3 @@ def earn(
     if not created and reason is None:
         return repository.commissions_of_event(session, event.id), None
     return created, reason
-
-
-class ClickFacts(Protocol):
-    """What click commissions need of a flushed click row."""
-
-    @property
-    def id(self) -> str: ...
-    @property
-    def program_id(self) -> str: ...
-    @property
-    def partner_id(self) -> str: ...
-    @property
-    def created_at(self) -> datetime: ...
-
-
-def create_click_commissions(session: Session, clicks: Sequence[ClickFacts]) -> int:
-    """One pending flat commission per (non-bot) click whose partner's plan has a click rule.
-
-    The commission's id is the click's id, so flushing the same click twice pays it once.
-    Returns how many commissions were priced (rows already present are skipped by the insert).
-    """
-    clicks = [click for click in clicks if not getattr(click, "is_bot", False)]
-    if not clicks:
-        return 0
-    programs = repository.programs_by_id(session, {click.program_id for click in clicks})
-    enrollments = repository.enrollments_for(session, {(click.program_id, click.partner_id) for click in clicks})
-    contexts: dict[tuple[str, str], PartnerContext] = {
-        key: partner_context(session, programs[key[0]], enrollment) for key, enrollment in enrollments.items()
-    }
-    plans: dict[tuple[str, str], PlanTerms | None] = {
-        key: plan_for(session, programs[key[0]], context) for key, context in contexts.items()
-    }
-    now = utc_now()
-    rows: list[dict[str, Any]] = []
-    for click in clicks:
-        key = (click.program_id, click.partner_id)
-        program, context, plan = programs.get(click.program_id), contexts.get(key), plans.get(key)
-        if program is None or context is None or not EnrollmentStatus(context.enrollment.status).can_earn:
-            continue
-        if plan is None or not any(rule.event == "click" for rule in plan.rules):
-            continue
-        group = context.group
-        facts = EventFacts(
-            "click",
-            click.created_at,
-            partner_group_id=group.id if group else None,
-            partner_group_name=group.name if group else None,
-            partner_country=context.country,
-        )
-        priced = compute_earnings(plan, facts, program.currency)
-        if not isinstance(priced, Earnings):
-            continue
-        rows.append(
-            {
-                "id": click.id,
-                "program_id": program.id,
-                "partner_id": click.partner_id,
-                "customer_id": None,
-                "event_id": None,
-                "click_id": click.id,
-                "kind": CommissionKind.CLICK.value,
-                "reverses_id": "",
-                "amount": 0,
-                "currency": program.currency,
-                "earnings_amount": priced.earnings_amount,
-                "earnings_currency": priced.earnings_currency,
-                "status": CommissionStatus.PENDING.value,
-                "plan_id": plan.id,
-                "rule_index": priced.rule_index,
-                "rule": priced.rule,
-                "explanation": priced.explanation,
-                "explanation_data": priced.explanation_data,
-                "occurred_at": click.created_at,
-                "hold_until": hold_until(program, click.created_at),
-                "created_at": now,
-                "status_changed_at": None,
-            }
-        )
-    for commission in repository.insert_commissions_by_id(session, rows):
-        ledger.post_commission_created(session, commission, actor=TRACKING)
-    return len(rows)

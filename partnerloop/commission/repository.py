@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select, update
@@ -310,6 +310,65 @@ def insert_commissions_by_id(session: Session, rows: list[dict[str, Any]]) -> li
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     statement = insert(Commission).values(rows).on_conflict_do_nothing(index_elements=["id"]).returning(Commission)
     return list(session.scalars(statement))
+
+
+def click_earners(
+    session: Session, pairs: set[tuple[str, str]]
+) -> dict[tuple[str, str], tuple[Enrollment, str | None, Group | None]]:
+    """Per (program_id, partner_id): the enrollment, the partner's country and the enrollment's group."""
+    if not pairs:
+        return {}
+    rows = session.execute(
+        select(Enrollment, Partner.country, Group)
+        .join(Partner, Partner.id == Enrollment.partner_id)
+        .outerjoin(Group, Group.id == Enrollment.group_id)
+        .where(Enrollment.partner_id.in_({partner_id for _, partner_id in pairs}))
+    ).all()
+    return {
+        (row[0].program_id, row[0].partner_id): (row[0], row[1], row[2])
+        for row in rows
+        if (row[0].program_id, row[0].partner_id) in pairs
+    }
+
+
+def lock_click_days(session: Session, keys: list[str]) -> None:
+    """PostgreSQL: take each (program, partner, day) key's transaction lock, in order, so that concurrent click
+    writers count a partner's click earnings of a day one after the other. SQLite writers are serialized."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+
+
+def click_day_tallies(
+    session: Session, pairs: set[tuple[str, str]], days: list[datetime]
+) -> dict[tuple[str, str, datetime], tuple[int, int]]:
+    """(count, earnings) of the click commissions of each (program, partner) on each UTC day starting at one
+    of `days`; every status counts (a rejected click still used up its day's room). Missing: none."""
+    if not pairs or not days:
+        return {}
+    days = sorted(set(days))
+    columns: list[Any] = []
+    for day in days:
+        inside = and_(Commission.occurred_at >= day, Commission.occurred_at < day + timedelta(days=1))
+        columns += [func.sum(case((inside, 1), else_=0)), func.sum(case((inside, Commission.earnings_amount), else_=0))]
+    rows = session.execute(
+        select(Commission.program_id, Commission.partner_id, *columns)
+        .where(
+            Commission.partner_id.in_({partner_id for _, partner_id in pairs}),
+            Commission.kind == "click",
+            Commission.occurred_at >= days[0],
+            Commission.occurred_at < days[-1] + timedelta(days=1),
+        )
+        .group_by(Commission.program_id, Commission.partner_id)
+    ).all()
+    tallies: dict[tuple[str, str, datetime], tuple[int, int]] = {}
+    for row in rows:
+        if (row[0], row[1]) not in pairs:
+            continue
+        for index, day in enumerate(days):
+            tallies[(row[0], row[1], day)] = (int(row[2 + 2 * index] or 0), int(row[3 + 2 * index] or 0))
+    return tallies
 
 
 def get_commission(session: Session, program_id: str, commission_id: str, *, lock: bool = False) -> Commission | None:

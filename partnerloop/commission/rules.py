@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import datetime
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from enum import StrEnum
 
 from partnerloop.kit.money import format_money, prorate
-from partnerloop.kit.time import MAX_CLOCK_SKEW
+from partnerloop.kit.time import MAX_CLOCK_SKEW, as_utc
+from partnerloop.plan.rules import Earnings, EventFacts, NoEarnings, PlanTerms, compute_earnings
 
 
 class CommissionStatus(StrEnum):
@@ -140,3 +142,53 @@ def clawback_plan(requested: int | None, earnings: int, taken_back: int, currenc
             f"{format_money(remaining, currency)} of {format_money(earnings, currency)}."
         )
     return amount
+
+
+# ---------------------------------------------------------------- click rewards
+
+
+def earns_click_reward(is_bot: bool, is_unique: bool) -> bool:
+    """Only a unique human click earns a click reward: a bot's never, a visitor's repeat click never."""
+    return is_unique and not is_bot
+
+
+def utc_day(moment: datetime) -> datetime:
+    """The start (UTC) of the day holding `moment`: click caps count per partner and UTC day."""
+    moment = as_utc(moment)
+    return datetime(moment.year, moment.month, moment.day, tzinfo=UTC)
+
+
+def price_partner_clicks(
+    plan: PlanTerms,
+    partner: EventFacts,
+    clicks_at: Sequence[datetime],
+    day_before: Mapping[datetime, tuple[int, int]],
+    program_currency: str,
+) -> list[Earnings | NoEarnings]:
+    """Price one partner's clicks of a batch, in the order given (oldest first), each under its rule's daily
+    caps as the partner's earlier clicks left them: `day_before` holds (count, earnings) of the click
+    commissions of each UTC day before the batch, and each click priced here adds to its day.
+
+    `partner` carries the partner's facts (group, country) and what they earned in each capped period
+    before the batch; the clicks priced here add to that too."""
+    tallies = dict(day_before)
+    period_earned = dict(partner.period_earned)
+    priced: list[Earnings | NoEarnings] = []
+    for at in clicks_at:
+        day = utc_day(at)
+        count, earned = tallies.get(day, (0, 0))
+        facts = replace(
+            partner,
+            kind="click",
+            occurred_at=at,
+            day_clicks=count,
+            day_click_earned=earned,
+            period_earned=dict(period_earned),
+        )
+        result = compute_earnings(plan, facts, program_currency)
+        if isinstance(result, Earnings):
+            tallies[day] = (count + 1, earned + result.earnings_amount)
+            for period in period_earned:
+                period_earned[period] += result.earnings_amount
+        priced.append(result)
+    return priced

@@ -12,9 +12,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
 from partnerloop.commission.earning import (
-    ClickFacts,
     PartnerContext,
-    create_click_commissions,
     earn,
     hold_until,
     partner_context,
@@ -39,9 +37,7 @@ from partnerloop.plan.rules import PlanTerms
 from partnerloop.plan.service import cached_plan_terms
 
 __all__ = [
-    "ClickFacts",
     "PartnerContext",
-    "create_click_commissions",
     "earn",
     "hold_until",
 ]

@@ -22,7 +22,9 @@ from partnerloop.kit.money import format_money, format_rate, percent_of
 from partnerloop.kit.time import as_utc, months_between
 from partnerloop.plan.conditions import Check, Subject, compile_condition, condition_text
 from partnerloop.plan.schemas import (
+    DEFAULT_CLICKS_PER_DAY,
     Bonus,
+    Caps,
     EventKind,
     FlatReward,
     Lifetime,
@@ -97,6 +99,8 @@ class EventFacts:
     stats: Mapping[Stat, int] = field(default_factory=dict, hash=False)
     customer_earned: int = 0
     period_earned: Mapping[str, int] = field(default_factory=dict, hash=False)
+    day_clicks: int = 0  # a click: the partner's click commissions of its UTC day before it
+    day_click_earned: int = 0  # … and what they earned
 
     def subject(self) -> Subject:
         return Subject(
@@ -368,10 +372,12 @@ def _apply_caps(
 ) -> tuple[int, str, dict[str, Any] | None] | NoEarnings:
     """Cut the amount to what the caps leave; (amount, phrase, data) or NoEarnings when nothing is left."""
     caps = rule.caps
-    if caps is None:
+    if caps is None and facts.kind != "click":
         return amount, "", None
     limits: list[tuple[int, str, dict[str, Any]]] = []
-    if caps.per_customer_amount is not None:
+    if facts.kind == "click":
+        limits += _click_day_limits(caps, facts, amount, currency)
+    if caps is not None and caps.per_customer_amount is not None:
         room = max(caps.per_customer_amount - facts.customer_earned, 0)
         limits.append(
             (
@@ -381,7 +387,7 @@ def _apply_caps(
                 {"per_customer_amount": caps.per_customer_amount, "earned_before": facts.customer_earned},
             )
         )
-    if caps.per_period_amount is not None and caps.period is not None:
+    if caps is not None and caps.per_period_amount is not None and caps.period is not None:
         earned = facts.period_earned.get(caps.period, 0)
         room = max(caps.per_period_amount - earned, 0)
         limits.append(
@@ -392,6 +398,8 @@ def _apply_caps(
                 {"per_period_amount": caps.per_period_amount, "period": caps.period, "earned_before": earned},
             )
         )
+    if not limits:
+        return amount, "", None
     room, phrase, data = min(limits, key=lambda limit: limit[0])
     if room >= amount:
         return amount, "", None
@@ -399,6 +407,40 @@ def _apply_caps(
         return NoEarnings(f"{plan.name} caps earnings at {phrase}: the cap is reached, no commission.")
     capped = {**data, "uncapped_amount": amount, "capped_amount": room}
     return room, f"; capped at {phrase}: {format_money(room, currency)}", capped
+
+
+def _click_day_limits(
+    caps: Caps | None, facts: EventFacts, amount: int, currency: str
+) -> list[tuple[int, str, dict[str, Any]]]:
+    """A click's room under its rule's daily caps per partner (the default count when it names none)."""
+    per_day_count = caps.per_day_count if caps is not None else None
+    per_day_amount = caps.per_day_amount if caps is not None else None
+    default = per_day_count is None and per_day_amount is None
+    if default:
+        per_day_count = DEFAULT_CLICKS_PER_DAY
+    limits: list[tuple[int, str, dict[str, Any]]] = []
+    if per_day_count is not None:
+        paid = facts.day_clicks
+        noun = "click" if per_day_count == 1 else "clicks"
+        limits.append(
+            (
+                amount if paid < per_day_count else 0,
+                f"{per_day_count} {noun} per day{' (the default for click rules)' if default else ''} "
+                f"({paid} paid today before)",
+                {"per_day_count": per_day_count, "default": default, "paid_before": paid},
+            )
+        )
+    if per_day_amount is not None:
+        earned = facts.day_click_earned
+        limits.append(
+            (
+                max(per_day_amount - earned, 0),
+                f"{format_money(per_day_amount, currency)} of clicks per day "
+                f"({format_money(earned, currency)} earned from clicks today before)",
+                {"per_day_amount": per_day_amount, "earned_before": earned},
+            )
+        )
+    return limits
 
 
 def compute_earnings(plan: PlanTerms | None, facts: EventFacts, program_currency: str) -> Earnings | NoEarnings:

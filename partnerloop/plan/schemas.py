@@ -28,6 +28,9 @@ MAX_CONDITIONS = 20
 MAX_TIER_LEVELS = 20
 MAX_BONUSES = 20
 MAX_THRESHOLD = 10**15
+# A click flood (rotating addresses and user agents pass as unique visitors) must not drain a program
+# whose click rule names no daily cap: 1,000 unique clicks a partner a day is far beyond an honest one's.
+DEFAULT_CLICKS_PER_DAY = 1_000
 
 EventKind = Literal["click", "lead", "sale"]
 PlanName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
@@ -103,11 +106,17 @@ class Tiers(_Closed):
 
 class Caps(_Closed):
     """At most `per_customer_amount` from one customer; at most `per_period_amount` per `period`
-    (program currency, everything the partner earned counts)."""
+    (program currency, everything the partner earned counts).
+
+    Click rules only: at most `per_day_count` paid clicks and at most `per_day_amount` of click earnings
+    per partner and UTC day (every click commission of that day counts, rejected ones included). A click
+    rule that gives neither pays at most DEFAULT_CLICKS_PER_DAY clicks per partner and day."""
 
     per_customer_amount: StrictInt | None = Field(default=None, gt=0, le=MAX_FLAT_AMOUNT)
     per_period_amount: StrictInt | None = Field(default=None, gt=0, le=MAX_FLAT_AMOUNT)
     period: Period | None = None
+    per_day_count: StrictInt | None = Field(default=None, gt=0, le=MAX_THRESHOLD)
+    per_day_amount: StrictInt | None = Field(default=None, gt=0, le=MAX_FLAT_AMOUNT)
 
 
 class Active(_Closed):

@@ -167,6 +167,11 @@ def caps_in_words(caps: Mapping[str, Any], currency: str) -> list[str]:
     if caps.get("per_period_amount") is not None and caps.get("period"):  # the engine caps a period only
         per = _PER_PERIOD.get(str(caps["period"]), "per period")
         sentences.append(f"At most {format_money(int(caps['per_period_amount']), currency)} {per}.")
+    if caps.get("per_day_count") is not None:
+        count = int(caps["per_day_count"])
+        sentences.append(f"At most {count} paid click{'' if count == 1 else 's'} a day.")
+    if caps.get("per_day_amount") is not None:
+        sentences.append(f"At most {format_money(int(caps['per_day_amount']), currency)} from clicks a day.")
     return sentences
 
 

@@ -29,8 +29,14 @@ def _rule_problems(index: int, rule: Rule) -> list[str]:
                 )
     if rule.caps is not None:
         caps = rule.caps
-        if caps.per_customer_amount is None and caps.per_period_amount is None:
-            problems.append(f"{where}.caps: give per_customer_amount or per_period_amount")
+        day_caps = caps.per_day_count is not None or caps.per_day_amount is not None
+        if caps.per_customer_amount is None and caps.per_period_amount is None and not day_caps:
+            problems.append(
+                f"{where}.caps: give per_customer_amount or per_period_amount (on a click rule: or per_day_count "
+                "or per_day_amount)"
+            )
+        if day_caps and rule.event != "click":
+            problems.append(f"{where}.caps: per_day_count and per_day_amount apply to click rules only")
         if caps.per_period_amount is not None and caps.period is None:
             problems.append(f"{where}.caps: per_period_amount needs a period (month, quarter, year or lifetime)")
         if caps.period is not None and caps.per_period_amount is None:

@@ -33,6 +33,8 @@ import psycopg
 from sqlalchemy import Connection, Engine
 from sqlalchemy import exc as sa_exc
 
+from partnerloop.commission.clicks import ClickCommissions, ClickFacts, price_clicks, record_click_commissions
+from partnerloop.commission.rules import earns_click_reward
 from partnerloop.config import Settings
 from partnerloop.db import write_lock
 from partnerloop.kit.time import as_utc
@@ -262,41 +264,50 @@ class VisitorMemory:
 
 
 class BatchWriter:
-    """Decides (rows, uniqueness) and writes batches of clicks; remembers recent visits across batches."""
+    """Decides (rows, uniqueness, click commissions) and writes batches of clicks; remembers recent visits
+    across batches."""
 
     def __init__(self, engine: Engine) -> None:
         self.engine = engine
         self.memory = VisitorMemory()
 
     def write(self, batch: Sequence[WritableClick], skip_stored: bool) -> int:
-        """Decide the whole batch, insert it (COPY on PostgreSQL) and add to the rollups, in one transaction.
-        Returns the clicks written (fewer than the batch when `skip_stored` finds some already stored).
+        """Decide the whole batch, insert it (COPY on PostgreSQL), add to the rollups and record the click
+        commissions it earns, in one transaction. Returns the clicks written (fewer than the batch when
+        `skip_stored` finds some already stored).
 
-        On SQLite the batch is decided in a read transaction first: the write transaction holds the one
-        database write lock, which the server's own writers (API, jobs) wait for meanwhile."""
+        On SQLite the batch is decided in a read transaction first (plans and daily caps included): the write
+        transaction holds the one database write lock, which the server's own writers (API, jobs) wait for
+        meanwhile."""
         if self.engine.dialect.name == "sqlite":
             with self.engine.connect().execution_options(sqlite_write=False) as reader:
-                rows, facts, visits = self.decide(reader, batch, skip_stored)
+                rows, facts, visits, commissions = self.decide(reader, batch, skip_stored)
                 reader.rollback()
             with write_lock(self.engine), self.engine.begin() as connection:
-                repository.insert_clicks(connection, rows, facts)
-                repository.add_to_rollups(connection, rollup_increments(rows, facts))
+                self._insert(connection, rows, facts, commissions)
         else:
             with self.engine.begin() as connection:
-                rows, facts, visits = self.decide(connection, batch, skip_stored)
-                repository.insert_clicks(connection, rows, facts)
-                repository.add_to_rollups(connection, rollup_increments(rows, facts))
+                rows, facts, visits, commissions = self.decide(connection, batch, skip_stored)
+                self._insert(connection, rows, facts, commissions)
         self.memory.remember(visits)  # only once committed: a retried batch decides afresh
         return len(rows)
+
+    @staticmethod
+    def _insert(
+        connection: Connection, rows: list[ClickRow], facts: list[UniqueFacts], commissions: ClickCommissions
+    ) -> None:
+        repository.insert_clicks(connection, rows, facts)
+        repository.add_to_rollups(connection, rollup_increments(rows, facts))
+        record_click_commissions(connection, commissions)  # after the clicks they name
 
     def decide(
         self,
         connection: Connection,
         clicks: Sequence[WritableClick],
         skip_stored: bool,
-    ) -> tuple[list[ClickRow], list[UniqueFacts], dict[tuple[str, str], float]]:
-        """The rows, uniqueness and latest visits of a batch. With `skip_stored` (a retry after a write whose
-        outcome is unknown), clicks already stored are left out."""
+    ) -> tuple[list[ClickRow], list[UniqueFacts], dict[tuple[str, str], float], ClickCommissions]:
+        """The rows, uniqueness, latest visits and click commissions of a batch. With `skip_stored` (a retry
+        after a write whose outcome is unknown), clicks already stored are left out."""
         kept = list(clicks)
         rows = [click_row(click) for click in kept]
         if skip_stored:
@@ -304,7 +315,17 @@ class BatchWriter:
             indexes = [index for index, row in enumerate(rows) if row[0] not in stored]
             kept, rows = [kept[index] for index in indexes], [rows[index] for index in indexes]
         facts, visits = self.memory.unique_facts(connection, kept, rows)
-        return rows, facts, visits
+        commissions = price_clicks(connection, click_facts(rows, facts))
+        return rows, facts, visits, commissions
+
+
+def click_facts(rows: Sequence[ClickRow], uniques: Sequence[UniqueFacts]) -> list[ClickFacts]:
+    """What click pricing needs of each unique human click of a batch (the others never earn)."""
+    return [
+        ClickFacts(row[0], row[1], row[3], datetime.fromisoformat(row[4]).replace(tzinfo=UTC), row[10], unique[0])
+        for row, unique in zip(rows, uniques, strict=True)
+        if earns_click_reward(row[10], unique[0])
+    ]
 
 
 class ClickBuffer:

@@ -11,13 +11,17 @@ from hypothesis import strategies as st
 from partnerloop.commission.rules import (
     CommissionStatus,
     RefundPlan,
+    earns_click_reward,
     is_in_future,
     next_status,
     plan_refund,
+    price_partner_clicks,
     reversal_due,
     reversal_status,
     reverses_fully,
 )
+from partnerloop.plan.rules import Earnings, EventFacts, NoEarnings, PlanTerms
+from partnerloop.plan.schemas import DEFAULT_CLICKS_PER_DAY, parse_stored_rules
 
 S = CommissionStatus
 
@@ -162,3 +166,72 @@ NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 )
 def test_event_time_in_the_future(occurred_at: datetime, expected: bool) -> None:
     assert is_in_future(occurred_at, NOW) is expected
+
+
+# ---------------------------------------------------------------- click rewards
+
+CLICK_DAY = datetime(2026, 11, 27, tzinfo=UTC)
+
+
+def click_terms(caps: dict[str, object] | None = None, amount: int = 25) -> PlanTerms:
+    rule: dict[str, object] = {"event": "click", "reward": {"type": "flat", "amount": amount}}
+    if caps is not None:
+        rule["caps"] = caps
+    return PlanTerms("plan", "Clicks", tuple(parse_stored_rules([rule])))
+
+
+CLICK_BATCHES = [
+    pytest.param(None, [0, 0], {}, [25, 25], id="a click rule without caps pays each click"),
+    pytest.param({"per_day_count": 2}, [0, 0, 0], {}, [25, 25, None],
+                 id="the daily count cap stops paying after n clicks of the batch"),
+    pytest.param({"per_day_count": 2}, [0, 0], {CLICK_DAY: (1, 25)}, [25, None],
+                 id="the day's earlier click commissions count against the count cap"),
+    pytest.param({"per_day_count": 1}, [0, 1], {}, [25, 25], id="each utc day has its own room"),
+    pytest.param({"per_day_amount": 60}, [0, 0, 0, 0], {}, [25, 25, 10, None],
+                 id="the daily amount cap pays what is left, then nothing"),
+    pytest.param(None, [0, 0], {CLICK_DAY: (DEFAULT_CLICKS_PER_DAY - 1, 0)}, [25, None],
+                 id="a click rule without a daily cap stops at the default count"),
+    pytest.param({"per_day_amount": 10**9}, [0], {CLICK_DAY: (DEFAULT_CLICKS_PER_DAY, 0)}, [25],
+                 id="a daily amount cap replaces the default count"),
+    pytest.param({"per_period_amount": 40, "period": "month"}, [0, 0], {}, [25, 15],
+                 id="a monthly cap counts the batch's earlier clicks"),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize(("caps", "day_offsets", "day_before", "expected"), CLICK_BATCHES)
+def test_a_partners_clicks_are_priced_under_the_daily_caps(
+    caps: dict[str, object] | None,
+    day_offsets: list[int],
+    day_before: dict[datetime, tuple[int, int]],
+    expected: list[int | None],
+) -> None:
+    plan = click_terms(caps)
+    periods = {"month": 0} if caps and "period" in caps else {}
+    partner = EventFacts("click", CLICK_DAY, period_earned=periods)
+    clicks_at = [CLICK_DAY + timedelta(days=offset, hours=index) for index, offset in enumerate(day_offsets)]
+    priced = price_partner_clicks(plan, partner, clicks_at, day_before, "usd")
+    assert [result.earnings_amount if isinstance(result, Earnings) else None for result in priced] == expected
+
+
+def test_the_default_daily_cap_names_itself_when_it_stops_a_click() -> None:
+    partner = EventFacts("click", CLICK_DAY)
+    [result] = price_partner_clicks(
+        click_terms(), partner, [CLICK_DAY], {CLICK_DAY: (DEFAULT_CLICKS_PER_DAY, 0)}, "usd"
+    )
+    assert isinstance(result, NoEarnings)
+    assert result.reason == (
+        "Clicks caps earnings at 1000 clicks per day (the default for click rules) (1000 paid today before): "
+        "the cap is reached, no commission."
+    )
+
+
+@pytest.mark.parametrize(
+    ("is_bot", "is_unique", "earns"),
+    [
+        pytest.param(False, True, True, id="a unique human click earns"),
+        pytest.param(True, False, False, id="a bot click never earns"),
+        pytest.param(False, False, False, id="a repeat click never earns"),
+    ],
+)
+def test_which_clicks_earn_a_click_reward(is_bot: bool, is_unique: bool, earns: bool) -> None:
+    assert earns_click_reward(is_bot, is_unique) is earns

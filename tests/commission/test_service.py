@@ -12,8 +12,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from partnerloop.app import create_app
+from partnerloop.commission.clicks import ClickFacts, price_clicks, record_click_commissions
 from partnerloop.commission.schemas import SaleIn, TrackedSale
-from partnerloop.commission.service import create_click_commissions
 from partnerloop.commission.track_service import track_sale
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
@@ -83,6 +83,19 @@ CLICK_PLAN = [
 ]
 
 
+def click_facts_of(engine: Engine, click_ids: list[str]) -> list[ClickFacts]:
+    with transaction(engine, writes=False) as session:
+        rows = session.execute(select(Click).where(Click.id.in_(click_ids)).order_by(Click.id)).scalars()
+        return [ClickFacts(c.id, c.program_id, c.partner_id, c.created_at, c.is_bot, True) for c in rows]
+
+
+def price_and_record(engine: Engine, clicks: list[ClickFacts]) -> tuple[int, int]:
+    """(commissions priced, commissions inserted) of the clicks, in one transaction as the click writer does."""
+    with engine.begin() as connection:
+        priced = price_clicks(connection, clicks)
+        return len(priced), record_click_commissions(connection, priced)
+
+
 def test_click_commissions_pay_approved_partners_once_per_human_click(
     client: TestClient, engine: Engine, program: ProgramKeys
 ) -> None:
@@ -96,11 +109,9 @@ def test_click_commissions_pay_approved_partners_once_per_human_click(
     client.post(f"/api/v1/partners/{pending['id']}/approve", headers=program.headers)
     clicks.append(make_click(client, engine, program, pending["id"]))
     client.post(f"/api/v1/partners/{pending['id']}/ban", headers=program.headers)
-    with transaction(engine) as session:
-        rows = list(session.execute(select(Click).where(Click.id.in_(clicks))).scalars())
-        assert create_click_commissions(session, rows) == 1
-    with transaction(engine) as session:
-        assert create_click_commissions(session, rows) == 1  # priced again, inserted once
+    facts = click_facts_of(engine, clicks)
+    assert price_and_record(engine, facts) == (1, 1)
+    assert price_and_record(engine, facts) == (1, 0)  # priced again, inserted once
     with transaction(engine, writes=False) as session:
         commissions = list(session.execute(select(Commission)).scalars())
     assert [(c.kind, c.click_id, c.partner_id, c.earnings_amount, c.status) for c in commissions] == [
@@ -113,7 +124,5 @@ def test_click_commissions_pay_approved_partners_once_per_human_click(
 def test_click_commissions_need_a_click_rule(client: TestClient, engine: Engine, program: ProgramKeys) -> None:
     make_plan(client, program)  # sale and lead rules only
     click_id = make_click(client, engine, program, make_partner(client, program)["id"])
-    with transaction(engine) as session:
-        rows = list(session.execute(select(Click).where(Click.id == click_id)).scalars())
-        assert create_click_commissions(session, rows) == 0
+    assert price_and_record(engine, click_facts_of(engine, [click_id])) == (0, 0)
     assert counts(engine)["commissions"] == 0
