@@ -8,8 +8,10 @@ in the same transaction, and so is any bonus the event makes the partner reach.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from functools import partial
 
 from sqlalchemy.orm import Session
 
@@ -19,8 +21,10 @@ from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
 from partnerloop.plan import repository as plan_repository
 from partnerloop.plan.rules import (
+    CreditShare,
     Earnings,
     EventFacts,
+    NoEarnings,
     PlanTerms,
     capped_periods,
     choose_plan_id,
@@ -31,7 +35,13 @@ from partnerloop.plan.rules import (
     reached_bonuses,
 )
 from partnerloop.plan.service import cached_plan_terms
-from partnerloop.tracking.multitouch import DEFAULT_HALF_LIFE_DAYS, AttributionModel, Touchpoint, split_credit
+from partnerloop.tracking.multitouch import (
+    DEFAULT_HALF_LIFE_DAYS,
+    AttributionModel,
+    Touchpoint,
+    credit_of,
+    split_credit,
+)
 
 TRACKING = "tracking"
 
@@ -88,42 +98,66 @@ _MODEL_LABELS = {
 
 @dataclass(frozen=True)
 class CreditSplit:
-    """A multi-touch model and the attributable touches a sale's commission is split over."""
+    """A multi-touch model and the attributable touches a sale's commission is split over, with the
+    enrollment of each touching partner (read by the caller with the touches)."""
 
     model: AttributionModel
     touches: tuple[Touchpoint, ...]
     half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    enrollments: Mapping[str, Enrollment] = field(default_factory=dict, hash=False, compare=False)
 
 
 @dataclass(frozen=True)
 class Share:
+    """One touching partner's share of a split sale: their last click, and how their plan's
+    commission for the whole sale is cut to their part (`credit`, for the engine)."""
+
     partner_id: str
-    amount: int
     click_id: str | None
-    label: str | None  # "40% share (position-based)"; None when one partner takes it all
+    credit: CreditShare
 
 
 def _percent(bps: int) -> str:
     return f"{bps // 100}%" if bps % 100 == 0 else f"{bps / 100:.2f}".rstrip("0").rstrip(".") + "%"
 
 
-def split_shares(split: CreditSplit, total: int, converted_at: datetime) -> list[Share]:
-    """The commission `total` split per partner (amounts sum exactly to it; zero shares left out)."""
-    credits = split_credit(split.model, split.touches, total, converted_at, split.half_life_days)
-    bps = {
-        credit.partner_id: credit.amount
-        for credit in split_credit(split.model, split.touches, 10_000, converted_at, split.half_life_days)
-    }
+def split_shares(split: CreditSplit, converted_at: datetime) -> list[Share]:
+    """The partners credited by the split, in order of first touch, each with their share's label and
+    part (partners whose commissions for the whole sale are equal get parts summing exactly to it)."""
+    bps = split_credit(split.model, split.touches, 10_000, converted_at, split.half_life_days)
     last_click = {
         touch.partner_id: touch.click_id or None for touch in sorted(split.touches, key=lambda t: t.touched_at)
     }
     label = _MODEL_LABELS.get(split.model, split.model.value)
-    return [
-        Share(credit.partner_id, credit.amount, last_click.get(credit.partner_id),
-              f"{_percent(bps.get(credit.partner_id, 0))} share ({label})")
-        for credit in credits
-        if credit.amount != 0 or len(credits) == 1
-    ]  # fmt: skip
+    shares: list[Share] = []
+    for credit in bps:
+        part = partial(credit_of, split.model, split.touches, credit.partner_id,
+                       now=converted_at, half_life_days=split.half_life_days)  # fmt: skip
+        label_text = f"{_percent(credit.amount)} share ({label})"
+        shares.append(Share(credit.partner_id, last_click.get(credit.partner_id), CreditShare(label_text, part)))
+    return shares
+
+
+def unearned_note(unearned: Sequence[tuple[str, str, str]]) -> str | None:
+    """Why shares of a split sale earned nothing, from (partner id, share label, reason): one reason
+    when every share has the same one (as for a single plan), else each partner's, within 500 chars."""
+    reasons = {reason for _partner_id, _label, reason in unearned}
+    if not reasons:
+        return None
+    if len(reasons) == 1:
+        return next(iter(reasons))[:500]
+    return " ".join(f"Partner {partner_id}'s {label}: {reason}" for partner_id, label, reason in unearned)[:500]
+
+
+@dataclass(frozen=True)
+class _Pricing:
+    """What one partner earns of the event and under which plan (decided before anything is written)."""
+
+    partner_id: str
+    click_id: str | None
+    plan: PlanTerms | None
+    priced: Earnings | NoEarnings
+    label: str | None = None
 
 
 def gather_facts(
@@ -187,6 +221,26 @@ def gather_facts(
     )
 
 
+def _share_facts(
+    session: Session,
+    program: Program,
+    share: Share,
+    split: CreditSplit,
+    credited: tuple[PartnerContext, PlanTerms | None, EventFacts],
+    *,
+    event: Event,
+    customer: Customer,
+    sale: SaleFacts,
+) -> tuple[PlanTerms | None, EventFacts]:
+    """A touching partner's own plan and facts (group, country, volume, caps), the credited partner's as read."""
+    context, plan, facts = credited
+    if share.partner_id != context.enrollment.partner_id:
+        context = partner_context(session, program, split.enrollments[share.partner_id])
+        plan = plan_for(session, program, context)
+        facts = gather_facts(session, program, plan, context, event=event, customer=customer, sale=sale)
+    return plan, facts
+
+
 def earn(
     session: Session,
     program: Program,
@@ -200,66 +254,88 @@ def earn(
 ) -> tuple[list[Commission], str | None]:
     """Price the event under the partner's plan; record a pending commission and any bonus reached.
 
-    With `split` (a sale under a multi-touch model) the commission priced for this partner is shared
-    by the touches' partners instead: one commission per partner, the amounts summing exactly to it.
+    With `split` (a sale under a multi-touch model) each touching partner earns their share instead:
+    the whole sale priced under their own plan, with their own group, country, volume and caps, and
+    their share of that taken before the caps cut it. A share that earns nothing leaves the others
+    theirs. Bonuses follow the credited partner, whose volume the sale counts in.
 
-    Returns the event's commissions and, when the event itself earned nothing, the sentence saying why.
+    Returns the event's commissions and, when the event (or, for a split, a share) earned nothing,
+    the sentence saying why.
     """
     context = partner_context(session, program, enrollment)
     plan = plan_for(session, program, context)
     facts = gather_facts(session, program, plan, context, event=event, customer=customer, sale=sale)
-    priced = compute_earnings(plan, facts, program.currency)
-    reason: str | None = None
-    created: list[Commission] = []
-    if isinstance(priced, Earnings):
-        assert plan is not None  # compute_earnings earns nothing without a plan
-        shares = [Share(enrollment.partner_id, priced.earnings_amount, click_id, None)]
-        if split is not None and sale is not None:
-            shares = split_shares(split, priced.earnings_amount, event.occurred_at)
-        for share in shares:
-            explanation, explanation_data = priced.explanation, priced.explanation_data
-            if share.label is not None:
-                explanation = f"{share.label} of {priced.explanation}"[:1000]
-                explanation_data = {
-                    **priced.explanation_data,
-                    "share": {
-                        "label": share.label,
-                        "model": split.model.value if split else None,
-                        "of_amount": priced.earnings_amount,
-                        "credited_partner_id": enrollment.partner_id,
-                    },
-                }
-            commission = repository.insert_commission(
-                session,
-                {
-                    "program_id": program.id,
-                    "partner_id": share.partner_id,
-                    "customer_id": customer.id,
-                    "event_id": event.id,
-                    "click_id": share.click_id,
-                    "kind": facts.kind,
-                    "reverses_id": "",
-                    "amount": sale.original_amount if sale else 0,
-                    "currency": sale.original_currency if sale else program.currency,
-                    "program_amount": sale.amount if sale else None,
-                    "fx_rate": sale.fx_rate if sale else None,
-                    "earnings_amount": share.amount,
-                    "earnings_currency": priced.earnings_currency,
-                    "status": CommissionStatus.PENDING.value,
-                    "plan_id": plan.id,
-                    "rule_index": priced.rule_index,
-                    "rule": priced.rule,
-                    "explanation": explanation,
-                    "explanation_data": explanation_data,
-                    "occurred_at": event.occurred_at,
-                    "hold_until": hold_until(program, event.occurred_at),
-                },
-            )
-            if commission is not None:
-                ledger.post_commission_created(session, commission, actor=TRACKING)
-                created.append(commission)
+    # Read every partner's facts first, then decide for each, then write.
+    pricings: list[_Pricing] = []
+    if split is not None and sale is not None:
+        shares = split_shares(split, event.occurred_at)
+        read = [
+            (share, *_share_facts(session, program, share, split, (context, plan, facts),
+                                  event=event, customer=customer, sale=sale))
+            for share in shares
+        ]  # fmt: skip
+        pricings = [
+            _Pricing(share.partner_id, share.click_id, share_plan,
+                     compute_earnings(share_plan, share_facts, program.currency, share.credit), share.credit.label)
+            for share, share_plan, share_facts in read
+        ]  # fmt: skip
     else:
-        reason = priced.reason
+        pricings = [_Pricing(enrollment.partner_id, click_id, plan, compute_earnings(plan, facts, program.currency))]
+    unearned = [
+        (pricing.partner_id, pricing.label or "", pricing.priced.reason)
+        for pricing in pricings
+        if isinstance(pricing.priced, NoEarnings)
+    ]
+    reason = unearned_note(unearned)
+    created: list[Commission] = []
+    for pricing in pricings:
+        priced = pricing.priced
+        if not isinstance(priced, Earnings):
+            continue
+        assert pricing.plan is not None  # compute_earnings earns nothing without a plan
+        explanation_data = priced.explanation_data
+        if pricing.label is not None:
+            assert split is not None
+            explanation_data = {
+                **explanation_data,
+                "share": {
+                    **explanation_data.get("share", {}),
+                    "model": split.model.value,
+                    "credited_partner_id": enrollment.partner_id,
+                    "unearned": [
+                        {"partner_id": partner_id, "label": label, "reason": why} for partner_id, label, why in unearned
+                    ],
+                },
+            }
+        commission = repository.insert_commission(
+            session,
+            {
+                "program_id": program.id,
+                "partner_id": pricing.partner_id,
+                "customer_id": customer.id,
+                "event_id": event.id,
+                "click_id": pricing.click_id,
+                "kind": facts.kind,
+                "reverses_id": "",
+                "amount": sale.original_amount if sale else 0,
+                "currency": sale.original_currency if sale else program.currency,
+                "program_amount": sale.amount if sale else None,
+                "fx_rate": sale.fx_rate if sale else None,
+                "earnings_amount": priced.earnings_amount,
+                "earnings_currency": priced.earnings_currency,
+                "status": CommissionStatus.PENDING.value,
+                "plan_id": pricing.plan.id,
+                "rule_index": priced.rule_index,
+                "rule": priced.rule,
+                "explanation": priced.explanation,
+                "explanation_data": explanation_data,
+                "occurred_at": event.occurred_at,
+                "hold_until": hold_until(program, event.occurred_at),
+            },
+        )
+        if commission is not None:
+            ledger.post_commission_created(session, commission, actor=TRACKING)
+            created.append(commission)
     for bonus in reached_bonuses(plan, facts, program.currency):
         assert plan is not None
         row = repository.insert_bonus(
@@ -289,6 +365,6 @@ def earn(
         if row is not None:
             ledger.post_commission_created(session, row, actor=TRACKING)
             created.append(row)
-    if not created and reason is None:
-        return repository.commissions_of_event(session, event.id), None
+    if not created and (reason is None or any(isinstance(pricing.priced, Earnings) for pricing in pricings)):
+        return repository.commissions_of_event(session, event.id), None  # recorded already
     return created, reason

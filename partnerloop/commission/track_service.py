@@ -163,27 +163,29 @@ def _first_click(
 
 
 def _credit_split(session: Session, program: Program, customer: Customer, event: Event) -> CreditSplit | None:
-    """Under a multi-touch model, the touches of approved partners a sale's commission is split over
-    (None when fewer than two partners touched)."""
+    """Under a multi-touch model, the touches of approved partners a sale's commission is split over,
+    with their enrollments (None when fewer than two partners touched)."""
     model = AttributionModel(program.attribution_model)
     if not model.splits:
         return None
     touches = _window_touches(session, program, customer, event.occurred_at)
-    statuses: dict[str, str | None] = {}
-    for partner_id in {touch.partner_id for touch in touches}:
+    approved: dict[str, Enrollment] = {}
+    for partner_id in sorted({touch.partner_id for touch in touches}):
         enrollment = repository.enrollment_of(session, program.id, partner_id)
-        statuses[partner_id] = enrollment.status if enrollment else None
-    touches = [touch for touch in touches if statuses[touch.partner_id] == APPROVED]
-    if len({touch.partner_id for touch in touches}) < 2:
+        if enrollment is not None and enrollment.status == APPROVED:
+            approved[partner_id] = enrollment
+    touches = [touch for touch in touches if touch.partner_id in approved]
+    if len(approved) < 2:
         return None
-    return CreditSplit(model, tuple(touches))
+    return CreditSplit(model, tuple(touches), enrollments=approved)
 
 
 def _attribute_and_earn(
     session: Session, program: Program, customer: Customer, found: Found | None, event: Event, sale: SaleFacts | None
 ) -> list[Commission]:
     """Decide and record who the customer is credited to (kept once attributed), then price the
-    event for that partner. Returns its commissions; when the event earned nothing, `event.note` says why."""
+    event for that partner (under a multi-touch model, a sale for each touching partner under their
+    own plan). Returns its commissions; when the event (or a share) earned nothing, `event.note` says why."""
     current = enrollment = None
     if customer.partner_id is not None:
         enrollment = repository.enrollment_of(session, program.id, customer.partner_id)

@@ -11,7 +11,7 @@ values they saw, tier, campaign window, duration, cap, and the arithmetic).
 
 from __future__ import annotations
 
-from collections.abc import Container, Mapping
+from collections.abc import Callable, Container, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -125,6 +125,16 @@ class Earnings:
     rule: dict[str, Any] = field(hash=False)
     explanation: str
     explanation_data: dict[str, Any] = field(default_factory=dict, hash=False, compare=False)
+
+
+@dataclass(frozen=True)
+class CreditShare:
+    """The partner's share of a sale split by a multi-touch model: `part` maps the commission the
+    whole sale earns under the partner's plan to the partner's part of it (a pure function: the
+    model's split, which rounds so that equal wholes split exactly); caps then cut that part."""
+
+    label: str  # "50% share (linear)"
+    part: Callable[[int], int] = field(hash=False, compare=False)
 
 
 @dataclass(frozen=True)
@@ -443,10 +453,13 @@ def _click_day_limits(
     return limits
 
 
-def compute_earnings(plan: PlanTerms | None, facts: EventFacts, program_currency: str) -> Earnings | NoEarnings:
+def compute_earnings(
+    plan: PlanTerms | None, facts: EventFacts, program_currency: str, share: CreditShare | None = None
+) -> Earnings | NoEarnings:
     """Price one event under `plan`: the first matching rule decides, its tier prices the event,
-    its caps cut it. Flat rewards are in the program's currency, percent ones in `facts.currency`
-    (the program's, once the service has converted the sale)."""
+    `share` (a multi-touch split) takes the partner's part of that, its caps cut it. Flat rewards are
+    in the program's currency, percent ones in `facts.currency` (the program's, once the service has
+    converted the sale)."""
     if plan is None:
         return NoEarnings("No commission plan applies: the partner has no plan and the program has no default plan.")
     found = _find_rule(plan, facts)
@@ -506,6 +519,11 @@ def compute_earnings(plan: PlanTerms | None, facts: EventFacts, program_currency
         assert isinstance(reward, FlatReward)  # validated: only sales take percent rewards
     amount, currency, priced, arithmetic = _price(reward, facts, program_currency)
     priced = f"{priced} under {plan.name}"
+    if share is not None:
+        whole, amount = amount, share.part(amount)
+        priced = f"{share.label} of {priced}"
+        arithmetic += f"; {share.label} of {whole} = {amount}"
+        data["share"] = {"label": share.label, "of_amount": whole}
     capped = _apply_caps(plan, rule, facts, amount, currency)
     if isinstance(capped, NoEarnings):
         return capped

@@ -102,3 +102,17 @@ def split_credit(
     for partner_id in by_remainder[:left]:
         floors[partner_id] += 1
     return [Credit(partner_id, sign * floors[partner_id]) for partner_id in first_seen if per_partner[partner_id] > 0]
+
+
+def credit_of(
+    model: AttributionModel | str,
+    touches: Sequence[Touchpoint],
+    partner_id: str,
+    total: int,
+    now: datetime,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+) -> int:
+    """The partner's integer share of `total` as `split_credit` splits it (0 for a partner who did not
+    touch), so that the shares of partners who split the same total sum exactly to it."""
+    credits = split_credit(model, touches, total, now, half_life_days)
+    return next((credit.amount for credit in credits if credit.partner_id == partner_id), 0)

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from partnerloop.tracking.multitouch import MODELS, Credit, Touchpoint, split_credit
+from partnerloop.tracking.multitouch import MODELS, Credit, Touchpoint, credit_of, split_credit
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
@@ -105,3 +105,18 @@ def test_shares_always_sum_to_the_total(
     assert sum(credit.amount for credit in credits) == total
     assert all(abs(credit.amount) <= abs(total) for credit in credits)
     assert split_credit(model, list(reversed(touches)), total, NOW, half_life) == credits  # order-independent
+
+
+CREDIT_OF = [
+    ("a partner gets their split of the total", "position", A3_B2_C1, "b", 1000, 200),
+    ("the odd unit goes to the first toucher as in the split", "linear", A3_B2_C1, "a", 1000, 334),
+    ("a later toucher gets the floor", "linear", A3_B2_C1, "c", 1000, 333),
+    ("a partner who did not touch gets nothing", "linear", A3_B2_C1, "z", 1000, 0),
+    ("a negative total gives a negative share", "linear", A3_B2_C1, "a", -1000, -334),
+]
+
+
+@pytest.mark.parametrize(("model", "touches", "partner", "total", "expected"), [case[1:] for case in CREDIT_OF],
+                         ids=[case[0] for case in CREDIT_OF])  # fmt: skip
+def test_credit_of(model: str, touches: list[Touchpoint], partner: str, total: int, expected: int) -> None:
+    assert credit_of(model, touches, partner, total, NOW) == expected
