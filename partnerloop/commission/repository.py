@@ -5,11 +5,12 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, and_, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from partnerloop.commission.rules import CommissionStatus
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import Click, Commission, Customer, Enrollment, Event, Group, Partner, Program
@@ -271,6 +272,42 @@ def lock_commissions(session: Session, program_id: str, commission_ids: list[str
             .with_for_update()
         ).scalars()
     )
+
+
+def payable_at(cutoff: datetime) -> ColumnElement[bool]:
+    """`rules.is_payable_at` as SQL, the one place it is written: the commissions a run at `cutoff` pays."""
+    payable = [status.value for status in CommissionStatus if status.is_payable]
+    return and_(Commission.status.in_(payable), Commission.hold_until <= cutoff)
+
+
+def mark_paid(session: Session, program_id: str, commission_ids: Select[str], now: datetime) -> int:
+    """approved -> paid for the program's commissions among `commission_ids` (one UPDATE); how many."""
+    result = session.execute(
+        update(Commission)
+        .where(
+            Commission.program_id == program_id,
+            Commission.status == CommissionStatus.APPROVED.value,
+            Commission.id.in_(commission_ids),
+        )
+        .values(status=CommissionStatus.PAID.value, status_changed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def release_paid(session: Session, program_id: str, commission_ids: Select[str], now: datetime) -> int:
+    """paid -> approved for the program's commissions among `commission_ids` (one UPDATE); how many."""
+    result = session.execute(
+        update(Commission)
+        .where(
+            Commission.program_id == program_id,
+            Commission.status == CommissionStatus.PAID.value,
+            Commission.id.in_(commission_ids),
+        )
+        .values(status=CommissionStatus.APPROVED.value, status_changed_at=now)
+        .execution_options(synchronize_session=False)
+    )
+    return int(result.rowcount)  # type: ignore[attr-defined]
 
 
 def reversed_by_original(session: Session, sale_id: str) -> dict[str, int]:

@@ -22,7 +22,7 @@ class CommissionStatus(StrEnum):
 
     @property
     def is_payable(self) -> bool:
-        """Approved commissions (past their hold) go into the next payout."""
+        """Approved commissions (past their hold: see `is_payable_at`) go into the next payout."""
         return self is CommissionStatus.APPROVED
 
     @property
@@ -37,6 +37,18 @@ class CommissionStatus(StrEnum):
 
 def is_in_future(occurred_at: datetime, now: datetime) -> bool:
     return occurred_at > now + MAX_CLOCK_SKEW
+
+
+def is_payable_at(status: CommissionStatus, hold_until: datetime, cutoff: datetime) -> bool:
+    """The one rule of what a payout run at `cutoff` pays: an approved commission whose hold ended by
+    then. A manager's approval ends the hold (`approval_hold_until`), so an approved commission is
+    payable by a run at or after its approval; the repository's SQL (`payable_at`) says the same."""
+    return status.is_payable and hold_until <= cutoff
+
+
+def approval_hold_until(hold_until: datetime, approved_at: datetime) -> datetime:
+    """A manager's explicit approval ends the hold at the approval: the earnings are payable from then."""
+    return min(hold_until, approved_at)
 
 
 class CommissionKind(StrEnum):

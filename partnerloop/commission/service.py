@@ -1,13 +1,17 @@
 """Commissions: list them, approve / hold / reject them, make manual ones and clawbacks, and settle
 them by payouts. Every creation and status change posts to the ledger in the same transaction.
 
-For payouts: `mark_paid(session, program_id=…, partner_id=…, currency=…, commission_ids=…, payout_id=…,
-actor=…)` settles approved commissions (status `paid` + ledger postings); `mark_payout_failed(session,
-program_id=…, payout_id=…, actor=…)` makes them approved again.
+For payouts, the only way a payout changes commissions: `mark_paid(session, program_id=…, run_id=…,
+commission_ids=<SELECT of ids>, actor=…)` settles a run's commissions (status `paid` + one ledger
+posting per payout); `mark_payout_failed(session, program_id=…, payout_id=…, commission_ids=…, actor=…)`
+makes a failed or canceled payout's commissions approved again.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
+
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
@@ -21,6 +25,7 @@ from partnerloop.commission.earning import (
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
+    approval_hold_until,
     clawback_plan,
     next_status,
     reversal_status,
@@ -166,9 +171,25 @@ def change_status(
             moved.append((reversal, reversal.status))
             reversal.status = reversal_status(target).value
             reversal.status_changed_at = now
+    if target is CommissionStatus.APPROVED:
+        for row, _old in moved:
+            _end_hold(row, now, actor)
     _move(session, moved, actor)
     session.flush()
     return commission
+
+
+def _end_hold(commission: Commission, now: datetime, actor: str) -> None:
+    """A manager's approval ends the hold: payable from now (as the balance shows it), recorded in the
+    explanation data."""
+    ended = approval_hold_until(commission.hold_until, now)
+    if ended == commission.hold_until:
+        return
+    commission.explanation_data = {
+        **(commission.explanation_data or {}),
+        "hold_ended": {"by": actor, "at": now.isoformat(), "hold_until_was": commission.hold_until.isoformat()},
+    }
+    commission.hold_until = ended
 
 
 def create_manual_commission(session: Session, program: Program, body: ManualCommissionIn, *, actor: str) -> Commission:
@@ -287,55 +308,20 @@ def close_if_fully_reversed(session: Session, original: Commission, taken_back: 
 
 
 def mark_paid(
-    session: Session,
-    *,
-    program_id: str,
-    partner_id: str,
-    currency: str,
-    commission_ids: list[str],
-    payout_id: str,
-    actor: str = ledger.SYSTEM,
+    session: Session, *, program_id: str, run_id: str, commission_ids: Select[str], actor: str = ledger.SYSTEM
 ) -> int:
-    """Settle approved commissions by a payout: status `paid` and ledger postings (approved -> paid).
-
-    Raises PaymentNotAllowed when one is not the partner's approved commission in `currency`.
-    Returns the amount settled (reversals and clawbacks among them net it).
-    """
-    rows = repository.lock_commissions(session, program_id, list(dict.fromkeys(commission_ids)))
-    if len(rows) != len(set(commission_ids)):
-        raise PaymentNotAllowed("Some commissions are not in this program.")
-    for row in rows:
-        if row.status != CommissionStatus.APPROVED or row.partner_id != partner_id or row.earnings_currency != currency:
-            raise PaymentNotAllowed(
-                f"Commission {row.id} is {row.status} for partner {row.partner_id} in {row.earnings_currency.upper()}: "
-                f"a payout settles approved commissions of one partner in one currency."
-            )
-    amount = sum(row.earnings_amount for row in rows)
-    ledger.post_payout(
-        session,
-        payout_id=payout_id,
-        program_id=program_id,
-        partner_id=partner_id,
-        currency=currency,
-        amount=amount,
-        commission_ids=[row.id for row in rows],
-        actor=actor,
-    )
-    now = utc_now()
-    for row in rows:
-        row.status = CommissionStatus.PAID.value
-        row.status_changed_at = now
-    session.flush()
-    return amount
+    """A confirmed payout run (a retry is a run of one payout) settles its commissions: those among
+    `commission_ids` (a SELECT, so a run of any size is one UPDATE) go approved -> paid, and the ledger
+    records each payout of the run once (approved -> paid, its source amount). How many were settled."""
+    settled = repository.mark_paid(session, program_id, commission_ids, utc_now())
+    ledger.post_run_payouts(session, program_id=program_id, run_id=run_id, actor=actor)
+    return settled
 
 
-def mark_payout_failed(session: Session, *, program_id: str, payout_id: str, actor: str = ledger.SYSTEM) -> list[str]:
-    """A failed payout: its commissions are approved again (ledger: paid -> approved). Their ids."""
-    commission_ids = ledger.post_payout_failed(session, payout_id=payout_id, program_id=program_id, actor=actor)
-    now = utc_now()
-    for row in repository.lock_commissions(session, program_id, commission_ids):
-        if row.status == CommissionStatus.PAID:
-            row.status = CommissionStatus.APPROVED.value
-            row.status_changed_at = now
-    session.flush()
-    return commission_ids
+def mark_payout_failed(
+    session: Session, *, program_id: str, payout_id: str, commission_ids: Select[str], actor: str = ledger.SYSTEM
+) -> int:
+    """A failed or canceled payout lets go of its commissions (a SELECT of their ids): paid -> approved,
+    payable again, and the ledger undoes the payout's posting (paid -> approved). How many were released."""
+    ledger.post_payout_failed(session, payout_id=payout_id, program_id=program_id, actor=actor)
+    return repository.release_paid(session, program_id, commission_ids, utc_now())

@@ -6,11 +6,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, cast, func, insert, literal, null, select, true, union_all
+from sqlalchemy import ColumnElement, String, Subquery, cast, func, insert, literal, null, select, true, union_all
 from sqlalchemy.orm import Session
 
 from partnerloop.kit.pagination import page_of, paginate
-from partnerloop.models import Commission, LedgerEntry, Payout
+from partnerloop.ledger.rules import Account
+from partnerloop.models import LedgerEntry, Payout
 
 
 def insert_entries(session: Session, rows: list[dict[str, Any]]) -> None:
@@ -116,24 +117,6 @@ def sums_by_account_and_kind(
     return result
 
 
-def commission_earnings(
-    session: Session, program_id: str, commission_ids: list[str]
-) -> dict[str, tuple[str, str, int, str]]:
-    """{id: (partner_id, currency, earnings, status)} of the program's commissions among the ids."""
-    if not commission_ids:
-        return {}
-    rows = session.execute(
-        select(
-            Commission.id,
-            Commission.partner_id,
-            Commission.earnings_currency,
-            Commission.earnings_amount,
-            Commission.status,
-        ).where(Commission.program_id == program_id, Commission.id.in_(commission_ids))
-    ).all()
-    return {row[0]: (row[1], row[2], int(row[3]), row[4]) for row in rows}
-
-
 def payout_entries(session: Session, program_id: str, payout_id: str) -> list[LedgerEntry]:
     return list(
         session.execute(
@@ -152,3 +135,19 @@ def list_entries(
         statement = statement.where(LedgerEntry.currency == currency)
     rows = list(session.execute(paginate(statement, LedgerEntry.id, cursor, limit)).scalars())
     return page_of(rows, limit, lambda entry: entry.id)
+
+
+def approved_by_commission(program_id: str) -> Subquery:
+    """Per commission of the program: the sum of its postings on the approved account (`commission_id`,
+    `amount`), what a payout pays for it. A run's own postings carry no commission id, so an approved
+    commission's sum is its available earnings whether or not it was paid and released before."""
+    return (
+        select(LedgerEntry.commission_id.label("commission_id"), func.sum(LedgerEntry.amount).label("amount"))
+        .where(
+            LedgerEntry.program_id == program_id,
+            LedgerEntry.account == Account.APPROVED.value,
+            LedgerEntry.commission_id.is_not(None),
+        )
+        .group_by(LedgerEntry.commission_id)
+        .subquery()
+    )

@@ -10,13 +10,10 @@ updated or deleted. The API, for the commission domain and for payouts:
   its earnings move to the new status's account (`approved`, `held`, `rejected`, `reversed`, `paid`…).
 - `post_status_changes(session, changes, actor=...)`: the same for many commissions at once (the
   hold-period approval job).
-- `post_payout(session, *, payout_id, program_id, partner_id, currency, amount, commission_ids, actor)`:
-  a payout settles these approved commissions (reversals and clawbacks among them net the amount):
-  each moves from approved to paid; `amount` must equal their sum. Returns the ledger transaction id.
-  Payouts should call `commission.service.mark_paid`, which also sets the commissions' status.
-- `post_run_payouts(session, *, program_id, run_id, actor)`: every payout of a confirmed run settles
-  its source amount (approved -> paid), one ledger transaction per payout, in one INSERT … SELECT;
-  returns how many payouts were posted.
+- `post_run_payouts(session, *, program_id, run_id, actor)`: the one way a payout is recorded: every
+  payout of a confirmed run (a retry is a run of one payout) settles its source amount (approved ->
+  paid), one ledger transaction per payout, in one INSERT … SELECT; returns how many were posted.
+  Called by `commission.service.mark_paid`, which also sets the commissions' status.
 - `post_payout_failed(session, *, payout_id, program_id, actor)`: a failed payout's postings are
   undone (paid back to approved, kind `payout_failed`); returns the commission ids it had settled.
   Payouts should call `commission.service.mark_payout_failed`, which also sets their status back.
@@ -33,7 +30,6 @@ from sqlalchemy.orm import Session
 
 from partnerloop.kit.errors import Conflict, NotFound
 from partnerloop.kit.ids import new_id
-from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
 from partnerloop.ledger import repository
 from partnerloop.ledger.rules import (
@@ -52,10 +48,6 @@ SYSTEM = "system"
 
 
 class LedgerError(Conflict):
-    pass
-
-
-class PayoutDoesNotMatch(LedgerError):
     pass
 
 
@@ -186,69 +178,6 @@ def post_status_changes(
 def post_status_change(session: Session, commission: Commission, old_status: str, *, actor: str = SYSTEM) -> None:
     """Post the move of `commission`'s earnings from `old_status`'s account to its current status's."""
     post_status_changes(session, [change_of(commission, old_status)], actor=actor)
-
-
-def post_payout(
-    session: Session,
-    *,
-    payout_id: str,
-    program_id: str,
-    partner_id: str,
-    currency: str,
-    amount: int,
-    commission_ids: Sequence[str],
-    actor: str = SYSTEM,
-) -> str:
-    """Settle approved commissions by a payout: each moves from approved to paid, in one ledger transaction.
-
-    `amount` must be the sum of their earnings (negative reversals and clawbacks net it). Raises
-    PayoutDoesNotMatch when a commission is not the partner's approved commission in `currency`, or
-    when the sum differs. Returns the ledger transaction id.
-    """
-    ids = list(dict.fromkeys(commission_ids))
-    found = repository.commission_earnings(session, program_id, ids)
-    total = 0
-    postings_by_commission: list[tuple[str, list[Posting]]] = []
-    for commission_id in ids:
-        row = found.get(commission_id)
-        if row is None:
-            raise PayoutDoesNotMatch(f"Commission {commission_id} is not in this program.")
-        owner, row_currency, earnings, status = row
-        if owner != partner_id or row_currency != currency:
-            raise PayoutDoesNotMatch(
-                f"Commission {commission_id} is not {partner_id}'s in {currency.upper()}: a payout pays one partner in one currency."
-            )
-        if status != "approved":
-            raise PayoutDoesNotMatch(
-                f"Commission {commission_id} is {status}; a payout settles approved commissions only."
-            )
-        total += earnings
-        postings_by_commission.append((commission_id, [(Account.APPROVED, -earnings), (Account.PAID, earnings)]))
-    if not ids:
-        postings_by_commission.append(("", [(Account.APPROVED, -amount), (Account.PAID, amount)]))
-        total = amount
-    if total != amount:
-        raise PayoutDoesNotMatch(
-            f"Payout {payout_id} of {format_money(amount, currency)} does not match its commissions, "
-            f"which sum to {format_money(total, currency)}."
-        )
-    transaction_id = new_id()
-    rows: list[dict[str, Any]] = []
-    for commission_id, postings in postings_by_commission:
-        rows += _rows(
-            transaction_id=transaction_id,
-            program_id=program_id,
-            partner_id=partner_id,
-            currency=currency,
-            postings=[posting for posting in postings if posting[1] != 0],
-            kind=EntryKind.PAID,
-            actor=actor,
-            memo=f"payout {payout_id}",
-            commission_id=commission_id or None,
-            payout_id=payout_id,
-        )
-    repository.insert_entries(session, rows)
-    return transaction_id
 
 
 class RunAlreadyPosted(LedgerError):

@@ -80,6 +80,7 @@ class Payout(Base):
     fx_rate: Mapped[str | None] = mapped_column(String(40))
     method: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), index=True)  # pending|processing|paid|failed|canceled
+    delivery: Mapped[str] = mapped_column(String(8), default="csv")  # api | csv: payout/rules.Delivery
     commission_count: Mapped[int] = mapped_column(Integer, default=0)
     provider_batch_id: Mapped[str | None] = mapped_column(String(100), index=True)  # our sender_batch_id
     provider_reference: Mapped[str | None] = mapped_column(String(200))

@@ -67,13 +67,16 @@ def patch_payout_settings(body: PayoutSettingsIn, api: Api) -> PayoutSettingsOut
 def create_run(body: RunIn, api: Api) -> RunOut:
     """Preview (writes nothing) or confirm a run. Confirming the same `run_key` twice is 409."""
     if body.preview:
-        return runs.preview_run(api.session, api.program, cutoff=body.cutoff, run_key=body.run_key)
+        return runs.preview_run(
+            api.session, api.program, cutoff=body.cutoff, run_key=body.run_key, settings=api.settings
+        )
     run = runs.confirm_run(
         api.session,
         api.program,
         run_key=body.run_key or f"manual:{new_id()}",
         cutoff=body.cutoff,
         actor=api.actor,
+        settings=api.settings,
     )
     return runs.run_out(api.session, run)
 
@@ -137,4 +140,4 @@ def cancel(payout_id: str, api: Api) -> PayoutOut:
 @router.post("/payouts/{payout_id}/retry", status_code=201)
 def retry(payout_id: str, api: Api) -> PayoutOut:
     """A new payout with the failed one's commissions (still approved); the failed one stays as it was."""
-    return runs.payout_out(runs.retry(api.session, api.program, payout_id, actor=api.actor))
+    return runs.payout_out(runs.retry(api.session, api.program, payout_id, actor=api.actor, settings=api.settings))

@@ -7,10 +7,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, case, func, insert, literal, select, update
+from sqlalchemy import Select, and_, case, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
+from partnerloop.commission import repository as commission_repository
 from partnerloop.kit.pagination import page_of, paginate
+from partnerloop.ledger import repository as ledger_repository
 from partnerloop.models import (
     Commission,
     Enrollment,
@@ -23,7 +25,7 @@ from partnerloop.models import (
     Program,
     ProviderBatch,
 )
-from partnerloop.payout.rules import PartnerTotal
+from partnerloop.payout.rules import Delivery, PartnerTotal
 
 
 def lock_program(session: Session, program_id: str) -> None:
@@ -31,22 +33,34 @@ def lock_program(session: Session, program_id: str) -> None:
     session.execute(select(Program.id).where(Program.id == program_id).with_for_update())
 
 
-def partner_totals(session: Session, program_id: str, cutoff: datetime) -> list[PartnerTotal]:
-    """Approved commissions past their hold at `cutoff`, netted per partner and currency."""
-    rows = session.execute(
+def _payable(program_id: str, cutoff: datetime, only: Select[str] | None) -> Select[str, str, str, Any]:
+    """The commissions a run at `cutoff` pays (the commission domain's rule, as SQL), each priced by its
+    postings on the ledger's approved account; among `only` (a SELECT of commission ids) when given."""
+    approved = ledger_repository.approved_by_commission(program_id)
+    statement = (
         select(
-            Commission.partner_id,
-            Commission.earnings_currency,
-            func.sum(Commission.earnings_amount),
-            func.count(),
+            Commission.id.label("commission_id"),
+            Commission.partner_id.label("partner_id"),
+            Commission.earnings_currency.label("currency"),
+            func.coalesce(approved.c.amount, 0).label("amount"),
         )
-        .where(
-            Commission.program_id == program_id,
-            Commission.status == "approved",
-            Commission.hold_until <= cutoff,
-        )
-        .group_by(Commission.partner_id, Commission.earnings_currency)
-        .order_by(Commission.partner_id, Commission.earnings_currency)
+        .outerjoin(approved, approved.c.commission_id == Commission.id)
+        .where(Commission.program_id == program_id, commission_repository.payable_at(cutoff))
+    )
+    if only is not None:
+        statement = statement.where(Commission.id.in_(only))
+    return statement
+
+
+def partner_totals(
+    session: Session, program_id: str, cutoff: datetime, only: Select[str] | None = None
+) -> list[PartnerTotal]:
+    """Payable commissions at `cutoff`, netted per partner and currency from their ledger postings."""
+    payable = _payable(program_id, cutoff, only).subquery()
+    rows = session.execute(
+        select(payable.c.partner_id, payable.c.currency, func.sum(payable.c.amount), func.count())
+        .group_by(payable.c.partner_id, payable.c.currency)
+        .order_by(payable.c.partner_id, payable.c.currency)
     ).all()
     return [PartnerTotal(row[0], row[1], int(row[2] or 0), int(row[3])) for row in rows]
 
@@ -96,32 +110,28 @@ def insert_payouts(session: Session, rows: list[dict[str, Any]]) -> None:
         session.execute(insert(Payout), rows)
 
 
-def claim_commissions(session: Session, program_id: str, run_id: str, cutoff: datetime) -> int:
-    """Put every approved commission past its hold into its partner's payout of this run; how many.
+def claim_commissions(
+    session: Session, program_id: str, run_id: str, cutoff: datetime, only: Select[str] | None = None
+) -> int:
+    """Put every payable commission at `cutoff` (among `only` when given) into its partner's payout of this
+    run, priced from the ledger; how many.
 
     The partial unique index on payout_items(commission_id) is the last guard: a commission already in
     an unreleased payout makes this fail rather than be paid twice."""
-    chosen = (
-        select(
-            Commission.program_id,
-            Payout.id,
-            Commission.id,
-            Commission.earnings_amount,
-            literal(False),
-        )
-        .join(
-            Payout,
-            and_(
-                Payout.run_id == run_id,
-                Payout.partner_id == Commission.partner_id,
-                Payout.source_currency == Commission.earnings_currency,
-            ),
-        )
-        .where(
-            Commission.program_id == program_id,
-            Commission.status == "approved",
-            Commission.hold_until <= cutoff,
-        )
+    payable = _payable(program_id, cutoff, only).subquery()
+    chosen = select(
+        literal(program_id),
+        Payout.id,
+        payable.c.commission_id,
+        payable.c.amount,
+        literal(False),
+    ).join(
+        Payout,
+        and_(
+            Payout.run_id == run_id,
+            Payout.partner_id == payable.c.partner_id,
+            Payout.source_currency == payable.c.currency,
+        ),
     )
     result = session.execute(
         insert(PayoutItem).from_select(["program_id", "payout_id", "commission_id", "amount", "released"], chosen)
@@ -164,33 +174,25 @@ def set_payout_amounts(session: Session, amounts: Sequence[dict[str, Any]]) -> N
         session.execute(update(Payout), list(amounts))
 
 
-def mark_run_commissions_paid(session: Session, program_id: str, run_id: str, now: datetime) -> int:
-    """Commission status `paid` for everything inside the run's payouts (one UPDATE … FROM); how many."""
-    result = session.execute(
-        update(Commission)
-        .where(
-            Commission.id == PayoutItem.commission_id,
-            PayoutItem.payout_id == Payout.id,
-            Payout.run_id == run_id,
-            PayoutItem.released.is_(False),
-            Commission.program_id == program_id,
-            Commission.status == "approved",
-        )
-        .values(status="paid", status_changed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+def live_commission_ids(*, run_id: str | None = None, payout_id: str | None = None) -> Select[str]:
+    """The commissions held by the run's (or the payout's) unreleased items, as a SELECT for the
+    commission domain to settle or release in one statement."""
+    statement = select(PayoutItem.commission_id).where(PayoutItem.released.is_(False))
+    if payout_id is not None:
+        statement = statement.where(PayoutItem.payout_id == payout_id)
+    if run_id is not None:
+        statement = statement.where(PayoutItem.payout_id.in_(select(Payout.id).where(Payout.run_id == run_id)))
+    return statement
 
 
-def release_items(session: Session, payout_id: str, now: datetime) -> int:
-    """A failed or canceled payout lets go of its commissions: approved again, free for another payout."""
-    inside = select(PayoutItem.commission_id).where(PayoutItem.payout_id == payout_id, PayoutItem.released.is_(False))
-    session.execute(
-        update(Commission)
-        .where(Commission.id.in_(inside), Commission.status == "paid")
-        .values(status="approved", status_changed_at=now)
-        .execution_options(synchronize_session=False)
-    )
+def released_commission_ids(payout_id: str) -> Select[str]:
+    """The commissions a failed payout let go of, as a SELECT."""
+    return select(PayoutItem.commission_id).where(PayoutItem.payout_id == payout_id, PayoutItem.released.is_(True))
+
+
+def release_items(session: Session, payout_id: str) -> int:
+    """A failed or canceled payout's items let go of their commissions (free for another payout); how many.
+    The commissions' status is the commission domain's (`commission.service.mark_payout_failed`)."""
     result = session.execute(
         update(PayoutItem)
         .where(PayoutItem.payout_id == payout_id, PayoutItem.released.is_(False))
@@ -244,13 +246,15 @@ def list_payouts(
 
 
 def unsent_api_payouts(session: Session, run_id: str, method: str) -> list[Payout]:
-    """The run's pending payouts of `method` not yet given to a provider batch, locked."""
+    """The run's pending payouts of `method` to be sent by API and not yet given to a provider batch, locked
+    (a payout waiting for CSV, or marked paid, is never among them)."""
     return list(
         session.execute(
             select(Payout)
             .where(
                 Payout.run_id == run_id,
                 Payout.method == method,
+                Payout.delivery == Delivery.API.value,
                 Payout.status == "pending",
                 Payout.provider_batch_id.is_(None),
             )

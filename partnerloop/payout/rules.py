@@ -4,6 +4,7 @@ thresholds, schedules, masking, and the provider formats' amount text. No sessio
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -196,12 +197,13 @@ def mask_email(email: str) -> str:
 
 @dataclass(frozen=True)
 class PartnerTotal:
-    """A partner's approved commissions past their hold in one currency, netted."""
+    """A partner's payable commissions in one currency, netted: priced from the ledger (their postings on
+    the approved account), so a run pays what the balance shows as available."""
 
     partner_id: str
     currency: str
-    amount: int  # signed sum of earnings
-    count: int
+    amount: int  # signed, minor units
+    count: int  # commissions
 
 
 @dataclass(frozen=True)
@@ -210,31 +212,46 @@ class Decision:
     source_currency: str
     source_amount: int
     pay: bool
-    reason: str = ""  # why not, for the manager and the partner
+    reasons: tuple[str, ...] = ()  # every reason not to pay now, for the manager and the partner
+
+    @property
+    def reason(self) -> str:
+        return " ".join(self.reasons)
 
 
-def decide(total: PartnerTotal, *, method_problem: str | None, minimum: int | None) -> Decision:
-    """Pay this partner this run, or say why not. `minimum` is the program's threshold in the
-    total's currency (None: no rate to compare with, so not paid)."""
-
-    def skip(reason: str) -> Decision:
-        return Decision(total.partner_id, total.currency, total.amount, False, reason)
-
-    if method_problem is not None:
-        return skip(method_problem)
+def decide(total: PartnerTotal, *, problems: Sequence[str] = (), minimum: int | None) -> Decision:
+    """Pay this partner this run, or say every reason why not: the amount's (nothing to pay, no rate,
+    under the minimum) and then the partner's `problems` (banned, no usable payout method), so a
+    partner under the minimum without a method hears both. `minimum` is the program's threshold in
+    the total's currency (None: no rate to compare with, so not paid)."""
+    reasons: list[str] = []
     if total.amount <= 0:
-        return skip(
+        reasons.append(
             f"Nothing to pay: reversals and clawbacks net the balance to {total.amount} {total.currency.upper()} "
             f"(carried to the next run)."
         )
-    if minimum is None:
-        return skip(f"No exchange rate to compare {total.currency.upper()} with the program's minimum payout.")
-    if total.amount < minimum:
-        return skip(
+    elif minimum is None:
+        reasons.append(f"No exchange rate to compare {total.currency.upper()} with the program's minimum payout.")
+    elif total.amount < minimum:
+        reasons.append(
             f"Below the minimum payout: {format_amount(total.amount, total.currency)} of "
             f"{format_amount(minimum, total.currency)} {total.currency.upper()} (carried to the next run)."
         )
-    return Decision(total.partner_id, total.currency, total.amount, True)
+    reasons += problems
+    return Decision(total.partner_id, total.currency, total.amount, not reasons, tuple(reasons))
+
+
+class Delivery(StrEnum):
+    """How a payout reaches the partner: by the provider's API, or by a person (CSV upload, bank) who
+    then marks it paid. Decided once, at the run: a payout waiting for CSV is never sent by API."""
+
+    API = "api"
+    CSV = "csv"
+
+
+def delivery_for(method: MethodType, provider_configured: bool) -> Delivery:
+    """By API only when the method has one and its provider's credentials are configured."""
+    return Delivery.API if method.sent_by_api and provider_configured else Delivery.CSV
 
 
 def format_amount(amount: int, currency: str) -> str:

@@ -80,6 +80,7 @@ class PayoutOut(BaseModel):
     currency: str
     status: str
     method: str
+    delivery: str  # "api": sent by the provider's API; "csv": waits for a CSV export and mark-paid
     source_amount: int
     source_currency: str
     fx_rate: str | None
@@ -94,7 +95,8 @@ class PayoutOut(BaseModel):
 
 class SkippedOut(BaseModel):
     partner_id: str
-    reason: str
+    reason: str  # every reason, in one text
+    reasons: list[str] = []  # each reason on its own
     amount: int | None = None
     currency: str | None = None
 

@@ -2,7 +2,8 @@
 carries a key derived from the payout ids, so a worker killed anywhere and restarted resends the same
 request, which the provider answers without paying twice.
 
-- `payout_send` (run, method): PayPal: gather the run's pending PayPal payouts into batches whose
+- `payout_send` (run, method): only payouts whose delivery is `api` (decided at the run: the provider
+  was configured); PayPal: gather the run's pending PayPal payouts into batches whose
   sender_batch_id is a hash of their payout ids, mark them processing; Stripe: one transfer job each.
 - `payout_paypal_submit` (batch): create the batch at PayPal (a resend finds the original).
 - `payout_paypal_poll` (batch): read item statuses; paid / failed each payout; poll again until final.
@@ -19,19 +20,26 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from partnerloop.config import Settings, get_settings
 from partnerloop.jobs.queue import enqueue, job_handler
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Partner, Program, ProviderBatch
 from partnerloop.payout import repository
 from partnerloop.payout.providers import stripe_connect
 from partnerloop.payout.providers.paypal import BatchItem, PaypalClient, PaypalRejected
-from partnerloop.payout.rules import MethodType, PayoutStatus, format_amount, paypal_item_outcome
+from partnerloop.payout.rules import Delivery, MethodType, PayoutStatus, format_amount, paypal_item_outcome
 from partnerloop.payout.service import run as run_service
-from partnerloop.payout.service.methods import method_details, stripe_key
+from partnerloop.payout.service.methods import (
+    configure_payouts,
+    method_details,
+    payout_settings,
+    provider_configured,
+    stripe_key,
+)
 from partnerloop.payout.service.run import SEND_JOB, RunAlreadyConfirmed, checkpoint
 
 log = logging.getLogger("partnerloop.payout")
+
+__all__ = ["configure_payouts", "payout_settings"]  # the app wires payouts through this module
 
 SUBMIT_JOB = "payout_paypal_submit"
 POLL_JOB = "payout_paypal_poll"
@@ -39,18 +47,6 @@ STRIPE_JOB = "payout_stripe_transfer"
 RUN_JOB = "payout_run"
 TICK_JOB = "payout_schedule_tick"
 PAYPAL_MAX_ITEMS = 15000  # PayPal Payouts API: at most 15,000 items in one batch
-
-_configured: Settings | None = None
-
-
-def configure_payouts(settings: Settings | None) -> None:
-    """Use these settings (provider URLs, keys) in payout jobs; None: read the environment."""
-    global _configured
-    _configured = settings
-
-
-def payout_settings() -> Settings:
-    return _configured or get_settings()
 
 
 def sender_batch_id(payout_ids: list[str]) -> str:
@@ -70,6 +66,12 @@ def send(session: Session, payload: dict[str, Any]) -> None:
     run_id, method, program_id = str(payload["run_id"]), str(payload["method"]), str(payload["program_id"])
     payouts = repository.unsent_api_payouts(session, run_id, method)
     if not payouts:
+        return
+    if not provider_configured(session, payout_settings(), program_id, MethodType(method)):
+        # The credentials went away since the run: these wait for CSV + mark-paid, never sent later.
+        for payout in payouts:
+            payout.delivery = Delivery.CSV.value
+        log.warning("payout run %s: %s is not configured; %d payouts wait for CSV", run_id, method, len(payouts))
         return
     now = utc_now()
     if method == MethodType.STRIPE_CONNECT:

@@ -3,18 +3,16 @@ of postings, refunds after payment net the next payout, people's adjustments say
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
-from partnerloop.commission import service as commission_service
 from partnerloop.commission.tasks import approve_due
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from partnerloop.ledger import service as ledger
 from partnerloop.models import ApiKey, Commission, LedgerEntry
 from tests.commission.factories import make_partner, make_plan
 from tests.conftest import ProgramKeys
@@ -66,27 +64,20 @@ def approve(client: TestClient, program: ProgramKeys, commission_id: str) -> Non
     assert response.status_code == 200, response.text
 
 
-def pay(engine: Engine, program: ProgramKeys, partner_id: str, payout_id: str) -> int:
-    """What the payouts domain does: settle every approved commission of the partner in USD."""
-    with transaction(engine) as session:
-        ids = list(
-            session.execute(
-                select(Commission.id).where(
-                    Commission.program_id == program.id,
-                    Commission.partner_id == partner_id,
-                    Commission.status == "approved",
-                )
-            ).scalars()
-        )
-        return commission_service.mark_paid(
-            session,
-            program_id=program.id,
-            partner_id=partner_id,
-            currency="usd",
-            commission_ids=ids,
-            payout_id=payout_id,
-            actor="payout-run:test",
-        )
+def pay(client: TestClient, program: ProgramKeys, partner_id: str, cutoff: datetime | None = None) -> dict[str, Any]:
+    """What production does: a payout run at `cutoff` (default now; no minimum, a manual payout method)
+    pays the partner's payable commissions; the partner's payout in it."""
+    method = client.put(
+        f"/api/v1/partners/{partner_id}/payout-method", json={"type": "manual"}, headers=program.headers
+    )
+    assert method.status_code == 200, method.text
+    patched = client.patch("/api/v1/program", json={"min_payout_amount": 0}, headers=program.headers)
+    assert patched.status_code == 200, patched.text
+    body: dict[str, Any] = {"preview": False} | ({"cutoff": cutoff.isoformat()} if cutoff else {})
+    response = client.post("/api/v1/payouts/runs", json=body, headers=program.headers)
+    assert response.status_code == 200, response.text
+    [payout] = [row for row in response.json()["payouts"] if row["partner_id"] == partner_id]
+    return payout  # type: ignore[no-any-return]
 
 
 def entry_count(engine: Engine) -> int:
@@ -194,7 +185,7 @@ def test_a_refund_after_payout_is_a_negative_posting_the_next_payout_nets(
     first = sell(client, program, "in_1")
     with transaction(engine) as session:
         approve_due(session, utc_now() + timedelta(days=31))
-    assert pay(engine, program, partner_id, "po_1") == 1480
+    assert pay(client, program, partner_id, utc_now() + timedelta(days=31))["amount"] == 1480
     assert figures(balance(client, program, partner_id)) == (0, 0, 1480, 0)
 
     refund = client.post("/api/v1/track/refund", json={"invoice_id": "in_1"}, headers=program.headers)
@@ -208,7 +199,8 @@ def test_a_refund_after_payout_is_a_negative_posting_the_next_payout_nets(
 
     second = sell(client, program, "in_2", amount=10_000, customer="cus_2")
     approve(client, program, second["id"])
-    assert pay(engine, program, partner_id, "po_2") == 2000 - 980  # the refund is netted
+    later = utc_now() + timedelta(days=31)  # the hold-period job above ran 31 days ahead: so does the run
+    assert pay(client, program, partner_id, later)["amount"] == 2000 - 980  # the refund is netted
     row = balance(client, program, partner_id)
     assert figures(row) == (500, 0, 1480 + 1020, 0)  # the second customer's lead is still pending
     assert (
@@ -224,35 +216,45 @@ def test_a_failed_payout_makes_its_earnings_payable_again(
     partner_id = setup_partner(client, program)
     commission = sell(client, program, "in_1")
     approve(client, program, commission["id"])
-    pay(engine, program, partner_id, "po_1")
-    with transaction(engine) as session:
-        settled = commission_service.mark_payout_failed(session, program_id=program.id, payout_id="po_1")
-    assert settled == [commission["id"]]
+    payout = pay(client, program, partner_id)
+    assert figures(balance(client, program, partner_id)) == (500, 0, 980, 0)
+    url = f"/api/v1/payouts/{payout['id']}/mark-failed"
+    failed = client.post(url, json={"reason": "bank bounced"}, headers=program.headers)
+    assert failed.status_code == 200, failed.text
     assert client.get(f"/api/v1/commissions/{commission['id']}", headers=program.headers).json()["status"] == "approved"
     assert figures(balance(client, program, partner_id)) == (500, 980, 0, 980)
-    with transaction(engine) as session, pytest.raises(ledger.PayoutAlreadyFailed):
-        commission_service.mark_payout_failed(session, program_id=program.id, payout_id="po_1")
+    before = entry_count(engine)
+    again = client.post(url, json={"reason": "bank bounced"}, headers=program.headers)
+    assert again.status_code == 409 and entry_count(engine) == before
+    check_ledger(engine, program.id)
+    retried = client.post(f"/api/v1/payouts/{payout['id']}/retry", headers=program.headers)
+    assert retried.status_code == 201, retried.text
+    assert (retried.json()["amount"], retried.json()["commission_count"]) == (980, 1)
+    assert figures(balance(client, program, partner_id)) == (500, 0, 980, 0)
     check_ledger(engine, program.id)
 
 
-def test_a_payout_must_match_approved_commissions_of_one_partner(
+def test_a_run_pays_only_approved_commissions_past_their_hold_and_posts_each_payout_once(
     client: TestClient, engine: Engine, program: ProgramKeys
 ) -> None:
     partner_id = setup_partner(client, program)
-    commission = sell(client, program, "in_1")  # still pending
-    before = entry_count(engine)
-    with transaction(engine) as session, pytest.raises(commission_service.PaymentNotAllowed):
-        commission_service.mark_paid(
-            session, program_id=program.id, partner_id=partner_id, currency="usd",
-            commission_ids=[commission["id"]], payout_id="po_x",
-        )  # fmt: skip
-    approve(client, program, commission["id"])
-    with transaction(engine) as session, pytest.raises(ledger.PayoutDoesNotMatch):
-        ledger.post_payout(
-            session, payout_id="po_y", program_id=program.id, partner_id=partner_id, currency="usd",
-            amount=1000, commission_ids=[commission["id"]],
-        )  # fmt: skip
-    assert entry_count(engine) == before + 2  # only the approval posted
+    waiting = sell(client, program, "in_1")  # pending, in its hold: not paid
+    held = sell(client, program, "in_2", customer="cus_2")
+    assert client.post(f"/api/v1/commissions/{held['id']}/hold", headers=program.headers).status_code == 200
+    paid = sell(client, program, "in_3", customer="cus_3")
+    approve(client, program, paid["id"])
+    payout = pay(client, program, partner_id)
+    assert (payout["amount"], payout["commission_count"]) == (980, 1)
+    statuses = {
+        row["id"]: row["status"]
+        for row in client.get(f"/api/v1/commissions?partner_id={partner_id}", headers=program.headers).json()["data"]
+    }
+    assert (statuses[waiting["id"]], statuses[held["id"]], statuses[paid["id"]]) == ("pending", "on_hold", "paid")
+    with transaction(engine, writes=False) as session:
+        postings = session.execute(
+            select(LedgerEntry.account, LedgerEntry.amount).where(LedgerEntry.payout_id == payout["id"])
+        ).all()
+    assert sorted(postings) == [("partner_approved", -980), ("partner_paid", 980)]
     check_ledger(engine, program.id)
 
 
@@ -312,7 +314,7 @@ def test_clawing_back_part_of_a_paid_commission_nets_the_next_payout(
     partner_id = setup_partner(client, program)
     commission = sell(client, program, "in_1")
     approve(client, program, commission["id"])
-    pay(engine, program, partner_id, "po_1")
+    pay(client, program, partner_id)
     response = client.post(
         f"/api/v1/commissions/{commission['id']}/clawback",
         json={"amount": 300, "reason": "Customer was an employee"},

@@ -1,7 +1,7 @@
 """Random sequences of sales (three currencies), refunds, partial refunds, manual commissions,
-clawbacks, approvals, holds, rejections, the hold-period job, payouts, failed payouts and plan
-changes, against the real database through the app. After every step: postings per currency sum
-to zero, every balance equals earned - reversed + adjusted - paid, each account holds exactly the
+clawbacks, approvals, holds, rejections, the hold-period job, payout runs (each paying exactly the
+available balance), failed and retried payouts and plan changes, against the real database through
+the app. After every step: postings per currency sum to zero, every balance equals earned - reversed + adjusted - paid, each account holds exactly the
 commissions of its statuses, no commission is counted twice, and no commission already created has
 changed its earnings or explanation (plan changes included)."""
 
@@ -24,11 +24,9 @@ from hypothesis.stateful import (
 )
 from sqlalchemy import Engine, select
 
-from partnerloop.commission import service as commission_service
 from partnerloop.commission.tasks import approve_due
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from partnerloop.ledger.service import PayoutAlreadyFailed
 from partnerloop.models import Commission
 from tests.conftest import ProgramKeys, empty_all_tables, make_program
 from tests.ledger.invariants import check_ledger
@@ -93,7 +91,9 @@ class LedgerMachine(RuleBasedStateMachine):
         assert response.status_code == 201, response.text
         self.plan_id = response.json()["id"]
         patched = self.client.patch(
-            "/api/v1/program", json={"default_plan_id": self.plan_id}, headers=self.program.headers
+            "/api/v1/program",
+            json={"default_plan_id": self.plan_id, "min_payout_amount": 0},
+            headers=self.program.headers,
         )
         assert patched.status_code == 200
         for index in range(PARTNERS):
@@ -103,6 +103,12 @@ class LedgerMachine(RuleBasedStateMachine):
             )
             assert partner.status_code == 201, partner.text
             self.partner_ids.append(partner.json()["id"])
+            method = self.client.put(
+                f"/api/v1/partners/{self.partner_ids[-1]}/payout-method",
+                json={"type": "manual"},
+                headers=self.program.headers,
+            )
+            assert method.status_code == 200, method.text
         for base, rate in (("eur", "1.0841"), ("jpy", "0.0067")):
             answer = self.post("/api/v1/fx-rates", {"base": base, "quote": "usd", "date": "2020-01-01", "rate": rate})
             assert answer.status_code == 201, answer.text
@@ -208,42 +214,48 @@ class LedgerMachine(RuleBasedStateMachine):
         if response.status_code == 201:
             self.remember([response.json()])
 
-    @rule(partner=st.integers(0, PARTNERS - 1))
-    def payout(self, partner: int) -> None:
-        partner_id = self.partner_ids[partner]
-        with transaction(self.engine) as session:
-            ids = list(
-                session.execute(
-                    select(Commission.id).where(
-                        Commission.program_id == self.program.id,
-                        Commission.partner_id == partner_id,
-                        Commission.status == "approved",
-                        Commission.earnings_currency == "usd",
-                    )
-                ).scalars()
-            )
-            if not ids:
-                return
-            payout_id = f"po_{len(self.payouts)}"
-            commission_service.mark_paid(
-                session,
-                program_id=self.program.id,
-                partner_id=partner_id,
-                currency="usd",
-                commission_ids=ids,
-                payout_id=payout_id,
-            )
-        self.payouts.append(payout_id)
+    def balances(self) -> dict[tuple[str, str], int]:
+        """(partner, currency) -> available amount, from the API."""
+        found: dict[tuple[str, str], int] = {}
+        for partner_id in self.partner_ids:
+            answer = self.client.get(f"/api/v1/partners/{partner_id}/balance", headers=self.program.headers)
+            assert answer.status_code == 200, answer.text
+            for row in answer.json()["data"]:
+                found[(partner_id, row["currency"])] = row["available_amount"]
+        return found
+
+    @rule()
+    def payout_run(self) -> None:
+        """A confirmed run (as production pays), past every hold the hold-period rule may have ended: each
+        payout pays exactly the partner's available balance in its currency, which it then empties."""
+        before = self.balances()
+        cutoff = (utc_now() + timedelta(days=41)).isoformat()
+        response = self.post("/api/v1/payouts/runs", {"preview": False, "cutoff": cutoff})
+        assert response.status_code in (200, 409), response.text  # 409: nobody is due a payout
+        if response.status_code != 200:
+            return
+        after = self.balances()
+        for payout in response.json()["payouts"]:
+            key = (payout["partner_id"], payout["source_currency"])
+            assert payout["source_amount"] == before[key], (payout, before[key])
+            assert after[key] == 0, (payout, after[key])
+            self.payouts.append(payout["id"])
 
     @precondition(lambda self: bool(self.payouts))
     @rule(data=st.data())
     def payout_fails(self, data: st.DataObject) -> None:
         payout_id = data.draw(st.sampled_from(self.payouts))
-        try:
-            with transaction(self.engine) as session:
-                commission_service.mark_payout_failed(session, program_id=self.program.id, payout_id=payout_id)
-        except PayoutAlreadyFailed:
-            pass
+        response = self.post(f"/api/v1/payouts/{payout_id}/mark-failed", {"reason": "machine"})
+        assert response.status_code in (200, 409), response.text  # 409: failed (or paid) already
+
+    @precondition(lambda self: bool(self.payouts))
+    @rule(data=st.data())
+    def failed_payout_is_retried(self, data: st.DataObject) -> None:
+        payout_id = data.draw(st.sampled_from(self.payouts))
+        response = self.post(f"/api/v1/payouts/{payout_id}/retry")
+        assert response.status_code in (201, 409), response.text  # 409: not failed, retried, nothing to pay
+        if response.status_code == 201:
+            self.payouts.append(response.json()["id"])
 
     @rule(rate_bps=st.integers(100, 5_000))
     def change_plan(self, rate_bps: int) -> None:

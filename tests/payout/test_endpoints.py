@@ -10,7 +10,7 @@ from sqlalchemy import Engine, select, text
 from partnerloop.db import transaction
 from partnerloop.ledger import service as ledger
 from partnerloop.models import LedgerEntry, Payout, PayoutMethod
-from tests.commission.factories import make_partner
+from tests.commission.factories import make_partner, make_plan
 from tests.conftest import ProgramKeys
 from tests.ledger.invariants import check_ledger
 from tests.payout.helpers import assert_exactly_once, earn, partner_with_method, write_counts
@@ -243,3 +243,87 @@ def test_payouts_are_scoped_to_their_program(
         ).status_code
         == 404
     )
+
+
+def tracked_sale(client: TestClient, program: ProgramKeys, partner_id: str, amount: int, invoice: str) -> dict:  # type: ignore[type-arg]
+    """A lead and a sale of the partner's customer (Standard plan: 20% of sales); the sale commission."""
+    code = client.get(f"/api/v1/partners/{partner_id}", headers=program.headers).json()["referral_code"]
+    lead = client.post(
+        "/api/v1/track/lead",
+        json={"customer_external_id": f"cus_{invoice}", "referral_code": code},
+        headers=program.headers,
+    )
+    assert lead.status_code == 200, lead.text
+    sale = client.post(
+        "/api/v1/track/sale",
+        json={"customer_external_id": f"cus_{invoice}", "amount": amount, "currency": "usd", "invoice_id": invoice},
+        headers=program.headers,
+    )
+    assert sale.status_code == 200, sale.text
+    [commission] = [row for row in sale.json()["commissions"] if row["kind"] == "sale"]
+    return commission  # type: ignore[no-any-return]
+
+
+def available(client: TestClient, program: ProgramKeys, partner_id: str) -> int:
+    balance = client.get(f"/api/v1/partners/{partner_id}/balance", headers=program.headers).json()["data"]
+    return int(next(row for row in balance if row["currency"] == "usd")["available_amount"])
+
+
+def test_a_manager_approval_inside_the_hold_is_paid_by_the_next_run_exactly_as_the_balance_shows(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    make_plan(client, program)
+    partner = partner_with_method(client, program)
+    commission = tracked_sale(client, program, partner, 30000, "in_1")  # 6000 earned, held for 30 days
+    assert commission["status"] == "pending"
+    approved = client.post(f"/api/v1/commissions/{commission['id']}/approve", headers=program.headers)
+    assert approved.status_code == 200, approved.text
+    assert approved.json()["explanation_data"]["hold_ended"]["by"].startswith("api_key:")
+    refund = client.post("/api/v1/track/refund", json={"invoice_id": "in_1", "amount": 5000}, headers=program.headers)
+    assert refund.status_code == 200, refund.text  # its reversal (-1000) follows the approval: netted now
+    shown = available(client, program, partner)
+    assert shown == 5000
+
+    preview = client.post("/api/v1/payouts/runs", json={"preview": True}, headers=program.headers).json()
+    assert [(p["partner_id"], p["amount"], p["commission_count"]) for p in preview["payouts"]] == [(partner, shown, 2)]
+    confirmed = run(client, program)
+    assert [(p["partner_id"], p["amount"], p["commission_count"]) for p in confirmed["payouts"]] == [
+        (partner, shown, 2)
+    ]
+    assert available(client, program, partner) == 0
+    listed = client.get(f"/api/v1/commissions?partner_id={partner}&status=paid", headers=program.headers).json()
+    assert {row["id"] for row in listed["data"]} >= {commission["id"]}
+    check_ledger(engine, program.id)
+    assert_exactly_once(engine, program.id)
+
+
+def test_a_preview_counts_the_commissions_the_confirmed_run_pays(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    partner = partner_with_method(client, program)
+    for amount in (3000, 2500, -500, 4000):
+        earn(client, program, partner, amount)
+    [previewed] = client.post("/api/v1/payouts/runs", json={"preview": True}, headers=program.headers).json()["payouts"]
+    [confirmed] = run(client, program)["payouts"]
+    assert (previewed["amount"], previewed["commission_count"]) == (confirmed["amount"], confirmed["commission_count"])
+    assert confirmed["commission_count"] == 4 and confirmed["amount"] == 9000
+
+
+def test_each_skipped_partner_is_told_every_reason_it_is_not_paid(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    small_without_method = make_partner(client, program)["id"]
+    earn(client, program, small_without_method, 2000)
+    rich_without_method = make_partner(client, program)["id"]
+    earn(client, program, rich_without_method, 9000)
+    small_with_method = partner_with_method(client, program)
+    earn(client, program, small_with_method, 2000)
+    preview = client.post("/api/v1/payouts/runs", json={"preview": True}, headers=program.headers).json()
+    reasons = {s["partner_id"]: s["reason"] for s in preview["skipped"]}
+    assert "Below the minimum" in reasons[small_without_method] and "No payout method" in reasons[small_without_method]
+    assert (
+        "Below the minimum" not in reasons[rich_without_method] and "No payout method" in reasons[rich_without_method]
+    )
+    assert "Below the minimum" in reasons[small_with_method] and "No payout method" not in reasons[small_with_method]
+    listed = {s["partner_id"]: s["reasons"] for s in preview["skipped"]}
+    assert len(listed[small_without_method]) == 2 and len(listed[rich_without_method]) == 1

@@ -239,3 +239,73 @@ def test_scheduled_monthly_run_happens_once(pay_client: TestClient, program: Pro
     with transaction(engine, writes=False) as session:
         waiting = session.get(Commission, recent)
         assert waiting is not None and waiting.status == "approved"
+
+
+def test_without_provider_credentials_a_payout_waits_for_csv_and_is_never_sent_by_api_later(
+    engine: Engine, database_url: str, program: ProgramKeys, paypal: PaypalServer, smtp: SmtpRecorder
+) -> None:
+    stripe_server = StripeServer()
+    bare = make_settings(
+        database_url, run_jobs_in_process=False, paypal_api_base=paypal.url, stripe_api_base=stripe_server.url,
+        smtp_url=smtp.url,
+    )  # fmt: skip
+    try:
+        with TestClient(create_app(bare), base_url="http://testserver") as client:
+            by_paypal = partner_with_method(client, program, {"type": "paypal", "email": "pat@example.com"})
+            by_stripe = partner_with_method(client, program, {"type": "stripe_connect", "account_id": "acct_ok1"})
+            earn(client, program, by_paypal, 7000)
+            earn(client, program, by_stripe, 6000)
+            preview = client.post("/api/v1/payouts/runs", json={"preview": True}, headers=program.headers).json()
+            assert {p["partner_id"]: p["delivery"] for p in preview["payouts"]} == {by_paypal: "csv", by_stripe: "csv"}
+            run = client.post("/api/v1/payouts/runs", json={"preview": False}, headers=program.headers).json()
+            assert {p["partner_id"]: (p["status"], p["delivery"]) for p in run["payouts"]} == {
+                by_paypal: ("pending", "csv"),
+                by_stripe: ("pending", "csv"),
+            }
+            drain(engine)
+            assert paypal.state.calls == [] and stripe_server.calls == []
+            assert statuses(engine) == {by_paypal: "pending", by_stripe: "pending"}
+            exported = client.get(f"/api/v1/payouts/runs/{run['id']}/export.csv?format=paypal", headers=program.headers)
+            assert exported.status_code == 200 and "pat@example.com" in exported.text
+            for payout in run["payouts"]:
+                paid = client.post(
+                    f"/api/v1/payouts/{payout['id']}/mark-paid", json={"reference": "by-hand"}, headers=program.headers
+                )
+                assert paid.status_code == 200 and paid.json()["status"] == "paid", paid.text
+        configured = make_settings(
+            database_url, run_jobs_in_process=False, paypal_api_base=paypal.url, paypal_client_id=CLIENT_ID,
+            paypal_client_secret=CLIENT_SECRET, stripe_api_base=stripe_server.url, stripe_secret_key="sk_test_123",
+            smtp_url=smtp.url,
+        )  # fmt: skip
+        with TestClient(create_app(configured), base_url="http://testserver") as client:
+            from partnerloop.jobs.queue import enqueue
+
+            with transaction(engine) as session:  # the send jobs, run now that the credentials are there
+                for method in ("paypal", "stripe_connect"):
+                    enqueue(session, "payout_send", {"program_id": program.id, "run_id": run["id"], "method": method})
+            drain(engine)
+            assert paypal.state.calls == [] and stripe_server.calls == []
+            assert statuses(engine) == {by_paypal: "paid", by_stripe: "paid"}
+            for partner in (by_paypal, by_stripe):
+                [listed] = client.get(f"/api/v1/payouts?partner_id={partner}", headers=program.headers).json()["data"]
+                assert (listed["status"], listed["provider_reference"]) == ("paid", "by-hand")
+                balance = client.get(f"/api/v1/partners/{partner}/balance", headers=program.headers).json()["data"]
+                usd = next(b for b in balance if b["currency"] == "usd")
+                assert (usd["available_amount"], usd["paid_amount"]) == (0, listed["amount"])
+            assert_exactly_once(engine, program.id)
+    finally:
+        stripe_server.server.shutdown()
+        stripe_server.server.server_close()
+
+
+def test_with_provider_credentials_a_payout_goes_by_api_and_stays_out_of_the_csv(
+    pay_client: TestClient, program: ProgramKeys, engine: Engine, paypal: PaypalServer
+) -> None:
+    partner = partner_with_method(pay_client, program, {"type": "paypal", "email": "pat@example.com"})
+    earn(pay_client, program, partner, 7000)
+    run = pay_client.post("/api/v1/payouts/runs", json={"preview": False}, headers=program.headers).json()
+    assert [(p["status"], p["delivery"]) for p in run["payouts"]] == [("pending", "api")]
+    exported = pay_client.get(f"/api/v1/payouts/runs/{run['id']}/export.csv?format=paypal", headers=program.headers)
+    assert exported.status_code == 200 and "pat@example.com" not in exported.text
+    drain(engine)
+    assert statuses(engine) == {partner: "paid"} and len(paypal.state.paid_items()) == 1

@@ -14,7 +14,7 @@ from partnerloop.kit.errors import InvalidInput
 from partnerloop.models import Program
 from partnerloop.partner import service as partner_service
 from partnerloop.payout import repository
-from partnerloop.payout.rules import PayoutStatus, format_amount, over_1099_threshold
+from partnerloop.payout.rules import Delivery, PayoutStatus, format_amount, over_1099_threshold
 from partnerloop.payout.schemas import StatementLine, StatementPayout, YearlyPartner, YearlyReport
 from partnerloop.payout.service.methods import method_details
 from partnerloop.payout.service.run import get_run, payout_out
@@ -31,14 +31,17 @@ class ExportNeedsOneCurrency(InvalidInput):
 def export_run(
     session: Session, settings: Settings, program: Program, run_id: str, export_format: str, currency: str | None = None
 ) -> str:
-    """The run's open payouts of that method as the provider's bulk file."""
+    """The run's open payouts of that method waiting for CSV as the provider's bulk file (payouts sent by
+    API are not in it: paying them by hand too would pay twice)."""
     if export_format not in ("paypal", "wise"):
         raise UnknownExportFormat(f"Unknown export format '{export_format}': use paypal or wise.")
     run = get_run(session, program, run_id)
     payouts = [
         payout
         for payout in repository.payouts_of_run(session, run.id, method=export_format)
-        if PayoutStatus(payout.status).is_open and (currency is None or payout.currency == currency.lower())
+        if PayoutStatus(payout.status).is_open
+        and payout.delivery == Delivery.CSV
+        and (currency is None or payout.currency == currency.lower())
     ]
     methods = repository.methods_of(session, program.id, [payout.partner_id for payout in payouts])
     out = io.StringIO()

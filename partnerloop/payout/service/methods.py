@@ -221,3 +221,28 @@ def stripe_key(session: Session, settings: Settings, program_id: str) -> str | N
     if found is not None and found.stripe_secret_encrypted:
         return str(decrypt_json(settings, found.stripe_secret_encrypted)["key"])
     return settings.stripe_secret_key
+
+
+def provider_configured(session: Session, settings: Settings, program_id: str, method: MethodType) -> bool:
+    """Can payouts of `method` be sent by its provider's API now? PayPal: PAYPAL_CLIENT_ID and
+    PAYPAL_CLIENT_SECRET; Stripe Connect: the program's secret key or STRIPE_SECRET_KEY."""
+    if method is MethodType.PAYPAL:
+        return bool(settings.paypal_client_id and settings.paypal_client_secret)
+    if method is MethodType.STRIPE_CONNECT:
+        return stripe_key(session, settings, program_id) is not None
+    return False
+
+
+_configured: Settings | None = None
+
+
+def configure_payouts(settings: Settings | None) -> None:
+    """Use these settings (provider URLs, keys) in payout runs and jobs; None: read the environment."""
+    global _configured
+    _configured = settings
+
+
+def payout_settings() -> Settings:
+    from partnerloop.config import get_settings
+
+    return _configured or get_settings()

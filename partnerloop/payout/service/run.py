@@ -1,9 +1,18 @@
 """Payout runs (preview, confirm), and a payout's life after: sent, paid, failed (commissions back to
 the partner's available balance), canceled, retried.
 
-Commission status: `paid` from the moment a confirmed run puts it in a payout (the ledger moves its
-earnings approved -> paid in the same transaction); `approved` again when that payout fails or is
-canceled. So a commission is never in two payouts and never lost between them.
+What a run pays: the commissions `commission.rules.is_payable_at` its cutoff (approved, hold ended; a
+manager's approval ends the hold), priced from the ledger (their postings on the approved account), so
+a run at now pays exactly the balance's available amount.
+
+One settlement path, used by a run's confirm and by a retry (a run of one payout): payout items are
+claimed set-based, then `commission.service.mark_paid` sets the commissions `paid` and the ledger
+records each payout once (approved -> paid). One release path, used by fail and cancel:
+`commission.service.mark_payout_failed` (approved again, the posting undone). So a commission is never
+in two payouts and never lost between them, and only the commission domain writes commissions.
+
+Delivery: a payout goes by API only when its method's provider is configured at the run; otherwise it
+waits for a CSV export and mark-paid, and is never sent by API later.
 """
 
 from __future__ import annotations
@@ -16,8 +25,11 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Select
 from sqlalchemy.orm import Session
 
+from partnerloop.commission import service as commission_service
+from partnerloop.config import Settings
 from partnerloop.fx import service as fx_service
 from partnerloop.fx.rules import convert
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
@@ -27,9 +39,9 @@ from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Payout, PayoutMethod, PayoutRun, Program
 from partnerloop.payout import repository
-from partnerloop.payout.rules import Decision, MethodType, PayoutStatus, decide
+from partnerloop.payout.rules import Decision, Delivery, MethodType, PayoutStatus, decide, delivery_for
 from partnerloop.payout.schemas import PayoutOut, RunOut, SkippedOut
-from partnerloop.payout.service.methods import method_problem
+from partnerloop.payout.service.methods import method_problem, payout_settings, provider_configured
 
 log = logging.getLogger("partnerloop.payout")
 
@@ -75,6 +87,8 @@ class PlannedPayout:
     amount: int
     currency: str
     fx_rate: str | None
+    commission_count: int
+    delivery: Delivery
 
 
 def payout_out(payout: Payout) -> PayoutOut:
@@ -85,6 +99,7 @@ def payout_out(payout: Payout) -> PayoutOut:
         currency=payout.currency,
         status=payout.status,
         method=payout.method,
+        delivery=payout.delivery,
         source_amount=payout.source_amount,
         source_currency=payout.source_currency,
         fx_rate=payout.fx_rate,
@@ -105,25 +120,37 @@ def _rate(session: Session, program: Program, base: str, quote: str, at: datetim
     return found[0] if found else ""
 
 
-def plan_run(session: Session, program: Program, cutoff: datetime) -> tuple[list[PlannedPayout], list[SkippedOut]]:
-    """Decide who gets what at `cutoff` (reads only)."""
-    totals = repository.partner_totals(session, program.id, cutoff)
+def plan_run(
+    session: Session,
+    program: Program,
+    cutoff: datetime,
+    settings: Settings,
+    *,
+    only: Select[str] | None = None,
+) -> tuple[list[PlannedPayout], list[SkippedOut]]:
+    """Decide who gets what at `cutoff`, how it is delivered, and every reason a partner is skipped
+    (reads only). `only`: among these commissions (a retry)."""
+    totals = repository.partner_totals(session, program.id, cutoff, only)
     methods = repository.methods_of(session, program.id)
     statuses = repository.enrollment_statuses(session, program.id)
     minimums: dict[str, int | None] = {program.currency: program.min_payout_amount}
+    configured: dict[MethodType, bool] = {}
     planned: list[PlannedPayout] = []
     skipped: list[SkippedOut] = []
     for total in totals:
         method = methods.get(total.partner_id)
-        problem = method_problem(method, program.currency)
+        problems = []
         if statuses.get(total.partner_id) == "banned":
-            problem = "The partner is banned: payouts are held."
+            problems.append("The partner is banned: payouts are held.")
+        problem = method_problem(method, program.currency)
+        if problem is not None:
+            problems.append(problem)
         if total.currency not in minimums:
             rate = _rate(session, program, program.currency, total.currency, cutoff)
             minimums[total.currency] = (
                 convert(program.min_payout_amount, program.currency, total.currency, rate) if rate else None
             )
-        decision = decide(total, method_problem=problem, minimum=minimums[total.currency])
+        decision = decide(total, problems=problems, minimum=minimums[total.currency])
         if decision.pay and method is not None:
             rate = _rate(session, program, total.currency, method.currency, cutoff)
             if rate == "":
@@ -132,15 +159,25 @@ def plan_run(session: Session, program: Program, cutoff: datetime) -> tuple[list
                     total.currency,
                     total.amount,
                     False,
-                    f"No exchange rate from {total.currency.upper()} to the payout currency {method.currency.upper()}.",
+                    (
+                        f"No exchange rate from {total.currency.upper()} to the payout currency {method.currency.upper()}.",
+                    ),
                 )
             else:
+                method_type = MethodType(method.type)
+                if method_type not in configured:
+                    configured[method_type] = provider_configured(session, settings, program.id, method_type)
                 amount = convert(total.amount, total.currency, method.currency, rate) if rate else total.amount
-                planned.append(PlannedPayout(decision, method, amount, method.currency, rate))
+                delivery = delivery_for(method_type, configured[method_type])
+                planned.append(PlannedPayout(decision, method, amount, method.currency, rate, total.count, delivery))
                 continue
         skipped.append(
             SkippedOut(
-                partner_id=total.partner_id, reason=decision.reason, amount=total.amount, currency=total.currency
+                partner_id=total.partner_id,
+                reason=decision.reason,
+                reasons=list(decision.reasons),
+                amount=total.amount,
+                currency=total.currency,
             )
         )
     return planned, skipped
@@ -154,11 +191,17 @@ def _totals(payouts: list[PayoutOut]) -> dict[str, int]:
 
 
 def preview_run(
-    session: Session, program: Program, *, cutoff: datetime | None = None, run_key: str | None = None
+    session: Session,
+    program: Program,
+    *,
+    cutoff: datetime | None = None,
+    run_key: str | None = None,
+    settings: Settings | None = None,
 ) -> RunOut:
-    """What a run would pay now, and who would be skipped and why; writes nothing."""
+    """What a run would pay now (how, and for how many commissions), and who would be skipped and why;
+    writes nothing."""
     cutoff = as_utc(cutoff) if cutoff else utc_now()
-    planned, skipped = plan_run(session, program, cutoff)
+    planned, skipped = plan_run(session, program, cutoff, settings or payout_settings())
     payouts = [
         PayoutOut(
             id=None,
@@ -167,10 +210,11 @@ def preview_run(
             currency=plan.currency,
             status="preview",
             method=plan.method.type,
+            delivery=plan.delivery.value,
             source_amount=plan.decision.source_amount,
             source_currency=plan.decision.source_currency,
             fx_rate=plan.fx_rate,
-            commission_count=0,
+            commission_count=plan.commission_count,
         )
         for plan in planned
     ]
@@ -186,7 +230,13 @@ def preview_run(
 
 
 def confirm_run(
-    session: Session, program: Program, *, run_key: str, cutoff: datetime | None = None, actor: str = ledger.SYSTEM
+    session: Session,
+    program: Program,
+    *,
+    run_key: str,
+    cutoff: datetime | None = None,
+    actor: str = ledger.SYSTEM,
+    settings: Settings | None = None,
 ) -> PayoutRun:
     """Create the run and its payouts, settle their commissions; raises RunAlreadyConfirmed for a run key
     used before and NothingToPay when no partner is due anything."""
@@ -194,13 +244,21 @@ def confirm_run(
     repository.lock_program(session, program.id)
     if repository.run_by_key(session, program.id, run_key) is not None:
         raise RunAlreadyConfirmed(f"The payout run '{run_key}' was confirmed already; nothing was written twice.")
-    planned, skipped = plan_run(session, program, cutoff)
+    planned, skipped = plan_run(session, program, cutoff, settings or payout_settings())
     if not planned:
         raise NothingToPay(
             "No partner is due a payout: no approved commissions past their hold reach the minimum"
             + (f" ({len(skipped)} partners skipped)." if skipped else ".")
         )
-    now = utc_now()
+    run = _new_run(session, program, run_key, cutoff, skipped, actor)
+    _settle(session, program, run, planned, cutoff, actor)
+    checkpoint("run.before_commit")
+    return run
+
+
+def _new_run(
+    session: Session, program: Program, run_key: str, cutoff: datetime, skipped: list[SkippedOut], actor: str
+) -> PayoutRun:
     run = PayoutRun(
         id=new_id(),
         program_id=program.id,
@@ -209,39 +267,61 @@ def confirm_run(
         cutoff=cutoff,
         skipped=[item.model_dump() for item in skipped],
         created_by=actor[:200],
-        created_at=now,
+        created_at=utc_now(),
     )
     session.add(run)
     session.flush()
-    rows: list[dict[str, Any]] = []
-    for plan in planned:
-        rows.append(
-            {
-                "id": new_id(),
-                "program_id": program.id,
-                "run_id": run.id,
-                "partner_id": plan.decision.partner_id,
-                "amount": plan.amount,
-                "currency": plan.currency,
-                "source_amount": plan.decision.source_amount,
-                "source_currency": plan.decision.source_currency,
-                "fx_rate": plan.fx_rate,
-                "method": plan.method.type,
-                "status": PayoutStatus.PENDING.value,
-                "commission_count": 0,
-                "created_at": now,
-            }
-        )
-    repository.insert_payouts(session, rows)
-    # Set-based end to end: items, payout sums, commission statuses and ledger postings are one
-    # statement each, whatever the number of commissions.
-    repository.claim_commissions(session, program.id, run.id, cutoff)
-    _settle_run_payouts(session, rows, repository.settle_run_payouts(session, run.id))
-    repository.mark_run_commissions_paid(session, program.id, run.id, now)
-    ledger.post_run_payouts(session, program_id=program.id, run_id=run.id, actor=actor)
-    checkpoint("run.before_commit")
-    _enqueue_sends(session, program.id, run.id, {row["method"] for row in rows})
     return run
+
+
+def _settle(
+    session: Session,
+    program: Program,
+    run: PayoutRun,
+    planned: list[PlannedPayout],
+    cutoff: datetime,
+    actor: str,
+    *,
+    only: Select[str] | None = None,
+    retry_of: Payout | None = None,
+) -> list[dict[str, Any]]:
+    """The one settlement of payouts, for a run's confirm and a retry: the payouts, their items (the
+    payable commissions at `cutoff`, among `only`), their sums, the commissions paid and one ledger posting
+    per payout (through the commission domain), then the API sends. Set-based: a few statements whatever
+    the number of commissions. The payout rows as inserted."""
+    now = utc_now()
+    rows: list[dict[str, Any]] = [
+        {
+            "id": new_id(),
+            "program_id": program.id,
+            "run_id": run.id,
+            "partner_id": plan.decision.partner_id,
+            "amount": plan.amount,
+            "currency": plan.currency,
+            "source_amount": plan.decision.source_amount,
+            "source_currency": plan.decision.source_currency,
+            "fx_rate": plan.fx_rate,
+            "method": plan.method.type,
+            "delivery": plan.delivery.value,
+            "status": PayoutStatus.PENDING.value,
+            "commission_count": 0,
+            "retry_of_id": retry_of.id if retry_of is not None else None,
+            "created_at": now,
+        }
+        for plan in planned
+    ]
+    repository.insert_payouts(session, rows)
+    repository.claim_commissions(session, program.id, run.id, cutoff, only)
+    _settle_run_payouts(session, rows, repository.settle_run_payouts(session, run.id))
+    commission_service.mark_paid(
+        session,
+        program_id=program.id,
+        run_id=run.id,
+        commission_ids=repository.live_commission_ids(run_id=run.id),
+        actor=actor,
+    )
+    _enqueue_sends(session, program.id, run.id, {row["method"] for row in rows if row["delivery"] == Delivery.API})
+    return rows
 
 
 def _settle_run_payouts(session: Session, rows: list[dict[str, Any]], claimed: dict[str, int]) -> None:
@@ -340,8 +420,14 @@ def settle_failed(
     session: Session, payout: Payout, reason: str, *, actor: str = ledger.SYSTEM, canceled: bool = False
 ) -> None:
     """It failed (or was canceled): its commissions return to the partner's available balance."""
-    ledger.post_payout_failed(session, payout_id=payout.id, program_id=payout.program_id, actor=actor)
-    repository.release_items(session, payout.id, utc_now())
+    commission_service.mark_payout_failed(
+        session,
+        program_id=payout.program_id,
+        payout_id=payout.id,
+        commission_ids=repository.live_commission_ids(payout_id=payout.id),
+        actor=actor,
+    )
+    repository.release_items(session, payout.id)
     payout.status = (PayoutStatus.CANCELED if canceled else PayoutStatus.FAILED).value
     payout.failure_reason = reason[:1000]
     payout.failed_at = utc_now()
@@ -388,91 +474,28 @@ def cancel(session: Session, program: Program, payout_id: str, *, actor: str) ->
     return payout
 
 
-def retry(session: Session, program: Program, payout_id: str, *, actor: str) -> Payout:
-    """A new payout for a failed one, with the same commissions (those still approved and free)."""
+def retry(
+    session: Session, program: Program, payout_id: str, *, actor: str, settings: Settings | None = None
+) -> Payout:
+    """A new payout for a failed one, with the same commissions (those still payable and free), settled
+    as a run of one payout."""
     failed = get_payout(session, program, payout_id, lock=True)
     if failed.status != PayoutStatus.FAILED:
         raise PayoutStateConflict(f"Payout {payout_id} is {failed.status}: only a failed payout can be retried.")
-    commission_ids = repository.item_commission_ids(session, failed.id, released=True)
-    from partnerloop.payout.service.methods import method_problem as problem_of
-
-    method = repository.get_method(session, program.id, failed.partner_id)
-    problem = problem_of(method, program.currency)
-    if problem or method is None:
-        raise PayoutStateConflict(f"Cannot retry payout {payout_id}: {problem}")
-    now = utc_now()
-    run = PayoutRun(
-        id=new_id(),
-        program_id=program.id,
-        run_key=f"retry:{failed.id}",
-        status="confirmed",
-        cutoff=now,
-        skipped=[],
-        created_by=actor[:200],
-        created_at=now,
-    )
-    if repository.run_by_key(session, program.id, run.run_key) is not None:
+    run_key = f"retry:{failed.id}"
+    if repository.run_by_key(session, program.id, run_key) is not None:
         raise RunAlreadyConfirmed(f"Payout {payout_id} was retried already.")
-    session.add(run)
-    session.flush()
-    from partnerloop.commission import repository as commission_repository
-
-    rows = [
-        row
-        for row in commission_repository.lock_commissions(session, program.id, commission_ids)
-        if row.status == "approved" and row.partner_id == failed.partner_id
-    ]
-    source_amount = sum(row.earnings_amount for row in rows)
-    if source_amount <= 0:
-        raise NothingToPay(
-            f"The commissions of payout {payout_id} net to {format_money(source_amount, failed.source_currency)}."
-        )
-    rate = (
-        failed.fx_rate
-        if method.currency == failed.currency
-        else _rate(session, program, failed.source_currency, method.currency, now)
-    )
-    if rate == "":
-        raise PayoutStateConflict(f"No exchange rate to {method.currency.upper()} for the retry.")
-    payout = Payout(
-        id=new_id(),
-        program_id=program.id,
-        run_id=run.id,
-        partner_id=failed.partner_id,
-        amount=convert(source_amount, failed.source_currency, method.currency, rate) if rate else source_amount,
-        currency=method.currency,
-        source_amount=source_amount,
-        source_currency=failed.source_currency,
-        fx_rate=rate or None,
-        method=method.type,
-        status=PayoutStatus.PENDING.value,
-        commission_count=len(rows),
-        retry_of_id=failed.id,
-        created_at=now,
-    )
-    session.add(payout)
-    session.flush()
-    from partnerloop.models import PayoutItem
-
-    session.add_all(
-        PayoutItem(
-            program_id=program.id, payout_id=payout.id, commission_id=row.id, amount=row.earnings_amount, released=False
-        )
-        for row in rows
-    )
-    session.flush()
-    repository.mark_run_commissions_paid(session, program.id, run.id, now)
-    ledger.post_payout(
-        session,
-        payout_id=payout.id,
-        program_id=program.id,
-        partner_id=payout.partner_id,
-        currency=payout.source_currency,
-        amount=source_amount,
-        commission_ids=[],
-        actor=actor,
-    )
-    _enqueue_sends(session, program.id, run.id, {payout.method})
+    now = utc_now()
+    only = repository.released_commission_ids(failed.id)
+    planned, skipped = plan_run(session, program, now, settings or payout_settings(), only=only)
+    mine = [plan for plan in planned if plan.decision.partner_id == failed.partner_id]
+    if not mine:
+        why = next((item.reason for item in skipped if item.partner_id == failed.partner_id), "")
+        raise NothingToPay(f"Cannot retry payout {payout_id}: {why or 'none of its commissions is payable now.'}")
+    run = _new_run(session, program, run_key, now, [], actor)
+    [row] = _settle(session, program, run, mine, now, actor, only=only, retry_of=failed)
+    payout = repository.get_payout(session, program.id, row["id"])
+    assert payout is not None
     return payout
 
 
