@@ -17,6 +17,13 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
 from partnerloop.commission.rules import CommissionKind, CommissionStatus
+from partnerloop.conversion.multitouch import (
+    DEFAULT_HALF_LIFE_DAYS,
+    AttributionModel,
+    Touchpoint,
+    credit_of,
+    split_credit,
+)
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
 from partnerloop.plan import repository as plan_repository
@@ -35,13 +42,6 @@ from partnerloop.plan.rules import (
     reached_bonuses,
 )
 from partnerloop.plan.service import cached_plan_terms
-from partnerloop.tracking.multitouch import (
-    DEFAULT_HALF_LIFE_DAYS,
-    AttributionModel,
-    Touchpoint,
-    credit_of,
-    split_credit,
-)
 
 TRACKING = "tracking"
 

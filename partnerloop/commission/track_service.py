@@ -39,15 +39,7 @@ from partnerloop.commission.schemas import (
     TrackedSale,
 )
 from partnerloop.commission.service import close_if_fully_reversed, commission_out
-from partnerloop.coupon import repository as coupon_repository
-from partnerloop.fx import service as fx
-from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
-from partnerloop.kit.ids import new_id
-from partnerloop.kit.money import format_money, normalize_currency, prorate
-from partnerloop.ledger import service as ledger
-from partnerloop.models import Commission, Customer, Enrollment, Event, Program
-from partnerloop.report.attribution import customer_touches
-from partnerloop.tracking.attribution import (
+from partnerloop.conversion.attribution import (
     APPROVED,
     ClickTouch,
     CodeTouch,
@@ -56,7 +48,15 @@ from partnerloop.tracking.attribution import (
     Touch,
     attribute,
 )
-from partnerloop.tracking.multitouch import AttributionModel, Touchpoint
+from partnerloop.conversion.multitouch import AttributionModel, Touchpoint
+from partnerloop.conversion.touches import customer_touches
+from partnerloop.coupon import repository as coupon_repository
+from partnerloop.fx import service as fx
+from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
+from partnerloop.kit.ids import new_id
+from partnerloop.kit.money import format_money, normalize_currency, prorate
+from partnerloop.ledger import service as ledger
+from partnerloop.models import Commission, Customer, Enrollment, Event, Program
 
 
 class ClickNotFound(NotFound):

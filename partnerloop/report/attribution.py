@@ -11,18 +11,17 @@ Each model splits the sale (as a conversion in basis points, its revenue, and it
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from partnerloop.models import Click, Commission, Customer, Event, Program
-from partnerloop.tracking.multitouch import MODELS, Touchpoint, split_credit
+from partnerloop.conversion.multitouch import MODELS, Touchpoint, split_credit
+from partnerloop.conversion.touches import chunks, touches_by_customer
+from partnerloop.models import Commission, Customer, Event, Program
 
 ONE_CONVERSION_BPS = 10_000
-_CHUNK = 500
 
 
 class ModelCredit(BaseModel):
@@ -48,59 +47,6 @@ class AttributionReport(BaseModel):
     data: list[PartnerCredit]
 
 
-def _chunks(items: list[str]) -> Iterable[list[str]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start : start + _CHUNK]
-
-
-def _touches_by_customer(
-    session: Session, program: Program, customer_ids: list[str], customers: dict[str, Customer]
-) -> dict[str, list[Click]]:
-    named: dict[str, set[str]] = defaultdict(set)
-    for customer_id, customer in customers.items():
-        if customer.click_id:
-            named[customer_id].add(customer.click_id)
-    for chunk in _chunks(customer_ids):
-        rows = session.execute(
-            select(Event.customer_id, Event.click_id).where(
-                Event.program_id == program.id, Event.customer_id.in_(chunk), Event.click_id.is_not(None)
-            )
-        )
-        for customer_id, click_id in rows:
-            if click_id:
-                named[customer_id].add(click_id)
-    all_named = sorted({click_id for ids in named.values() for click_id in ids})
-    named_clicks: dict[str, Click] = {}
-    for chunk in _chunks(all_named):
-        for click in session.execute(
-            select(Click).where(Click.program_id == program.id, Click.id.in_(chunk))
-        ).scalars():
-            named_clicks[click.id] = click
-    visitors = sorted({click.visitor for click in named_clicks.values() if click.visitor})
-    by_visitor: dict[str, list[Click]] = defaultdict(list)
-    for chunk in _chunks(visitors):
-        statement = select(Click).where(Click.program_id == program.id, Click.visitor.in_(chunk))
-        for click in session.execute(statement).scalars():
-            by_visitor[click.visitor or ""].append(click)
-    touches: dict[str, list[Click]] = {}
-    for customer_id, click_ids in named.items():
-        found: dict[str, Click] = {}
-        for click_id in click_ids:
-            named_click = named_clicks.get(click_id)
-            if named_click is None:
-                continue
-            found[named_click.id] = named_click
-            for same in by_visitor.get(named_click.visitor, []) if named_click.visitor else []:
-                found[same.id] = same
-        touches[customer_id] = [click for click in found.values() if not click.is_bot]
-    return touches
-
-
-def customer_touches(session: Session, program: Program, customer: Customer) -> list[Click]:
-    """The customer's non-bot clicks (named by their conversions, or by the same visitor), any age."""
-    return _touches_by_customer(session, program, [customer.id], {customer.id: customer}).get(customer.id, [])
-
-
 def attribution_report(
     session: Session, program: Program, start: datetime, end: datetime, half_life_days: float
 ) -> AttributionReport:
@@ -115,12 +61,12 @@ def attribution_report(
     )  # fmt: skip
     customer_ids = sorted({sale.customer_id for sale in sales})
     customers: dict[str, Customer] = {}
-    for chunk in _chunks(customer_ids):
+    for chunk in chunks(customer_ids):
         for customer in session.execute(select(Customer).where(Customer.id.in_(chunk))).scalars():
             customers[customer.id] = customer
     commissions: dict[str, int] = defaultdict(int)
     sale_ids = [sale.id for sale in sales]
-    for chunk in _chunks(sale_ids):
+    for chunk in chunks(sale_ids):
         rows = session.execute(
             select(Commission.event_id, Commission.earnings_amount).where(
                 Commission.program_id == program.id, Commission.event_id.in_(chunk), Commission.kind == "sale",
@@ -131,7 +77,7 @@ def attribution_report(
         for event_id, amount in rows:
             if event_id:
                 commissions[event_id] += int(amount)
-    clicks = _touches_by_customer(session, program, customer_ids, customers)
+    clicks = touches_by_customer(session, program, customer_ids, customers)
     window = timedelta(days=program.cookie_days)
 
     totals: dict[str, dict[str, ModelCredit]] = defaultdict(lambda: {model.value: ModelCredit() for model in MODELS})

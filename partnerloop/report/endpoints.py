@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from fastapi import APIRouter, Query
 from fastapi.responses import JSONResponse
 
+from partnerloop.conversion.multitouch import DEFAULT_HALF_LIFE_DAYS
 from partnerloop.deps import Api
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.report.attribution import attribution_report
-from partnerloop.tracking.multitouch import DEFAULT_HALF_LIFE_DAYS
 
 router = APIRouter(prefix="/api/v1/reports", tags=["reports"])
 

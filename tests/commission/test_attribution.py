@@ -6,8 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from partnerloop.conversion.attribution import ClickTouch, CodeTouch, CurrentPartner, Touch, attribute
 from partnerloop.kit.time import MAX_CLOCK_SKEW
-from partnerloop.tracking.attribution import ClickTouch, CodeTouch, CurrentPartner, Touch, attribute
 
 CLICKED = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

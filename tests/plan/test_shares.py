@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
+from partnerloop.conversion.multitouch import Touchpoint, credit_of
 from partnerloop.plan.rules import CreditShare, Earnings, EventFacts, NoEarnings, PlanTerms, compute_earnings
 from partnerloop.plan.schemas import Rule
-from partnerloop.tracking.multitouch import Touchpoint, credit_of
 
 NOW = datetime(2026, 1, 31, 10, 0, tzinfo=UTC)
 TOUCHES = (Touchpoint("a", NOW - timedelta(hours=2), "c1"), Touchpoint("b", NOW - timedelta(hours=1), "c2"))

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from partnerloop.tracking.multitouch import MODELS, Credit, Touchpoint, credit_of, split_credit
+from partnerloop.conversion.multitouch import MODELS, Credit, Touchpoint, credit_of, split_credit
 
 NOW = datetime(2026, 3, 1, 12, tzinfo=UTC)
 
