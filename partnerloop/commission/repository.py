@@ -351,3 +351,20 @@ def list_commissions(
     rows = list(session.execute(paginate(statement, Commission.id, cursor, limit)).scalars())
     return page_of(rows, limit, lambda commission: commission.id)
 
+
+def unpaid_commissions_of(session: Session, program_id: str, partner_id: str) -> list[Commission]:
+    """The partner's pending, on-hold and approved commissions in the program (reversals and clawbacks
+    among them), locked for update (PostgreSQL), in id order."""
+    unpaid = (CommissionStatus.PENDING.value, CommissionStatus.ON_HOLD.value, CommissionStatus.APPROVED.value)
+    return list(
+        session.execute(
+            select(Commission)
+            .where(
+                Commission.program_id == program_id,
+                Commission.partner_id == partner_id,
+                Commission.status.in_(unpaid),
+            )
+            .order_by(Commission.id)
+            .with_for_update()
+        ).scalars()
+    )
