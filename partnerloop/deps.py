@@ -10,10 +10,12 @@ from fastapi import Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
+from partnerloop.commission import service as commission_service
 from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.kit.errors import Unauthorized
 from partnerloop.models import Program
+from partnerloop.partner.service import SettleCommissions
 from partnerloop.program import repository as program_repository
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -79,3 +81,11 @@ def api_context(request: Request, session: DbSession) -> ApiContext:
 
 
 Api = Annotated[ApiContext, Depends(api_context)]
+
+
+def ban_settlement() -> SettleCommissions:
+    """How a ban settles the partner's commissions: wired here, as partner may not import commission."""
+    return commission_service.settle_for_ban
+
+
+BanSettlement = Annotated[SettleCommissions, Depends(ban_settlement)]

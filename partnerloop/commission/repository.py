@@ -14,6 +14,7 @@ from partnerloop.commission.rules import CommissionStatus
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import Click, Commission, Customer, Enrollment, Event, Group, Partner, Program
+from partnerloop.partner.rules import EnrollmentStatus
 
 
 def get_click(session: Session, program_id: str, click_id: str) -> Click | None:
@@ -243,11 +244,21 @@ def insert_bonus(session: Session, values: dict[str, Any]) -> Commission | None:
 
 
 def approve_due(session: Session, now: datetime) -> list[tuple[str, str, str, str, int]]:
-    """Approve every pending commission past its hold; (id, program, partner, currency, earnings) of each."""
+    """Approve every pending commission past its hold whose partner can earn (an approved enrollment:
+    never a banned, rejected or deactivated one); (id, program, partner, currency, earnings) of each."""
+    earning = select(Enrollment.id).where(
+        Enrollment.program_id == Commission.program_id,
+        Enrollment.partner_id == Commission.partner_id,
+        Enrollment.status.in_([status.value for status in EnrollmentStatus if status.can_earn]),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # FOR SHARE waits for a ban in flight and rereads its enrollment: a commission the ban did not
+        # see yet is not approved on the enrollment's old status (SQLite writers are serialized anyway).
+        earning = earning.with_for_update(read=True)
     rows = session.execute(
         update(Commission)
-        .where(Commission.status == "pending", Commission.hold_until <= now)
-        .values(status="approved", status_changed_at=now)
+        .where(Commission.status == CommissionStatus.PENDING.value, Commission.hold_until <= now, earning.exists())
+        .values(status=CommissionStatus.APPROVED.value, status_changed_at=now)
         .returning(
             Commission.id,
             Commission.program_id,
@@ -434,3 +445,21 @@ def list_commissions(
         statement = statement.where(Commission.kind == kind)
     rows = list(session.execute(paginate(statement, Commission.id, cursor, limit)).scalars())
     return page_of(rows, limit, lambda commission: commission.id)
+
+
+def unpaid_commissions_of(session: Session, program_id: str, partner_id: str) -> list[Commission]:
+    """The partner's pending, on-hold and approved commissions in the program (reversals and clawbacks
+    among them), locked for update (PostgreSQL), in id order."""
+    unpaid = (CommissionStatus.PENDING.value, CommissionStatus.ON_HOLD.value, CommissionStatus.APPROVED.value)
+    return list(
+        session.execute(
+            select(Commission)
+            .where(
+                Commission.program_id == program_id,
+                Commission.partner_id == partner_id,
+                Commission.status.in_(unpaid),
+            )
+            .order_by(Commission.id)
+            .with_for_update()
+        ).scalars()
+    )

@@ -9,6 +9,7 @@ from enum import StrEnum
 
 from partnerloop.kit.money import format_money, prorate
 from partnerloop.kit.time import MAX_CLOCK_SKEW, as_utc
+from partnerloop.partner.rules import BanCommissions
 from partnerloop.plan.rules import Earnings, EventFacts, NoEarnings, PlanTerms, compute_earnings
 
 
@@ -204,3 +205,51 @@ def price_partner_clicks(
                 period_earned[period] += result.earnings_amount
         priced.append(result)
     return priced
+
+
+@dataclass(frozen=True)
+class UnpaidCommission:
+    """What a ban needs to know of one of the partner's commissions."""
+
+    id: str
+    kind: CommissionKind
+    status: CommissionStatus
+    earnings_amount: int
+    reverses_id: str = ""  # the original, for reversals and clawbacks
+
+
+def status_on_ban(status: CommissionStatus, earnings_amount: int, choice: BanCommissions) -> CommissionStatus | None:
+    """Where a ban puts an original commission, or None when it leaves it alone.
+
+    Pending and on-hold earnings are rejected or held as the manager chose; approved ones are held
+    either way (earned past their hold: the manager decides, and held they are not available);
+    a debt (negative earnings) is held, never rejected, so a ban does not forgive it; paid,
+    reversed and rejected commissions are never touched.
+    """
+    if status is CommissionStatus.APPROVED:
+        return CommissionStatus.ON_HOLD
+    if status in (CommissionStatus.PENDING, CommissionStatus.ON_HOLD):
+        if choice is BanCommissions.REJECT and earnings_amount >= 0:
+            return CommissionStatus.REJECTED
+        return CommissionStatus.ON_HOLD
+    return None
+
+
+def ban_moves(commissions: list[UnpaidCommission], choice: BanCommissions) -> dict[str, CommissionStatus]:
+    """The new status of each of a banned partner's commissions that changes, by id. Reversals and
+    clawbacks follow their original (as `reversal_status` says); those of an untouched original stay."""
+    targets = {
+        row.id: status_on_ban(row.status, row.earnings_amount, choice)
+        for row in commissions
+        if not row.kind.follows_original
+    }
+    moves: dict[str, CommissionStatus] = {}
+    for row in commissions:
+        if row.kind.follows_original:
+            original = targets.get(row.reverses_id)
+            target = None if original is None else reversal_status(original)
+        else:
+            target = targets[row.id]
+        if target is not None and target is not row.status:
+            moves[row.id] = target
+    return moves

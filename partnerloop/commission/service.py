@@ -25,7 +25,9 @@ from partnerloop.commission.earning import (
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
+    UnpaidCommission,
     approval_hold_until,
+    ban_moves,
     clawback_plan,
     next_status,
     reversal_status,
@@ -37,6 +39,7 @@ from partnerloop.kit.money import format_money, normalize_currency
 from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Enrollment, Program
+from partnerloop.partner.rules import BanCommissions
 from partnerloop.plan import repository as plan_repository
 from partnerloop.plan.rules import PlanTerms
 from partnerloop.plan.service import cached_plan_terms
@@ -325,3 +328,36 @@ def mark_payout_failed(
     payable again, and the ledger undoes the payout's posting (paid -> approved). How many were released."""
     ledger.post_payout_failed(session, payout_id=payout_id, program_id=program_id, actor=actor)
     return repository.release_paid(session, program_id, commission_ids, utc_now())
+
+
+def settle_for_ban(
+    session: Session, program: Program, partner_id: str, choice: BanCommissions, *, actor: str = ledger.SYSTEM
+) -> int:
+    """A banned partner's unpaid commissions, as `ban_moves` decides: pending and on-hold ones rejected
+    or held (the manager's `choice`), approved ones held, paid ones untouched; reversals and clawbacks
+    follow their original. One locked read, batched updates, one ledger insert; returns how many moved."""
+    rows = repository.unpaid_commissions_of(session, program.id, partner_id)
+    facts = [
+        UnpaidCommission(
+            id=row.id,
+            kind=CommissionKind(row.kind),
+            status=CommissionStatus(row.status),
+            earnings_amount=row.earnings_amount,
+            reverses_id=row.reverses_id,
+        )
+        for row in rows
+    ]
+    moves = ban_moves(facts, choice)
+    now = utc_now()
+    changes: list[ledger.StatusChange] = []
+    for row in rows:
+        target = moves.get(row.id)
+        if target is None:
+            continue
+        old_status = row.status
+        row.status = target.value
+        row.status_changed_at = now
+        changes.append(ledger.change_of(row, old_status))
+    ledger.post_status_changes(session, changes, actor=actor, memo=f"partner banned ({choice.value} commissions)")
+    session.flush()
+    return len(changes)

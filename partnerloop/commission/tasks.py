@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
+from partnerloop.commission.rules import CommissionStatus
 from partnerloop.jobs.queue import job_handler
 from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger
@@ -16,13 +17,21 @@ ACTOR = "job:approve_due_commissions"
 
 
 def approve_due(session: Session, now: datetime) -> int:
-    """Approve every pending commission whose hold_until has passed at `now`, posting each move
-    (pending -> approved) to the ledger in the same transaction; return how many."""
+    """Approve every pending commission whose hold_until has passed at `now` and whose partner can
+    still earn, posting each move (pending -> approved) to the ledger in the same transaction; return how many."""
     approved = repository.approve_due(session, now)
     ledger.post_status_changes(
         session,
         (
-            ledger.StatusChange(commission_id, program_id, partner_id, currency, earnings, "pending", "approved")
+            ledger.StatusChange(
+                commission_id,
+                program_id,
+                partner_id,
+                currency,
+                earnings,
+                CommissionStatus.PENDING.value,
+                CommissionStatus.APPROVED.value,
+            )
             for commission_id, program_id, partner_id, currency, earnings in approved
         ),
         actor=ACTOR,

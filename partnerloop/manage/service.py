@@ -27,6 +27,7 @@ from partnerloop.manage import repository
 from partnerloop.manage.rules import parse_amount, split_list
 from partnerloop.models import ApiKey, Commission, Event, Group, PartnerNote, Program
 from partnerloop.partner import service as partner_service
+from partnerloop.partner.rules import BanCommissions
 from partnerloop.partner.schemas import PartnerPatch
 from partnerloop.program import service as program_service
 from partnerloop.program.schemas import ProgramPatch
@@ -121,15 +122,29 @@ def decide_applications(
 
 
 def change_partner_status(
-    session: Session, program: Program, partner_ids: Iterable[str], action: str, *, reason: str = ""
+    session: Session,
+    program: Program,
+    partner_ids: Iterable[str],
+    action: str,
+    *,
+    reason: str = "",
+    commissions: BanCommissions = BanCommissions.REJECT,
+    actor: str,
 ) -> BulkOutcome:
-    """ban | deactivate | approve partners (each transition checked by the partner domain)."""
+    """ban | deactivate | approve partners (each transition checked by the partner domain); a ban
+    rejects or holds their unpaid commissions as `commissions` says."""
     if action not in ("ban", "deactivate", "approve"):
         raise DashboardError(f"'{action}' is not something a partner can be made to do here.")
     ids = _checked_ids(partner_ids)
 
     def act(partner_id: str) -> None:
-        _partner, enrollment = partner_service.change_status(session, program, partner_id, action)
+        if action == "ban":
+            settle = commission_service.settle_for_ban
+            _partner, enrollment = partner_service.ban_partner(
+                session, program, partner_id, commissions, settle=settle, actor=actor
+            )
+        else:
+            _partner, enrollment = partner_service.change_status(session, program, partner_id, action)
         if reason.strip():
             enrollment.status_reason = reason.strip()[:1000]
 

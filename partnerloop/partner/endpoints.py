@@ -2,9 +2,9 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from partnerloop.deps import Api
+from partnerloop.deps import Api, BanSettlement
 from partnerloop.partner import service
-from partnerloop.partner.schemas import PartnerIn, PartnerList, PartnerOut, PartnerPatch
+from partnerloop.partner.schemas import BanIn, PartnerIn, PartnerList, PartnerOut, PartnerPatch
 
 router = APIRouter(prefix="/api/v1/partners", tags=["partners"])
 
@@ -46,5 +46,10 @@ def reject_partner(partner_id: str, api: Api) -> PartnerOut:
 
 
 @router.post("/{partner_id}/ban")
-def ban_partner(partner_id: str, api: Api) -> PartnerOut:
-    return service.partner_out(*service.change_status(api.session, api.program, partner_id, "ban"))
+def ban_partner(partner_id: str, api: Api, settle: BanSettlement, body: BanIn | None = None) -> PartnerOut:
+    """Ban the partner. Their pending and on-hold commissions are rejected (`{"commissions": "hold"}`:
+    held instead), approved ones held, paid ones untouched; no body is a ban that rejects."""
+    choice = (body or BanIn()).commissions
+    return service.partner_out(
+        *service.ban_partner(api.session, api.program, partner_id, choice, settle=settle, actor=api.actor)
+    )

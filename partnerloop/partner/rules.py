@@ -19,6 +19,13 @@ class EnrollmentStatus(StrEnum):
         return self is EnrollmentStatus.APPROVED
 
 
+class BanCommissions(StrEnum):
+    """What a ban does to the partner's commissions that are not approved yet (the manager's choice)."""
+
+    REJECT = "reject"  # the default: a banned partner earns nothing that was still pending
+    HOLD = "hold"  # kept on hold for the manager to decide one by one (or after an unban)
+
+
 # action -> statuses it may start from
 TRANSITIONS: dict[str, tuple[EnrollmentStatus, frozenset[EnrollmentStatus]]] = {
     "approve": (

@@ -5,6 +5,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from partnerloop.partner.rules import BanCommissions
+
 
 class PartnerIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -25,6 +27,14 @@ class PartnerPatch(BaseModel):
     country: str | None = Field(default=None, min_length=2, max_length=2)
     plan_id: str | None = None
     group_id: str | None = None
+
+
+class BanIn(BaseModel):
+    """The optional body of a ban: what becomes of the partner's commissions that are not approved yet."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    commissions: BanCommissions = BanCommissions.REJECT
 
 
 class PartnerOut(BaseModel):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -12,7 +13,7 @@ from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Enrollment, Group, Partner, Plan, Program
 from partnerloop.partner import repository
-from partnerloop.partner.rules import EnrollmentStatus, next_status
+from partnerloop.partner.rules import BanCommissions, EnrollmentStatus, next_status
 from partnerloop.partner.schemas import PartnerIn, PartnerOut, PartnerPatch
 from partnerloop.program.service import is_email
 
@@ -31,6 +32,15 @@ class PartnerExists(Conflict):
 
 class StatusChangeNotAllowed(Conflict):
     pass
+
+
+class SettleCommissions(Protocol):
+    """The commission domain's `settle_for_ban`, handed in by the caller: the partner domain does not
+    import commission (commission reads enrollments, so that import would make a circle)."""
+
+    def __call__(
+        self, session: Session, program: Program, partner_id: str, choice: BanCommissions, *, actor: str
+    ) -> int: ...
 
 
 _CODE_CHARS = re.compile(r"[^a-z0-9]+")
@@ -140,6 +150,24 @@ def change_status(session: Session, program: Program, partner_id: str, action: s
     enrollment.status = target.value
     enrollment.status_changed_at = utc_now()
     session.flush()
+    return partner, enrollment
+
+
+def ban_partner(
+    session: Session,
+    program: Program,
+    partner_id: str,
+    commissions: BanCommissions,
+    *,
+    settle: SettleCommissions,
+    actor: str,
+) -> tuple[Partner, Enrollment]:
+    """Ban the partner, then have `settle` reject or hold their unpaid commissions (`commissions`).
+
+    The enrollment changes first: its row lock makes the approval job wait for this ban, so a
+    commission the settlement cannot see yet is not approved either."""
+    partner, enrollment = change_status(session, program, partner_id, "ban")
+    settle(session, program, partner_id, commissions, actor=actor)
     return partner, enrollment
 
 

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from partnerloop.app import PartnerloopApp
 from partnerloop.commission.tasks import approve_due
@@ -15,6 +16,9 @@ from partnerloop.job_registry import SCHEDULES
 from partnerloop.jobs import queue
 from partnerloop.jobs.runner import work_batch
 from partnerloop.kit.time import utc_now
+from partnerloop.models import Enrollment, Program
+from partnerloop.partner import service as partner_service
+from partnerloop.partner.rules import EnrollmentStatus
 from tests.conftest import ProgramKeys
 from tests.jobs.factories import commission_statuses, count_jobs, get_job, make_commission, make_partner
 
@@ -92,3 +96,77 @@ def test_stopping_serve_waits_for_the_job_in_hand(engine: Engine, app: Partnerlo
     # the lifespan has ended: the job finished instead of being abandoned mid-way
     job = get_job(engine, job_id)
     assert (job.status, job.attempts) == ("done", 1)
+
+
+def _set_enrollment_status(engine: Engine, partner_id: str, status: EnrollmentStatus) -> None:
+    """As if the partner's status had just changed, after their commission was made (the race a ban loses)."""
+    with transaction(engine) as session:
+        enrollment = session.execute(select(Enrollment).where(Enrollment.partner_id == partner_id)).scalar_one()
+        enrollment.status = status.value
+
+
+def test_the_job_approves_no_commission_of_a_partner_who_cannot_earn(engine: Engine, program: ProgramKeys) -> None:
+    due = utc_now() - timedelta(days=1)
+    earning = make_partner(engine, program, email="earning@example.com")
+    kept = make_commission(engine, program, earning, status="pending", hold_until=due)
+    blocked = {}
+    for status in EnrollmentStatus:
+        if status.can_earn:
+            continue
+        partner_id = make_partner(engine, program, email=f"{status.value}@example.com")
+        blocked[make_commission(engine, program, partner_id, status="pending", hold_until=due)] = status
+        _set_enrollment_status(engine, partner_id, status)
+    assert set(blocked.values()) >= {EnrollmentStatus.BANNED, EnrollmentStatus.REJECTED, EnrollmentStatus.DEACTIVATED}
+
+    with transaction(engine) as session:
+        assert approve_due(session, utc_now()) == 1
+
+    statuses = commission_statuses(engine)
+    assert statuses[kept][0] == "approved"
+    assert {commission_id: statuses[commission_id] for commission_id in blocked} == dict.fromkeys(
+        blocked, ("pending", None)
+    )
+
+
+def test_a_reactivated_partner_has_their_due_commissions_approved_again(engine: Engine, program: ProgramKeys) -> None:
+    partner_id = make_partner(engine, program)
+    commission_id = make_commission(
+        engine, program, partner_id, status="pending", hold_until=utc_now() - timedelta(days=1)
+    )
+    with transaction(engine) as session:
+        partner_service.change_status(session, session.get_one(Program, program.id), partner_id, "deactivate")
+    with transaction(engine) as session:
+        assert approve_due(session, utc_now()) == 0
+
+    with transaction(engine) as session:
+        partner_service.change_status(session, session.get_one(Program, program.id), partner_id, "approve")
+    with transaction(engine) as session:
+        assert approve_due(session, utc_now()) == 1
+    assert commission_statuses(engine)[commission_id][0] == "approved"
+
+
+def test_the_job_waits_for_a_ban_in_flight_and_does_not_approve_what_it_did_not_settle(
+    engine: Engine, program: ProgramKeys
+) -> None:
+    """A commission made after the ban read the partner's commissions, approved by the job while the
+    ban is still uncommitted: the job waits for the ban, then sees a banned partner."""
+    partner_id = make_partner(engine, program)
+    commission_id = make_commission(
+        engine, program, partner_id, status="pending", hold_until=utc_now() - timedelta(days=1)
+    )
+    approved: list[int] = []
+
+    def run_the_job() -> None:
+        with transaction(engine) as session:
+            approved.append(approve_due(session, utc_now()))
+
+    job = threading.Thread(target=run_the_job)
+    with transaction(engine) as session:
+        partner_service.change_status(session, session.get_one(Program, program.id), partner_id, "ban")
+        job.start()
+        job.join(timeout=0.5)
+        assert job.is_alive()  # it waits for the ban's enrollment row
+    job.join(timeout=10)
+
+    assert approved == [0]
+    assert commission_statuses(engine)[commission_id] == ("pending", None)

@@ -7,21 +7,28 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from sqlalchemy import select
+from starlette.datastructures import FormData
 
 from partnerloop.account import service as account_service
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
-from partnerloop.kit.errors import AppError
+from partnerloop.kit.errors import AppError, InvalidInput
 from partnerloop.ledger import service as ledger_service
 from partnerloop.manage import repository, service
 from partnerloop.manage.rules import PARTNER_SORTS, page_bounds
 from partnerloop.manage.views.common import page
 from partnerloop.models import Enrollment, Partner
-from partnerloop.partner.rules import EnrollmentStatus
+from partnerloop.partner.rules import BanCommissions, EnrollmentStatus, next_status
 from partnerloop.partner_portal import repository as portal_repository
 from partnerloop.web.forms import PostedForm, settings_of, text, texts
 from partnerloop.web.pages import PageNotFound
 
 router = APIRouter(include_in_schema=False)
+
+
+class BanChoiceUnknown(InvalidInput):
+    pass
+
+
 PER_PAGE = 50
 STATUSES = [status.value for status in EnrollmentStatus]
 
@@ -72,6 +79,18 @@ def _list_page(
     )
 
 
+def _ban_choice(form: FormData) -> BanCommissions:
+    """What a ban does to the partner's unpaid commissions, as the form chose (reject when absent)."""
+    value = text(form, "commissions")
+    if not value:
+        return BanCommissions.REJECT
+    try:
+        return BanCommissions(value)
+    except ValueError:
+        choices = " or ".join(f"'{choice.value}'" for choice in BanCommissions)
+        raise BanChoiceUnknown(f"A ban's commissions are {choices}, not '{value[:40]}'.") from None
+
+
 @router.get("/manage/partners")
 def partners(
     request: Request,
@@ -94,7 +113,15 @@ def bulk_partners(request: Request, ctx: ManagerAction, form: PostedForm) -> Res
             outcome = service.move_to_group(ctx.session, ctx.program, ids, text(form, "group_id"))
             message = outcome.summary("moved", "partner")
         else:
-            outcome = service.change_partner_status(ctx.session, ctx.program, ids, action, reason=text(form, "reason"))
+            outcome = service.change_partner_status(
+                ctx.session,
+                ctx.program,
+                ids,
+                action,
+                reason=text(form, "reason"),
+                commissions=_ban_choice(form),
+                actor=ctx.user.email,
+            )
             verb = {"ban": "banned", "deactivate": "deactivated", "approve": "approved"}.get(action, action)
             message = outcome.summary(verb, "partner")
     except AppError as error:
@@ -217,6 +244,7 @@ def _detail_page(
         "plans": repository.plans(ctx.session, ctx.program.id),
         "group": repository.group(ctx.session, ctx.program.id, enrollment.group_id) if enrollment.group_id else None,
         "has_login": partner.user_id is not None,
+        "can_ban": next_status(EnrollmentStatus(enrollment.status), "ban") is not None,
         "error": error,
         "base_url": settings_of(request).base_url.rstrip("/"),
     }
@@ -260,7 +288,13 @@ def partner_status(request: Request, ctx: ManagerAction, partner_id: str, form: 
             )
         else:
             outcome = service.change_partner_status(
-                ctx.session, ctx.program, [partner_id], action, reason=text(form, "reason")
+                ctx.session,
+                ctx.program,
+                [partner_id],
+                action,
+                reason=text(form, "reason"),
+                commissions=_ban_choice(form),
+                actor=ctx.user.email,
             )
     except AppError as error:
         return _detail_page(request, ctx, partner_id, error=error.message, status_code=error.status_code)
