@@ -14,7 +14,7 @@ from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Click
-from tests.commission.factories import make_partner, make_plan
+from tests.commission.factories import make_click, make_partner, make_plan
 from tests.conftest import ProgramKeys
 from tests.ledger.invariants import check_ledger
 
@@ -271,6 +271,27 @@ def test_a_condition_on_the_partners_group_is_judged_per_share(
         row["partner_id"]: row["earnings_amount"] for row in sell_for(client, program, last_click)["commissions"]
     }
     assert by_partner == {gold: 2000, other: 1000}
+
+
+def test_a_tier_is_chosen_by_the_share_partners_own_volume(
+    client: TestClient, engine: Engine, program: ProgramKeys
+) -> None:
+    levels = [{"min": 0, "reward": {"type": "percent", "rate_bps": 1000}},
+              {"min": 1, "reward": {"type": "percent", "rate_bps": 4000}}]  # fmt: skip
+    tiered = percent_rule(1000, tiers={"metric": "sales_count", "period": "month", "levels": levels})
+    gold, standard, last_click = two_partners(client, engine, program, [tiered], False)
+    # The Gold partner's own earlier sale (another customer, their click alone) puts them in tier 2.
+    own = client.post(
+        "/api/v1/track/sale",
+        json={"customer_external_id": "cus_0", "amount": SALE, "currency": "usd", "invoice_id": "in_0",
+              "click_id": make_click(client, engine, program, gold)},
+        headers=program.headers,
+    )  # fmt: skip
+    assert own.status_code == 200, own.text
+    assert [(row["partner_id"], row["earnings_amount"]) for row in own.json()["commissions"]] == [(gold, 1000)]
+    by_partner = {row["partner_id"]: row for row in sell_for(client, program, last_click)["commissions"]}
+    assert (by_partner[gold]["earnings_amount"], by_partner[standard]["earnings_amount"]) == (2000, 1000)
+    assert by_partner[gold]["explanation_data"]["tier"]["level"] == 2
 
 
 def test_a_refund_reverses_each_share_under_its_own_plan(
