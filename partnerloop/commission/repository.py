@@ -291,34 +291,32 @@ def payable_at(cutoff: datetime) -> ColumnElement[bool]:
     return and_(Commission.status.in_(payable), Commission.hold_until <= cutoff)
 
 
-def mark_paid(session: Session, program_id: str, commission_ids: Select[str], now: datetime) -> int:
-    """approved -> paid for the program's commissions among `commission_ids` (one UPDATE); how many."""
+def _move_all(
+    session: Session,
+    program_id: str,
+    commission_ids: Select[str],
+    old: CommissionStatus,
+    new: CommissionStatus,
+    now: datetime,
+) -> int:
+    """old -> new for the program's commissions among `commission_ids` (one UPDATE); how many."""
     result = session.execute(
         update(Commission)
-        .where(
-            Commission.program_id == program_id,
-            Commission.status == CommissionStatus.APPROVED.value,
-            Commission.id.in_(commission_ids),
-        )
-        .values(status=CommissionStatus.PAID.value, status_changed_at=now)
+        .where(Commission.program_id == program_id, Commission.status == old.value, Commission.id.in_(commission_ids))
+        .values(status=new.value, status_changed_at=now)
         .execution_options(synchronize_session=False)
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+def mark_paid(session: Session, program_id: str, commission_ids: Select[str], now: datetime) -> int:
+    """approved -> paid for the program's commissions among `commission_ids`; how many."""
+    return _move_all(session, program_id, commission_ids, CommissionStatus.APPROVED, CommissionStatus.PAID, now)
 
 
 def release_paid(session: Session, program_id: str, commission_ids: Select[str], now: datetime) -> int:
-    """paid -> approved for the program's commissions among `commission_ids` (one UPDATE); how many."""
-    result = session.execute(
-        update(Commission)
-        .where(
-            Commission.program_id == program_id,
-            Commission.status == CommissionStatus.PAID.value,
-            Commission.id.in_(commission_ids),
-        )
-        .values(status=CommissionStatus.APPROVED.value, status_changed_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(result.rowcount)  # type: ignore[attr-defined]
+    """paid -> approved for the program's commissions among `commission_ids`; how many."""
+    return _move_all(session, program_id, commission_ids, CommissionStatus.PAID, CommissionStatus.APPROVED, now)
 
 
 def reversed_by_original(session: Session, sale_id: str) -> dict[str, int]:

@@ -38,6 +38,7 @@ from partnerloop.kit.money import format_money
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Payout, PayoutMethod, PayoutRun, Program
+from partnerloop.partner.rules import EnrollmentStatus
 from partnerloop.payout import repository
 from partnerloop.payout.rules import Decision, Delivery, MethodType, PayoutStatus, decide, delivery_for
 from partnerloop.payout.schemas import PayoutOut, RunOut, SkippedOut
@@ -140,7 +141,7 @@ def plan_run(
     for total in totals:
         method = methods.get(total.partner_id)
         problems = []
-        if statuses.get(total.partner_id) == "banned":
+        if statuses.get(total.partner_id) == EnrollmentStatus.BANNED:
             problems.append("The partner is banned: payouts are held.")
         problem = method_problem(method, program.currency)
         if problem is not None:
