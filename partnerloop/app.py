@@ -48,7 +48,7 @@ class Runtime:
 def _routers(api: FastAPI) -> None:
     from partnerloop.account.views import router as account_router
     from partnerloop.commission.endpoints import router as commission_router
-    from partnerloop.commission.track_endpoints import router as track_router
+    from partnerloop.conversion.endpoints import router as track_router
     from partnerloop.coupon.endpoints import router as coupon_router
     from partnerloop.fx.endpoints import router as fx_router
     from partnerloop.group.endpoints import router as group_router

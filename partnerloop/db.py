@@ -124,6 +124,16 @@ def insert_ignore(session: Session, model: Any, values: dict[str, Any], conflict
     return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
+def insert_returning(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any | None:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING the row: the new row, or None when one existed.
+
+    One statement where insert_or_get takes two: tracking a sale runs this on its hot path.
+    """
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(model)
+    return session.scalars(statement).one_or_none()
+
+
 def insert_or_get(session: Session, model: Any, values: dict[str, Any], conflict: Sequence[str]) -> tuple[Any, bool]:
     """Insert the row unless one with the same conflict columns exists; return (row, created)."""
     created = insert_ignore(session, model, values, conflict)

@@ -17,9 +17,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from partnerloop.account.service import create_partner_user
-from partnerloop.commission import track_service
-from partnerloop.commission.schemas import LeadIn, RefundIn, SaleIn
 from partnerloop.config import Settings
+from partnerloop.conversion import service as track_service
+from partnerloop.conversion.schemas import LeadIn, RefundIn, SaleIn
 from partnerloop.db import transaction
 from partnerloop.group.schemas import GroupIn
 from partnerloop.group.service import create_group
@@ -36,7 +36,7 @@ from partnerloop.plan.service import create_plan
 from partnerloop.program.schemas import ProgramPatch
 from partnerloop.program.service import create_program, issue_api_key, update_program
 from partnerloop.tracking import repository as tracking_repository
-from partnerloop.tracking.buffer import rollup_increments, utc_text
+from partnerloop.tracking.batch import rollup_increments, utc_text
 from partnerloop.tracking.repository import ClickRow
 
 OWNER_EMAIL = "demo@partnerloop.local"

@@ -11,24 +11,15 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import partial
 
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
-from partnerloop.commission.rules import CommissionKind, CommissionStatus
-from partnerloop.conversion.multitouch import (
-    DEFAULT_HALF_LIFE_DAYS,
-    AttributionModel,
-    Touchpoint,
-    credit_of,
-    split_credit,
-)
+from partnerloop.commission.rules import CommissionKind, CommissionStatus, Share
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
 from partnerloop.plan import repository as plan_repository
 from partnerloop.plan.rules import (
-    CreditShare,
     Earnings,
     EventFacts,
     NoEarnings,
@@ -89,53 +80,15 @@ class SaleFacts:
     coupon_code: str | None
 
 
-_MODEL_LABELS = {
-    AttributionModel.LINEAR: "linear",
-    AttributionModel.TIME_DECAY: "time-decay",
-    AttributionModel.POSITION: "position-based",
-}
-
-
 @dataclass(frozen=True)
 class CreditSplit:
-    """A multi-touch model and the attributable touches a sale's commission is split over, with the
-    enrollment of each touching partner (read by the caller with the touches)."""
+    """A sale's commission split over several partners (a multi-touch model, decided by the
+    conversion domain): the model's name, each partner's share in order of first touch, and the
+    enrollment of each (read by the caller with the touches)."""
 
-    model: AttributionModel
-    touches: tuple[Touchpoint, ...]
-    half_life_days: float = DEFAULT_HALF_LIFE_DAYS
+    model: str
+    shares: tuple[Share, ...]
     enrollments: Mapping[str, Enrollment] = field(default_factory=dict, hash=False, compare=False)
-
-
-@dataclass(frozen=True)
-class Share:
-    """One touching partner's share of a split sale: their last click, and how their plan's
-    commission for the whole sale is cut to their part (`credit`, for the engine)."""
-
-    partner_id: str
-    click_id: str | None
-    credit: CreditShare
-
-
-def _percent(bps: int) -> str:
-    return f"{bps // 100}%" if bps % 100 == 0 else f"{bps / 100:.2f}".rstrip("0").rstrip(".") + "%"
-
-
-def split_shares(split: CreditSplit, converted_at: datetime) -> list[Share]:
-    """The partners credited by the split, in order of first touch, each with their share's label and
-    part (partners whose commissions for the whole sale are equal get parts summing exactly to it)."""
-    bps = split_credit(split.model, split.touches, 10_000, converted_at, split.half_life_days)
-    last_click = {
-        touch.partner_id: touch.click_id or None for touch in sorted(split.touches, key=lambda t: t.touched_at)
-    }
-    label = _MODEL_LABELS.get(split.model, split.model.value)
-    shares: list[Share] = []
-    for credit in bps:
-        part = partial(credit_of, split.model, split.touches, credit.partner_id,
-                       now=converted_at, half_life_days=split.half_life_days)  # fmt: skip
-        label_text = f"{_percent(credit.amount)} share ({label})"
-        shares.append(Share(credit.partner_id, last_click.get(credit.partner_id), CreditShare(label_text, part)))
-    return shares
 
 
 def unearned_note(unearned: Sequence[tuple[str, str, str]]) -> str | None:
@@ -268,7 +221,7 @@ def earn(
     # Read every partner's facts first, then decide for each, then write.
     pricings: list[_Pricing] = []
     if split is not None and sale is not None:
-        shares = split_shares(split, event.occurred_at)
+        shares = split.shares
         read = [
             (share, *_share_facts(session, program, share, split, (context, plan, facts),
                                   event=event, customer=customer, sale=sale))
@@ -300,7 +253,7 @@ def earn(
                 **explanation_data,
                 "share": {
                     **explanation_data.get("share", {}),
-                    "model": split.model.value,
+                    "model": split.model,
                     "credited_partner_id": enrollment.partner_id,
                     "unearned": [
                         {"partner_id": partner_id, "label": label, "reason": why} for partner_id, label, why in unearned

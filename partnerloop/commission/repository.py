@@ -1,4 +1,4 @@
-"""Customers, events (lead, sale, refund) and commissions: all SQL, scoped by program."""
+"""Commissions, and the facts pricing them needs (enrollments, volume, earned so far): all SQL, scoped by program."""
 
 from __future__ import annotations
 
@@ -11,130 +11,17 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from partnerloop.commission.rules import CommissionStatus
+from partnerloop.db import insert_returning
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
-from partnerloop.models import Click, Commission, Customer, Enrollment, Event, Group, Partner, Program
+from partnerloop.models import Commission, Enrollment, Event, Group, Partner, Program
 from partnerloop.partner.rules import EnrollmentStatus
-
-
-def get_click(session: Session, program_id: str, click_id: str) -> Click | None:
-    return session.execute(
-        select(Click).where(Click.id == click_id, Click.program_id == program_id)
-    ).scalar_one_or_none()
-
-
-def click_exists(session: Session, program_id: str, click_id: str) -> bool:
-    found = session.execute(select(Click.id).where(Click.id == click_id, Click.program_id == program_id)).first()
-    return found is not None
-
-
-def enrollment_of(session: Session, program_id: str, partner_id: str) -> Enrollment | None:
-    return session.execute(
-        select(Enrollment).where(Enrollment.program_id == program_id, Enrollment.partner_id == partner_id)
-    ).scalar_one_or_none()
-
-
-def enrollment_by_code(session: Session, program_id: str, referral_code: str) -> Enrollment | None:
-    return session.execute(
-        select(Enrollment).where(Enrollment.program_id == program_id, Enrollment.referral_code == referral_code)
-    ).scalar_one_or_none()
-
-
-def enrollments_for(session: Session, pairs: set[tuple[str, str]]) -> dict[tuple[str, str], Enrollment]:
-    """Enrollments by (program_id, partner_id)."""
-    if not pairs:
-        return {}
-    partner_ids = {partner_id for _, partner_id in pairs}
-    rows = session.execute(select(Enrollment).where(Enrollment.partner_id.in_(partner_ids))).scalars()
-    return {(row.program_id, row.partner_id): row for row in rows if (row.program_id, row.partner_id) in pairs}
 
 
 def programs_by_id(session: Session, program_ids: set[str]) -> dict[str, Program]:
     if not program_ids:
         return {}
     return {row.id: row for row in session.execute(select(Program).where(Program.id.in_(program_ids))).scalars()}
-
-
-def _insert_returning(session: Session, model: Any, values: dict[str, Any], conflict: list[str]) -> Any | None:
-    """INSERT … ON CONFLICT DO NOTHING RETURNING the row: the new row, or None when one existed.
-
-    One statement where insert_or_get takes two: tracking a sale runs this on its hot path.
-    """
-    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
-    statement = insert(model).values(**values).on_conflict_do_nothing(index_elements=conflict).returning(model)
-    return session.scalars(statement).one_or_none()
-
-
-def customer_for(session: Session, program_id: str, external_id: str) -> Customer:
-    """The program's customer with this external id, created when new (safe under concurrency)."""
-    where = (Customer.program_id == program_id, Customer.external_id == external_id)
-    customer: Customer | None = session.execute(select(Customer).where(*where)).scalar_one_or_none()
-    if customer is None:
-        values = {"id": new_id(), "program_id": program_id, "external_id": external_id}
-        customer = _insert_returning(session, Customer, values, ["program_id", "external_id"])
-    if customer is None:  # a concurrent request created it between our look-up and our insert
-        customer = session.execute(select(Customer).where(*where)).scalar_one()
-    return customer
-
-
-def insert_event(session: Session, values: dict[str, Any]) -> tuple[Event, bool]:
-    """Insert the event unless its business key exists; (the event, whether this call created it)."""
-    event: Event | None = _insert_returning(
-        session, Event, {"id": new_id(), **values}, ["program_id", "kind", "business_key"]
-    )
-    if event is not None:
-        return event, True
-    existing = event_by_key(session, values["program_id"], values["kind"], values["business_key"])
-    assert existing is not None  # the conflict was on this very key
-    return existing, False
-
-
-def event_by_key(
-    session: Session, program_id: str, kind: str, business_key: str, *, lock: bool = False
-) -> Event | None:
-    statement = select(Event).where(
-        Event.program_id == program_id, Event.kind == kind, Event.business_key == business_key
-    )
-    if lock:
-        statement = statement.with_for_update()  # PostgreSQL; SQLite writers are serialized anyway
-    return session.execute(statement).scalar_one_or_none()
-
-
-def first_other_sale_at(session: Session, customer_id: str, sale_id: str) -> datetime | None:
-    """The earliest time of the customer's sales other than `sale_id`."""
-    earliest: datetime | None = session.execute(
-        select(func.min(Event.occurred_at)).where(
-            Event.customer_id == customer_id, Event.kind == "sale", Event.id != sale_id
-        )
-    ).scalar_one()
-    return earliest
-
-
-def unattributed_sales(session: Session, customer_id: str) -> list[Event]:
-    """The customer's sales credited to no partner (refunded or not), oldest first."""
-    return list(
-        session.execute(
-            select(Event)
-            .where(Event.customer_id == customer_id, Event.kind == "sale", Event.partner_id.is_(None))
-            .order_by(Event.occurred_at, Event.id)
-        ).scalars()
-    )
-
-
-def refunds_of_sale(session: Session, sale_id: str) -> list[Event]:
-    """The sale's refunds in the order they were recorded."""
-    return list(
-        session.execute(
-            select(Event).where(Event.sale_event_id == sale_id, Event.kind == "refund").order_by(Event.id)
-        ).scalars()
-    )
-
-
-def refunded_total(session: Session, sale_id: str) -> int:
-    total = session.execute(
-        select(func.sum(Event.amount)).where(Event.sale_event_id == sale_id, Event.kind == "refund")
-    ).scalar_one()
-    return int(total or 0)
 
 
 def commissions_of_event(session: Session, event_id: str) -> list[Commission]:
@@ -237,7 +124,7 @@ def taken_back(session: Session, original_ids: list[str]) -> dict[str, int]:
 
 def insert_bonus(session: Session, values: dict[str, Any]) -> Commission | None:
     """A bonus once per (program, partner, bonus key): the new row, or None when it was paid already."""
-    commission: Commission | None = _insert_returning(
+    commission: Commission | None = insert_returning(
         session, Commission, {"id": new_id(), **values}, ["program_id", "partner_id", "bonus_key"]
     )
     return commission
@@ -343,7 +230,7 @@ def reversals_of(session: Session, original: Commission) -> list[Commission]:
 
 def insert_commission(session: Session, values: dict[str, Any]) -> Commission | None:
     """One commission per (event, partner, reversed original): the new row, or None when it existed."""
-    commission: Commission | None = _insert_returning(
+    commission: Commission | None = insert_returning(
         session, Commission, {"id": new_id(), **values}, ["event_id", "partner_id", "reverses_id"]
     )
     return commission

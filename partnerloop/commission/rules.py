@@ -10,7 +10,7 @@ from enum import StrEnum
 from partnerloop.kit.money import format_money, prorate
 from partnerloop.kit.time import MAX_CLOCK_SKEW, as_utc
 from partnerloop.partner.rules import BanCommissions
-from partnerloop.plan.rules import Earnings, EventFacts, NoEarnings, PlanTerms, compute_earnings
+from partnerloop.plan.rules import CreditShare, Earnings, EventFacts, NoEarnings, PlanTerms, compute_earnings
 
 
 class CommissionStatus(StrEnum):
@@ -34,6 +34,16 @@ class CommissionStatus(StrEnum):
     @property
     def is_paid(self) -> bool:
         return self is CommissionStatus.PAID
+
+
+@dataclass(frozen=True)
+class Share:
+    """One touching partner's share of a split sale: their last click, and how their plan's
+    commission for the whole sale is cut to their part (`credit`, for the engine)."""
+
+    partner_id: str
+    click_id: str | None
+    credit: CreditShare
 
 
 def is_in_future(occurred_at: datetime, now: datetime) -> bool:

@@ -25,11 +25,14 @@ from partnerloop.commission.earning import (
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
+    RefundPlan,
     UnpaidCommission,
     approval_hold_until,
     ban_moves,
     clawback_plan,
     next_status,
+    reversal_due,
+    reversal_explanation,
     reversal_status,
     reverses_fully,
 )
@@ -38,7 +41,8 @@ from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.money import format_money, normalize_currency
 from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger
-from partnerloop.models import Commission, Enrollment, Program
+from partnerloop.models import Commission, Enrollment, Event, Program
+from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import BanCommissions
 from partnerloop.plan import repository as plan_repository
 from partnerloop.plan.rules import PlanTerms
@@ -182,6 +186,31 @@ def change_status(
     return commission
 
 
+def end_dispute_hold(
+    session: Session, program: Program, commission_id: str, before: CommissionStatus, *, actor: str
+) -> None:
+    """A closed dispute gives a commission it held back the status it had before (approved or
+    pending), with its unpaid reversals; one a person moved off hold meanwhile stays as it is."""
+    commission = repository.get_commission(session, program.id, commission_id, lock=True)
+    if commission is None or commission.status != CommissionStatus.ON_HOLD:
+        return
+    if before is CommissionStatus.APPROVED:
+        change_status(session, program, commission_id, "approve", actor=actor)
+        return
+    # No API action returns a commission to pending; this is the same move, posted the same way.
+    now = utc_now()
+    moved = [(commission, commission.status)]
+    commission.status = CommissionStatus.PENDING.value
+    commission.status_changed_at = now
+    for reversal in repository.reversals_of(session, commission):
+        if reversal.status == CommissionStatus.ON_HOLD:
+            moved.append((reversal, reversal.status))
+            reversal.status = CommissionStatus.PENDING.value
+            reversal.status_changed_at = now
+    changes = [ledger.change_of(row, old) for row, old in moved]
+    ledger.post_status_changes(session, changes, actor=actor, memo="dispute closed")
+
+
 def _end_hold(commission: Commission, now: datetime, actor: str) -> None:
     """A manager's approval ends the hold: payable from now (as the balance shows it), recorded in the
     explanation data."""
@@ -199,7 +228,7 @@ def create_manual_commission(session: Session, program: Program, body: ManualCom
     """A commission made by a person, with a reason (a negative amount is a clawback), approved unless
     asked to be pending."""
     currency = normalize_currency(body.currency) if body.currency else program.currency
-    if repository.enrollment_of(session, program.id, body.partner_id) is None:
+    if partner_service.enrollment_of(session, program.id, body.partner_id) is None:
         raise PartnerNotEnrolled(f"No partner {body.partner_id} in this program.")
     now = utc_now()
     what = "Manual commission" if body.amount > 0 else "Clawback"
@@ -361,3 +390,79 @@ def settle_for_ban(
     ledger.post_status_changes(session, changes, actor=actor, memo=f"partner banned ({choice.value} commissions)")
     session.flush()
     return len(changes)
+
+
+def commissions_of_event(session: Session, event_id: str) -> list[Commission]:
+    """The commissions an event (lead, sale, refund) earned or reversed."""
+    return repository.commissions_of_event(session, event_id)
+
+
+def reverse_for_refund(session: Session, sale: Event, refund: Event, plan: RefundPlan) -> None:
+    """Each owed commission of the sale gets a reversal, proportional to what is refunded in total
+    (never more than what clawbacks left). Bonuses the sale triggered stand."""
+    sale_amount = sale.amount or 0
+    reversed_before = repository.reversed_by_original(session, sale.id)
+    sale_commissions = [
+        row.id for row in repository.commissions_of_event(session, sale.id) if row.kind == CommissionKind.SALE
+    ]
+    # Locked: an approval or clawback of the same commission waits, so reversals and status agree.
+    originals = repository.lock_commissions(session, sale.program_id, sale_commissions)
+    taken = repository.taken_back(session, [row.id for row in originals])
+    for original in originals:
+        status = CommissionStatus(original.status)
+        if not status.is_owed:
+            continue
+        already = reversed_before.get(original.id, 0)
+        due = reversal_due(original.earnings_amount, sale_amount, plan.refunded_total, already)
+        due = min(due, original.earnings_amount - taken.get(original.id, 0))
+        if due <= 0:
+            continue
+        reversal = repository.insert_commission(
+            session,
+            {
+                "program_id": original.program_id,
+                "partner_id": original.partner_id,
+                "customer_id": original.customer_id,
+                "event_id": refund.id,
+                "click_id": original.click_id,
+                "kind": CommissionKind.REVERSAL.value,
+                "reverses_id": original.id,
+                "amount": -plan.amount,
+                "currency": sale.currency,
+                "earnings_amount": -due,
+                "earnings_currency": original.earnings_currency,
+                "status": reversal_status(status).value,
+                "plan_id": original.plan_id,
+                "rule_index": original.rule_index,
+                "rule": original.rule,
+                "explanation": reversal_explanation(
+                    plan.amount,
+                    sale_amount,
+                    sale.currency or "",
+                    sale.invoice_id or "",
+                    due,
+                    original.earnings_amount,
+                    original.earnings_currency,
+                ),
+                "hold_until": original.hold_until,  # approved together with the original
+                "occurred_at": refund.occurred_at,
+                "program_amount": -(refund.program_amount or 0),
+                "fx_rate": original.fx_rate,
+                "explanation_data": {
+                    "kind": "reversal",
+                    "reverses_id": original.id,
+                    "refund_amount": plan.amount,
+                    "refunded_total": plan.refunded_total,
+                    "sale_amount": sale_amount,
+                    "currency": sale.currency,
+                    "earnings_amount": original.earnings_amount,
+                    "reversed_before": already,
+                    "arithmetic": f"{original.earnings_amount} × {plan.refunded_total} ÷ {sale_amount} rounded, "
+                    f"less {already} reversed before = {due}",
+                },
+            },
+        )
+        if reversal is None:
+            continue
+        ledger.post_commission_created(session, reversal, actor="tracking")
+        close_if_fully_reversed(session, original, taken.get(original.id, 0) + due, actor="tracking")

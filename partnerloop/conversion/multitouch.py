@@ -14,6 +14,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
+from functools import partial
+
+from partnerloop.commission.rules import Share
+from partnerloop.plan.rules import CreditShare
 
 
 class AttributionModel(StrEnum):
@@ -116,3 +120,33 @@ def credit_of(
     touch), so that the shares of partners who split the same total sum exactly to it."""
     credits = split_credit(model, touches, total, now, half_life_days)
     return next((credit.amount for credit in credits if credit.partner_id == partner_id), 0)
+
+
+_MODEL_LABELS = {
+    AttributionModel.LINEAR: "linear",
+    AttributionModel.TIME_DECAY: "time-decay",
+    AttributionModel.POSITION: "position-based",
+}
+
+
+def _percent(bps: int) -> str:
+    return f"{bps // 100}%" if bps % 100 == 0 else f"{bps / 100:.2f}".rstrip("0").rstrip(".") + "%"
+
+
+def split_shares(
+    model: AttributionModel,
+    touches: Sequence[Touchpoint],
+    converted_at: datetime,
+    half_life_days: float = DEFAULT_HALF_LIFE_DAYS,
+) -> list[Share]:
+    """The partners credited by the model, in order of first touch, each with their share's label and
+    part (partners whose commissions for the whole sale are equal get parts summing exactly to it)."""
+    bps = split_credit(model, touches, 10_000, converted_at, half_life_days)
+    last_click = {touch.partner_id: touch.click_id or None for touch in sorted(touches, key=lambda t: t.touched_at)}
+    label = _MODEL_LABELS.get(model, model.value)
+    shares: list[Share] = []
+    for credit in bps:
+        part = partial(credit_of, model, touches, credit.partner_id, now=converted_at, half_life_days=half_life_days)
+        label_text = f"{_percent(credit.amount)} share ({label})"
+        shares.append(Share(credit.partner_id, last_click.get(credit.partner_id), CreditShare(label_text, part)))
+    return shares

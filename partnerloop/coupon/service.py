@@ -5,15 +5,15 @@ from __future__ import annotations
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from partnerloop.commission import repository as commission_repository
 from partnerloop.config import Settings
 from partnerloop.coupon import repository
 from partnerloop.coupon.rules import code_key, code_problem
 from partnerloop.coupon.schemas import CouponIn, CouponOut
-from partnerloop.integrations.stripe import api as stripe_api
+from partnerloop.integrations import stripe_api
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Coupon, Program
+from partnerloop.partner import service as partner_service
 
 
 class CouponNotFound(NotFound):
@@ -34,6 +34,16 @@ class CouponPartnerNotFound(NotFound):
 
 class CouponPartnerNotApproved(Conflict):
     pass
+
+
+def active_coupon_by_code(session: Session, program_id: str, code: str) -> Coupon | None:
+    """The program's active coupon with this code (any case), or None."""
+    return repository.active_coupon_by_code(session, program_id, code)
+
+
+def active_coupon_by_promotion_code(session: Session, program_id: str, promotion_code_id: str) -> Coupon | None:
+    """The program's active coupon behind this Stripe promotion code, or None."""
+    return repository.active_coupon_by_promotion_code(session, program_id, promotion_code_id)
 
 
 def coupon_out(coupon: Coupon) -> CouponOut:
@@ -58,7 +68,7 @@ def create_coupon(session: Session, program: Program, settings: Settings, body: 
     problem = code_problem(body.code)
     if problem is not None:
         raise InvalidCouponCode(problem)
-    enrollment = commission_repository.enrollment_of(session, program.id, body.partner_id)
+    enrollment = partner_service.enrollment_of(session, program.id, body.partner_id)
     if enrollment is None:
         raise CouponPartnerNotFound(f"No partner {body.partner_id} in this program.")
     if enrollment.status != "approved":

@@ -21,6 +21,18 @@ def get_enrolled(session: Session, program_id: str, partner_id: str) -> tuple[Pa
     return None if row is None else (row[0], row[1])
 
 
+def enrollment_of(session: Session, program_id: str, partner_id: str) -> Enrollment | None:
+    return session.execute(
+        select(Enrollment).where(Enrollment.program_id == program_id, Enrollment.partner_id == partner_id)
+    ).scalar_one_or_none()
+
+
+def enrollment_by_code(session: Session, program_id: str, referral_code: str) -> Enrollment | None:
+    return session.execute(
+        select(Enrollment).where(Enrollment.program_id == program_id, Enrollment.referral_code == referral_code)
+    ).scalar_one_or_none()
+
+
 def get_by_referral_code(session: Session, program_id: str, code: str) -> tuple[Partner, Enrollment] | None:
     row = session.execute(enrolled(program_id).where(Enrollment.referral_code == code)).one_or_none()
     return None if row is None else (row[0], row[1])

@@ -124,6 +124,16 @@ def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple
     return partner, enrollment
 
 
+def enrollment_of(session: Session, program_id: str, partner_id: str) -> Enrollment | None:
+    """The partner's enrollment in the program (any status), or None."""
+    return repository.enrollment_of(session, program_id, partner_id)
+
+
+def enrollment_by_code(session: Session, program_id: str, referral_code: str) -> Enrollment | None:
+    """The enrollment with this referral code in the program (any status), or None."""
+    return repository.enrollment_by_code(session, program_id, referral_code)
+
+
 def get_partner(session: Session, program: Program, partner_id: str) -> tuple[Partner, Enrollment]:
     found = repository.get_enrolled(session, program.id, partner_id)
     if found is None:

@@ -31,7 +31,7 @@ from typing import Any, BinaryIO
 
 from partnerloop.config import Settings
 from partnerloop.db import make_engine
-from partnerloop.tracking.buffer import (
+from partnerloop.tracking.batch import (
     WARM_UP_AGENT,
     BatchWriter,
     ClickWriteFailed,

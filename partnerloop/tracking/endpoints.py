@@ -23,7 +23,8 @@ from pydantic import ValidationError
 from partnerloop.errors import error_response
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.ids import new_id_bytes
-from partnerloop.tracking.buffer import ClickBuffer, PendingClick
+from partnerloop.tracking.batch import PendingClick
+from partnerloop.tracking.buffer import ClickBuffer
 from partnerloop.tracking.site_service import (
     InvalidClick,
     MalformedClick,

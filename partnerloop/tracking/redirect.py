@@ -13,7 +13,8 @@ from starlette.types import Message, Scope, Send
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id_bytes
 from partnerloop.link.rules import with_utm
-from partnerloop.tracking.buffer import ClickBuffer, PendingClick
+from partnerloop.tracking.batch import PendingClick
+from partnerloop.tracking.buffer import ClickBuffer
 from partnerloop.tracking.cache import LinkCache, LinkHost, split_destination
 from partnerloop.tracking.link_rules import deep_link_target
 

@@ -13,8 +13,8 @@ from sqlalchemy import Engine, select
 
 from partnerloop.app import create_app
 from partnerloop.commission.clicks import ClickFacts, price_clicks, record_click_commissions
-from partnerloop.commission.schemas import SaleIn, TrackedSale
-from partnerloop.commission.track_service import track_sale
+from partnerloop.conversion.schemas import SaleIn, TrackedSale
+from partnerloop.conversion.service import track_sale
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Click, Commission, Program

@@ -10,7 +10,7 @@ import pytest
 from ulid import ULID
 
 from partnerloop.kit.ids import new_id_bytes
-from partnerloop.tracking.buffer import PendingClick, click_row, rollup_increments, truncate_ip, utc_text
+from partnerloop.tracking.batch import PendingClick, click_row, rollup_increments, truncate_ip, utc_text
 from partnerloop.tracking.cache import split_destination, target_for
 from partnerloop.tracking.repository import LinkRow
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine
 
 from partnerloop.app import create_app
 from partnerloop.config import Settings
-from partnerloop.tracking.buffer import BatchWriter, PendingClick
+from partnerloop.tracking.batch import BatchWriter, PendingClick
 from partnerloop.tracking.cache import LinkTarget
 from partnerloop.tracking.click_writer import ClickWriterProcess
 from tests.conftest import ProgramKeys, make_settings

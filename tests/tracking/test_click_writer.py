@@ -21,7 +21,7 @@ from sqlalchemy import Engine, delete
 from partnerloop.app import PartnerloopApp, create_app
 from partnerloop.config import Settings
 from partnerloop.models import Link
-from partnerloop.tracking.buffer import ClickWriteFailed
+from partnerloop.tracking.batch import ClickWriteFailed
 from partnerloop.tracking.cache import LinkCache, LinkTarget
 from partnerloop.tracking.click_writer import ClickWriterProcess, portable
 from tests.conftest import ProgramKeys, make_settings

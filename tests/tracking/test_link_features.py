@@ -14,7 +14,7 @@ from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id_bytes
 from partnerloop.link.rules import utm_params, with_utm
 from partnerloop.models import ClickRollup
-from partnerloop.tracking.buffer import VisitorMemory, click_row
+from partnerloop.tracking.batch import VisitorMemory, click_row
 from partnerloop.tracking.cache import target_for
 from partnerloop.tracking.link_rules import (
     cookie_click_id,

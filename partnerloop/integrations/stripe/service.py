@@ -18,18 +18,16 @@ import stripe
 from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from partnerloop.commission import repository as commission_repository
 from partnerloop.commission import service as commission_service
-from partnerloop.commission import track_service
 from partnerloop.commission.rules import CommissionKind, CommissionStatus
-from partnerloop.commission.schemas import RefundIn, SaleIn
-from partnerloop.coupon import repository as coupon_repository
+from partnerloop.conversion import service as track_service
+from partnerloop.conversion.schemas import RefundIn, SaleIn
+from partnerloop.coupon import service as coupon_service
 from partnerloop.integrations.stripe import repository, rules
 from partnerloop.integrations.stripe.rules import Envelope, EventStatus, PromotionRef
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import AppError, NotFound
 from partnerloop.kit.time import as_utc, utc_now
-from partnerloop.ledger import service as ledger
 from partnerloop.models import Program, StripeDispute, StripeEvent
 
 log = logging.getLogger("partnerloop.stripe")
@@ -197,16 +195,16 @@ def _coupon_code(session: Session, program: Program, refs: list[PromotionRef]) -
     for ref in refs:
         coupon = None
         if ref.promotion_code_id is not None:
-            coupon = coupon_repository.active_coupon_by_promotion_code(session, program.id, ref.promotion_code_id)
+            coupon = coupon_service.active_coupon_by_promotion_code(session, program.id, ref.promotion_code_id)
         if coupon is None and ref.code is not None:
-            coupon = coupon_repository.active_coupon_by_code(session, program.id, ref.code)
+            coupon = coupon_service.active_coupon_by_code(session, program.id, ref.code)
         if coupon is not None:
             return coupon.code
     return next((ref.code for ref in refs if ref.code is not None), None)
 
 
 def _known_click(session: Session, program: Program, click_id: str | None) -> str | None:
-    return click_id if click_id and commission_repository.click_exists(session, program.id, click_id) else None
+    return click_id if click_id and track_service.click_exists(session, program.id, click_id) else None
 
 
 def _checkout_completed(session: Session, program: Program, envelope: Envelope, now: datetime) -> Outcome:
@@ -297,7 +295,7 @@ def _sale_of_payment(
     invoice_id = invoice_hint or repository.invoice_of_payment(session, program.id, refs)
     if invoice_id is None:
         return None, Outcome(EventStatus.WAITING, "waiting for the invoice this payment paid", f"payment:{refs[0]}")
-    if commission_repository.event_by_key(session, program.id, "sale", invoice_id) is None:
+    if track_service.sale_of_invoice(session, program.id, invoice_id) is None:
         return None, Outcome(EventStatus.WAITING, f"waiting for the sale of invoice {invoice_id}", f"sale:{invoice_id}")
     return invoice_id, None
 
@@ -310,9 +308,9 @@ def _charge_refunded(session: Session, program: Program, envelope: Envelope, now
     invoice_id, waiting = _sale_of_payment(session, program, refs, charge.invoice_id)
     if waiting is not None or invoice_id is None:
         return waiting or Outcome(EventStatus.IGNORED)
-    sale = commission_repository.event_by_key(session, program.id, "sale", invoice_id, lock=True)
+    sale = track_service.sale_of_invoice(session, program.id, invoice_id, lock=True)
     assert sale is not None  # _sale_of_payment found it
-    refunded = commission_repository.refunded_total(session, sale.id)
+    refunded = track_service.refunded_total(session, sale.id)
     for refund in rules.refunds_in_sale_terms(envelope.obj, charge.amount, sale.amount or 0, refunded):
         body = RefundIn(
             invoice_id=invoice_id,
@@ -328,7 +326,7 @@ def _charge_refunded(session: Session, program: Program, envelope: Envelope, now
 def _hold_sale(session: Session, program: Program, sale_id: str) -> dict[str, Any]:
     """Put the sale's owed, unpaid commissions on hold; their statuses before, by id."""
     held: dict[str, Any] = {}
-    for commission in commission_repository.commissions_of_event(session, sale_id):
+    for commission in commission_service.commissions_of_event(session, sale_id):
         if commission.kind != CommissionKind.SALE or commission.event_id != sale_id:
             continue
         if commission.status in (CommissionStatus.PENDING, CommissionStatus.APPROVED):
@@ -340,22 +338,7 @@ def _hold_sale(session: Session, program: Program, sale_id: str) -> dict[str, An
 def _release(session: Session, program: Program, dispute: StripeDispute) -> None:
     """Commissions a dispute held go back to the status they had (still on hold: a person may have acted)."""
     for commission_id, before in (dispute.held or {}).items():
-        commission = commission_repository.get_commission(session, program.id, commission_id, lock=True)
-        if commission is None or commission.status != CommissionStatus.ON_HOLD:
-            continue
-        if before == CommissionStatus.APPROVED:
-            commission_service.change_status(session, program, commission_id, "approve", actor=ACTOR)
-            continue
-        # No API action returns a commission to pending; this is the same move, posted the same way.
-        commission.status = CommissionStatus.PENDING.value
-        commission.status_changed_at = utc_now()
-        ledger.post_status_changes(
-            session, [ledger.change_of(commission, CommissionStatus.ON_HOLD.value)], actor=ACTOR, memo="dispute closed"
-        )
-        for reversal in commission_repository.reversals_of(session, commission):
-            if reversal.status == CommissionStatus.ON_HOLD:
-                reversal.status = CommissionStatus.PENDING.value
-                reversal.status_changed_at = commission.status_changed_at
+        commission_service.end_dispute_hold(session, program, commission_id, CommissionStatus(before), actor=ACTOR)
     dispute.held = {}
 
 
@@ -367,7 +350,7 @@ def _dispute(session: Session, program: Program, envelope: Envelope, now: dateti
     invoice_id, waiting = _sale_of_payment(session, program, refs, None)
     if waiting is not None or invoice_id is None:
         return waiting or Outcome(EventStatus.IGNORED)
-    sale = commission_repository.event_by_key(session, program.id, "sale", invoice_id, lock=True)
+    sale = track_service.sale_of_invoice(session, program.id, invoice_id, lock=True)
     assert sale is not None
     opening = envelope.type == "charge.dispute.created"
     dispute, created = repository.dispute_for(
@@ -385,7 +368,7 @@ def _dispute(session: Session, program: Program, envelope: Envelope, now: dateti
     dispute.closed_at = now
     if rules.dispute_released(facts.status):
         return Outcome(EventStatus.PROCESSED)
-    if commission_repository.refunded_total(session, sale.id) < (sale.amount or 0):
+    if track_service.refunded_total(session, sale.id) < (sale.amount or 0):
         body = RefundIn(
             invoice_id=invoice_id, refund_id=f"dispute:{facts.dispute_id}", occurred_at=envelope.created or now
         )
@@ -420,7 +403,7 @@ def _customer_changed(session: Session, program: Program, envelope: Envelope, no
     metadata: dict[str, Any] = raw if isinstance(raw, dict) else {}
     facts = {key: value for key, value in metadata.items() if isinstance(value, str) and len(value) <= 500}
     if facts:
-        customer = commission_repository.customer_for(session, program.id, external_id)
+        customer = track_service.customer_for(session, program.id, external_id)
         merged = {**(customer.metadata_ or {}), **facts}
         customer.metadata_ = dict(list(merged.items())[:MAX_METADATA_KEYS])
     return Outcome(EventStatus.PROCESSED)

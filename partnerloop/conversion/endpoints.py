@@ -14,8 +14,9 @@ from fastapi import APIRouter, Depends, Request
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from partnerloop.commission import repository, track_service
-from partnerloop.commission.schemas import LeadIn, RefundIn, SaleIn, TrackedLead, TrackedRefund, TrackedSale
+from partnerloop.conversion import repository
+from partnerloop.conversion import service as track_service
+from partnerloop.conversion.schemas import LeadIn, RefundIn, SaleIn, TrackedLead, TrackedRefund, TrackedSale
 from partnerloop.db import transaction
 from partnerloop.deps import bearer_token
 from partnerloop.kit.errors import Unauthorized

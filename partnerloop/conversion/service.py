@@ -14,19 +14,26 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from partnerloop.commission import repository
+from partnerloop.commission import service as commission_service
 from partnerloop.commission.earning import CreditSplit, SaleFacts, earn
 from partnerloop.commission.rules import (
-    CommissionKind,
-    CommissionStatus,
     RefundPlan,
     is_in_future,
     plan_refund,
-    reversal_due,
-    reversal_explanation,
-    reversal_status,
 )
-from partnerloop.commission.schemas import (
+from partnerloop.commission.service import commission_out
+from partnerloop.conversion import repository
+from partnerloop.conversion.attribution import (
+    APPROVED,
+    ClickTouch,
+    CodeTouch,
+    CouponTouch,
+    CurrentPartner,
+    Touch,
+    attribute,
+)
+from partnerloop.conversion.multitouch import AttributionModel, Touchpoint, split_shares
+from partnerloop.conversion.schemas import (
     CustomerOut,
     LeadIn,
     LeadOut,
@@ -38,25 +45,14 @@ from partnerloop.commission.schemas import (
     TrackedRefund,
     TrackedSale,
 )
-from partnerloop.commission.service import close_if_fully_reversed, commission_out
-from partnerloop.conversion.attribution import (
-    APPROVED,
-    ClickTouch,
-    CodeTouch,
-    CouponTouch,
-    CurrentPartner,
-    Touch,
-    attribute,
-)
-from partnerloop.conversion.multitouch import AttributionModel, Touchpoint
 from partnerloop.conversion.touches import customer_touches
-from partnerloop.coupon import repository as coupon_repository
+from partnerloop.coupon import service as coupon_service
 from partnerloop.fx import service as fx
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.money import format_money, normalize_currency, prorate
-from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Program
+from partnerloop.partner import service as partner_service
 
 
 class ClickNotFound(NotFound):
@@ -94,6 +90,28 @@ class RefundCurrencyMismatch(Conflict):
 NO_PARTNER_STATUS = "no longer enrolled"
 
 
+# ---------------------------------------------------------------- look-ups for other domains
+
+
+def click_exists(session: Session, program_id: str, click_id: str) -> bool:
+    return repository.click_exists(session, program_id, click_id)
+
+
+def sale_of_invoice(session: Session, program_id: str, invoice_id: str, *, lock: bool = False) -> Event | None:
+    """The program's sale of this invoice (locked when asked: before refunding it), or None."""
+    return repository.event_by_key(session, program_id, "sale", invoice_id, lock=lock)
+
+
+def refunded_total(session: Session, sale_id: str) -> int:
+    """What the sale's refunds add up to, in the sale's currency."""
+    return repository.refunded_total(session, sale_id)
+
+
+def customer_for(session: Session, program_id: str, external_id: str) -> Customer:
+    """The program's customer with this external id, created when new."""
+    return repository.customer_for(session, program_id, external_id)
+
+
 # ---------------------------------------------------------------- shared steps
 
 
@@ -117,13 +135,13 @@ def _click_touch(session: Session, program: Program, click_id: str) -> Found:
     click = repository.get_click(session, program.id, click_id)
     if click is None:
         raise ClickNotFound(f"No click {click_id} in this program.")
-    enrollment = repository.enrollment_of(session, program.id, click.partner_id)
+    enrollment = partner_service.enrollment_of(session, program.id, click.partner_id)
     status = enrollment.status if enrollment else NO_PARTNER_STATUS
     return Found(ClickTouch(click.id, click.partner_id, status, click.created_at, click.is_bot), enrollment)
 
 
 def _code_touch(session: Session, program: Program, referral_code: str) -> Found:
-    enrollment = repository.enrollment_by_code(session, program.id, referral_code)
+    enrollment = partner_service.enrollment_by_code(session, program.id, referral_code)
     if enrollment is None:
         raise ReferralCodeNotFound(f"No partner with referral code '{referral_code}' in this program.")
     return Found(CodeTouch(referral_code, enrollment.partner_id, enrollment.status), enrollment)
@@ -131,10 +149,10 @@ def _code_touch(session: Session, program: Program, referral_code: str) -> Found
 
 def _coupon_touch(session: Session, program: Program, coupon_code: str) -> Found | None:
     """The active coupon's partner, or None when the code is not an active coupon of the program."""
-    coupon = coupon_repository.active_coupon_by_code(session, program.id, coupon_code)
+    coupon = coupon_service.active_coupon_by_code(session, program.id, coupon_code)
     if coupon is None:
         return None
-    enrollment = repository.enrollment_of(session, program.id, coupon.partner_id)
+    enrollment = partner_service.enrollment_of(session, program.id, coupon.partner_id)
     status = enrollment.status if enrollment else NO_PARTNER_STATUS
     return Found(CouponTouch(coupon.code, coupon.partner_id, status), enrollment)
 
@@ -171,13 +189,14 @@ def _credit_split(session: Session, program: Program, customer: Customer, event:
     touches = _window_touches(session, program, customer, event.occurred_at)
     approved: dict[str, Enrollment] = {}
     for partner_id in sorted({touch.partner_id for touch in touches}):
-        enrollment = repository.enrollment_of(session, program.id, partner_id)
+        enrollment = partner_service.enrollment_of(session, program.id, partner_id)
         if enrollment is not None and enrollment.status == APPROVED:
             approved[partner_id] = enrollment
     touches = [touch for touch in touches if touch.partner_id in approved]
     if len(approved) < 2:
         return None
-    return CreditSplit(model, tuple(touches), enrollments=approved)
+    shares = split_shares(model, touches, event.occurred_at)
+    return CreditSplit(model.value, tuple(shares), enrollments=approved)
 
 
 def _attribute_and_earn(
@@ -188,7 +207,7 @@ def _attribute_and_earn(
     own plan). Returns its commissions; when the event (or a share) earned nothing, `event.note` says why."""
     current = enrollment = None
     if customer.partner_id is not None:
-        enrollment = repository.enrollment_of(session, program.id, customer.partner_id)
+        enrollment = partner_service.enrollment_of(session, program.id, customer.partner_id)
         current = CurrentPartner(customer.partner_id, enrollment.status if enrollment else NO_PARTNER_STATUS)
     first_click = program.attribution_model == AttributionModel.FIRST_CLICK
     if first_click:
@@ -255,7 +274,7 @@ def _lead_answer(
     session: Session, lead: Event, customer: Customer, commissions: list[Commission] | None = None
 ) -> TrackedLead:
     if commissions is None:
-        commissions = repository.commissions_of_event(session, lead.id)
+        commissions = commission_service.commissions_of_event(session, lead.id)
     return TrackedLead(
         lead=LeadOut(
             id=lead.id,
@@ -324,7 +343,7 @@ def _sale_answer(
     session: Session, sale: Event, customer: Customer, commissions: list[Commission] | None = None
 ) -> TrackedSale:
     if commissions is None:
-        commissions = repository.commissions_of_event(session, sale.id)
+        commissions = commission_service.commissions_of_event(session, sale.id)
     return TrackedSale(
         sale=sale_out(sale),
         customer=customer_out(customer),
@@ -463,7 +482,7 @@ def attribute_customer(
         for refund in repository.refunds_of_sale(session, sale.id) if sale.partner_id is not None else []:
             refunded += refund.amount or 0
             refund.partner_id = sale.partner_id
-            _reverse_commissions(session, sale, refund, RefundPlan(refund.amount or 0, refunded))
+            commission_service.reverse_for_refund(session, sale, refund, RefundPlan(refund.amount or 0, refunded))
     session.flush()
     return customer, created
 
@@ -499,7 +518,9 @@ def _refund_answer(session: Session, refund: Event, sale: Event) -> TrackedRefun
             occurred_at=refund.occurred_at,
         ),
         sale=sale_out(sale),
-        commissions=[commission_out(commission) for commission in repository.commissions_of_event(session, refund.id)],
+        commissions=[
+            commission_out(commission) for commission in commission_service.commissions_of_event(session, refund.id)
+        ],
     )
 
 
@@ -510,77 +531,6 @@ def _replay_refund(session: Session, refund: Event, sale: Event, body: RefundIn)
         recorded = format_money(refund.amount or 0, refund.currency or sale.currency or "")
         raise RefundConflict(f"Refund {body.refund_id} was recorded already as {recorded}.")
     return _refund_answer(session, refund, sale)
-
-
-def _reverse_commissions(session: Session, sale: Event, refund: Event, plan: RefundPlan) -> None:
-    """Each owed commission of the sale gets a reversal, proportional to what is refunded in total
-    (never more than what clawbacks left). Bonuses the sale triggered stand."""
-    sale_amount = sale.amount or 0
-    reversed_before = repository.reversed_by_original(session, sale.id)
-    sale_commissions = [
-        row.id for row in repository.commissions_of_event(session, sale.id) if row.kind == CommissionKind.SALE
-    ]
-    # Locked: an approval or clawback of the same commission waits, so reversals and status agree.
-    originals = repository.lock_commissions(session, sale.program_id, sale_commissions)
-    taken = repository.taken_back(session, [row.id for row in originals])
-    for original in originals:
-        status = CommissionStatus(original.status)
-        if not status.is_owed:
-            continue
-        already = reversed_before.get(original.id, 0)
-        due = reversal_due(original.earnings_amount, sale_amount, plan.refunded_total, already)
-        due = min(due, original.earnings_amount - taken.get(original.id, 0))
-        if due <= 0:
-            continue
-        reversal = repository.insert_commission(
-            session,
-            {
-                "program_id": original.program_id,
-                "partner_id": original.partner_id,
-                "customer_id": original.customer_id,
-                "event_id": refund.id,
-                "click_id": original.click_id,
-                "kind": CommissionKind.REVERSAL.value,
-                "reverses_id": original.id,
-                "amount": -plan.amount,
-                "currency": sale.currency,
-                "earnings_amount": -due,
-                "earnings_currency": original.earnings_currency,
-                "status": reversal_status(status).value,
-                "plan_id": original.plan_id,
-                "rule_index": original.rule_index,
-                "rule": original.rule,
-                "explanation": reversal_explanation(
-                    plan.amount,
-                    sale_amount,
-                    sale.currency or "",
-                    sale.invoice_id or "",
-                    due,
-                    original.earnings_amount,
-                    original.earnings_currency,
-                ),
-                "hold_until": original.hold_until,  # approved together with the original
-                "occurred_at": refund.occurred_at,
-                "program_amount": -(refund.program_amount or 0),
-                "fx_rate": original.fx_rate,
-                "explanation_data": {
-                    "kind": "reversal",
-                    "reverses_id": original.id,
-                    "refund_amount": plan.amount,
-                    "refunded_total": plan.refunded_total,
-                    "sale_amount": sale_amount,
-                    "currency": sale.currency,
-                    "earnings_amount": original.earnings_amount,
-                    "reversed_before": already,
-                    "arithmetic": f"{original.earnings_amount} × {plan.refunded_total} ÷ {sale_amount} rounded, "
-                    f"less {already} reversed before = {due}",
-                },
-            },
-        )
-        if reversal is None:
-            continue
-        ledger.post_commission_created(session, reversal, actor="tracking")
-        close_if_fully_reversed(session, original, taken.get(original.id, 0) + due, actor="tracking")
 
 
 def _refund_program_amount(sale: Event, decided: RefundPlan) -> int:
@@ -633,6 +583,6 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
     )
     if not created:
         return _replay_refund(session, refund, sale, body)
-    _reverse_commissions(session, sale, refund, decided)
+    commission_service.reverse_for_refund(session, sale, refund, decided)
     session.flush()
     return _refund_answer(session, refund, sale)

@@ -1,4 +1,5 @@
-"""Calls to Stripe's API through the official library, with the program's secret key.
+"""Calls to Stripe's API through the official library, with the program's secret key (outbound:
+the inbound webhooks are `integrations/stripe/`; coupons call this).
 
 STRIPE_API_BASE (settings.stripe_api_base) points the library elsewhere: tests use a loopback server.
 """

@@ -1,0 +1,97 @@
+"""Conversions' own tables: customers and events (lead, sale, refund), and the clicks and referral
+codes they are attributed from: all SQL, scoped by program."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from partnerloop.db import insert_returning
+from partnerloop.kit.ids import new_id
+from partnerloop.models import Click, Customer, Event
+
+
+def get_click(session: Session, program_id: str, click_id: str) -> Click | None:
+    return session.execute(
+        select(Click).where(Click.id == click_id, Click.program_id == program_id)
+    ).scalar_one_or_none()
+
+
+def click_exists(session: Session, program_id: str, click_id: str) -> bool:
+    found = session.execute(select(Click.id).where(Click.id == click_id, Click.program_id == program_id)).first()
+    return found is not None
+
+
+def customer_for(session: Session, program_id: str, external_id: str) -> Customer:
+    """The program's customer with this external id, created when new (safe under concurrency)."""
+    where = (Customer.program_id == program_id, Customer.external_id == external_id)
+    customer: Customer | None = session.execute(select(Customer).where(*where)).scalar_one_or_none()
+    if customer is None:
+        values = {"id": new_id(), "program_id": program_id, "external_id": external_id}
+        customer = insert_returning(session, Customer, values, ["program_id", "external_id"])
+    if customer is None:  # a concurrent request created it between our look-up and our insert
+        customer = session.execute(select(Customer).where(*where)).scalar_one()
+    return customer
+
+
+def insert_event(session: Session, values: dict[str, Any]) -> tuple[Event, bool]:
+    """Insert the event unless its business key exists; (the event, whether this call created it)."""
+    event: Event | None = insert_returning(
+        session, Event, {"id": new_id(), **values}, ["program_id", "kind", "business_key"]
+    )
+    if event is not None:
+        return event, True
+    existing = event_by_key(session, values["program_id"], values["kind"], values["business_key"])
+    assert existing is not None  # the conflict was on this very key
+    return existing, False
+
+
+def event_by_key(
+    session: Session, program_id: str, kind: str, business_key: str, *, lock: bool = False
+) -> Event | None:
+    statement = select(Event).where(
+        Event.program_id == program_id, Event.kind == kind, Event.business_key == business_key
+    )
+    if lock:
+        statement = statement.with_for_update()  # PostgreSQL; SQLite writers are serialized anyway
+    return session.execute(statement).scalar_one_or_none()
+
+
+def first_other_sale_at(session: Session, customer_id: str, sale_id: str) -> datetime | None:
+    """The earliest time of the customer's sales other than `sale_id`."""
+    earliest: datetime | None = session.execute(
+        select(func.min(Event.occurred_at)).where(
+            Event.customer_id == customer_id, Event.kind == "sale", Event.id != sale_id
+        )
+    ).scalar_one()
+    return earliest
+
+
+def unattributed_sales(session: Session, customer_id: str) -> list[Event]:
+    """The customer's sales credited to no partner (refunded or not), oldest first."""
+    return list(
+        session.execute(
+            select(Event)
+            .where(Event.customer_id == customer_id, Event.kind == "sale", Event.partner_id.is_(None))
+            .order_by(Event.occurred_at, Event.id)
+        ).scalars()
+    )
+
+
+def refunds_of_sale(session: Session, sale_id: str) -> list[Event]:
+    """The sale's refunds in the order they were recorded."""
+    return list(
+        session.execute(
+            select(Event).where(Event.sale_event_id == sale_id, Event.kind == "refund").order_by(Event.id)
+        ).scalars()
+    )
+
+
+def refunded_total(session: Session, sale_id: str) -> int:
+    total = session.execute(
+        select(func.sum(Event.amount)).where(Event.sale_event_id == sale_id, Event.kind == "refund")
+    ).scalar_one()
+    return int(total or 0)
