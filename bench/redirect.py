@@ -1,6 +1,7 @@
 """Benchmark: the real redirect (GET /go/{key}, click recorded) against baselines, in one run, side by side.
 
     python bench/redirect.py [--duration 10] [--connections 64] [--threads 2] [--rounds 3]
+                             [--click-rule] [--baseline-ref REF] [--unique-visitors]
 
 Starts, on free ports:
   raw ASGI   a minimal raw-ASGI 302 (`raw_asgi_redirect` below) under uvicorn, 1 worker,
@@ -8,7 +9,13 @@ Starts, on free ports:
   partnerloop  `partnerloop serve` (1 worker; uvicorn picks uvloop and httptools, access log off) on a
              fresh SQLite file with one seeded link, the click buffer, its writer process and the link
              cache as in production (`--click-writer inline` writes clicks in the server's process);
-and measures them with `wrk -t2 -c64 -d10s --latency` after a short warm-up, alternately for --rounds
+and, each on a database of its own, the variants asked for: `--click-rule` serves a second program
+whose plan pays 1 cent a click (every unique human click is priced in the writer's batch);
+`--baseline-ref REF` serves the code of git revision REF (extracted with `git archive`, run from the
+same virtualenv) to compare before/after a change in one run. `--unique-visitors` makes every request
+another visitor (a user agent of its own, through a wrk script), so that clicks are unique and a click
+rule prices each; otherwise all requests come from one visitor, as before.
+It measures them with `wrk -t2 -c64 -d10s --latency` after a short warm-up, alternately for --rounds
 rounds (this machine's speed drifts from minute to minute: alternating makes each ratio compare like
 with like); then nginx `return 302` with one worker process, when nginx is installed. Prints requests
 per second, p50 and p99 latency, the ratio to raw ASGI of the same round, server CPU per request and
@@ -145,9 +152,24 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
+# Every request another visitor: a user agent of its own (the same browser, a build number per request).
+UNIQUE_VISITORS_LUA = """
+local n = 0
+local salt = tostring({}):sub(-8)
+request = function()
+  n = n + 1
+  return wrk.format("GET", nil, {["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 " ..
+    "(KHTML, like Gecko) Chrome/120.0." .. salt .. "." .. n .. " Safari/537.36"})
+end
+"""
+WRK_SCRIPT: Path | None = None  # set by main() with --unique-visitors
+
+
 def run_wrk(url: str, seconds: int, connections: int, threads: int) -> tuple[float, float, float, int, str]:
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{seconds}s", "--latency", "-H", f"User-Agent: {USER_AGENT}",
                url]  # fmt: skip
+    if WRK_SCRIPT is not None:
+        command[1:1] = ["-s", str(WRK_SCRIPT)]
     output = subprocess.run(command, capture_output=True, text=True, check=True).stdout
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", output).group(1))  # type: ignore[union-attr]
     p50 = re.search(r"50%\s+([\d.]+)(us|ms|s)", output)
@@ -240,12 +262,41 @@ def fresh_database(url: str | None, workdir: Path) -> str:
     return url
 
 
-def start_partnerloop(workdir: Path, args: argparse.Namespace) -> tuple[subprocess.Popen[bytes], str, str, str]:
+@dataclass
+class Variant:
+    """One partnerloop server of the run: its name, whether its plan pays clicks, and its code (None: this
+    checkout's; else a directory holding another revision's `partnerloop` package)."""
+
+    name: str
+    click_rule: bool = False
+    code: Path | None = None
+
+
+def extract_revision(ref: str, workdir: Path) -> Path:
+    """The `partnerloop` package of git revision `ref`, extracted into workdir (git archive)."""
+    target = workdir / f"code-{re.sub(r'[^A-Za-z0-9]+', '-', ref)}"
+    target.mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "partnerloop"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target
+
+
+def start_partnerloop(
+    workdir: Path, args: argparse.Namespace, variant: Variant, index: int
+) -> tuple[subprocess.Popen[bytes], str, str, str]:
     """`partnerloop serve` with one link; returns the server, the link's URL and id, and the database URL."""
     import httpx
 
-    database_url = fresh_database(args.database_url, workdir)
+    home = workdir / f"variant-{index}"
+    home.mkdir()
+    database_url = args.database_url
+    if database_url is not None and index:
+        database_url = f"{database_url}_{index}"
+    database_url = fresh_database(database_url, home)
     env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development", "CLICK_WRITER": args.click_writer}
+    if variant.code is not None:
+        env["PYTHONPATH"] = str(variant.code)  # before the virtualenv's editable install of this checkout
     created = subprocess.run(
         [PARTNERLOOP, "program", "create", "--name", "Bench", "--domain", "shop.example", "--json"],
         env=env, capture_output=True, text=True, check=True,
@@ -253,13 +304,19 @@ def start_partnerloop(workdir: Path, args: argparse.Namespace) -> tuple[subproce
     api_key = json.loads(created.stdout)["api_key"]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    log = workdir / "partnerloop.log"
+    log = home / "partnerloop.log"
     with log.open("wb") as output:
         server = subprocess.Popen([PARTNERLOOP, "serve", "--port", str(port)], env=env, stdout=output,
                                   stderr=subprocess.STDOUT)  # fmt: skip
     try:
         wait_for_port(port, server, log)
         headers = {"Authorization": f"Bearer {api_key}"}
+        if variant.click_rule:
+            plan = httpx.post(f"{base}/api/v1/plans", headers=headers, json={
+                "name": "Per click", "rules": [{"event": "click", "reward": {"type": "flat", "amount": 1},
+                                                "caps": {"per_day_count": 1_000_000}}]}).json()  # fmt: skip
+            answer = httpx.patch(f"{base}/api/v1/program", headers=headers, json={"default_plan_id": plan["id"]})
+            answer.raise_for_status()
         partner = httpx.post(f"{base}/api/v1/partners", json={"email": "bench@example.com", "name": "Bench"},
                              headers=headers).json()  # fmt: skip
         link = httpx.post(f"{base}/api/v1/links", headers=headers,
@@ -273,7 +330,8 @@ def start_partnerloop(workdir: Path, args: argparse.Namespace) -> tuple[subproce
     return server, url, link["id"], database_url
 
 
-def stored_clicks(database_url: str, link_id: str) -> int:
+def stored_clicks(database_url: str, link_id: str) -> tuple[int, int]:
+    """The link's stored clicks, and the click commissions they earned."""
     from sqlalchemy import create_engine, text
 
     from partnerloop.config import Settings
@@ -282,8 +340,9 @@ def stored_clicks(database_url: str, link_id: str) -> int:
     with reader.connect() as connection:
         stored = connection.execute(text("SELECT count(*) FROM clicks WHERE link_id = :link"), {"link": link_id})
         count = int(stored.scalar_one())
+        earned = connection.execute(text("SELECT count(*) FROM commissions WHERE kind = 'click'")).scalar_one()
     reader.dispose()
-    return count
+    return count, int(earned)
 
 
 def median(values: list[float]) -> float:
@@ -293,6 +352,7 @@ def median(values: list[float]) -> float:
 
 
 def main() -> None:
+    global WRK_SCRIPT
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--duration", type=int, default=10, help="seconds per measured run")
     parser.add_argument("--warmup", type=int, default=2, help="seconds of warm-up before each run")
@@ -306,36 +366,52 @@ def main() -> None:
         help="serve partnerloop from this PostgreSQL database (dropped and "
         "created again; its name must contain bench or test) instead of a fresh SQLite file",
     )
+    parser.add_argument("--click-rule", action="store_true", help="also serve a program whose plan pays each click")
+    parser.add_argument("--baseline-ref", help="also serve the code of this git revision (before/after in one run)")
+    parser.add_argument("--unique-visitors", action="store_true", help="every request another visitor")
     args = parser.parse_args()
     ensure_tools()
     print(f"wrk -t{args.threads} -c{args.connections} -d{args.duration}s --latency, {os.cpu_count()} CPUs, "
-          f"python {sys.version.split()[0]}, click writer: {args.click_writer}", flush=True)  # fmt: skip
+          f"python {sys.version.split()[0]}, click writer: {args.click_writer}, "
+          f"{'a visitor per request' if args.unique_visitors else 'one visitor'}", flush=True)  # fmt: skip
     with tempfile.TemporaryDirectory(prefix="pl-redirect-bench-") as tmp:
         workdir = Path(tmp)
+        if args.unique_visitors:
+            WRK_SCRIPT = workdir / "visitors.lua"
+            WRK_SCRIPT.write_text(UNIQUE_VISITORS_LUA)
+        variants = [Variant("partnerloop /go/")]
+        if args.baseline_ref:
+            variants.append(Variant(f"@{args.baseline_ref[:12]}", code=extract_revision(args.baseline_ref, workdir)))
+        if args.click_rule:
+            variants.append(Variant("+ click rule", click_rule=True))
         raw_server, raw_url = start_raw_asgi(workdir)
-        real_server, real_url, link_id, database_url = start_partnerloop(workdir, args)
-        answered = 1  # start_partnerloop's check
-        raws: list[Result] = []
-        reals: list[Result] = []
+        servers = []
         try:
-            # Alternated, so that both see the same machine: its speed drifts from minute to minute.
+            for index, variant in enumerate(variants):
+                servers.append(start_partnerloop(workdir, args, variant, index))
+            answered = [1] * len(variants)  # start_partnerloop's check
+            raws: list[Result] = []
+            reals: list[list[Result]] = [[] for _ in variants]
+            # Alternated, so that all see the same machine: its speed drifts from minute to minute.
             for _ in range(args.rounds):
                 raws.append(measure("raw ASGI", raw_url, raw_server.pid, args)[0])
-                result, count = measure("partnerloop /go/", real_url, real_server.pid, args)
-                reals.append(result)
-                answered += count
+                for index, (variant, (server, url, _link, _db)) in enumerate(zip(variants, servers, strict=True)):
+                    result, count = measure(variant.name, url, server.pid, args)
+                    reals[index].append(result)
+                    answered[index] += count
         finally:
             stop(raw_server)
-            stop(real_server)  # SIGTERM: the lifespan drains the click buffer
-        stored = stored_clicks(database_url, link_id)
+            for server, *_rest in servers:
+                stop(server)  # SIGTERM: the lifespan drains the click buffer
+        stored = [stored_clicks(database_url, link_id) for _server, _url, link_id, database_url in servers]
         nginx = bench_nginx(workdir, args)
 
     print()
     print(f"{'server':<20} {'req/s':>10} {'p50 ms':>8} {'p99 ms':>8} {'vs raw ASGI':>12} {'CPU µs/req':>11} "
           f"{'RSS MB':>8} {'machine busy':>13}")  # fmt: skip
     rows = [(nginx, raws[-1])] if nginx is not None else []
-    for raw, real in zip(raws, reals, strict=True):
-        rows += [(raw, raw), (real, raw)]
+    for round_index, raw in enumerate(raws):
+        rows += [(raw, raw)] + [(results[round_index], raw) for results in reals]
     for result, baseline in rows:
         ratio = result.requests_per_s / baseline.requests_per_s
         rss = f"{result.rss_mb:.0f}" if result.rss_mb else "-"
@@ -343,20 +419,32 @@ def main() -> None:
               f"{ratio:>11.0%} {result.cpu_us_per_request:>11.1f} {rss:>8} {result.busy_before:>12.0%}")  # fmt: skip
         if result.errors:
             print(f"{'':<20} wrk: {result.errors}")
-    ratios = [real.requests_per_s / raw.requests_per_s for raw, real in zip(raws, reals, strict=True)]
-    ratio, p99 = median(ratios), median([real.p99_ms for real in reals])
-    print(f"{'partnerloop median':<20} {median([real.requests_per_s for real in reals]):>10,.0f} "
-          f"{median([real.p50_ms for real in reals]):>8.2f} {p99:>8.2f} {ratio:>11.0%} "
-          f"{median([real.cpu_us_per_request for real in reals]):>11.1f}")  # fmt: skip
+    medians = []
+    for variant, results in zip(variants, reals, strict=True):
+        ratio = median([real.requests_per_s / raw.requests_per_s for raw, real in zip(raws, results, strict=True)])
+        p99 = median([real.p99_ms for real in results])
+        medians.append((ratio, p99))
+        print(f"{'median ' + variant.name:<28} {median([real.requests_per_s for real in results]):>10,.0f} "
+              f"{median([real.p50_ms for real in results]):>8.2f} {p99:>8.2f} {ratio:>11.0%} "
+              f"{median([real.cpu_us_per_request for real in results]):>11.1f}")  # fmt: skip
+    if len(variants) > 1:
+        for variant, (ratio, p99) in zip(variants[1:], medians[1:], strict=True):
+            print(f"{variant.name} against this checkout: {ratio / medians[0][0]:.0%} of its throughput "
+                  f"(each as a share of raw ASGI in the same round), p99 {p99:.2f} ms against {medians[0][1]:.2f} ms")  # fmt: skip
     print()
-    # wrk abandons the requests in flight at its deadline; the server may have answered (and recorded) them.
-    in_flight = stored - answered
-    clicks_ok = 0 <= in_flight <= 2 * args.rounds * args.connections
-    print(f"clicks: {answered:,} redirects answered to wrk (warm-ups and runs), {stored:,} clicks stored "
-          f"({in_flight:+d}: requests wrk abandoned in flight at its deadlines) -> {'OK' if clicks_ok else 'LOST'}")  # fmt: skip
+    lost = False
+    for variant, count, (clicks, earned) in zip(variants, answered, stored, strict=True):
+        # wrk abandons the requests in flight at its deadline; the server may have answered (and recorded) them.
+        in_flight = clicks - count
+        clicks_ok = 0 <= in_flight <= 2 * args.rounds * args.connections
+        lost = lost or not clicks_ok
+        rewards = f", {earned:,} click commissions" if variant.click_rule else ""
+        print(f"{variant.name}: {count:,} redirects answered to wrk (warm-ups and runs), {clicks:,} clicks stored "
+              f"({in_flight:+d}: requests wrk abandoned in flight){rewards} -> {'OK' if clicks_ok else 'LOST'}")  # fmt: skip
+    ratio, p99 = medians[0]
     print(f"target: >= 60% of raw ASGI and p99 < 10 ms (medians of {args.rounds} alternated rounds) -> "
           f"{ratio:.0%}, p99 {p99:.2f} ms: {'met' if ratio >= 0.6 and p99 < 10 else 'NOT met'}")  # fmt: skip
-    if not clicks_ok:
+    if lost:
         sys.exit(1)
 
 
