@@ -10,10 +10,11 @@ Starts, on free ports:
              fresh SQLite file with one seeded link, the click buffer, its writer process and the link
              cache as in production (`--click-writer inline` writes clicks in the server's process);
 and, each on a database of its own, the variants asked for: `--click-rule` serves a second program
-whose plan pays 1 cent a click (every unique human click is priced in the writer's batch);
+whose plan pays 1 cent a click (every unique human click is priced in the writer's batch; `--click-cap N`
+pays up to N a partner and day instead of the default cap);
 `--baseline-ref REF` serves the code of git revision REF (extracted with `git archive`, run from the
 same virtualenv) to compare before/after a change in one run. `--unique-visitors` makes every request
-another visitor (a user agent of its own, through a wrk script), so that clicks are unique and a click
+another visitor (a client address of its own, through a wrk script), so that clicks are unique and a click
 rule prices each; otherwise all requests come from one visitor, as before.
 It measures them with `wrk -t2 -c64 -d10s --latency` after a short warm-up, alternately for --rounds
 rounds (this machine's speed drifts from minute to minute: alternating makes each ratio compare like
@@ -152,16 +153,17 @@ def _ms(value: str, unit: str) -> float:
     return float(value) * {"us": 0.001, "ms": 1.0, "s": 1000.0}[unit]
 
 
-# Every request another visitor: a user agent of its own (the same browser, a build number per request).
+# Every request another visitor: another client address (X-Forwarded-For, which uvicorn takes from a
+# loopback proxy), one per /24 as the click writer truncates them, with the same browser's user agent.
 UNIQUE_VISITORS_LUA = """
 local n = 0
-local salt = tostring({}):sub(-8)
+local salt = tonumber(tostring({}):sub(-4), 16)
 request = function()
   n = n + 1
-  return wrk.format("GET", nil, {["User-Agent"] = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 " ..
-    "(KHTML, like Gecko) Chrome/120.0." .. salt .. "." .. n .. " Safari/537.36"})
+  local ip = (20 + (salt + math.floor(n / 65536)) % 200) .. "." .. (math.floor(n / 256) % 256) .. "." .. (n % 256) .. ".7"
+  return wrk.format("GET", nil, {["X-Forwarded-For"] = ip, ["User-Agent"] = "UA"})
 end
-"""
+""".replace("UA", USER_AGENT)
 WRK_SCRIPT: Path | None = None  # set by main() with --unique-visitors
 
 
@@ -299,22 +301,27 @@ def start_partnerloop(
         env["PYTHONPATH"] = str(variant.code)  # before the virtualenv's editable install of this checkout
     created = subprocess.run(
         [PARTNERLOOP, "program", "create", "--name", "Bench", "--domain", "shop.example", "--json"],
-        env=env, capture_output=True, text=True, check=True,
+        env=env, capture_output=True, text=True, check=True, cwd=home,
     )  # fmt: skip
     api_key = json.loads(created.stdout)["api_key"]
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     log = home / "partnerloop.log"
+    # cwd: `python -m` puts the working directory first on sys.path (the click writer process would
+    # import this checkout's code instead of PYTHONPATH's when run from the repository).
     with log.open("wb") as output:
         server = subprocess.Popen([PARTNERLOOP, "serve", "--port", str(port)], env=env, stdout=output,
-                                  stderr=subprocess.STDOUT)  # fmt: skip
+                                  stderr=subprocess.STDOUT, cwd=home)  # fmt: skip
     try:
         wait_for_port(port, server, log)
         headers = {"Authorization": f"Bearer {api_key}"}
         if variant.click_rule:
-            plan = httpx.post(f"{base}/api/v1/plans", headers=headers, json={
-                "name": "Per click", "rules": [{"event": "click", "reward": {"type": "flat", "amount": 1},
-                                                "caps": {"per_day_count": 1_000_000}}]}).json()  # fmt: skip
+            rule: dict[str, Any] = {"event": "click", "reward": {"type": "flat", "amount": 1}}
+            if args.click_cap is not None:
+                rule["caps"] = {"per_day_count": args.click_cap}
+            plan = httpx.post(
+                f"{base}/api/v1/plans", headers=headers, json={"name": "Per click", "rules": [rule]}
+            ).json()
             answer = httpx.patch(f"{base}/api/v1/program", headers=headers, json={"default_plan_id": plan["id"]})
             answer.raise_for_status()
         partner = httpx.post(f"{base}/api/v1/partners", json={"email": "bench@example.com", "name": "Bench"},
@@ -367,6 +374,8 @@ def main() -> None:
         "created again; its name must contain bench or test) instead of a fresh SQLite file",
     )
     parser.add_argument("--click-rule", action="store_true", help="also serve a program whose plan pays each click")
+    parser.add_argument("--click-cap", type=int, help="the click rule's clicks paid per partner and day "
+                        "(default: the plan's default cap)")  # fmt: skip
     parser.add_argument("--baseline-ref", help="also serve the code of this git revision (before/after in one run)")
     parser.add_argument("--unique-visitors", action="store_true", help="every request another visitor")
     args = parser.parse_args()
@@ -404,6 +413,9 @@ def main() -> None:
             for server, *_rest in servers:
                 stop(server)  # SIGTERM: the lifespan drains the click buffer
         stored = [stored_clicks(database_url, link_id) for _server, _url, link_id, database_url in servers]
+        logs = [
+            (workdir / f"variant-{index}" / "partnerloop.log").read_text()[-3000:] for index in range(len(variants))
+        ]
         nginx = bench_nginx(workdir, args)
 
     print()
@@ -433,12 +445,14 @@ def main() -> None:
                   f"(each as a share of raw ASGI in the same round), p99 {p99:.2f} ms against {medians[0][1]:.2f} ms")  # fmt: skip
     print()
     lost = False
-    for variant, count, (clicks, earned) in zip(variants, answered, stored, strict=True):
+    for variant, count, (clicks, earned), log in zip(variants, answered, stored, logs, strict=True):
         # wrk abandons the requests in flight at its deadline; the server may have answered (and recorded) them.
         in_flight = clicks - count
         clicks_ok = 0 <= in_flight <= 2 * args.rounds * args.connections
         lost = lost or not clicks_ok
         rewards = f", {earned:,} click commissions" if variant.click_rule else ""
+        if not clicks_ok:
+            print(f"{variant.name}'s server log ends:\n{log}")
         print(f"{variant.name}: {count:,} redirects answered to wrk (warm-ups and runs), {clicks:,} clicks stored "
               f"({in_flight:+d}: requests wrk abandoned in flight){rewards} -> {'OK' if clicks_ok else 'LOST'}")  # fmt: skip
     ratio, p99 = medians[0]

@@ -62,6 +62,19 @@ class ClickCommissions:
 NO_CLICK_COMMISSIONS = ClickCommissions([])
 
 
+class _Created(NamedTuple):
+    """What the ledger reads of a click commission just inserted (no ORM object for each)."""
+
+    id: str
+    program_id: str
+    partner_id: str
+    kind: str
+    status: str
+    earnings_amount: int
+    earnings_currency: str
+    explanation: str
+
+
 @contextmanager
 def _session(connection: Connection) -> Iterator[Session]:
     """A session on the writer's connection: it joins the connection's transaction and never ends it."""
@@ -190,6 +203,6 @@ def record_click_commissions(connection: Connection, commissions: ClickCommissio
         return 0
     with _session(connection) as session:
         created = repository.insert_commissions_by_id(session, commissions.rows)
-        for commission in created:
-            ledger.post_commission_created(session, commission, actor=TRACKING)
+        ledger.post_commissions_created(session, [_Created(*(row[field] for field in _Created._fields)) for row in created],
+                                        actor=TRACKING)  # fmt: skip
         return len(created)

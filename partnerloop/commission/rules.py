@@ -197,8 +197,16 @@ def price_partner_clicks(
     tallies = dict(day_before)
     period_earned = dict(partner.period_earned)
     priced: list[Earnings | NoEarnings] = []
+    # Without campaign windows a click's price depends on its time only through its day, and on the
+    # tallies, which a click that earns nothing leaves as they were: the next click of that day gets the
+    # same answer (a flood past the daily cap is priced once a day and batch, not once a click).
+    timeless = all(compiled.rule.active is None for compiled in plan.compiled.get("click", ()))
+    unearned: dict[datetime, NoEarnings] = {}
     for at in clicks_at:
         day = utc_day(at)
+        if day in unearned:
+            priced.append(unearned[day])
+            continue
         count, earned = tallies.get(day, (0, 0))
         facts = replace(
             partner,
@@ -213,6 +221,8 @@ def price_partner_clicks(
             tallies[day] = (count + 1, earned + result.earnings_amount)
             for period in period_earned:
                 period_earned[period] += result.earnings_amount
+        elif timeless:
+            unearned[day] = result
         priced.append(result)
     return priced
 

@@ -6,6 +6,7 @@ updated or deleted. The API, for the commission domain and for payouts:
 - `post_commission_created(session, commission, actor=...)`: a new commission's earnings enter the
   account of its status (kind `earned`, or `reversed` for a refund's reversal, `adjusted` for a
   manual commission or clawback).
+  `post_commissions_created(session, commissions, actor=...)` does the same for many in one INSERT.
 - `post_status_change(session, commission, old_status, actor=...)`: after `commission.status` changed,
   its earnings move to the new status's account (`approved`, `held`, `rejected`, `reversed`, `paid`…).
 - `post_status_changes(session, changes, actor=...)`: the same for many commissions at once (the
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -93,7 +94,7 @@ def _rows(
     ]
 
 
-def _creation_kind(commission: Commission) -> EntryKind:
+def _creation_kind(commission: NewCommission) -> EntryKind:
     if commission.kind in ("manual", "clawback"):
         return EntryKind.ADJUSTED
     if commission.kind == "reversal":
@@ -101,27 +102,55 @@ def _creation_kind(commission: Commission) -> EntryKind:
     return EntryKind.EARNED
 
 
-def post_commission_created(session: Session, commission: Commission, *, actor: str = SYSTEM) -> str | None:
-    """Post a new commission's earnings; the ledger transaction id (None when nothing to post)."""
+class NewCommission(Protocol):
+    """What posting a new commission reads of it (a Commission, or a row a batch inserted)."""
+
+    @property
+    def id(self) -> str: ...
+    @property
+    def program_id(self) -> str: ...
+    @property
+    def partner_id(self) -> str: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def status(self) -> str: ...
+    @property
+    def earnings_amount(self) -> int: ...
+    @property
+    def earnings_currency(self) -> str: ...
+    @property
+    def explanation(self) -> str: ...
+
+
+def _creation_rows(commission: NewCommission, actor: str) -> list[dict[str, Any]]:
+    """A new commission's postings (one ledger transaction), or none when it earns nothing."""
     postings = creation_postings(commission.status, commission.earnings_amount)
     if not postings:
-        return None
-    transaction_id = new_id()
-    repository.insert_entries(
-        session,
-        _rows(
-            transaction_id=transaction_id,
-            program_id=commission.program_id,
-            partner_id=commission.partner_id,
-            currency=commission.earnings_currency,
-            postings=postings,
-            kind=_creation_kind(commission),
-            actor=actor,
-            memo=commission.explanation,
-            commission_id=commission.id,
-        ),
+        return []
+    return _rows(
+        transaction_id=new_id(),
+        program_id=commission.program_id,
+        partner_id=commission.partner_id,
+        currency=commission.earnings_currency,
+        postings=postings,
+        kind=_creation_kind(commission),
+        actor=actor,
+        memo=commission.explanation,
+        commission_id=commission.id,
     )
-    return transaction_id
+
+
+def post_commission_created(session: Session, commission: Commission, *, actor: str = SYSTEM) -> str | None:
+    """Post a new commission's earnings; the ledger transaction id (None when nothing to post)."""
+    rows = _creation_rows(commission, actor)
+    repository.insert_entries(session, rows)
+    return rows[0]["transaction_id"] if rows else None
+
+
+def post_commissions_created(session: Session, commissions: Iterable[NewCommission], *, actor: str = SYSTEM) -> None:
+    """`post_commission_created` for many new commissions in one INSERT (a click batch's rewards)."""
+    repository.insert_entries(session, [row for commission in commissions for row in _creation_rows(commission, actor)])
 
 
 @dataclass(frozen=True)

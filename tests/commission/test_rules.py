@@ -225,6 +225,58 @@ def test_the_default_daily_cap_names_itself_when_it_stops_a_click() -> None:
     )
 
 
+def one_by_one(
+    plan: PlanTerms, partner: EventFacts, clicks_at: list[datetime], day_before: dict[datetime, tuple[int, int]]
+) -> list[Earnings | NoEarnings]:
+    """The batch priced click by click, each on its own call, with the tallies carried by hand."""
+    tallies = dict(day_before)
+    out: list[Earnings | NoEarnings] = []
+    for at in clicks_at:
+        day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+        [result] = price_partner_clicks(plan, partner, [at], tallies, "usd")
+        if isinstance(result, Earnings):
+            count, earned = tallies.get(day, (0, 0))
+            tallies[day] = (count + 1, earned + result.earnings_amount)
+        out.append(result)
+    return out
+
+
+@pytest.mark.parametrize(
+    "caps",
+    [
+        pytest.param(None, id="default count cap"),
+        pytest.param({"per_day_count": 3}, id="count cap"),
+        pytest.param({"per_day_amount": 60}, id="amount cap"),
+    ],
+)
+def test_a_click_flood_past_the_cap_gets_the_answers_each_click_would_get_alone(caps: dict[str, object] | None) -> None:
+    plan = click_terms(caps)
+    partner = EventFacts("click", CLICK_DAY)
+    day_before = {CLICK_DAY: (DEFAULT_CLICKS_PER_DAY - 2, 0)} if caps is None else {}
+    clicks_at = [CLICK_DAY + timedelta(hours=23, seconds=index) for index in range(8)]
+    clicks_at += [CLICK_DAY + timedelta(days=1, seconds=index) for index in range(3)]  # the next day has room
+    priced = price_partner_clicks(plan, partner, clicks_at, day_before, "usd")
+    assert priced == one_by_one(plan, partner, clicks_at, day_before)
+    assert isinstance(priced[-1], Earnings) and isinstance(priced[7], NoEarnings)
+
+
+def test_a_campaign_that_starts_during_the_batch_pays_clicks_past_the_everyday_cap() -> None:
+    starts = CLICK_DAY + timedelta(hours=12)
+    rules: list[dict[str, object]] = [
+        {"event": "click", "reward": {"type": "flat", "amount": 50}, "caps": {"per_day_count": 10},
+         "active": {"from": starts.isoformat()}},
+        {"event": "click", "reward": {"type": "flat", "amount": 25}, "caps": {"per_day_count": 1}},
+    ]  # fmt: skip
+    plan = PlanTerms("plan", "Clicks", tuple(parse_stored_rules(rules)))
+    partner = EventFacts("click", CLICK_DAY)
+    clicks_at = [CLICK_DAY + timedelta(hours=hour) for hour in (1, 2, 3, 13, 14)]
+    priced = price_partner_clicks(plan, partner, clicks_at, {}, "usd")
+    assert [result.earnings_amount if isinstance(result, Earnings) else None for result in priced] == [
+        25, None, None, 50, 50,
+    ]  # fmt: skip
+    assert priced == one_by_one(plan, partner, clicks_at, {})
+
+
 @pytest.mark.parametrize(
     ("is_bot", "is_unique", "earns"),
     [
