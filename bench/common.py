@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -35,3 +36,13 @@ def recreate_postgres(url: str) -> None:
     with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
         connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         connection.execute(f'CREATE DATABASE "{name}"')
+
+
+def extract_revision(ref: str, workdir: Path) -> Path:
+    """The `partnerloop` package of git revision `ref`, extracted into workdir (git archive)."""
+    target = workdir / f"code-{re.sub(r'[^A-Za-z0-9]+', '-', ref)}"
+    target.mkdir()
+    repo = Path(__file__).resolve().parents[1]
+    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "partnerloop"], capture_output=True, check=True)
+    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
+    return target

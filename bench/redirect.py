@@ -44,7 +44,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from common import BIN, PARTNERLOOP, free_port, recreate_postgres
+from common import BIN, PARTNERLOOP, extract_revision, free_port, recreate_postgres
 
 # uvicorn imports this module for the raw ASGI baseline: heavier imports live inside the functions that
 # need them, so that the baseline process stays minimal.
@@ -272,16 +272,6 @@ class Variant:
     name: str
     click_rule: bool = False
     code: Path | None = None
-
-
-def extract_revision(ref: str, workdir: Path) -> Path:
-    """The `partnerloop` package of git revision `ref`, extracted into workdir (git archive)."""
-    target = workdir / f"code-{re.sub(r'[^A-Za-z0-9]+', '-', ref)}"
-    target.mkdir()
-    repo = Path(__file__).resolve().parents[1]
-    archive = subprocess.run(["git", "-C", str(repo), "archive", ref, "partnerloop"], capture_output=True, check=True)
-    subprocess.run(["tar", "-x", "-C", str(target)], input=archive.stdout, check=True)
-    return target
 
 
 def start_partnerloop(

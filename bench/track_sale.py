@@ -6,7 +6,12 @@ bounded pool of concurrent clients, so that every sale writes a customer look-up
 commission. The baseline is GET /healthz (one `SELECT 1`) from the same clients against the same
 server in the same run: the ratio says what tracking a sale costs over the bare HTTP + database path.
 
+With `--baseline-ref REF`, the code of git revision REF (extracted with `git archive`, run from the same
+virtualenv) is measured the same way on a fresh database of its own, alternately with this checkout's for
+`--rounds` rounds: before/after a change in one run.
+
 Run: python bench/track_sale.py [--sales 3000] [--concurrency 16] [--databases sqlite,postgres]
+                                [--baseline-ref REF] [--rounds 2]
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import httpx
-from common import PARTNERLOOP, free_port, recreate_postgres
+from common import PARTNERLOOP, extract_revision, free_port, recreate_postgres
 
 POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench"
 CUSTOMERS = 200
@@ -52,7 +57,7 @@ class Figures:
         return ordered[min(len(ordered) - 1, int(fraction * len(ordered)))]
 
 
-def for_each_database(databases: str, postgres_url: str, run: Callable[[str, str], None]) -> None:
+def for_each_database(databases: str, postgres_url: str, run: Callable[[str, str], object]) -> None:
     """Run `run(label, url)` on a fresh SQLite file and/or a recreated PostgreSQL database."""
     for name in databases.split(","):
         if name == "sqlite":
@@ -66,7 +71,9 @@ def for_each_database(databases: str, postgres_url: str, run: Callable[[str, str
 
 
 def cli(env: dict[str, str], *args: str) -> str:
-    done = subprocess.run([PARTNERLOOP, *args], env=env, capture_output=True, text=True, check=True)
+    done = subprocess.run(
+        [PARTNERLOOP, *args], env=env, capture_output=True, text=True, check=True, cwd=env.get("PL_BENCH_CWD")
+    )
     return done.stdout
 
 
@@ -126,9 +133,16 @@ async def measure(base_url: str, api_key: str, sales: int, concurrency: int) -> 
 
 
 @contextmanager
-def served_program(database_url: str, *serve_options: str) -> Iterator[tuple[str, dict[str, str]]]:
-    """`partnerloop serve` on a free port with a fresh program: yields (base URL, `program create --json`)."""
+def served_program(
+    database_url: str, *serve_options: str, code: Path | None = None
+) -> Iterator[tuple[str, dict[str, str]]]:
+    """`partnerloop serve` on a free port with a fresh program: yields (base URL, `program create --json`).
+    `code`: a directory holding another revision's `partnerloop` package, served instead of this checkout's
+    (run from that directory: `python -m` puts the working directory first on sys.path)."""
     env = {**os.environ, "DATABASE_URL": database_url}
+    if code is not None:
+        env["PYTHONPATH"] = str(code)
+        env["PL_BENCH_CWD"] = str(code)
     created = json.loads(cli(env, "program", "create", "--name", "Bench", "--domain", "bench.test", "--json"))
     port = free_port()
     server = subprocess.Popen(
@@ -136,6 +150,7 @@ def served_program(database_url: str, *serve_options: str) -> Iterator[tuple[str
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
+        cwd=code,
     )
     base_url = f"http://127.0.0.1:{port}"
     try:
@@ -155,14 +170,33 @@ def served_program(database_url: str, *serve_options: str) -> Iterator[tuple[str
         server.wait(timeout=60)
 
 
-def bench_database(label: str, database_url: str, sales: int, concurrency: int) -> None:
-    with served_program(database_url) as (base_url, created):
+def bench_database(label: str, database_url: str, sales: int, concurrency: int, code: Path | None = None) -> Figures:
+    with served_program(database_url, code=code) as (base_url, created):
         baseline, timed = asyncio.run(measure(base_url, created["api_key"], sales, concurrency))
     print(
         f"{label:<10} track/sale {timed.per_second:7.0f} sales/s  p50 {timed.percentile(0.5):6.1f} ms  "
         f"p99 {timed.percentile(0.99):6.1f} ms  | baseline GET /healthz {baseline.per_second:7.0f} req/s  "
-        f"p50 {statistics.median(baseline.latencies_ms):5.1f} ms  | ratio sale/baseline {timed.per_second / baseline.per_second:.2f}"
+        f"p50 {statistics.median(baseline.latencies_ms):5.1f} ms  | ratio sale/baseline {timed.per_second / baseline.per_second:.2f}",
+        flush=True,
     )
+    return timed
+
+
+def before_after(label: str, database_url: str, args: argparse.Namespace, code: Path) -> None:
+    """This checkout and the baseline revision, alternately, each on a fresh database."""
+    ours: list[float] = []
+    theirs: list[float] = []
+    for _ in range(args.rounds):
+        for figures, revision, name in ((ours, None, "this"), (theirs, code, f"@{args.baseline_ref[:12]}")):
+            if database_url.startswith("sqlite"):
+                url = f"sqlite:///{Path(tempfile.mkdtemp(prefix='pl-bench-')) / 'bench.db'}"
+            else:
+                recreate_postgres(database_url)
+                url = database_url
+            figures.append(bench_database(f"{label} {name}", url, args.sales, args.concurrency, revision).per_second)
+    ratio = statistics.median(ours) / statistics.median(theirs)
+    print(f"{label}: this checkout {statistics.median(ours):.0f} sales/s, @{args.baseline_ref[:12]} "
+          f"{statistics.median(theirs):.0f} sales/s (medians of {args.rounds}): {ratio:.0%} of the baseline's throughput")  # fmt: skip
 
 
 def main() -> None:
@@ -170,11 +204,18 @@ def main() -> None:
     parser.add_argument("--sales", type=int, default=3000)
     parser.add_argument("--concurrency", type=int, default=16)
     parser.add_argument("--databases", default="sqlite,postgres")
+    parser.add_argument("--baseline-ref", help="also measure the code of this git revision (before/after in one run)")
+    parser.add_argument("--rounds", type=int, default=2, help="alternated rounds with --baseline-ref")
     args = parser.parse_args()
     print(f"{args.sales} sales with distinct invoices, {args.concurrency} concurrent clients, one serve process")
-    for_each_database(
-        args.databases, POSTGRES_URL, lambda label, url: bench_database(label, url, args.sales, args.concurrency)
-    )
+    if args.baseline_ref is None:
+        for_each_database(
+            args.databases, POSTGRES_URL, lambda label, url: bench_database(label, url, args.sales, args.concurrency)
+        )
+        return
+    with tempfile.TemporaryDirectory(prefix="pl-bench-code-") as folder:
+        code = extract_revision(args.baseline_ref, Path(folder))
+        for_each_database(args.databases, POSTGRES_URL, lambda label, url: before_after(label, url, args, code))
 
 
 if __name__ == "__main__":
