@@ -51,6 +51,7 @@ from partnerloop.conversion.attribution import (
 from partnerloop.conversion.multitouch import AttributionModel, Touchpoint
 from partnerloop.conversion.touches import customer_touches
 from partnerloop.coupon import repository as coupon_repository
+from partnerloop.engagement.service.tiers import evaluate_soon as check_tiers_soon
 from partnerloop.fx import service as fx
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
@@ -402,6 +403,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
             f"No commission: coupon code '{body.coupon_code}' is not an active coupon of this program, "
             "and no click or earlier partner attributes the customer."
         )
+    check_tiers_soon(session, program.id, [commission.partner_id for commission in commissions])
     session.flush()
     return _sale_answer(session, sale, customer, commissions)
 
@@ -634,5 +636,6 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
     if not created:
         return _replay_refund(session, refund, sale, body)
     _reverse_commissions(session, sale, refund, decided)
+    check_tiers_soon(session, program.id, [sale.partner_id or ""])
     session.flush()
     return _refund_answer(session, refund, sale)
