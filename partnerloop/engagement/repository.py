@@ -544,3 +544,23 @@ def approved_partner_ids(session: Session, program_id: str, enrolled_before: dat
 def program_ids_with_partners(session: Session) -> list[str]:
     rows = session.execute(select(Enrollment.program_id).where(Enrollment.status == "approved").distinct()).scalars()
     return [str(program_id) for program_id in rows]
+
+
+def recent_moves(session: Session, program_id: str, limit: int = 50) -> list[TierMove]:
+    return list(
+        session.execute(
+            select(TierMove)
+            .where(TierMove.program_id == program_id)
+            .order_by(TierMove.created_at.desc(), TierMove.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def partner_choices_or_default(session: Session, program_id: str, partner_id: str) -> PartnerEngagement:
+    """The partner's choices, or the defaults (not saved) when they made none."""
+    found = session.get(PartnerEngagement, (program_id, partner_id))
+    if found is None:
+        return PartnerEngagement(program_id=program_id, partner_id=partner_id, display_name=None,
+                                 newsletter_opt_out=False, public_profile=False)  # fmt: skip
+    return found
