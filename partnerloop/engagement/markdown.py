@@ -9,7 +9,13 @@ from markdown_it import MarkdownIt
 _renderer = MarkdownIt("js-default", {"html": False, "linkify": False})
 
 
-def render_markdown(text: str) -> str:
-    """Safe HTML for `text` (Markdown): no raw HTML passes, unsafe link schemes are not turned into links."""
-    html: str = _renderer.render(text)
+def render_markdown(text: str, heading_offset: int = 0) -> str:
+    """Safe HTML for `text` (Markdown): no raw HTML passes, unsafe link schemes are not turned into links.
+    `heading_offset` 1 turns `# Title` into <h2> (for pages whose own title is the h1)."""
+    tokens = _renderer.parse(text)
+    if heading_offset:
+        for token in tokens:
+            if token.type in ("heading_open", "heading_close"):
+                token.tag = f"h{min(6, int(token.tag[1]) + heading_offset)}"
+    html: str = _renderer.renderer.render(tokens, _renderer.options, {})
     return html

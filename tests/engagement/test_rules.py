@@ -219,3 +219,8 @@ def test_markdown_keeps_what_a_manager_writes() -> None:
         html
         == '<h1>Webinar</h1>\n<p>Join <strong>Thursday</strong>: <a href="https://acme.test/webinar">register</a></p>\n'
     )
+
+
+def test_headings_shift_below_the_pages_own_title() -> None:
+    assert render_markdown("# Big\n## Small", heading_offset=1) == "<h2>Big</h2>\n<h3>Small</h3>\n"
+    assert render_markdown("###### Tiny", heading_offset=2) == "<h6>Tiny</h6>\n"

@@ -214,7 +214,7 @@ def email_for(
         f"You get this as a partner of {program.name}. No more newsletters (account emails still come): {leave_url}\n"
     )
     html = (
-        f"<h1>{escape(announcement.title)}</h1>\n{render_markdown(announcement.body)}\n"
+        f"<h1>{escape(announcement.title)}</h1>\n{render_markdown(announcement.body, heading_offset=1)}\n"
         f'<p><a href="{escape(read_url)}">Read it in your portal</a></p>\n'
         f'<p style="color:#666;font-size:small">You get this as a partner of {escape(program.name)}. '
         f'<a href="{escape(leave_url)}">No more newsletters</a> (account emails still come).</p>'

@@ -103,7 +103,7 @@ def post_announcement(request: Request, ctx: ManagerAction, form: PostedForm) ->
             people = announcements.recipients(ctx.session, ctx.program.id, audience, body.email, utc_now())
             preview = {
                 "title": body.title,
-                "html": Markup(render_markdown(body.body)),
+                "html": Markup(render_markdown(body.body, heading_offset=2)),
                 "recipients": len(people),
                 "emailed": sum(1 for _partner, emailed in people if emailed),
             }

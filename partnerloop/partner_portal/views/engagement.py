@@ -60,7 +60,7 @@ def news_item(request: Request, ctx: PartnerPage, announcement_id: str) -> Respo
         # The page's own transaction only reads (GET); opening it is recorded in a short one of its own.
         with transaction(request.app.state.engine) as writer:
             repository.mark_read(writer, ctx.program.id, ctx.partner.id, announcement.id, utc_now())
-    html = Markup(render_markdown(announcement.body))
+    html = Markup(render_markdown(announcement.body, heading_offset=1))
     return _page(request, ctx, "partner/announcement.html", {"announcement": announcement, "html": html})
 
 
