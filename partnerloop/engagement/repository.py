@@ -147,9 +147,11 @@ def last_sale_at(session: Session, program_id: str) -> dict[str, datetime]:
 # ---------------------------------------------------------------------------------- enrollments
 
 
-def members(session: Session, program_id: str) -> list[tuple[str, str, str | None, str, str, bool]]:
-    """(partner_id, status, group_id, name, email, newsletter_opt_out) of every partner enrolled."""
-    rows = session.execute(
+def members(
+    session: Session, program_id: str, partner_ids: Sequence[str] | None = None
+) -> list[tuple[str, str, str | None, str, str, bool]]:
+    """(partner_id, status, group_id, name, email, newsletter_opt_out) of every partner enrolled (or of these)."""
+    statement = (
         select(
             Enrollment.partner_id,
             Enrollment.status,
@@ -167,7 +169,8 @@ def members(session: Session, program_id: str) -> list[tuple[str, str, str | Non
             ),
         )
         .where(Enrollment.program_id == program_id, Enrollment.kind == "partner")
-    ).all()
+    )
+    rows = session.execute(_scoped(statement, Enrollment.partner_id, partner_ids)).all()
     return [(str(a), str(b), c, str(d), str(e), bool(f)) for a, b, c, d, e, f in rows]
 
 
@@ -356,19 +359,17 @@ def add_deliveries(session: Session, announcement: Announcement, recipients: Seq
         session.execute(insert(AnnouncementDelivery), rows[start : start + 1000])
 
 
-def queued_deliveries(
-    session: Session, announcement_id: str, after_partner_id: str, limit: int
-) -> list[AnnouncementDelivery]:
+def queued_deliveries(session: Session, announcement_id: str, partner_ids: Sequence[str]) -> list[AnnouncementDelivery]:
+    """The deliveries of these partners still waiting for their email, in partner order."""
     return list(
         session.execute(
             select(AnnouncementDelivery)
             .where(
                 AnnouncementDelivery.announcement_id == announcement_id,
                 AnnouncementDelivery.email_status == "queued",
-                AnnouncementDelivery.partner_id > after_partner_id,
+                AnnouncementDelivery.partner_id.in_(partner_ids),
             )
             .order_by(AnnouncementDelivery.partner_id)
-            .limit(limit)
         ).scalars()
     )
 

@@ -32,15 +32,12 @@ def send_announcement_batch(session: Session, payload: dict[str, Any]) -> None:
     announcement = repository.announcement(session, str(payload["program_id"]), str(payload["announcement_id"]))
     if program is None or announcement is None:
         return
-    wanted = set(payload["partner_ids"])
+    wanted = [str(partner_id) for partner_id in payload["partner_ids"]]
     members = {
         partner_id: (Member(partner_id, status, group_id, None, opted_out), email)
-        for partner_id, status, group_id, _name, email, opted_out in repository.members(session, program.id)
-        if partner_id in wanted
+        for partner_id, status, group_id, _name, email, opted_out in repository.members(session, program.id, wanted)
     }
-    deliveries = [
-        d for d in repository.queued_deliveries(session, announcement.id, "", 100_000) if d.partner_id in wanted
-    ]
+    deliveries = repository.queued_deliveries(session, announcement.id, wanted)
     settings = email_settings()
     now = utc_now()
     for position, delivery in enumerate(deliveries):
