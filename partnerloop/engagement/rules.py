@@ -190,11 +190,17 @@ class TierDecision:
     reason: str
 
 
+def counted(value: int, singular: str, plural: str | None = None) -> str:
+    """'1 sale', '12 sales'."""
+    return f"{value} {singular if value == 1 else plural or singular + 's'}"
+
+
 def metric_text(metric: str, value: int, currency: str) -> str:
-    """'12 sales', '1,200.00 USD of revenue'."""
+    """'12 sales', '1 new customer', '1200.00 USD of revenue'."""
     if Metric(metric).is_money:
         return f"{format_money(value, currency)} of revenue"
-    return f"{value} {Metric(metric).label}"
+    singular = {"sales": "sale", "leads": "lead", "new_customers": "new customer"}[metric]
+    return counted(value, singular)
 
 
 def _period_words(period: str, key: str, current: bool) -> str:
@@ -388,7 +394,8 @@ def review_summary(month: str, figures: Mapping[str, int], previous: Mapping[str
     this, before = month_name(month), month_name(previous_month(month))
     get = figures.get
     first = (
-        f"In {this} you had {get('clicks', 0)} clicks, {get('leads', 0)} leads and {get('sales', 0)} sales "
+        f"In {this} you had {counted(get('clicks', 0), 'click')}, {counted(get('leads', 0), 'lead')} and "
+        f"{counted(get('sales', 0), 'sale')} "
         f"worth {format_money(get('revenue_amount', 0), currency)}, earning "
         f"{format_money(get('commissions_amount', 0), currency)}."
     )
@@ -396,7 +403,8 @@ def review_summary(month: str, figures: Mapping[str, int], previous: Mapping[str
     sales = _trend("sales", get("sales", 0), previous.get("sales", 0), this, before, None)
     second = f"{revenue}, and {sales}."
     if get("new_customers", 0):
-        return f"{first} {second} {get('new_customers', 0)} of your customers bought for the first time."
+        buyers = counted(get("new_customers", 0), "customer")
+        return f"{first} {second} {buyers} bought for the first time."
     return f"{first} {second}"
 
 

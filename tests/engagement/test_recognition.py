@@ -101,7 +101,7 @@ def test_a_monthly_review_compares_the_month_with_the_one_before_and_is_sent_wit
                                       "commissions_amount": 2500, "currency": "usd"}  # fmt: skip
     assert review["previous"]["sales"] == 0 and review["status"] == "draft" and review["note"] is None
     summary = review["summary"]
-    assert "1 leads and 1 sales worth 100.00 USD, earning 25.00 USD" in summary
+    assert "1 lead and 1 sale worth 100.00 USD, earning 25.00 USD" in summary
     assert "Revenue rose from 0.00 USD in" in summary and "to 100.00 USD in" in summary
     # Remaking keeps the note; the manager's note and send go out by email.
     noted = client.patch(

@@ -184,7 +184,7 @@ def test_a_review_summary_holds_only_the_figures() -> None:
     assert summary == (
         "In November 2026 you had 340 clicks, 25 leads and 12 sales worth 1200.00 USD, earning 240.00 USD. "
         "Revenue fell from 1500.00 USD in October 2026 to 1200.00 USD in November 2026, and sales rose from 9 in "
-        "October 2026 to 12 in November 2026. 7 of your customers bought for the first time."
+        "October 2026 to 12 in November 2026. 7 customers bought for the first time."
     )
     allowed = {str(v) for v in [*figures.values(), *previous.values()]} | {"1200.00", "1500.00", "240.00", "2026"}
     numbers = set(re.findall(r"\d+(?:\.\d\d)?", summary))

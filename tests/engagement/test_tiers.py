@@ -128,7 +128,7 @@ def test_the_daily_check_demotes_after_a_full_period_below_with_a_grace_period(
     assert [(move.partner_id, move.direction, move.to_group_id) for move in moves] == [
         (quiet["id"], "demotion", bronze["id"])
     ]
-    assert "0 sales last month" in moves[0].reason and "below the 1 sales that Gold asks for" in moves[0].reason
+    assert "0 sales last month" in moves[0].reason and "below the 1 sale that Gold asks for" in moves[0].reason
     assert group_of(engine, quiet["id"]) == bronze["id"]
 
 

@@ -91,8 +91,7 @@ def configure(session: Session, program: Program, group_id: str, group_name: str
         )
         problems += ladder_problems(list(tiers.values()))
     if problems:
-        field, sentence = problems[0]
-        raise InvalidTierRules(f"{field}: {sentence}")
+        raise InvalidTierRules(" ".join(f"{field}: {sentence}" for field, sentence in problems))
     repository.save_tier(
         session,
         GroupTier(
