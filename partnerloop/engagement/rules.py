@@ -412,3 +412,55 @@ def review_month_due(now: datetime) -> str:
     """The month a monthly review job running at `now` reviews: the one before."""
     first = date(now.year, now.month, 1)
     return month_of(datetime(first.year, first.month, 1, tzinfo=UTC) - timedelta(days=1))
+
+
+@dataclass(frozen=True)
+class Mover:
+    partner_id: str
+    name: str
+    revenue_amount: int
+    previous_revenue_amount: int
+
+    @property
+    def change_amount(self) -> int:
+        return self.revenue_amount - self.previous_revenue_amount
+
+
+@dataclass(frozen=True)
+class ProgramMonth:
+    """The program's own review of a month, from its partners' reviews."""
+
+    revenue_amount: int
+    previous_revenue_amount: int
+    commissions_amount: int
+    previous_commissions_amount: int
+    roi_bps: int | None  # (revenue - commissions) / commissions in basis points; None without commissions
+    top_movers: list[Mover]  # biggest revenue gains first
+    went_quiet: list[Mover]  # sold the month before, nothing this month
+    active_partners: int  # with a sale this month
+
+
+def program_month(rows: Sequence[tuple[str, str, Mapping[str, int], Mapping[str, int]]], top: int = 5) -> ProgramMonth:
+    """rows: (partner_id, name, figures, previous) of every partner's review of the month."""
+    movers = [
+        Mover(pid, name, int(figures.get("revenue_amount", 0)), int(previous.get("revenue_amount", 0)))
+        for pid, name, figures, previous in rows
+    ]
+    revenue = sum(m.revenue_amount for m in movers)
+    commissions = sum(int(figures.get("commissions_amount", 0)) for _p, _n, figures, _prev in rows)
+    gains = sorted((m for m in movers if m.change_amount > 0), key=lambda m: (-m.change_amount, m.name))
+    quiet = sorted(
+        (m for (_p, _n, figures, previous), m in zip(rows, movers, strict=True)
+         if int(previous.get("sales", 0)) > 0 and int(figures.get("sales", 0)) == 0),
+        key=lambda m: (-m.previous_revenue_amount, m.name),
+    )  # fmt: skip
+    return ProgramMonth(
+        revenue_amount=revenue,
+        previous_revenue_amount=sum(m.previous_revenue_amount for m in movers),
+        commissions_amount=commissions,
+        previous_commissions_amount=sum(int(prev.get("commissions_amount", 0)) for _p, _n, _f, prev in rows),
+        roi_bps=(revenue - commissions) * 10_000 // commissions if commissions > 0 else None,
+        top_movers=gains[:top],
+        went_quiet=quiet,
+        active_partners=sum(1 for _p, _n, figures, _prev in rows if int(figures.get("sales", 0)) > 0),
+    )

@@ -17,6 +17,7 @@ from partnerloop.engagement.rules import (
     in_audience,
     ladder_problems,
     period_window,
+    program_month,
     rank_partners,
     review_month_due,
     review_summary,
@@ -224,3 +225,17 @@ def test_markdown_keeps_what_a_manager_writes() -> None:
 def test_headings_shift_below_the_pages_own_title() -> None:
     assert render_markdown("# Big\n## Small", heading_offset=1) == "<h2>Big</h2>\n<h3>Small</h3>\n"
     assert render_markdown("###### Tiny", heading_offset=2) == "<h6>Tiny</h6>\n"
+
+
+def test_the_programs_month_names_top_movers_quiet_partners_cost_and_roi() -> None:
+    rows = [
+        ("a", "Ann", {"revenue_amount": 90000, "sales": 9, "commissions_amount": 18000}, {"revenue_amount": 10000, "sales": 1}),
+        ("b", "Bob", {"revenue_amount": 0, "sales": 0, "commissions_amount": 0}, {"revenue_amount": 50000, "sales": 5}),
+        ("c", "Cat", {"revenue_amount": 30000, "sales": 3, "commissions_amount": 6000}, {"revenue_amount": 20000, "sales": 2}),
+    ]  # fmt: skip
+    month = program_month(rows)
+    assert [m.name for m in month.top_movers] == ["Ann", "Cat"] and month.top_movers[0].change_amount == 80000
+    assert [m.name for m in month.went_quiet] == ["Bob"]
+    assert (month.revenue_amount, month.previous_revenue_amount, month.commissions_amount) == (120000, 80000, 24000)
+    assert month.roi_bps == 40000 and month.active_partners == 2  # (120000 - 24000) / 24000 = 4.00
+    assert program_month([]).roi_bps is None

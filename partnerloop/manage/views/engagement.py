@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.engagement import repository
 from partnerloop.engagement.markdown import render_markdown
-from partnerloop.engagement.rules import METRICS, PERIODS, Metric, month_name
+from partnerloop.engagement.rules import METRICS, PERIODS, Metric, month_name, program_month
 from partnerloop.engagement.schemas import AnnouncementIn, AwardIn
 from partnerloop.engagement.service import announcements, awards, leaderboard, reviews, tiers
 from partnerloop.kit.errors import AppError
@@ -237,7 +237,9 @@ def give_award(request: Request, ctx: ManagerAction, form: PostedForm) -> Respon
 @router.get("/manage/reviews")
 def reviews_page(request: Request, ctx: ManagerPage, month: str = "", status: str = "") -> Response:
     chosen, rows = reviews.queue(ctx.session, ctx.program, month or None, status or None, utc_now())
+    overview = program_month([(review.partner_id, name, review.figures, review.previous) for review, name in rows])
     context = {
+        "overview": overview,
         "month": chosen,
         "month_label": month_name(chosen) if len(chosen) == 7 else chosen,
         "rows": rows,
