@@ -15,6 +15,9 @@ from partnerloop.engagement.schemas import (
     AwardIn,
     AwardList,
     AwardOut,
+    CampaignIn,
+    CampaignList,
+    CampaignOut,
     EngagementSettingsIn,
     EngagementSettingsOut,
     Leaderboard,
@@ -23,7 +26,7 @@ from partnerloop.engagement.schemas import (
     ReviewNoteIn,
     ReviewOut,
 )
-from partnerloop.engagement.service import announcements, awards, leaderboard, reviews
+from partnerloop.engagement.service import announcements, awards, campaigns, leaderboard, reviews
 from partnerloop.kit.time import as_utc, utc_now
 
 router = APIRouter(tags=["engagement"])
@@ -109,3 +112,23 @@ def patch_settings(body: EngagementSettingsIn, api: Api) -> EngagementSettingsOu
             setattr(found, key, value)
     repository.save_settings(api.session, found)
     return _settings_out(api)
+
+
+@router.post("/api/v1/campaigns", status_code=201)
+def create_campaign(body: CampaignIn, api: Api) -> CampaignOut:
+    now = utc_now()
+    campaign = campaigns.create_campaign(api.session, api.program, body, now=now, actor=api.actor)
+    return campaigns.campaign_out(api.session, api.program, campaign, now)
+
+
+@router.get("/api/v1/campaigns")
+def list_campaigns(api: Api) -> CampaignList:
+    now = utc_now()
+    rows = campaigns.list_campaigns(api.session, api.program)
+    return CampaignList(data=[campaigns.campaign_out(api.session, api.program, row, now) for row in rows])
+
+
+@router.get("/api/v1/campaigns/{campaign_id}")
+def get_campaign(campaign_id: str, api: Api) -> CampaignOut:
+    campaign = campaigns.get_campaign(api.session, api.program, campaign_id)
+    return campaigns.campaign_out(api.session, api.program, campaign, utc_now())

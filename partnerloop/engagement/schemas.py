@@ -131,3 +131,57 @@ class EngagementSettingsOut(BaseModel):
     leaderboard_in_portal: bool
     leaderboard_metric: str
     public_partners_page: bool
+
+
+class CampaignAnnouncementIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: Title
+    body: str = Field(default="", max_length=50_000)
+    email: bool = True
+
+
+class CampaignIn(BaseModel):
+    """One form: a time-boxed sale rule put first in a plan, its announcement, its leaderboard window."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    name: Title
+    plan_id: str
+    starts: datetime = Field(alias="from")
+    until: datetime
+    reward: dict[
+        str, Any
+    ]  # as in a plan rule: {"type": "percent", "rate_bps": 3000} or {"type": "flat", "amount": 500}
+    conditions: list[dict[str, Any]] | None = None
+    leaderboard_metric: Literal["revenue", "sales", "leads", "new_customers"] = "revenue"
+    announcement: CampaignAnnouncementIn | None = None
+
+
+class CampaignResults(BaseModel):
+    """Revenue during the window against the same length of time just before it."""
+
+    revenue_amount: int
+    previous_revenue_amount: int
+    sales: int
+    previous_sales: int
+    leaderboard: list[LeaderboardRow]
+
+
+class CampaignOut(BaseModel):
+    id: str
+    name: str
+    plan_id: str
+    rule: dict[str, Any]
+    from_: datetime = Field(serialization_alias="from")
+    until: datetime
+    leaderboard_metric: str
+    announcement_id: str | None
+    status: str  # upcoming | running | ended
+    results: CampaignResults
+    created_at: datetime
+
+
+class CampaignList(BaseModel):
+    data: list[CampaignOut]
+    next_cursor: str | None = None

@@ -133,3 +133,20 @@ class PerformanceReview(Base):
     status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | sent
     sent_at: Mapped[datetime | None]
     created_at: Mapped[datetime] = created_column()
+
+
+class Campaign(Base):
+    """An incentive campaign: a time-boxed rule put at the top of a plan, its announcement, and its
+    leaderboard for the window."""
+
+    __tablename__ = "campaigns"
+    id: Mapped[str] = id_column()
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
+    rule: Mapped[dict[str, Any]] = mapped_column()  # the rule as added to the plan (with its window)
+    starts_at: Mapped[datetime]
+    ends_at: Mapped[datetime]
+    leaderboard_metric: Mapped[str] = mapped_column(String(20), default="revenue")
+    announcement_id: Mapped[str | None] = mapped_column(ForeignKey("announcements.id"))
+    created_at: Mapped[datetime] = created_column()

@@ -149,3 +149,23 @@ def test_the_review_queue_sends_a_review_the_partner_then_reads(
     _as_partner(client)
     mine = client.get("/partner/reviews").text
     assert f'data-review="{month}"' in mine and "Lovely month, Pat." in mine and "100.00 USD" in mine
+
+
+def test_a_campaign_is_set_up_from_one_form(client: TestClient, program: ProgramKeys, engine: Engine) -> None:
+    plan = percent_plan(client, program, "Standard", 1000, default=True)
+    make_partner(client, program, name="Ann")
+    as_owner(client)
+    page = f"/manage/campaigns?program={program.id}"
+    now = utc_now()
+    fields = {"name": "Week of 25%", "plan_id": plan, "starts": now.strftime("%Y-%m-%dT%H:%M"),
+              "until": (now.replace(year=now.year + 1)).strftime("%Y-%m-%dT%H:%M"), "rate": "25", "metric": "sales",
+              "title": "25% all week", "body": "Go **now**", "email": "yes"}  # fmt: skip
+    bad = form_post(client, page, page, {**fields, "rate": "lots"})
+    assert bad.status_code == 422 and "rate" in bad.text
+    made = form_post(client, page, page, fields)
+    assert made.status_code == 303, made.text
+    shown = client.get(made.headers["location"]).text
+    assert 'data-campaign="Week of 25%"' in shown and "running" in shown
+    rules = client.get(f"/api/v1/plans/{plan}", headers=program.headers).json()["rules"]
+    assert rules[0]["reward"] == {"type": "percent", "rate_bps": 2500}
+    assert client.get("/api/v1/announcements", headers=program.headers).json()["data"][0]["title"] == "25% all week"

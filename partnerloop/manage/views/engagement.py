@@ -15,11 +15,12 @@ from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage,
 from partnerloop.engagement import repository
 from partnerloop.engagement.markdown import render_markdown
 from partnerloop.engagement.rules import METRICS, PERIODS, Metric, month_name, program_month
-from partnerloop.engagement.schemas import AnnouncementIn, AwardIn
-from partnerloop.engagement.service import announcements, awards, leaderboard, reviews, tiers
+from partnerloop.engagement.schemas import AnnouncementIn, AwardIn, CampaignIn
+from partnerloop.engagement.service import announcements, awards, campaigns, leaderboard, reviews, tiers
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.manage.views.common import page
+from partnerloop.plan import service as plan_service
 from partnerloop.web.forms import PostedForm, settings_of, text, texts
 from partnerloop.web.pages import PageNotFound
 
@@ -270,3 +271,64 @@ def note_review(request: Request, ctx: ManagerAction, form: PostedForm, review_i
         raise PageNotFound(error.message) from None
     notice = "The review is sent." if send else "The note is saved."
     return redirect(request, ctx.url("/manage/reviews", month=review.month) + f"#review-{review.id}", notice=notice)
+
+
+# ------------------------------------------------------------------------------------ campaigns
+
+
+def _campaigns_page(
+    request: Request,
+    ctx: ManagerContext,
+    values: dict[str, str] | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
+    now = utc_now()
+    rows = [
+        campaigns.campaign_out(ctx.session, ctx.program, row, now)
+        for row in campaigns.list_campaigns(ctx.session, ctx.program)
+    ]
+    plans, _next = plan_service.list_plans(ctx.session, ctx.program, cursor=None, limit=100)
+    context = {
+        "campaigns": rows,
+        "plans": plans,
+        "metrics": [(m, Metric(m).label) for m in METRICS],
+        "values": values or {"name": "", "plan_id": ctx.program.default_plan_id or "", "starts": "", "until": "",
+                             "rate": "", "metric": "revenue", "title": "", "body": "", "email": "yes"},
+        "error": error,
+    }  # fmt: skip
+    return page(request, ctx, "manage/campaigns.html", context, status_code)
+
+
+@router.get("/manage/campaigns")
+def campaigns_page(request: Request, ctx: ManagerPage) -> Response:
+    return _campaigns_page(request, ctx)
+
+
+@router.post("/manage/campaigns")
+def create_campaign(request: Request, ctx: ManagerAction, form: PostedForm) -> Response:
+    keys = ("name", "plan_id", "starts", "until", "rate", "metric", "title", "body", "email")
+    values = {key: text(form, key) if key != "body" else str(form.get("body") or "") for key in keys}
+    try:
+        try:
+            rate_bps = round(float(values["rate"]) * 100)  # a percentage typed by a person, e.g. 25 or 12.5
+            starts, until = (
+                as_utc(datetime.fromisoformat(values["starts"])),
+                as_utc(datetime.fromisoformat(values["until"])),
+            )
+        except ValueError:
+            raise AppError("rate, from and until: give a percentage and two times (UTC).", 422) from None
+        body = CampaignIn.model_validate({
+            "name": values["name"], "plan_id": values["plan_id"], "from": starts, "until": until,
+            "reward": {"type": "percent", "rate_bps": rate_bps}, "leaderboard_metric": values["metric"] or "revenue",
+            "announcement": {"title": values["title"], "body": values["body"], "email": bool(values["email"])}
+            if values["title"] else None,
+        })  # fmt: skip
+        campaign = campaigns.create_campaign(
+            ctx.session, ctx.program, body, now=utc_now(), actor=f"user:{ctx.user.email}"
+        )
+    except ValidationError as error:
+        return _campaigns_page(request, ctx, values, _validation_message(error), 422)
+    except AppError as error:
+        return _campaigns_page(request, ctx, values, error.message, error.status_code)
+    return redirect(request, ctx.url("/manage/campaigns"), notice=f"“{campaign.name}” is set up.")
