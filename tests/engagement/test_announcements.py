@@ -66,7 +66,10 @@ def test_an_announcement_reaches_approved_partners_by_email_and_never_banned_or_
     eventually(lambda: client.get(f"/api/v1/announcements/{second.json()['id']}", headers=program.headers)
                .json()["figures"]["emailed"] == 1, timeout=10)  # fmt: skip
     assert [m.subject for m in smtp.to("bob@news.test")] == ["Spring launch · Acme"]
-    assert bob["id"]
+    # Only newsletters stop: an account email (an award) still reaches Bob.
+    award = {"partner_id": bob["id"], "name": "Rising star", "public": False}
+    assert client.post("/api/v1/awards", json=award, headers=program.headers).status_code == 201
+    smtp.wait_for(to="bob@news.test", subject="Rising star")
 
 
 def test_an_empty_title_or_an_audience_of_nobody_is_a_422_and_nothing_is_sent(
@@ -135,3 +138,36 @@ def test_a_scheduled_announcement_waits_for_its_time(client: TestClient, program
             Job.kind == announcements.SEND_BATCH_JOB)).scalar_one() == 1  # fmt: skip
     shown = client.get(f"/api/v1/announcements/{answer.json()['id']}", headers=program.headers).json()
     assert shown["status"] == "sent" and shown["figures"]["recipients"] == 1
+
+
+def test_a_relay_failure_keeps_what_was_sent_and_retries_the_rest_later(
+    client: TestClient, program: ProgramKeys, engine: Engine, database_url: str
+) -> None:
+    from partnerloop.engagement.schemas import AnnouncementIn
+    from partnerloop.engagement.tasks import send_announcement_batch
+    from partnerloop.models import Program
+    from partnerloop.notify.email import configure_email
+    from tests.conftest import make_settings
+    from tests.jobs.processes import free_port
+
+    for name in ("Ann", "Bob"):
+        make_partner(client, program, name=name, email=f"{name.lower()}@relay.test")
+    with transaction(engine) as session:
+        program_row = session.get(Program, program.id)
+        assert program_row is not None
+        body = AnnouncementIn(title="Relay test", body="x", email=True)
+        announcement = announcements.create_announcement(session, program_row, body, now=utc_now(), actor="test")
+        batch = session.execute(select(Job).where(Job.kind == announcements.SEND_BATCH_JOB)).scalar_one()
+        payload = dict(batch.payload)
+        session.delete(batch)  # run by hand below, not by the app's worker
+    down = f"smtp://127.0.0.1:{free_port()}"  # a relay that is down: nothing listens there
+    configure_email(make_settings(database_url, smtp_url=down))
+    with transaction(engine) as session:
+        send_announcement_batch(session, payload)
+    with transaction(engine, writes=False) as session:
+        statuses = session.execute(
+            select(AnnouncementDelivery.email_status).where(AnnouncementDelivery.announcement_id == announcement.id)
+        ).scalars().all()  # fmt: skip
+        retry = session.execute(select(Job).where(Job.kind == announcements.SEND_BATCH_JOB)).scalar_one()
+    assert sorted(statuses) == ["queued", "queued"]  # nothing was sent, nothing is lost
+    assert retry.payload["round"] == 1 and len(retry.payload["partner_ids"]) == 2 and retry.run_at > utc_now()
