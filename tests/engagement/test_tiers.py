@@ -109,6 +109,7 @@ def test_a_promotion_after_a_sale_changes_the_plan_for_later_sales_only(
     )
     mail = smtp.wait_for(to="pat@tier.test", subject="You reached Gold")
     assert moves[0].reason in mail.text and "keep their amounts" in mail.text
+    assert "From now on as Gold: You earn 30% of each payment for as long as the customer pays." in mail.text
 
 
 def test_the_daily_check_demotes_after_a_full_period_below_with_a_grace_period(

@@ -30,10 +30,11 @@ from partnerloop.engagement.rules import (
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id
-from partnerloop.models import GroupTier, Program, TierMove
+from partnerloop.models import Group, GroupTier, Plan, Program, TierMove
 from partnerloop.notify.email import enqueue_email
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.schemas import PartnerPatch
+from partnerloop.plan.terms import plan_in_words
 
 EVALUATE_TIERS_JOB = "engagement.evaluate_tiers"
 KNOWN_PERKS = ("early_access",)
@@ -192,11 +193,24 @@ def _apply(
             d.direction == "promotion" for d in decisions if d.partner_id == partner_id and d.to_group_id == group_id
         )
         subject = f"You reached {name}" if promoted else f"Your tier is now {name}"
+        terms = "\n".join(plan_lines(session, program, group_id))
         text = (
-            f"Hello {partner.name},\n\n" + "\n".join(reasons) + "\n\n"
-            f"Sales from now on earn under the {name} tier's plan; commissions you already earned keep their amounts.\n"
+            f"Hello {partner.name},\n\n"
+            + "\n".join(reasons)
+            + "\n\n"
+            + (f"From now on as {name}: {terms}\n" if terms else "")
+            + "Sales from now on earn under this tier's plan; commissions you already earned keep their amounts.\n"
         )
         enqueue_email(session, to=partner.email, subject=f"{subject} · {program.name}", text=text)
+
+
+def plan_lines(session: Session, program: Program, group_id: str | None) -> list[str]:
+    """The tier's plan in words ("You earn 30% of each payment …"); [] when the group has no plan of its own."""
+    group = session.get(Group, group_id) if group_id else None
+    plan = session.get(Plan, group.plan_id) if group is not None and group.plan_id else None
+    if plan is None or plan.program_id != program.id:
+        return []
+    return plan_in_words(plan.rules, program.currency, bonuses=plan.bonuses or [])
 
 
 def evaluate_soon(session: Session, program_id: str, partner_ids: Sequence[str]) -> None:
@@ -217,6 +231,7 @@ class PartnerTier:
     progress: TierProgress | None
     moves: list[TierMove]
     perks: list[str]
+    plan_lines: list[str]
 
 
 def partner_tier(
@@ -226,11 +241,13 @@ def partner_tier(
     tiers = load_tiers(session, program.id)
     moves = repository.moves_of(session, program.id, partner_id)
     if group_id is None or group_id not in tiers:
-        return PartnerTier(None, None, None, moves, [])
+        return PartnerTier(None, None, None, moves, [], [])
     values = _values(session, program.id, {group_id: tiers[group_id]}, now, [partner_id]).get(partner_id, {})
     tier_row = repository.tier_of(session, group_id)
     perks = list(tier_row.perks) if tier_row else []
-    return PartnerTier(tiers[group_id].name, tiers[group_id].rank, tier_progress(tiers, group_id, values), moves, perks)
+    progress = tier_progress(tiers, group_id, values)
+    lines = plan_lines(session, program, group_id)
+    return PartnerTier(tiers[group_id].name, tiers[group_id].rank, progress, moves, perks, lines)
 
 
 def perks_of(session: Session, program_id: str, group_id: str | None) -> dict[str, Any] | None:
