@@ -383,6 +383,7 @@ def delivery_figures(session: Session, announcement_ids: Sequence[str]) -> dict[
             func.count(),
             func.count(AnnouncementDelivery.emailed_at),
             func.count(AnnouncementDelivery.read_at),
+            func.count(AnnouncementDelivery.clicked_at),
             func.sum(case((AnnouncementDelivery.email_status == "queued", 1), else_=0)),
             func.sum(case((AnnouncementDelivery.email_status == "skipped", 1), else_=0)),
         )
@@ -394,8 +395,9 @@ def delivery_figures(session: Session, announcement_ids: Sequence[str]) -> dict[
             "recipients": int(row[1]),
             "emailed": int(row[2]),
             "opened": int(row[3]),
-            "email_queued": int(row[4] or 0),
-            "email_skipped": int(row[5] or 0),
+            "clicked": int(row[4]),
+            "email_queued": int(row[5] or 0),
+            "email_skipped": int(row[6] or 0),
         }
         for row in rows
     }
@@ -565,3 +567,18 @@ def partner_choices_or_default(session: Session, program_id: str, partner_id: st
         return PartnerEngagement(program_id=program_id, partner_id=partner_id, display_name=None,
                                  newsletter_opt_out=False, public_profile=False)  # fmt: skip
     return found
+
+
+def mark_clicked(session: Session, announcement_id: str, partner_id: str, now: datetime) -> bool:
+    """The partner's first click on a link of the announcement; False when they are not in its audience."""
+    found = session.execute(
+        select(AnnouncementDelivery).where(
+            AnnouncementDelivery.announcement_id == announcement_id, AnnouncementDelivery.partner_id == partner_id
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return False
+    if found.clicked_at is None:
+        found.clicked_at = now
+        session.flush()
+    return True

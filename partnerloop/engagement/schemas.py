@@ -27,6 +27,7 @@ class AnnouncementFigures(BaseModel):
     email_queued: int = 0  # still waiting for their batch
     email_skipped: int = 0  # banned or unsubscribed by the time their batch ran
     opened: int = 0  # opened in the portal
+    clicked: int = 0  # partners who clicked a link of it (tracked links, in the email or the portal)
 
 
 class AnnouncementOut(BaseModel):

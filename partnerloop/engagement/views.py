@@ -5,9 +5,10 @@ from __future__ import annotations
 import hmac
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from partnerloop.account.deps import CsrfChecked, render
+from partnerloop.db import transaction
 from partnerloop.deps import DbSession
 from partnerloop.engagement import repository
 from partnerloop.engagement.service import announcements, awards
@@ -45,6 +46,18 @@ def unsubscribe(
     program = _checked(request, session, program_id, partner_id, token)
     announcements.newsletter_choice(session, program_id, partner_id, opt_out=True, now=utc_now())
     return render(request, "engagement/unsubscribe.html", {"program": program, "done": True})
+
+
+@router.get("/news/click/{announcement_id}/{partner_id}")
+def tracked_click(request: Request, announcement_id: str, partner_id: str, u: str = "", t: str = "") -> Response:
+    """Count a partner's click on an announcement's link, then forward to it. Only signed links forward,
+    so this is no open redirect."""
+    expected = announcements.click_token(settings_of(request).secret_key, announcement_id, partner_id, u)
+    if not u.lower().startswith(("http://", "https://")) or not hmac.compare_digest(expected, t):
+        raise PageNotFound("This link is not valid.")
+    with transaction(request.app.state.engine) as session:
+        repository.mark_clicked(session, announcement_id, partner_id, utc_now())
+    return RedirectResponse(u, status_code=302, headers={"Referrer-Policy": "no-referrer", "Cache-Control": "no-store"})
 
 
 @router.get("/programs/{program_id}/partners")

@@ -100,6 +100,7 @@ class AnnouncementDelivery(Base):
     email_status: Mapped[str] = mapped_column(String(12))  # none | queued | sent | skipped
     emailed_at: Mapped[datetime | None]
     read_at: Mapped[datetime | None]
+    clicked_at: Mapped[datetime | None]  # first click on a link of it (from the email or the portal)
     created_at: Mapped[datetime] = created_column()
 
 

@@ -65,11 +65,25 @@ def test_a_manager_previews_then_sends_and_the_partner_reads_it_once_marked_new(
     link = re.search(r'href="(/partner/announcements/[0-9A-Za-z]+\?program=[0-9A-Za-z]+)"', news)
     assert link
     opened = client.get(link.group(1).replace("&amp;", "&"))
-    assert opened.status_code == 200 and '<a href="https://acme.test/w">register</a>' in opened.text
+    assert opened.status_code == 200
+    tracked = re.search(r'<a href="http://testserver(/news/click/[^"]+)">register</a>', opened.text)
+    assert tracked, opened.text
+    click = tracked.group(1).replace("&amp;", "&")
+    assert client.get(click.replace("t=", "t=0"), follow_redirects=False).status_code == 404  # a forged signature
+    assert (
+        client.get(click.replace("acme.test", "evil.test"), follow_redirects=False).status_code == 404
+    )  # no open redirect
+    forwarded = client.get(click, follow_redirects=False)
+    assert forwarded.status_code == 302 and forwarded.headers["location"] == "https://acme.test/w"
     assert "&lt;script&gt;" in opened.text
     assert 'data-read="yes"' in client.get("/partner/announcements").text
     listed = client.get("/api/v1/announcements", headers=program.headers).json()["data"][0]
     assert listed["figures"]["opened"] == 1 and listed["figures"]["recipients"] == 1 and pat_id
+    assert listed["figures"]["clicked"] == 1
+    mail = smtp.wait_for(to=PAT, subject="Webinar Thursday")
+    assert (
+        f"/news/click/{listed['id']}/{pat_id}?u=https%3A%2F%2Facme.test%2Fw" in mail.html
+    )  # the email's link counts too
 
 
 def test_the_partner_sees_tier_progress_and_the_leaderboard_with_names_they_chose(

@@ -239,3 +239,12 @@ def test_the_programs_month_names_top_movers_quiet_partners_cost_and_roi() -> No
     assert (month.revenue_amount, month.previous_revenue_amount, month.commissions_amount) == (120000, 80000, 24000)
     assert month.roi_bps == 40000 and month.active_partners == 2  # (120000 - 24000) / 24000 = 4.00
     assert program_month([]).roi_bps is None
+
+
+def test_tracked_links_wrap_only_web_links() -> None:
+    html = render_markdown("[a](https://x.test/p) [b](mailto:me@x.test) [c](/relative)", track=lambda url: "T:" + url)
+    assert (
+        '<a href="T:https://x.test/p">a</a>' in html
+        and 'href="mailto:me@x.test"' in html
+        and 'href="/relative"' in html
+    )

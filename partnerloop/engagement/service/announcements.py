@@ -5,10 +5,11 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 from markupsafe import escape
 from sqlalchemy.orm import Session
@@ -195,6 +196,23 @@ def unsubscribe_token(secret_key: str, program_id: str, partner_id: str) -> str:
     return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
 
 
+def click_token(secret_key: str, announcement_id: str, partner_id: str, url: str) -> str:
+    """Signs a tracked link, so the click address forwards only to links the announcement holds."""
+    message = f"announcement-click:{announcement_id}:{partner_id}:{url}".encode()
+    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+
+
+def tracker(settings: Settings, announcement_id: str, partner_id: str) -> Callable[[str], str]:
+    """href -> the address that records this partner's click on it and forwards there."""
+    base = settings.base_url.rstrip("/")
+
+    def track(url: str) -> str:
+        token = click_token(settings.secret_key, announcement_id, partner_id, url)
+        return f"{base}/news/click/{announcement_id}/{partner_id}?{urlencode({'u': url, 't': token})}"
+
+    return track
+
+
 def unsubscribe_url(settings: Settings, program_id: str, partner_id: str) -> str:
     token = unsubscribe_token(settings.secret_key, program_id, partner_id)
     return f"{settings.base_url.rstrip('/')}/unsubscribe/{program_id}/{partner_id}/{token}"
@@ -214,7 +232,8 @@ def email_for(
         f"You get this as a partner of {program.name}. No more newsletters (account emails still come): {leave_url}\n"
     )
     html = (
-        f"<h1>{escape(announcement.title)}</h1>\n{render_markdown(announcement.body, heading_offset=1)}\n"
+        f"<h1>{escape(announcement.title)}</h1>\n"
+        f"{render_markdown(announcement.body, heading_offset=1, track=tracker(settings, announcement.id, partner_id))}\n"
         f'<p><a href="{escape(read_url)}">Read it in your portal</a></p>\n'
         f'<p style="color:#666;font-size:small">You get this as a partner of {escape(program.name)}. '
         f'<a href="{escape(leave_url)}">No more newsletters</a> (account emails still come).</p>'

@@ -122,6 +122,7 @@ def upgrade() -> None:
         sa.Column("email_status", sa.String(length=12), nullable=False),
         sa.Column("emailed_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("read_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
+        sa.Column("clicked_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=True),
         sa.Column("created_at", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
             ["announcement_id"],

@@ -15,9 +15,10 @@ from partnerloop.engagement import repository
 from partnerloop.engagement.markdown import render_markdown
 from partnerloop.engagement.rules import Metric, month_name
 from partnerloop.engagement.service import awards, leaderboard, tiers
+from partnerloop.engagement.service.announcements import tracker
 from partnerloop.kit.time import utc_now
 from partnerloop.partner.rules import EnrollmentStatus
-from partnerloop.web.forms import PostedFields
+from partnerloop.web.forms import PostedFields, settings_of
 from partnerloop.web.pages import PageNotFound
 
 router = APIRouter(include_in_schema=False)
@@ -60,7 +61,8 @@ def news_item(request: Request, ctx: PartnerPage, announcement_id: str) -> Respo
         # The page's own transaction only reads (GET); opening it is recorded in a short one of its own.
         with transaction(request.app.state.engine) as writer:
             repository.mark_read(writer, ctx.program.id, ctx.partner.id, announcement.id, utc_now())
-    html = Markup(render_markdown(announcement.body, heading_offset=1))
+    track = tracker(settings_of(request), announcement.id, ctx.partner.id)
+    html = Markup(render_markdown(announcement.body, heading_offset=1, track=track))
     return _page(request, ctx, "partner/announcement.html", {"announcement": announcement, "html": html})
 
 
