@@ -50,6 +50,8 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.commission.endpoints import router as commission_router
     from partnerloop.conversion.endpoints import router as track_router
     from partnerloop.coupon.endpoints import router as coupon_router
+    from partnerloop.engagement.endpoints import router as engagement_router
+    from partnerloop.engagement.views import router as engagement_pages_router
     from partnerloop.fx.endpoints import router as fx_router
     from partnerloop.group.endpoints import router as group_router
     from partnerloop.integrations.stripe.endpoints import router as stripe_router
@@ -80,6 +82,8 @@ def _routers(api: FastAPI) -> None:
         stripe_router,
         stripe_webhook_router,
         group_router,
+        engagement_router,
+        engagement_pages_router,
         ledger_router,
         payout_router,
         fx_router,

@@ -13,9 +13,10 @@ from sqlalchemy.orm import Session
 from partnerloop.commission import service as commission_service
 from partnerloop.config import Settings
 from partnerloop.db import transaction
+from partnerloop.engagement.service import tiers as engagement_tiers
 from partnerloop.kit.errors import Unauthorized
 from partnerloop.models import Program
-from partnerloop.partner.service import SettleCommissions
+from partnerloop.partner.service import PerksOf, SettleCommissions
 from partnerloop.program import repository as program_repository
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -89,3 +90,11 @@ def ban_settlement() -> SettleCommissions:
 
 
 BanSettlement = Annotated[SettleCommissions, Depends(ban_settlement)]
+
+
+def partner_perks() -> PerksOf:
+    """The perks of a partner's tier: wired here, as partner may not import engagement."""
+    return engagement_tiers.perks_of
+
+
+PartnerPerks = Annotated[PerksOf, Depends(partner_perks)]

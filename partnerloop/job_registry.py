@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import partnerloop.commission.tasks
+import partnerloop.engagement.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
@@ -18,4 +19,8 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
     PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
     PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
+    PeriodicJob("engagement.send_due_announcements", "engagement.send_due_announcements", timedelta(seconds=60)),
+    PeriodicJob("engagement.daily_tiers", "engagement.daily_tiers", timedelta(days=1)),
+    # Hourly, but each partner's review of a month is made once: in effect on the first day of the month.
+    PeriodicJob("engagement.monthly_reviews", "engagement.monthly_reviews", timedelta(hours=1)),
 )

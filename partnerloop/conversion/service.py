@@ -47,6 +47,7 @@ from partnerloop.conversion.schemas import (
 )
 from partnerloop.conversion.touches import customer_touches
 from partnerloop.coupon import service as coupon_service
+from partnerloop.engagement.service.tiers import evaluate_soon as check_tiers_soon
 from partnerloop.fx import service as fx
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
@@ -421,6 +422,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
             f"No commission: coupon code '{body.coupon_code}' is not an active coupon of this program, "
             "and no click or earlier partner attributes the customer."
         )
+    check_tiers_soon(session, program.id, [commission.partner_id for commission in commissions])
     session.flush()
     return _sale_answer(session, sale, customer, commissions)
 
@@ -584,5 +586,6 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
     if not created:
         return _replay_refund(session, refund, sale, body)
     commission_service.reverse_for_refund(session, sale, refund, decided)
+    check_tiers_soon(session, program.id, [sale.partner_id or ""])
     session.flush()
     return _refund_answer(session, refund, sale)

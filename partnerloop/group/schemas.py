@@ -1,11 +1,22 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, StringConstraints
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 GroupName = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class TierRuleIn(BaseModel):
+    """When partners move from this group to another (a tier's promotion or demotion); checked by engagement."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: str
+    period: str
+    threshold: int
+    to_group_id: str
 
 
 class GroupIn(BaseModel):
@@ -13,6 +24,10 @@ class GroupIn(BaseModel):
 
     name: GroupName
     plan_id: str | None = None
+    rank: int | None = Field(default=None, ge=1, le=1000)
+    promotion: TierRuleIn | None = None
+    demotion: TierRuleIn | None = None
+    perks: list[str] | None = None
 
 
 class GroupPatch(BaseModel):
@@ -20,6 +35,10 @@ class GroupPatch(BaseModel):
 
     name: GroupName | None = None
     plan_id: str | None = None
+    rank: int | None = Field(default=None, ge=1, le=1000)
+    promotion: TierRuleIn | None = None
+    demotion: TierRuleIn | None = None
+    perks: list[str] | None = None
 
 
 class GroupOut(BaseModel):
@@ -28,6 +47,10 @@ class GroupOut(BaseModel):
     plan_id: str | None
     partners: int
     created_at: datetime
+    rank: int | None = None
+    promotion: dict[str, Any] | None = None
+    demotion: dict[str, Any] | None = None
+    perks: list[str] = []
 
 
 class GroupList(BaseModel):

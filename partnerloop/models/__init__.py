@@ -4,6 +4,17 @@ from partnerloop.models.account import AccountToken, Invitation, PartnerNote, Us
 from partnerloop.models.base import Base
 from partnerloop.models.conversion import Commission, Customer, Event
 from partnerloop.models.coupon import Coupon
+from partnerloop.models.engagement import (
+    Announcement,
+    AnnouncementDelivery,
+    Award,
+    Campaign,
+    EngagementSettings,
+    GroupTier,
+    PartnerEngagement,
+    PerformanceReview,
+    TierMove,
+)
 from partnerloop.models.fx import FxRate
 from partnerloop.models.group import Group
 from partnerloop.models.jobs import IdempotencyKey, Job, Schedule
@@ -32,20 +43,26 @@ from partnerloop.models.workspace import Member, User, Workspace
 
 __all__ = [
     "AccountToken",
+    "Announcement",
+    "AnnouncementDelivery",
     "ApiKey",
     "ApplicationAnswer",
     "ApplicationForm",
     "ApplicationQuestion",
+    "Award",
     "Base",
+    "Campaign",
     "Click",
     "ClickRollup",
     "Commission",
     "Coupon",
     "Customer",
+    "EngagementSettings",
     "Enrollment",
     "Event",
     "FxRate",
     "Group",
+    "GroupTier",
     "IdempotencyKey",
     "Invitation",
     "Job",
@@ -54,12 +71,14 @@ __all__ = [
     "Member",
     "Partner",
     "PartnerApplication",
+    "PartnerEngagement",
     "PartnerNote",
     "Payout",
     "PayoutItem",
     "PayoutMethod",
     "PayoutRun",
     "PayoutSettings",
+    "PerformanceReview",
     "Plan",
     "Program",
     "ProviderBatch",
@@ -70,6 +89,7 @@ __all__ = [
     "StripeEvent",
     "StripePaymentLink",
     "StripeSubscription",
+    "TierMove",
     "User",
     "UserSession",
     "WelcomeKit",

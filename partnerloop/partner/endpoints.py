@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from partnerloop.deps import Api, BanSettlement
+from partnerloop.deps import Api, BanSettlement, PartnerPerks
 from partnerloop.partner import service
 from partnerloop.partner.schemas import BanIn, PartnerIn, PartnerList, PartnerOut, PartnerPatch
 
@@ -26,8 +26,10 @@ def list_partners(
 
 
 @router.get("/{partner_id}")
-def get_partner(partner_id: str, api: Api) -> PartnerOut:
-    return service.partner_out(*service.get_partner(api.session, api.program, partner_id))
+def get_partner(partner_id: str, api: Api, perks_of: PartnerPerks) -> PartnerOut:
+    partner, enrollment = service.get_partner(api.session, api.program, partner_id)
+    perks = perks_of(api.session, api.program.id, enrollment.group_id)
+    return service.partner_out(partner, enrollment).model_copy(update={"perks": perks})
 
 
 @router.patch("/{partner_id}")

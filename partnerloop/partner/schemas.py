@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -47,6 +47,7 @@ class PartnerOut(BaseModel):
     plan_id: str | None
     group_id: str | None = None
     created_at: datetime
+    perks: dict[str, Any] | None = None  # GET /api/v1/partners/{id}: the tier's perks, e.g. {"early_access": true}
 
 
 class PartnerList(BaseModel):

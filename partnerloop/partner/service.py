@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import secrets
-from typing import Protocol
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -41,6 +41,13 @@ class SettleCommissions(Protocol):
     def __call__(
         self, session: Session, program: Program, partner_id: str, choice: BanCommissions, *, actor: str
     ) -> int: ...
+
+
+class PerksOf(Protocol):
+    """The engagement domain's perks of a partner's tier, handed in by deps.py (engagement moves partners
+    through this module, so importing it back would make a circle)."""
+
+    def __call__(self, session: Session, program_id: str, group_id: str | None) -> dict[str, Any] | None: ...
 
 
 _CODE_CHARS = re.compile(r"[^a-z0-9]+")

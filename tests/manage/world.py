@@ -91,6 +91,7 @@ class Victim:
                 .first(),
                 "resource_id": self._resource(session, program.id),
                 "question_id": self._question(session, program.id),
+                **self._engagement(session, program.id, self.partner_id),
                 "kind": "svg",
             }
 
@@ -115,6 +116,27 @@ class Victim:
         session.add(question)
         session.flush()
         return str(question.id)
+
+    @staticmethod
+    def _engagement(session: Any, program_id: str, partner_id: str) -> dict[str, str]:
+        """An announcement the victim partner got, and their review."""
+        try:
+            from partnerloop.models.engagement import Announcement, AnnouncementDelivery, PerformanceReview
+        except ImportError:
+            return {"announcement_id": MISSING_ID, "review_id": MISSING_ID}
+        announcement = Announcement(
+            program_id=program_id, title="Victim news", body="secret plans", audience={"kind": "all", "group_ids": []},
+            email=False, status="sent", sent_at=utc_now(), recipients=1,
+        )  # fmt: skip
+        session.add(announcement)
+        session.flush()
+        session.add(AnnouncementDelivery(announcement_id=announcement.id, program_id=program_id, partner_id=partner_id,
+                                         email_status="none"))  # fmt: skip
+        review = PerformanceReview(program_id=program_id, partner_id=partner_id, month="2026-11", figures={},
+                                   previous={}, summary="Victim review", status="sent")  # fmt: skip
+        session.add(review)
+        session.flush()
+        return {"announcement_id": str(announcement.id), "review_id": str(review.id)}
 
     def url(self, template: str, program_id: str) -> str:
         path = re.sub(r"\{(\w+)\}", lambda match: self.ids.get(match.group(1), MISSING_ID), template)

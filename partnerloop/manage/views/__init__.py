@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter
 
 from partnerloop.manage.views.commissions import router as commissions_router
+from partnerloop.manage.views.engagement import router as engagement_router
 from partnerloop.manage.views.overview import router as overview_router
 from partnerloop.manage.views.partners import router as partners_router
 from partnerloop.manage.views.plans import router as plans_router
@@ -18,6 +19,7 @@ for section in (
     partners_router,
     commissions_router,
     plans_router,
+    engagement_router,  # announcements, leaderboard, tiers, awards, reviews
     settings_router,
 ):
     router.include_router(section)

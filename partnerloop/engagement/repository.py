@@ -1,0 +1,584 @@
+"""Engagement SQL, always scoped by program: per-partner figures over a window (set-based, one query per
+figure for every partner at once), and the engagement tables."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import and_, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from partnerloop.kit.ids import new_id
+from partnerloop.kit.time import as_utc, utc_now
+from partnerloop.models import (
+    Announcement,
+    AnnouncementDelivery,
+    Award,
+    ClickRollup,
+    Commission,
+    EngagementSettings,
+    Enrollment,
+    Event,
+    Group,
+    GroupTier,
+    Partner,
+    PartnerEngagement,
+    PerformanceReview,
+    Program,
+    TierMove,
+)
+
+# ------------------------------------------------------------------------------------- figures
+
+
+def _scoped(statement: Any, column: Any, partner_ids: Sequence[str] | None) -> Any:
+    return statement if partner_ids is None else statement.where(column.in_(partner_ids))
+
+
+def metric_by_partner(
+    session: Session,
+    program_id: str,
+    metric: str,
+    start: datetime,
+    end: datetime,
+    partner_ids: Sequence[str] | None = None,
+) -> dict[str, int]:
+    """One metric for every partner with any of it in [start, end): revenue (sales less refunds, program
+    currency, minor units), sales, leads, new_customers (customers whose first sale fell in the window),
+    clicks, commissions_amount (earnings in the program's currency, reversals included)."""
+    window = (
+        Event.program_id == program_id,
+        Event.occurred_at >= start,
+        Event.occurred_at < end,
+        Event.partner_id.is_not(None),
+    )
+    if metric == "revenue" or metric == "revenue_amount":
+        sales = select(Event.partner_id, func.coalesce(func.sum(Event.program_amount), 0)).where(
+            *window, Event.kind == "sale"
+        )
+        refunds = select(Event.partner_id, func.coalesce(func.sum(Event.program_amount), 0)).where(
+            *window, Event.kind == "refund"
+        )
+        totals: dict[str, int] = {}
+        for statement, sign in ((sales, 1), (refunds, -1)):
+            statement = _scoped(statement, Event.partner_id, partner_ids).group_by(Event.partner_id)
+            for partner_id, amount in session.execute(statement):
+                totals[str(partner_id)] = totals.get(str(partner_id), 0) + sign * int(amount or 0)
+        return totals
+    if metric in ("sales", "leads"):
+        statement = select(Event.partner_id, func.count()).where(*window, Event.kind == metric[:-1])
+    elif metric == "new_customers":
+        first_sales = (
+            select(Event.customer_id, func.min(Event.occurred_at).label("first_at"))
+            .where(Event.program_id == program_id, Event.kind == "sale")
+            .group_by(Event.customer_id)
+            .subquery()
+        )
+        statement = (
+            select(Event.partner_id, func.count(func.distinct(Event.customer_id)))
+            .join(
+                first_sales,
+                and_(first_sales.c.customer_id == Event.customer_id, first_sales.c.first_at == Event.occurred_at),
+            )
+            .where(*window, Event.kind == "sale")
+        )
+    elif metric == "clicks":
+        statement = select(ClickRollup.partner_id, func.coalesce(func.sum(ClickRollup.clicks), 0)).where(
+            ClickRollup.program_id == program_id, ClickRollup.day >= start.date(), ClickRollup.day < _day(end)
+        )
+        statement = _scoped(statement, ClickRollup.partner_id, partner_ids).group_by(ClickRollup.partner_id)
+        return {str(partner_id): int(value) for partner_id, value in session.execute(statement)}
+    elif metric == "commissions_amount":
+        statement = select(Commission.partner_id, func.coalesce(func.sum(Commission.earnings_amount), 0)).where(
+            Commission.program_id == program_id,
+            Commission.occurred_at >= start,
+            Commission.occurred_at < end,
+            Commission.status.not_in(("rejected",)),
+            Commission.earnings_currency == _program_currency(program_id),
+        )
+        statement = _scoped(statement, Commission.partner_id, partner_ids).group_by(Commission.partner_id)
+        return {str(partner_id): int(value) for partner_id, value in session.execute(statement)}
+    else:
+        raise ValueError(f"unknown metric {metric}")
+    statement = _scoped(statement, Event.partner_id, partner_ids).group_by(Event.partner_id)
+    return {str(partner_id): int(value) for partner_id, value in session.execute(statement)}
+
+
+def _day(moment: datetime) -> date:
+    return moment.date()
+
+
+def _program_currency(program_id: str) -> Any:
+    return select(Program.currency).where(Program.id == program_id).scalar_subquery()
+
+
+FIGURE_METRICS = {
+    "clicks": "clicks",
+    "leads": "leads",
+    "sales": "sales",
+    "new_customers": "new_customers",
+    "revenue_amount": "revenue",
+    "commissions_amount": "commissions_amount",
+}
+
+
+def figures_by_partner(
+    session: Session, program_id: str, start: datetime, end: datetime, partner_ids: Sequence[str] | None = None
+) -> dict[str, dict[str, int]]:
+    """Every review figure for every partner with activity in [start, end)."""
+    figures: dict[str, dict[str, int]] = {}
+    for figure, metric in FIGURE_METRICS.items():
+        for partner_id, value in metric_by_partner(session, program_id, metric, start, end, partner_ids).items():
+            figures.setdefault(partner_id, {})[figure] = value
+    return figures
+
+
+def last_sale_at(session: Session, program_id: str) -> dict[str, datetime]:
+    rows = session.execute(
+        select(Event.partner_id, func.max(Event.occurred_at))
+        .where(Event.program_id == program_id, Event.kind == "sale", Event.partner_id.is_not(None))
+        .group_by(Event.partner_id)
+    ).all()
+    return {str(partner_id): moment for partner_id, moment in rows}
+
+
+# ---------------------------------------------------------------------------------- enrollments
+
+
+def members(
+    session: Session, program_id: str, partner_ids: Sequence[str] | None = None
+) -> list[tuple[str, str, str | None, str, str, bool]]:
+    """(partner_id, status, group_id, name, email, newsletter_opt_out) of every partner enrolled (or of these)."""
+    statement = (
+        select(
+            Enrollment.partner_id,
+            Enrollment.status,
+            Enrollment.group_id,
+            Partner.name,
+            Partner.email,
+            func.coalesce(PartnerEngagement.newsletter_opt_out, False),
+        )
+        .join(Partner, Partner.id == Enrollment.partner_id)
+        .outerjoin(
+            PartnerEngagement,
+            and_(
+                PartnerEngagement.program_id == Enrollment.program_id,
+                PartnerEngagement.partner_id == Enrollment.partner_id,
+            ),
+        )
+        .where(Enrollment.program_id == program_id, Enrollment.kind == "partner")
+    )
+    rows = session.execute(_scoped(statement, Enrollment.partner_id, partner_ids)).all()
+    return [(str(a), str(b), c, str(d), str(e), bool(f)) for a, b, c, d, e, f in rows]
+
+
+def enrollment(session: Session, program_id: str, partner_id: str) -> tuple[Partner, Enrollment] | None:
+    row = session.execute(
+        select(Partner, Enrollment)
+        .join(Enrollment, Enrollment.partner_id == Partner.id)
+        .where(Enrollment.program_id == program_id, Partner.id == partner_id)
+    ).one_or_none()
+    return None if row is None else (row[0], row[1])
+
+
+def partner_names(session: Session, program_id: str, partner_ids: Iterable[str]) -> dict[str, str]:
+    ids = list(partner_ids)
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Partner.id, Partner.name)
+        .join(Enrollment, Enrollment.partner_id == Partner.id)
+        .where(Enrollment.program_id == program_id, Partner.id.in_(ids))
+    ).all()
+    return {str(partner_id): str(name) for partner_id, name in rows}
+
+
+# ------------------------------------------------------------------------------------ settings
+
+
+def settings_of(session: Session, program_id: str) -> EngagementSettings:
+    found = session.get(EngagementSettings, program_id)
+    if found is None:
+        found = EngagementSettings(program_id=program_id, leaderboard_in_portal=False, leaderboard_metric="revenue",
+                                   public_partners_page=False)  # fmt: skip
+    return found
+
+
+def save_settings(session: Session, settings: EngagementSettings) -> None:
+    session.merge(settings)
+    session.flush()
+
+
+def partner_choices(session: Session, program_id: str, partner_id: str) -> PartnerEngagement:
+    found = session.get(PartnerEngagement, (program_id, partner_id))
+    if found is None:
+        found = PartnerEngagement(program_id=program_id, partner_id=partner_id, display_name=None,
+                                  newsletter_opt_out=False, public_profile=False, updated_at=utc_now())  # fmt: skip
+        session.add(found)
+        session.flush()
+    return found
+
+
+def display_names(session: Session, program_id: str) -> dict[str, str | None]:
+    rows = session.execute(
+        select(PartnerEngagement.partner_id, PartnerEngagement.display_name).where(
+            PartnerEngagement.program_id == program_id
+        )
+    ).all()
+    return {str(partner_id): name for partner_id, name in rows}
+
+
+# --------------------------------------------------------------------------------------- tiers
+
+
+def groups(session: Session, program_id: str) -> list[tuple[Group, GroupTier | None]]:
+    rows = session.execute(
+        select(Group, GroupTier)
+        .outerjoin(GroupTier, GroupTier.group_id == Group.id)
+        .where(Group.program_id == program_id)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def tier_of(session: Session, group_id: str) -> GroupTier | None:
+    return session.get(GroupTier, group_id)
+
+
+def save_tier(session: Session, tier: GroupTier) -> None:
+    session.merge(tier)
+    session.flush()
+
+
+def has_tier_rules(session: Session, program_id: str) -> bool:
+    found = session.execute(
+        select(GroupTier.group_id)
+        .where(
+            GroupTier.program_id == program_id, (GroupTier.promotion.is_not(None)) | (GroupTier.demotion.is_not(None))
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+    return found is not None
+
+
+def tiered_enrollments(
+    session: Session, program_id: str, group_ids: Sequence[str], partner_ids: Sequence[str] | None
+) -> list[tuple[str, str, datetime]]:
+    """(partner_id, group_id, in_tier_since) of approved partners in the given groups; in the tier since
+    their last move into it, else since they enrolled."""
+    last_move = (
+        select(TierMove.partner_id, func.max(TierMove.created_at).label("moved_at"))
+        .where(TierMove.program_id == program_id)
+        .group_by(TierMove.partner_id)
+        .subquery()
+    )
+    statement = (
+        select(Enrollment.partner_id, Enrollment.group_id, func.coalesce(last_move.c.moved_at, Enrollment.created_at))
+        .outerjoin(last_move, last_move.c.partner_id == Enrollment.partner_id)
+        .where(Enrollment.program_id == program_id, Enrollment.status == "approved", Enrollment.group_id.in_(group_ids))
+    )
+    statement = _scoped(statement, Enrollment.partner_id, partner_ids)
+    return [(str(a), str(b), as_utc(c)) for a, b, c in session.execute(statement)]
+
+
+def add_moves(session: Session, rows: list[dict[str, Any]]) -> None:
+    if rows:
+        session.execute(insert(TierMove), rows)
+
+
+def moves_of(session: Session, program_id: str, partner_id: str, limit: int = 20) -> list[TierMove]:
+    return list(
+        session.execute(
+            select(TierMove)
+            .where(TierMove.program_id == program_id, TierMove.partner_id == partner_id)
+            .order_by(TierMove.created_at.desc(), TierMove.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def programs_with_tier_rules(session: Session) -> list[str]:
+    rows = session.execute(
+        select(GroupTier.program_id)
+        .where((GroupTier.promotion.is_not(None)) | (GroupTier.demotion.is_not(None)))
+        .distinct()
+    ).scalars()
+    return [str(program_id) for program_id in rows]
+
+
+# ------------------------------------------------------------------------------- announcements
+
+
+def add_announcement(session: Session, announcement: Announcement) -> None:
+    session.add(announcement)
+    session.flush()
+
+
+def announcement(session: Session, program_id: str, announcement_id: str, *, lock: bool = False) -> Announcement | None:
+    statement = select(Announcement).where(Announcement.id == announcement_id, Announcement.program_id == program_id)
+    if lock:
+        statement = statement.with_for_update()
+    return session.execute(statement).scalar_one_or_none()
+
+
+def announcements(session: Session, program_id: str, cursor: str | None, limit: int) -> list[Announcement]:
+    statement = select(Announcement).where(Announcement.program_id == program_id)
+    if cursor:
+        statement = statement.where(Announcement.id < cursor)
+    return list(session.execute(statement.order_by(Announcement.id.desc()).limit(limit + 1)).scalars())
+
+
+def due_announcements(session: Session, now: datetime, limit: int = 20) -> list[tuple[str, str]]:
+    rows = session.execute(
+        select(Announcement.program_id, Announcement.id)
+        .where(Announcement.status == "scheduled", Announcement.send_at <= now)
+        .order_by(Announcement.send_at)
+        .limit(limit)
+    ).all()
+    return [(str(a), str(b)) for a, b in rows]
+
+
+def add_deliveries(session: Session, announcement: Announcement, recipients: Sequence[tuple[str, bool]]) -> None:
+    """One row per partner of the audience (partner_id, to be emailed), inserted in chunks."""
+    now = utc_now()
+    rows = [
+        {
+            "id": new_id(),
+            "announcement_id": announcement.id,
+            "program_id": announcement.program_id,
+            "partner_id": partner_id,
+            "email_status": "queued" if emailed else "none",
+            "emailed_at": None,
+            "read_at": None,
+            "created_at": now,
+        }
+        for partner_id, emailed in recipients
+    ]
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(AnnouncementDelivery), rows[start : start + 1000])
+
+
+def queued_deliveries(session: Session, announcement_id: str, partner_ids: Sequence[str]) -> list[AnnouncementDelivery]:
+    """The deliveries of these partners still waiting for their email, in partner order."""
+    return list(
+        session.execute(
+            select(AnnouncementDelivery)
+            .where(
+                AnnouncementDelivery.announcement_id == announcement_id,
+                AnnouncementDelivery.email_status == "queued",
+                AnnouncementDelivery.partner_id.in_(partner_ids),
+            )
+            .order_by(AnnouncementDelivery.partner_id)
+        ).scalars()
+    )
+
+
+def delivery_figures(session: Session, announcement_ids: Sequence[str]) -> dict[str, dict[str, int]]:
+    if not announcement_ids:
+        return {}
+    rows = session.execute(
+        select(
+            AnnouncementDelivery.announcement_id,
+            func.count(),
+            func.count(AnnouncementDelivery.emailed_at),
+            func.count(AnnouncementDelivery.read_at),
+            func.count(AnnouncementDelivery.clicked_at),
+            func.sum(case((AnnouncementDelivery.email_status == "queued", 1), else_=0)),
+            func.sum(case((AnnouncementDelivery.email_status == "skipped", 1), else_=0)),
+        )
+        .where(AnnouncementDelivery.announcement_id.in_(announcement_ids))
+        .group_by(AnnouncementDelivery.announcement_id)
+    ).all()
+    return {
+        str(row[0]): {
+            "recipients": int(row[1]),
+            "emailed": int(row[2]),
+            "opened": int(row[3]),
+            "clicked": int(row[4]),
+            "email_queued": int(row[5] or 0),
+            "email_skipped": int(row[6] or 0),
+        }
+        for row in rows
+    }
+
+
+def partner_announcements(
+    session: Session, program_id: str, partner_id: str, limit: int = 50
+) -> list[tuple[Announcement, AnnouncementDelivery]]:
+    rows = session.execute(
+        select(Announcement, AnnouncementDelivery)
+        .join(AnnouncementDelivery, AnnouncementDelivery.announcement_id == Announcement.id)
+        .where(AnnouncementDelivery.program_id == program_id, AnnouncementDelivery.partner_id == partner_id)
+        .order_by(Announcement.sent_at.desc(), Announcement.id.desc())
+        .limit(limit)
+    ).all()
+    return [(row[0], row[1]) for row in rows]
+
+
+def unread_count(session: Session, program_id: str, partner_id: str) -> int:
+    return int(
+        session.execute(
+            select(func.count())
+            .select_from(AnnouncementDelivery)
+            .where(
+                AnnouncementDelivery.program_id == program_id,
+                AnnouncementDelivery.partner_id == partner_id,
+                AnnouncementDelivery.read_at.is_(None),
+            )
+        ).scalar_one()
+    )
+
+
+def mark_read(session: Session, program_id: str, partner_id: str, announcement_id: str, now: datetime) -> None:
+    session.execute(
+        update(AnnouncementDelivery)
+        .where(
+            AnnouncementDelivery.program_id == program_id,
+            AnnouncementDelivery.partner_id == partner_id,
+            AnnouncementDelivery.announcement_id == announcement_id,
+            AnnouncementDelivery.read_at.is_(None),
+        )
+        .values(read_at=now)
+    )
+
+
+# -------------------------------------------------------------------------------------- awards
+
+
+def add_award(session: Session, award: Award) -> None:
+    session.add(award)
+    session.flush()
+
+
+def awards(session: Session, program_id: str, partner_id: str | None = None, public_only: bool = False) -> list[Award]:
+    statement = select(Award).where(Award.program_id == program_id)
+    if partner_id is not None:
+        statement = statement.where(Award.partner_id == partner_id)
+    if public_only:
+        statement = statement.where(Award.public.is_(True))
+    return list(session.execute(statement.order_by(Award.created_at.desc(), Award.id.desc())).scalars())
+
+
+def public_partners(session: Session, program_id: str) -> list[tuple[str, str, str | None]]:
+    """(partner_id, name, website) of approved partners who opted in to the public page."""
+    rows = session.execute(
+        select(Partner.id, func.coalesce(PartnerEngagement.display_name, Partner.name), Partner.website)
+        .join(Enrollment, Enrollment.partner_id == Partner.id)
+        .join(
+            PartnerEngagement,
+            and_(PartnerEngagement.partner_id == Partner.id, PartnerEngagement.program_id == Enrollment.program_id),
+        )
+        .where(
+            Enrollment.program_id == program_id,
+            Enrollment.status == "approved",
+            PartnerEngagement.public_profile.is_(True),
+        )
+        .order_by(Partner.name)
+    ).all()
+    return [(str(a), str(b), c) for a, b, c in rows]
+
+
+# ------------------------------------------------------------------------------------- reviews
+
+
+def review(session: Session, program_id: str, partner_id: str, month: str) -> PerformanceReview | None:
+    return session.execute(
+        select(PerformanceReview).where(
+            PerformanceReview.program_id == program_id,
+            PerformanceReview.partner_id == partner_id,
+            PerformanceReview.month == month,
+        )
+    ).scalar_one_or_none()
+
+
+def review_by_id(session: Session, program_id: str, review_id: str) -> PerformanceReview | None:
+    return session.execute(
+        select(PerformanceReview).where(PerformanceReview.program_id == program_id, PerformanceReview.id == review_id)
+    ).scalar_one_or_none()
+
+
+def reviews_of(session: Session, program_id: str, partner_id: str, sent_only: bool = False) -> list[PerformanceReview]:
+    statement = select(PerformanceReview).where(
+        PerformanceReview.program_id == program_id, PerformanceReview.partner_id == partner_id
+    )
+    if sent_only:
+        statement = statement.where(PerformanceReview.status == "sent")
+    return list(session.execute(statement.order_by(PerformanceReview.month.desc())).scalars())
+
+
+def reviews_for_month(
+    session: Session, program_id: str, month: str, status: str | None
+) -> list[tuple[PerformanceReview, str]]:
+    statement = (
+        select(PerformanceReview, Partner.name)
+        .join(Partner, Partner.id == PerformanceReview.partner_id)
+        .where(PerformanceReview.program_id == program_id, PerformanceReview.month == month)
+    )
+    if status:
+        statement = statement.where(PerformanceReview.status == status)
+    return [(row[0], str(row[1])) for row in session.execute(statement.order_by(Partner.name))]
+
+
+def reviewed_partner_ids(session: Session, program_id: str, month: str) -> set[str]:
+    rows = session.execute(
+        select(PerformanceReview.partner_id).where(
+            PerformanceReview.program_id == program_id, PerformanceReview.month == month
+        )
+    ).scalars()
+    return {str(partner_id) for partner_id in rows}
+
+
+def add_reviews(session: Session, rows: list[dict[str, Any]]) -> None:
+    for start in range(0, len(rows), 1000):
+        session.execute(insert(PerformanceReview), rows[start : start + 1000])
+
+
+def approved_partner_ids(session: Session, program_id: str, enrolled_before: datetime | None = None) -> list[str]:
+    statement = select(Enrollment.partner_id).where(
+        Enrollment.program_id == program_id, Enrollment.status == "approved", Enrollment.kind == "partner"
+    )
+    if enrolled_before is not None:
+        statement = statement.where(Enrollment.created_at < enrolled_before)
+    rows = session.execute(statement).scalars()
+    return [str(partner_id) for partner_id in rows]
+
+
+def program_ids_with_partners(session: Session) -> list[str]:
+    rows = session.execute(select(Enrollment.program_id).where(Enrollment.status == "approved").distinct()).scalars()
+    return [str(program_id) for program_id in rows]
+
+
+def recent_moves(session: Session, program_id: str, limit: int = 50) -> list[TierMove]:
+    return list(
+        session.execute(
+            select(TierMove)
+            .where(TierMove.program_id == program_id)
+            .order_by(TierMove.created_at.desc(), TierMove.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def partner_choices_or_default(session: Session, program_id: str, partner_id: str) -> PartnerEngagement:
+    """The partner's choices, or the defaults (not saved) when they made none."""
+    found = session.get(PartnerEngagement, (program_id, partner_id))
+    if found is None:
+        return PartnerEngagement(program_id=program_id, partner_id=partner_id, display_name=None,
+                                 newsletter_opt_out=False, public_profile=False)  # fmt: skip
+    return found
+
+
+def mark_clicked(session: Session, announcement_id: str, partner_id: str, now: datetime) -> bool:
+    """The partner's first click on a link of the announcement; False when they are not in its audience."""
+    found = session.execute(
+        select(AnnouncementDelivery).where(
+            AnnouncementDelivery.announcement_id == announcement_id, AnnouncementDelivery.partner_id == partner_id
+        )
+    ).scalar_one_or_none()
+    if found is None:
+        return False
+    if found.clicked_at is None:
+        found.clicked_at = now
+        session.flush()
+    return True
