@@ -84,7 +84,7 @@ def customer_earned(session: Session, partner_id: str, customer_id: str) -> int:
         select(func.sum(Commission.earnings_amount)).where(
             Commission.partner_id == partner_id,
             Commission.customer_id == customer_id,
-            Commission.status != "rejected",
+            Commission.status != CommissionStatus.REJECTED.value,
         )
     ).scalar_one()
     return int(total or 0)
@@ -104,7 +104,7 @@ def period_earned(
         select(*columns).where(
             Commission.program_id == program_id,
             Commission.partner_id == partner_id,
-            Commission.status != "rejected",
+            Commission.status != CommissionStatus.REJECTED.value,
         )
     ).one()
     return {period: int(row[index] or 0) for index, period in enumerate(starts)}

@@ -253,7 +253,7 @@ def create_manual_commission(session: Session, program: Program, body: ManualCom
         reason=body.reason,
         created_by=actor,
         occurred_at=now,
-        hold_until=now if body.status == "approved" else hold_until(program, now),
+        hold_until=now if body.status == CommissionStatus.APPROVED.value else hold_until(program, now),
         status_changed_at=now,
     )
     session.add(commission)

@@ -29,6 +29,7 @@ from partnerloop.models import (
     Program,
     TierMove,
 )
+from partnerloop.partner.rules import EnrollmentStatus
 
 # ------------------------------------------------------------------------------------- figures
 
@@ -276,7 +277,11 @@ def tiered_enrollments(
     statement = (
         select(Enrollment.partner_id, Enrollment.group_id, func.coalesce(last_move.c.moved_at, Enrollment.created_at))
         .outerjoin(last_move, last_move.c.partner_id == Enrollment.partner_id)
-        .where(Enrollment.program_id == program_id, Enrollment.status == "approved", Enrollment.group_id.in_(group_ids))
+        .where(
+            Enrollment.program_id == program_id,
+            Enrollment.status == EnrollmentStatus.APPROVED.value,
+            Enrollment.group_id.in_(group_ids),
+        )
     )
     statement = _scoped(statement, Enrollment.partner_id, partner_ids)
     return [(str(a), str(b), as_utc(c)) for a, b, c in session.execute(statement)]
@@ -471,7 +476,7 @@ def public_partners(session: Session, program_id: str) -> list[tuple[str, str, s
         )
         .where(
             Enrollment.program_id == program_id,
-            Enrollment.status == "approved",
+            Enrollment.status == EnrollmentStatus.APPROVED.value,
             PartnerEngagement.public_profile.is_(True),
         )
         .order_by(Partner.name)
@@ -536,7 +541,9 @@ def add_reviews(session: Session, rows: list[dict[str, Any]]) -> None:
 
 def approved_partner_ids(session: Session, program_id: str, enrolled_before: datetime | None = None) -> list[str]:
     statement = select(Enrollment.partner_id).where(
-        Enrollment.program_id == program_id, Enrollment.status == "approved", Enrollment.kind == "partner"
+        Enrollment.program_id == program_id,
+        Enrollment.status == EnrollmentStatus.APPROVED.value,
+        Enrollment.kind == "partner",
     )
     if enrolled_before is not None:
         statement = statement.where(Enrollment.created_at < enrolled_before)
@@ -545,7 +552,9 @@ def approved_partner_ids(session: Session, program_id: str, enrolled_before: dat
 
 
 def program_ids_with_partners(session: Session) -> list[str]:
-    rows = session.execute(select(Enrollment.program_id).where(Enrollment.status == "approved").distinct()).scalars()
+    rows = session.execute(
+        select(Enrollment.program_id).where(Enrollment.status == EnrollmentStatus.APPROVED.value).distinct()
+    ).scalars()
     return [str(program_id) for program_id in rows]
 
 

@@ -17,6 +17,7 @@ from pydantic import BaseModel
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from partnerloop.commission.rules import CommissionStatus
 from partnerloop.conversion.multitouch import MODELS, Touchpoint, split_credit
 from partnerloop.conversion.touches import chunks, touches_by_customer
 from partnerloop.models import Commission, Customer, Event, Program
@@ -71,7 +72,7 @@ def attribution_report(
             select(Commission.event_id, Commission.earnings_amount).where(
                 Commission.program_id == program.id, Commission.event_id.in_(chunk), Commission.kind == "sale",
                 Commission.reverses_id == "", Commission.earnings_currency == program.currency,
-                or_(Commission.status.is_(None), Commission.status != "rejected"),
+                or_(Commission.status.is_(None), Commission.status != CommissionStatus.REJECTED.value),
             )
         )  # fmt: skip
         for event_id, amount in rows:

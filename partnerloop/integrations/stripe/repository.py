@@ -10,6 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from partnerloop.db import insert_ignore, insert_or_get
+from partnerloop.integrations.stripe.rules import EventStatus
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import (
@@ -60,7 +61,7 @@ def wake_waiting(session: Session, program_id: str, keys: Sequence[str]) -> list
         session.execute(
             select(StripeEvent.id).where(
                 StripeEvent.program_id == program_id,
-                StripeEvent.status == "waiting",
+                StripeEvent.status == EventStatus.WAITING.value,
                 StripeEvent.waiting_for.in_(list(keys)),
             )
         ).scalars()
@@ -75,7 +76,7 @@ def click_waits(session: Session) -> list[tuple[str, str, datetime]]:
     (skipping rows another transaction holds)."""
     rows = session.execute(
         select(StripeEvent.id, StripeEvent.program_id, StripeEvent.received_at)
-        .where(StripeEvent.status == "waiting", StripeEvent.waiting_for.like("click:%"))
+        .where(StripeEvent.status == EventStatus.WAITING.value, StripeEvent.waiting_for.like("click:%"))
         .order_by(StripeEvent.id)
         .with_for_update(skip_locked=True)
     ).all()
@@ -86,7 +87,7 @@ def wake_event(session: Session, row_id: str) -> bool:
     """A waiting event goes back to received; False when it was not waiting any more."""
     result = session.execute(
         update(StripeEvent)
-        .where(StripeEvent.id == row_id, StripeEvent.status == "waiting")
+        .where(StripeEvent.id == row_id, StripeEvent.status == EventStatus.WAITING.value)
         .values(status="received", waiting_for=None)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]
