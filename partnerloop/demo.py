@@ -17,6 +17,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from partnerloop.account.service import create_partner_user
+from partnerloop.commission.service import settle_for_ban
 from partnerloop.config import Settings
 from partnerloop.conversion import service as track_service
 from partnerloop.conversion.schemas import LeadIn, RefundIn, SaleIn
@@ -28,8 +29,9 @@ from partnerloop.kit.time import utc_now
 from partnerloop.link.schemas import LinkIn
 from partnerloop.link.service import create_link
 from partnerloop.models import Member, Partner, Program, User
+from partnerloop.partner.rules import BanCommissions
 from partnerloop.partner.schemas import PartnerIn
-from partnerloop.partner.service import change_status, enroll_partner
+from partnerloop.partner.service import ban_partner, enroll_partner
 from partnerloop.partner_portal.demo import seed_portal_content
 from partnerloop.plan.schemas import PlanIn
 from partnerloop.plan.service import create_plan
@@ -139,7 +141,7 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
             enroll_partner(session, program, PartnerIn(email=name.lower().replace(" ", ".") + "@apply.example",
                                                        name=name, status="pending"))  # fmt: skip
         spammer, _ = enroll_partner(session, program, PartnerIn(email="coupon.spam@bad.example", name="Coupon Spam"))
-        change_status(session, program, spammer.id, "ban")
+        ban_partner(session, program, spammer.id, BanCommissions.REJECT, settle=settle_for_ban, actor="demo")
         seed_portal_content(session, program)
         api_key = created.api_key
         program_id, publishable_key = program.id, program.publishable_key

@@ -159,6 +159,13 @@ def list_partners(
 
 
 def change_status(session: Session, program: Program, partner_id: str, action: str) -> tuple[Partner, Enrollment]:
+    """approve | reject | deactivate … a partner; a ban settles their commissions too, so it is `ban_partner`."""
+    if action == "ban":
+        raise StatusChangeNotAllowed("A ban settles the partner's commissions: it goes through ban_partner.")
+    return _move(session, program, partner_id, action)
+
+
+def _move(session: Session, program: Program, partner_id: str, action: str) -> tuple[Partner, Enrollment]:
     partner, enrollment = get_partner(session, program, partner_id)
     current = EnrollmentStatus(enrollment.status)
     target = next_status(current, action)
@@ -183,7 +190,7 @@ def ban_partner(
 
     The enrollment changes first: its row lock makes the approval job wait for this ban, so a
     commission the settlement cannot see yet is not approved either."""
-    partner, enrollment = change_status(session, program, partner_id, "ban")
+    partner, enrollment = _move(session, program, partner_id, "ban")
     settle(session, program, partner_id, commissions, actor=actor)
     return partner, enrollment
 

@@ -18,7 +18,7 @@ from partnerloop.jobs.runner import work_batch
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Enrollment, Program
 from partnerloop.partner import service as partner_service
-from partnerloop.partner.rules import EnrollmentStatus
+from partnerloop.partner.rules import BanCommissions, EnrollmentStatus
 from tests.conftest import ProgramKeys
 from tests.jobs.factories import commission_statuses, count_jobs, get_job, make_commission, make_partner
 
@@ -162,7 +162,9 @@ def test_the_job_waits_for_a_ban_in_flight_and_does_not_approve_what_it_did_not_
 
     job = threading.Thread(target=run_the_job)
     with transaction(engine) as session:
-        partner_service.change_status(session, session.get_one(Program, program.id), partner_id, "ban")
+        # The settlement saw none of the partner's commissions (this one came after it read them).
+        partner_service.ban_partner(session, session.get_one(Program, program.id), partner_id,
+                                    BanCommissions.REJECT, settle=lambda *_args, **_kwargs: 0, actor="test")  # fmt: skip
         job.start()
         job.join(timeout=0.5)
         assert job.is_alive()  # it waits for the ban's enrollment row

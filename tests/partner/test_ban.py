@@ -162,3 +162,16 @@ def test_a_ban_settles_only_that_partners_commissions(
     assert _statuses(client, program, joe["id"]) == dict.fromkeys(joes, "pending")
     assert _run_approval_job_after_the_hold(engine) == len(joes)
     assert _statuses(client, program, joe["id"]) == dict.fromkeys(joes, "approved")
+
+
+def test_a_ban_cannot_skip_the_settlement(
+    client: TestClient, program: ProgramKeys, engine: Engine, jane: dict[str, Any]
+) -> None:
+    """The status-only path refuses a ban: only ban_partner bans, and it settles the commissions."""
+    from partnerloop.models import Program
+    from partnerloop.partner import service as partner_service
+
+    refused = pytest.raises(partner_service.StatusChangeNotAllowed, match="ban_partner")
+    with transaction(engine) as session, refused:
+        partner_service.change_status(session, session.get_one(Program, program.id), jane["id"], "ban")
+    assert client.get(f"/api/v1/partners/{jane['id']}", headers=program.headers).json()["status"] == "approved"
