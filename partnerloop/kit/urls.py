@@ -1,21 +1,71 @@
-"""Destination URLs: only http(s) on a program's allowed domains (or their subdomains)."""
+"""Destination URLs: only http(s) on a program's allowed domains (or their subdomains).
+
+Hosts are read the way a browser reads them (the WHATWG URL standard's host parser): percent-escapes
+decoded, Unicode mapped to ASCII (IDNA), and then refused unless every character is of the hostname
+alphabet (a-z, 0-9, '-', '.'). A non-ASCII character that stands for a URL delimiter (the fullwidth or
+small backslash, solidus, '?', '#', '@', ':', '%', ...: anything whose NFKC form is ASCII punctuation
+other than the dots IDNA itself maps) is refused before any mapping: a browser may read it as the
+delimiter and go to another host than the one compared. `ascii_host` is that one rule; every URL
+accepted or redirected to goes through `check_destination` or `ascii_host`.
+"""
 
 from __future__ import annotations
 
-from urllib.parse import urlsplit
+import unicodedata
+from urllib.parse import SplitResult, unquote, urlsplit
 
 from partnerloop.kit.errors import InvalidInput
 
-_FORBIDDEN_CHARS = set("\\ \t\r\n\x00")
+_FORBIDDEN_CHARS = frozenset("\\ ") | frozenset(chr(code) for code in (*range(0x20), 0x7F))
+HOSTNAME_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
+# What IDNA maps to the label separator '.', as browsers do: not a look-alike, a dot.
+_IDNA_DOTS = frozenset("\u3002\uff0e\uff61")
+
+
+def _stands_for_a_delimiter(char: str) -> bool:
+    """A non-ASCII character whose compatibility form is ASCII punctuation (U+FF3C -> '\\', U+FE68 -> '\\',
+    U+FF0F -> '/', U+FF20 -> '@', U+2024 -> '.', ...), or a control or format character."""
+    if char.isascii():
+        return False
+    if char in _IDNA_DOTS:
+        return False
+    if unicodedata.category(char) in ("Cc", "Cf", "Zs", "Zl", "Zp"):
+        return True
+    mapped = unicodedata.normalize("NFKC", char)
+    return any(each.isascii() and not each.isalnum() and each != "-" for each in mapped)
 
 
 def ascii_host(host: str) -> str:
-    """Lower-case ASCII (punycode) form of a host name, so look-alikes compare as what they are."""
-    host = host.strip().rstrip(".").lower()
+    """Lower-case ASCII (punycode) form of a host name, so look-alikes compare as what they are.
+    Raises InvalidInput for anything a browser would not read as this same host name."""
+    text = unquote(host.strip())  # a browser decodes %xx in a host before reading it
+    if not text:
+        raise InvalidInput("The URL has no host.")
+    if any(_stands_for_a_delimiter(char) for char in text):
+        raise InvalidInput(f"'{host}' is not a valid host name (it holds a look-alike of a URL delimiter).")
+    text = text.lower().rstrip(".")
+    if not text.isascii():
+        try:
+            text = text.encode("idna").decode("ascii")
+        except UnicodeError as error:
+            raise InvalidInput(f"'{host}' is not a valid host name.") from error
+    labels = text.split(".")
+    if (
+        not text
+        or len(text) > 253
+        or any(char not in HOSTNAME_ALPHABET for char in text)
+        or any(not 1 <= len(label) <= 63 or label.startswith("-") or label.endswith("-") for label in labels)
+    ):
+        raise InvalidInput(f"'{host}' is not a valid host name.")
+    return text
+
+
+def split_url(url: str) -> SplitResult:
+    """urlsplit, with its ValueError (unbalanced brackets, a bad IPv6 literal) as InvalidInput."""
     try:
-        return host.encode("idna").decode("ascii")
-    except UnicodeError as error:
-        raise InvalidInput(f"'{host}' is not a valid host name.") from error
+        return urlsplit(url)
+    except ValueError as error:
+        raise InvalidInput("The URL is malformed (brackets or a bad IPv6 address).") from error
 
 
 def normalize_domain(domain: str) -> str:
@@ -38,11 +88,13 @@ def check_destination(url: str, allowed_domains: list[str]) -> str:
         raise InvalidInput("destination_url must be an absolute http(s) URL of at most 2000 characters.")
     if any(char in _FORBIDDEN_CHARS for char in url):
         raise InvalidInput("destination_url must not contain spaces, backslashes or control characters.")
-    parts = urlsplit(url)
+    parts = split_url(url)
     if parts.scheme not in ("http", "https"):
         raise InvalidInput("destination_url must start with http:// or https://.")
     if "@" in parts.netloc:
         raise InvalidInput("destination_url must not carry a user name or password.")
+    if "[" in parts.netloc or "]" in parts.netloc:
+        raise InvalidInput("destination_url must name its host, not an IP address in brackets.")
     try:
         hostname = parts.hostname
         parts.port  # noqa: B018 - raises ValueError on a malformed port

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+import unicodedata
+from urllib.parse import urlsplit
+
 import pytest
 
 from partnerloop.kit.errors import InvalidInput
-from partnerloop.kit.urls import check_destination, normalize_domain
+from partnerloop.kit.urls import ascii_host, check_destination, normalize_domain
 
 ALLOWED = ["allowed.test"]
 
@@ -62,3 +65,64 @@ def test_domains_are_normalized(given: str, stored: str) -> None:
 def test_non_domains_are_refused(given: str) -> None:
     with pytest.raises(InvalidInput):
         normalize_domain(given)
+
+
+# ------------------------------------------------------------------ hosts read as a browser reads them
+
+DELIMITERS = set("\\/?#@:%.")
+LOOK_ALIKES = [
+    chr(code)
+    for code in range(0x80, 0x110000)
+    if not 0xD800 <= code <= 0xDFFF and DELIMITERS & set(unicodedata.normalize("NFKC", chr(code)))
+]
+IDNA_DOTS = {"\u3002", "\uff0e", "\uff61"}  # IDNA (and browsers) read these as the label separator
+
+
+def test_the_corpus_holds_the_known_look_alikes() -> None:
+    assert {"\uff3c", "\ufe68", "\uff0f", "\uff1f", "\uff03", "\uff20", "\ufe6b", "\uff1a", "\u2024"} <= set(
+        LOOK_ALIKES
+    )
+    assert len(LOOK_ALIKES) > 40
+
+
+@pytest.mark.parametrize("template", ["https://evil.test{c}.allowed.test/", "https://allowed.test{c}evil.test/x"])
+def test_no_look_alike_of_a_delimiter_smuggles_another_host_past_the_check(template: str) -> None:
+    for char in LOOK_ALIKES:
+        url = template.format(c=char)
+        try:
+            check_destination(url, ALLOWED)
+        except InvalidInput:
+            continue
+        # Only a character IDNA reads as a dot may pass, and then the host is what the browser reads too.
+        assert char in IDNA_DOTS, f"{char!r} (U+{ord(char):04X}) passed in {url!r}"
+        assert ascii_host(urlsplit(url).hostname or "") == "evil.test.allowed.test"
+
+
+@pytest.mark.parametrize("code", [*range(0x20), 0x7F, 0x85, 0xA0, 0x200B, 0x2028, 0xFEFF])
+def test_control_and_invisible_characters_in_a_host_are_refused(code: int) -> None:
+    with pytest.raises(InvalidInput):
+        check_destination(f"https://evil.test{chr(code)}.allowed.test/", ALLOWED)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        pytest.param("https://[allowed.test/", id="an opening bracket"),
+        pytest.param("https://allowed.test]/", id="a closing bracket"),
+        pytest.param("https://[::1]/", id="an IPv6 literal"),
+        pytest.param("https://[v1.allowed.test]/", id="an IPvFuture literal"),
+        pytest.param("https://evil.test%5c.allowed.test/", id="a percent-encoded backslash"),
+        pytest.param("https://evil.test%2f.allowed.test/", id="a percent-encoded solidus"),
+        pytest.param("https://evil.test%40allowed.test/", id="a percent-encoded at sign"),
+        pytest.param("https://evil_test.allowed.test/", id="an underscore"),
+        pytest.param("https://-evil.allowed.test/", id="a label starting with a hyphen"),
+    ],
+)
+def test_hosts_outside_the_hostname_alphabet_are_refused_not_crashed_on(url: str) -> None:
+    with pytest.raises(InvalidInput):
+        check_destination(url, ALLOWED)
+
+
+def test_an_internationalised_subdomain_of_an_allowed_domain_passes() -> None:
+    assert check_destination("https://bücher.allowed.test/", ALLOWED) == "https://bücher.allowed.test/"
+    assert ascii_host("bücher.allowed.test") == "xn--bcher-kva.allowed.test"
