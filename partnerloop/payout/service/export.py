@@ -3,13 +3,13 @@ and the yearly earnings report (1099-NEC threshold)."""
 
 from __future__ import annotations
 
-import csv
 import io
 from datetime import UTC, datetime
 
 from sqlalchemy.orm import Session
 
 from partnerloop.config import Settings
+from partnerloop.kit import spreadsheet
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.models import Program
 from partnerloop.partner import service as partner_service
@@ -45,7 +45,7 @@ def export_run(
     ]
     methods = repository.methods_of(session, program.id, [payout.partner_id for payout in payouts])
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.writer(out, lineterminator="\r\n")
     if export_format == "paypal":
         currencies = {payout.currency for payout in payouts}
         if len(currencies) > 1:
@@ -127,7 +127,7 @@ def statement(session: Session, program: Program, partner_id: str) -> list[State
 
 def statement_csv(session: Session, program: Program, partner_id: str) -> str:
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\r\n")
+    writer = spreadsheet.writer(out, lineterminator="\r\n")
     writer.writerow(
         ["payout_id", "payout_status", "payout_date", "payout_amount", "payout_currency", "method", "reference",
          "commission_id", "kind", "earnings", "earnings_currency", "occurred_at", "explanation"]
