@@ -30,6 +30,7 @@ from partnerloop.tracking.click_writer import ClickWriterProcess
 from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
 from partnerloop.web.pages import SecurityHeadersMiddleware, install_page_handlers
+from partnerloop.web.request_limits import RequestLimitsMiddleware
 
 log = logging.getLogger("partnerloop")
 
@@ -133,6 +134,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     api.state.runtime = runtime
     install_error_handlers(api)
     install_page_handlers(api)
+    api.add_middleware(RequestLimitsMiddleware)  # inside the security headers, so its answers carry them
     api.add_middleware(SecurityHeadersMiddleware)
     configure_email(settings)
     configure_payouts(settings)

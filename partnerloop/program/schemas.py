@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
 AttributionModel = Literal["first_click", "last_click", "linear", "time_decay", "position"]
 
@@ -29,6 +29,12 @@ class ProgramOut(BaseModel):
     created_at: datetime
 
 
+_NOT_NULLABLE = (
+    "name", "cookie_days", "hold_days", "min_payout_amount", "attribution_model", "allowed_domains", "link_params",
+    "stripe_test_mode",
+)  # fmt: skip
+
+
 class ProgramPatch(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -45,3 +51,13 @@ class ProgramPatch(BaseModel):
     stripe_test_mode: bool | None = None
     fallback_url: str | None = Field(default=None, max_length=2000)
     link_domains: list[str] | None = Field(default=None, max_length=20)  # hosts where GET /{key} redirects
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_null_for_what_must_have_a_value(cls, data: Any) -> Any:
+        """`null` clears only what may be empty (a default plan, a fallback URL, a Stripe key)."""
+        if isinstance(data, dict):
+            for field in _NOT_NULLABLE:
+                if field in data and data[field] is None:
+                    raise ValueError(f"{field} cannot be null")
+        return data
