@@ -30,6 +30,7 @@ from partnerloop.tracking.click_writer import ClickWriterProcess
 from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
 from partnerloop.web.pages import SecurityHeadersMiddleware, install_page_handlers
+from partnerloop.webhook.service import configure_webhooks
 
 log = logging.getLogger("partnerloop")
 
@@ -65,6 +66,8 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.program.endpoints import router as program_router
     from partnerloop.report.endpoints import router as report_router
     from partnerloop.tracking.endpoints import router as site_tracking_router
+    from partnerloop.webhook.endpoints import catalogue_router as webhook_catalogue_router
+    from partnerloop.webhook.endpoints import router as webhook_router
 
     for router in (
         site_tracking_router,
@@ -83,6 +86,8 @@ def _routers(api: FastAPI) -> None:
         ledger_router,
         payout_router,
         fx_router,
+        webhook_router,
+        webhook_catalogue_router,
         account_router,
         partner_portal_router,
         manage_router,
@@ -132,6 +137,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     api.add_middleware(SecurityHeadersMiddleware)
     configure_email(settings)
     configure_payouts(settings)
+    configure_webhooks(settings)
 
     @api.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
 from partnerloop.commission.earning import TRACKING, hold_until
+from partnerloop.commission.events import announce_created
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
@@ -192,4 +193,5 @@ def record_click_commissions(connection: Connection, commissions: ClickCommissio
         created = repository.insert_commissions_by_id(session, commissions.rows)
         for commission in created:
             ledger.post_commission_created(session, commission, actor=TRACKING)
+        announce_created(session, created)
         return len(created)

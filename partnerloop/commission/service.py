@@ -22,6 +22,7 @@ from partnerloop.commission.earning import (
     partner_context,
     plan_for,
 )
+from partnerloop.commission.events import announce_approved, announce_created
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
@@ -179,6 +180,8 @@ def change_status(
             _end_hold(row, now, actor)
     _move(session, moved, actor)
     session.flush()
+    if target is CommissionStatus.APPROVED:
+        announce_approved(session, [commission])
     return commission
 
 
@@ -230,6 +233,7 @@ def create_manual_commission(session: Session, program: Program, body: ManualCom
     session.add(commission)
     session.flush()
     ledger.post_commission_created(session, commission, actor=actor)
+    announce_created(session, [commission])
     return commission
 
 
@@ -288,6 +292,7 @@ def claw_back(session: Session, program: Program, commission_id: str, body: Claw
     session.add(clawback)
     session.flush()
     ledger.post_commission_created(session, clawback, actor=actor)
+    announce_created(session, [clawback])
     close_if_fully_reversed(session, original, taken + decided, actor=actor)
     session.flush()
     return clawback

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
 from partnerloop.commission.earning import CreditSplit, SaleFacts, earn
+from partnerloop.commission.events import announce_created, tracked
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
@@ -300,7 +301,7 @@ def track_lead(session: Session, program: Program, body: LeadIn, now: datetime) 
     _customer_facts(customer, body.customer_country, body.customer_metadata)
     commissions = _attribute_and_earn(session, program, customer, found, lead, None)
     session.flush()
-    return _lead_answer(session, lead, customer, commissions)
+    return tracked(session, program.id, _lead_answer(session, lead, customer, commissions))
 
 
 # ---------------------------------------------------------------- sales
@@ -403,7 +404,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
             "and no click or earlier partner attributes the customer."
         )
     session.flush()
-    return _sale_answer(session, sale, customer, commissions)
+    return tracked(session, program.id, _sale_answer(session, sale, customer, commissions))
 
 
 def _stored_sale_facts(session: Session, program: Program, sale: Event) -> SaleFacts:
@@ -580,6 +581,7 @@ def _reverse_commissions(session: Session, sale: Event, refund: Event, plan: Ref
         if reversal is None:
             continue
         ledger.post_commission_created(session, reversal, actor="tracking")
+        announce_created(session, [reversal])
         close_if_fully_reversed(session, original, taken.get(original.id, 0) + due, actor="tracking")
 
 
@@ -635,4 +637,4 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
         return _replay_refund(session, refund, sale, body)
     _reverse_commissions(session, sale, refund, decided)
     session.flush()
-    return _refund_answer(session, refund, sale)
+    return tracked(session, program.id, _refund_answer(session, refund, sale))

@@ -46,7 +46,27 @@ class LeaseLost(Exception):
     """The job was taken over by another worker after this worker's lease expired."""
 
 
-_handlers: dict[str, JobHandler] = {}
+@dataclass(frozen=True)
+class SplitJobHandler:
+    """A job that talks to the network without holding a transaction (a slow receiver must not hold
+    SQLite's write lock): `prepare` reads in a short transaction, `perform` runs with none open, and
+    `finish` writes its outcome in the transaction that marks the job done."""
+
+    prepare: Callable[[Session, dict[str, Any]], Any]
+    perform: Callable[[Any], Any]
+    finish: Callable[[Session, dict[str, Any], Any], None]
+
+
+_handlers: dict[str, JobHandler | SplitJobHandler] = {}
+
+
+def split_job_handler(kind: str, handler: SplitJobHandler) -> SplitJobHandler:
+    """Register a SplitJobHandler for jobs of `kind`."""
+    existing = _handlers.get(kind)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"Job kind '{kind}' already has a handler ({existing!r}).")
+    _handlers[kind] = handler
+    return handler
 
 
 def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -55,7 +75,11 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     def register(handler: JobHandler) -> JobHandler:
         existing = _handlers.get(kind)
         if existing is not None and existing is not handler:
-            name = f"{existing.__module__}.{existing.__qualname__}"
+            name = (
+                repr(existing)
+                if isinstance(existing, SplitJobHandler)
+                else f"{existing.__module__}.{existing.__qualname__}"
+            )
             raise ValueError(f"Job kind '{kind}' already has a handler ({name}).")
         _handlers[kind] = handler
         return handler
@@ -63,7 +87,7 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     return register
 
 
-def handler_for(kind: str) -> JobHandler | None:
+def handler_for(kind: str) -> JobHandler | SplitJobHandler | None:
     return _handlers.get(kind)
 
 

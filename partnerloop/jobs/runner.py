@@ -50,10 +50,19 @@ def execute(engine: Engine, job: queue.ClaimedJob, worker_id: str, *, now: datet
         log.error("job %s: unknown kind '%s', marked dead", job.id, job.kind)
         return JobStatus.DEAD
     try:
-        with transaction(engine) as session:
-            queue.lock_own_job(session, job.id, worker_id)
-            handler(session, job.payload)
-            queue.mark_done(session, job.id, worker_id, now or utc_now())
+        if isinstance(handler, queue.SplitJobHandler):
+            with transaction(engine, writes=False) as session:
+                prepared = handler.prepare(session, job.payload)
+            outcome = handler.perform(prepared)  # no transaction open: the network may be slow
+            with transaction(engine) as session:
+                queue.lock_own_job(session, job.id, worker_id)
+                handler.finish(session, job.payload, outcome)
+                queue.mark_done(session, job.id, worker_id, now or utc_now())
+        else:
+            with transaction(engine) as session:
+                queue.lock_own_job(session, job.id, worker_id)
+                handler(session, job.payload)
+                queue.mark_done(session, job.id, worker_id, now or utc_now())
     except queue.LeaseLost:
         log.warning("job %s (%s): taken over by another worker, result discarded", job.id, job.kind)
         return None

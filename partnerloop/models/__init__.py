@@ -28,6 +28,7 @@ from partnerloop.models.stripe import (
     StripePaymentLink,
     StripeSubscription,
 )
+from partnerloop.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from partnerloop.models.workspace import Member, User, Workspace
 
 __all__ = [
@@ -72,6 +73,10 @@ __all__ = [
     "StripeSubscription",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WelcomeKit",
     "Workspace",
 ]
