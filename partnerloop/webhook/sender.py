@@ -149,6 +149,7 @@ def send(url: str, headers: dict[str, str], body: bytes, *, timeout: float, allo
             headers=request_headers,
             content=body,
             extensions=extensions,
+            timeout=httpx.Timeout(timeout),
         )
         response = client.send(request, stream=True)
         try:

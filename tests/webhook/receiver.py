@@ -55,9 +55,7 @@ class Receiver:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
                 with receiver._lock:
-                    receiver.requests.append(
-                        Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body)
-                    )
+                    receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                     answer = receiver.answers.pop(0) if receiver.answers else receiver.default
                 if answer.delay_s:
                     time.sleep(answer.delay_s)

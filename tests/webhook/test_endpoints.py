@@ -85,17 +85,25 @@ def test_bad_input_is_a_422_naming_the_field_and_stores_nothing(
     assert _count(engine, WebhookEndpoint) == 0
 
 
-def test_patch_with_a_bad_url_or_event_changes_nothing(api: TestClient, program: ProgramKeys, receiver: Receiver) -> None:
+def test_patch_with_a_bad_url_or_event_changes_nothing(
+    api: TestClient, program: ProgramKeys, receiver: Receiver
+) -> None:
     created = _create(api, program, receiver.url(), ["sale.created"])
     path = f"/api/v1/webhook-endpoints/{created['id']}"
-    for body, field in (({"url": "gopher://x"}, "url"), ({"events": ["nope"]}, "events"), ({"status": "gone"}, "status")):
+    for body, field in (
+        ({"url": "gopher://x"}, "url"),
+        ({"events": ["nope"]}, "events"),
+        ({"status": "gone"}, "status"),
+    ):
         response = api.patch(path, json=body, headers=program.headers)
         assert response.status_code == 422 and field in response.json()["detail"], response.text
     after = api.get(path, headers=program.headers).json()
     assert after["url"] == receiver.url() and after["events"] == ["sale.created"] and after["status"] == "active"
 
 
-def test_catalogue_lists_every_event_type_of_the_contract_with_an_example(api: TestClient, program: ProgramKeys) -> None:
+def test_catalogue_lists_every_event_type_of_the_contract_with_an_example(
+    api: TestClient, program: ProgramKeys
+) -> None:
     listed = api.get("/api/v1/webhook-event-types", headers=program.headers).json()["data"]
     types = {row["type"] for row in listed}
     contract = {
