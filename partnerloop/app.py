@@ -68,6 +68,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.tracking.endpoints import router as site_tracking_router
     from partnerloop.webhook.endpoints import catalogue_router as webhook_catalogue_router
     from partnerloop.webhook.endpoints import router as webhook_router
+    from partnerloop.webhook.views import router as webhook_pages_router
 
     for router in (
         site_tracking_router,
@@ -91,6 +92,7 @@ def _routers(api: FastAPI) -> None:
         account_router,
         partner_portal_router,
         manage_router,
+        webhook_pages_router,
     ):
         api.include_router(router)
 
