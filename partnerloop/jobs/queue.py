@@ -48,13 +48,15 @@ class LeaseLost(Exception):
 
 @dataclass(frozen=True)
 class SplitJobHandler:
-    """A job that talks to the network without holding a transaction (a slow receiver must not hold
-    SQLite's write lock): `prepare` reads in a short transaction, `perform` runs with none open, and
-    `finish` writes its outcome in the transaction that marks the job done."""
+    """Jobs that talk to the network without holding a transaction (a slow receiver must not hold
+    SQLite's write lock), taken up to `batch` at a time: `prepare` reads the jobs' payloads in a short
+    transaction, `perform` runs with none open, and `finish` writes the outcome in the transaction that
+    marks the jobs done."""
 
-    prepare: Callable[[Session, dict[str, Any]], Any]
+    prepare: Callable[[Session, list[dict[str, Any]]], Any]
     perform: Callable[[Any], Any]
-    finish: Callable[[Session, dict[str, Any], Any], None]
+    finish: Callable[[Session, list[dict[str, Any]], Any], None]
+    batch: int = 1
 
 
 _handlers: dict[str, JobHandler | SplitJobHandler] = {}
@@ -179,6 +181,40 @@ def claim(session: Session, worker_id: str, now: datetime, *, lease: timedelta =
             attempts=job.attempts,
             max_attempts=job.max_attempts,
         )
+
+
+def claim_more(
+    session: Session, kind: str, worker_id: str, now: datetime, limit: int, *, lease: timedelta = LEASE
+) -> list[ClaimedJob]:
+    """Take up to `limit` more queued jobs of `kind` due at `now` (a batch for a SplitJobHandler), in the
+    caller's claiming transaction."""
+    if limit < 1:
+        return []
+    statement = (
+        select(Job)
+        .where(Job.kind == kind, Job.status == JobStatus.QUEUED.value, Job.run_at <= now)
+        .order_by(Job.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for job in session.execute(statement).scalars():
+        job.status = JobStatus.RUNNING.value
+        job.locked_by = worker_id
+        job.locked_until = now + lease
+        job.attempts += 1
+        claimed.append(
+            ClaimedJob(
+                id=job.id,
+                kind=job.kind,
+                payload=dict(job.payload or {}),
+                program_id=job.program_id,
+                attempts=job.attempts,
+                max_attempts=job.max_attempts,
+            )
+        )
+    session.flush()
+    return claimed
 
 
 def lock_own_job(session: Session, job_id: str, worker_id: str) -> None:

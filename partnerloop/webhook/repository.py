@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import insert, select
@@ -101,16 +101,26 @@ def deliveries_for_sending(
     return [(row[0], row[1], row[2]) for row in rows]
 
 
-def lock_delivery(session: Session, delivery_id: str) -> WebhookDelivery | None:
-    return session.execute(
-        select(WebhookDelivery).where(WebhookDelivery.id == delivery_id).with_for_update()
-    ).scalar_one_or_none()
+def lock_deliveries(session: Session, delivery_ids: Sequence[str]) -> dict[str, WebhookDelivery]:
+    if not delivery_ids:
+        return {}
+    rows = session.execute(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(sorted(set(delivery_ids))))
+        .order_by(WebhookDelivery.id)
+        .with_for_update()
+    ).scalars()
+    return {row.id: row for row in rows}
 
 
-def lock_endpoint(session: Session, endpoint_id: str) -> WebhookEndpoint | None:
-    return session.execute(
-        select(WebhookEndpoint).where(WebhookEndpoint.id == endpoint_id).with_for_update()
-    ).scalar_one_or_none()
+def lock_endpoints(session: Session, endpoint_ids: Iterable[str]) -> dict[str, WebhookEndpoint]:
+    wanted = sorted(set(endpoint_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(WebhookEndpoint).where(WebhookEndpoint.id.in_(wanted)).order_by(WebhookEndpoint.id).with_for_update()
+    ).scalars()
+    return {row.id: row for row in rows}
 
 
 def admin_emails(session: Session, program_id: str) -> list[str]:

@@ -23,7 +23,7 @@ from standardwebhooks.webhooks import Webhook
 from partnerloop.jobs.queue import SplitJobHandler, enqueue, split_job_handler
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
-from partnerloop.models import WebhookAttempt, WebhookEndpoint
+from partnerloop.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from partnerloop.notify.email import enqueue_email
 from partnerloop.webhook import repository
 from partnerloop.webhook.rules import (
@@ -41,7 +41,8 @@ from partnerloop.webhook.service import DELIVER_JOB, DELIVER_JOB_ATTEMPTS, unsea
 
 log = logging.getLogger("partnerloop.webhook")
 
-MAX_PARALLEL_SENDS = 8  # one event's fan-out to several endpoints goes out side by side
+MAX_PARALLEL_SENDS = 16  # a batch's requests (a fan-out, a backlog) go out side by side
+BATCH = 50  # deliver jobs taken together by one worker: one claim, one read, one write for all
 
 
 @dataclass(frozen=True)
@@ -62,8 +63,8 @@ class Sent:
     result: AttemptResult | None  # None: not sent (canceled)
 
 
-def _prepare(session: Session, payload: dict[str, Any]) -> list[Prepared]:
-    wanted = {str(pair[0]): str(pair[1]) for pair in payload.get("deliveries", [])}
+def _prepare(session: Session, payloads: list[dict[str, Any]]) -> list[Prepared]:
+    wanted = {str(pair[0]): str(pair[1]) for payload in payloads for pair in payload.get("deliveries", [])}
     settings = webhook_settings()
     now = utc_now()
     prepared: list[Prepared] = []
@@ -149,9 +150,11 @@ def _disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
     _tell_admins(session, endpoint)
 
 
-def _record(session: Session, sent: Sent) -> None:
+def _record(
+    session: Session, sent: Sent, deliveries: dict[str, WebhookDelivery], endpoints: dict[str, WebhookEndpoint]
+) -> None:
     item = sent.prepared
-    delivery = repository.lock_delivery(session, item.delivery_id)
+    delivery = deliveries.get(item.delivery_id)
     if delivery is None:
         return  # the endpoint was deleted meanwhile
     now = utc_now()
@@ -182,8 +185,7 @@ def _record(session: Session, sent: Sent) -> None:
     delivery.last_error = result.error
     if delivery.attempt_token != item.token:
         return  # a retry by hand replaced this attempt's schedule: it decides what comes next
-    endpoint = repository.lock_endpoint(session, delivery.endpoint_id)
-    assert endpoint is not None  # deliveries go with their endpoint
+    endpoint = endpoints[delivery.endpoint_id]  # deliveries go with their endpoint
     outcome = verdict(result.status_code)
     if outcome is AttemptVerdict.SUCCEEDED and result.error:
         outcome = AttemptVerdict.FAILED  # e.g. a 2xx whose answer never finished
@@ -222,11 +224,16 @@ def _record(session: Session, sent: Sent) -> None:
         )
 
 
-def _finish(session: Session, _payload: dict[str, Any], sent: list[Sent]) -> None:
-    for item in sorted(sent, key=lambda one: one.prepared.delivery_id):  # one lock order for all workers
-        _record(session, item)
+def _finish(session: Session, _payloads: list[dict[str, Any]], sent: list[Sent]) -> None:
+    # Locked in id order (deliveries, then endpoints): one lock order for all workers.
+    deliveries = repository.lock_deliveries(session, [item.prepared.delivery_id for item in sent])
+    endpoints = repository.lock_endpoints(session, {delivery.endpoint_id for delivery in deliveries.values()})
+    for item in sorted(sent, key=lambda one: one.prepared.delivery_id):
+        _record(session, item, deliveries, endpoints)
 
 
-deliver = split_job_handler(DELIVER_JOB, SplitJobHandler(prepare=_prepare, perform=_perform, finish=_finish))
+deliver = split_job_handler(
+    DELIVER_JOB, SplitJobHandler(prepare=_prepare, perform=_perform, finish=_finish, batch=BATCH)
+)
 
 __all__ = ["deliver"]
