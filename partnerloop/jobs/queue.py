@@ -228,6 +228,28 @@ def lock_own_job(session: Session, job_id: str, worker_id: str) -> None:
         raise LeaseLost(f"Job {job_id} is no longer held by {worker_id}.")
 
 
+def lock_own_jobs(session: Session, job_ids: list[str], worker_id: str) -> None:
+    """lock_own_job for a batch, in one statement (id order)."""
+    owned = session.execute(
+        select(Job.id)
+        .where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING.value, Job.locked_by == worker_id)
+        .order_by(Job.id)
+        .with_for_update()
+    ).scalars()
+    lost = set(job_ids) - set(owned)
+    if lost:
+        raise LeaseLost(f"Jobs {sorted(lost)} are no longer held by {worker_id}.")
+
+
+def mark_all_done(session: Session, job_ids: list[str], worker_id: str, now: datetime) -> None:
+    """mark_done for a batch, in one statement."""
+    session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker_id)
+        .values(status=JobStatus.DONE.value, locked_until=None, finished_at=now)
+    )
+
+
 def mark_done(session: Session, job_id: str, worker_id: str, now: datetime) -> None:
     """In the handler's transaction: the job is done (the worker stays recorded in locked_by)."""
     session.execute(

@@ -93,12 +93,11 @@ def execute_split(
         with transaction(engine, writes=False) as session:
             prepared = handler.prepare(session, payloads)
         outcome = handler.perform(prepared)  # no transaction open: the network may be slow
+        job_ids = [job.id for job in jobs]
         with transaction(engine) as session:
-            for job in jobs:
-                queue.lock_own_job(session, job.id, worker_id)
+            queue.lock_own_jobs(session, job_ids, worker_id)
             handler.finish(session, payloads, outcome)
-            for job in jobs:
-                queue.mark_done(session, job.id, worker_id, now or utc_now())
+            queue.mark_all_done(session, job_ids, worker_id, now or utc_now())
     except queue.LeaseLost:
         log.warning("jobs %s (%s): taken over by another worker, result discarded", [j.id for j in jobs], jobs[0].kind)
         return None

@@ -98,7 +98,7 @@ class _Clients:
 
     @staticmethod
     def _new(timeout: float) -> httpx.Client:
-        limits = httpx.Limits(max_connections=20, max_keepalive_connections=10, keepalive_expiry=30)
+        limits = httpx.Limits(max_connections=32, max_keepalive_connections=32, keepalive_expiry=30)
         return httpx.Client(timeout=httpx.Timeout(timeout), limits=limits, follow_redirects=False, trust_env=False)
 
 
