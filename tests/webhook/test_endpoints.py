@@ -194,3 +194,13 @@ def test_events_are_written_only_for_subscribed_endpoints(
     assert response.status_code == 201
     with transaction(engine, writes=False) as session:
         assert [event.type for event in session.execute(select(WebhookEvent)).scalars()] == ["partner.created"]
+
+
+def test_the_documentation_lists_every_event_type() -> None:
+    from pathlib import Path
+
+    from partnerloop.webhook.catalogue import EVENT_TYPES
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
+    missing = [event.type for event in EVENT_TYPES if f"### `{event.type}`" not in text]
+    assert missing == []
