@@ -105,8 +105,8 @@ EVENT_TYPES: tuple[EventType, ...] = (
               _COMMISSION),
     EventType("commission.approved", "A commission was approved (by hand or when its hold period ended).",
               "Commission", _COMMISSION | {"status": "approved", "status_changed_at": "2026-12-31T10:01:00Z"}),
-    EventType("commission.reversed", "A commission was (partly) taken back: `data` is the negative reversal or "
-              "clawback; `reverses_id` names the original.", "Commission",
+    EventType("commission.reversed", "A commission was (partly) taken back: data is the negative reversal or "
+              "clawback; reverses_id names the original.", "Commission",
               _COMMISSION | {"id": "01jeb7d2c4v6b8n0m2q4w6e8r0", "kind": "reversal", "earnings_amount": -980,
                              "reverses_id": _COMMISSION["id"], "explanation": "Reversal of 980 (refund of 49.00 USD)"}),
     EventType("payout.paid", "A payout reached the partner (provider confirmed or marked paid).", "Payout", _PAYOUT),

@@ -24,6 +24,7 @@ from partnerloop.webhook import repository
 from partnerloop.webhook.catalogue import BY_TYPE, SUBSCRIBABLE, TEST_EVENT
 from partnerloop.webhook.rules import (
     PREVIOUS_SECRET_GRACE,
+    WILDCARD,
     DeliveryStatus,
     EndpointStatus,
     subscribes,
@@ -196,6 +197,8 @@ def _checked_events(events: list[str]) -> list[str]:
     if unknown:
         names = ", ".join(f"'{name}'" for name in unknown)
         raise UnknownEventType(f"events: unknown event type {names}; GET /api/v1/webhook-event-types lists them.")
+    if WILDCARD in events:
+        return [WILDCARD]  # every event: naming some besides adds nothing
     return list(dict.fromkeys(events))
 
 

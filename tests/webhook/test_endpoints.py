@@ -204,3 +204,10 @@ def test_the_documentation_lists_every_event_type() -> None:
     text = (Path(__file__).resolve().parents[2] / "docs" / "webhooks.md").read_text()
     missing = [event.type for event in EVENT_TYPES if f"### `{event.type}`" not in text]
     assert missing == []
+
+
+def test_every_event_besides_named_ones_is_just_every_event(
+    api: TestClient, program: ProgramKeys, receiver: Receiver
+) -> None:
+    created = _create(api, program, receiver.url(), ["sale.created", "*", "sale.created"])
+    assert created["events"] == ["*"]
