@@ -31,6 +31,7 @@ from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
 from partnerloop.web.pages import SecurityHeadersMiddleware, install_page_handlers
 from partnerloop.web.request_limits import RequestLimitsMiddleware
+from partnerloop.webhook.service import configure_webhooks
 
 log = logging.getLogger("partnerloop")
 
@@ -61,6 +62,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.link.endpoints import router as link_router
     from partnerloop.link.qr import router as link_qr_router
     from partnerloop.manage.views import router as manage_router
+    from partnerloop.manage.views.webhooks import router as webhook_pages_router
     from partnerloop.partner.endpoints import router as partner_router
     from partnerloop.partner_portal.views import router as partner_portal_router
     from partnerloop.payout.endpoints import router as payout_router
@@ -68,6 +70,8 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.program.endpoints import router as program_router
     from partnerloop.report.endpoints import router as report_router
     from partnerloop.tracking.endpoints import router as site_tracking_router
+    from partnerloop.webhook.endpoints import catalogue_router as webhook_catalogue_router
+    from partnerloop.webhook.endpoints import router as webhook_router
 
     for router in (
         site_tracking_router,
@@ -88,9 +92,12 @@ def _routers(api: FastAPI) -> None:
         ledger_router,
         payout_router,
         fx_router,
+        webhook_router,
+        webhook_catalogue_router,
         account_router,
         partner_portal_router,
         manage_router,
+        webhook_pages_router,
     ):
         api.include_router(router)
 
@@ -138,6 +145,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     api.add_middleware(SecurityHeadersMiddleware)
     configure_email(settings)
     configure_payouts(settings)
+    configure_webhooks(settings)
 
     @api.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -42,7 +42,11 @@ class Settings(BaseSettings):
     stripe_api_base: str | None = None  # e.g. a loopback server in tests; unset: Stripe's own
     stripe_secret_key: str | None = None  # a program's own key (payout settings) wins
     payout_http_timeout_s: float = 20.0
-    payout_poll_seconds: float = 60.0  # how often a sent PayPal batch is polled until every item is final
+    payout_poll_seconds: float = 60.0
+    # Outbound webhooks: private, loopback and link-local receivers are refused unless this is set
+    # (ALLOW_PRIVATE_WEBHOOKS=1, development and tests only).
+    allow_private_webhooks: bool = False
+    webhook_timeout_s: float = 10.0  # connect, and the whole answer of one delivery attempt  # how often a sent PayPal batch is polled until every item is final
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

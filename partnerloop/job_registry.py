@@ -10,7 +10,8 @@ import partnerloop.engagement.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
-import partnerloop.payout.tasks  # noqa: F401
+import partnerloop.payout.tasks
+import partnerloop.webhook.tasks  # noqa: F401
 from partnerloop.jobs.schedules import PeriodicJob
 
 SCHEDULES: tuple[PeriodicJob, ...] = (

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
 from partnerloop.commission.earning import TRACKING, hold_until
+from partnerloop.commission.events import announce_created
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
@@ -31,11 +32,12 @@ from partnerloop.commission.rules import (
 )
 from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger
-from partnerloop.models import Program
+from partnerloop.models import Commission, Program
 from partnerloop.partner.rules import EnrollmentStatus
 from partnerloop.plan import repository as plan_repository
 from partnerloop.plan.rules import Earnings, EventFacts, PlanTerms, capped_periods, choose_plan_id, period_start
 from partnerloop.plan.service import cached_plan_terms
+from partnerloop.webhook.service import listens
 
 
 class ClickFacts(NamedTuple):
@@ -205,4 +207,6 @@ def record_click_commissions(connection: Connection, commissions: ClickCommissio
         created = repository.insert_commissions_by_id(session, commissions.rows)
         ledger.post_commissions_created(session, [_Created(*(row[field] for field in _Created._fields)) for row in created],
                                         actor=TRACKING)  # fmt: skip
+        listening = {row["program_id"] for row in created if listens(session, row["program_id"], "commission.created")}
+        announce_created(session, [Commission(**row) for row in created if row["program_id"] in listening])
         return len(created)

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
+from partnerloop.commission.events import announce_created
 from partnerloop.commission.rules import CommissionKind, CommissionStatus, Share
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
@@ -318,6 +319,7 @@ def earn(
         if row is not None:
             ledger.post_commission_created(session, row, actor=TRACKING)
             created.append(row)
+    announce_created(session, created)
     if not created and (reason is None or any(isinstance(pricing.priced, Earnings) for pricing in pricings)):
         return repository.commissions_of_event(session, event.id), None  # recorded already
     return created, reason

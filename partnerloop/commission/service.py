@@ -22,6 +22,7 @@ from partnerloop.commission.earning import (
     partner_context,
     plan_for,
 )
+from partnerloop.commission.events import announce_approved, announce_created
 from partnerloop.commission.rules import (
     CommissionKind,
     CommissionStatus,
@@ -183,6 +184,8 @@ def change_status(
             _end_hold(row, now, actor)
     _move(session, moved, actor)
     session.flush()
+    if target is CommissionStatus.APPROVED:
+        announce_approved(session, [commission])
     return commission
 
 
@@ -259,6 +262,7 @@ def create_manual_commission(session: Session, program: Program, body: ManualCom
     session.add(commission)
     session.flush()
     ledger.post_commission_created(session, commission, actor=actor)
+    announce_created(session, [commission])
     return commission
 
 
@@ -317,6 +321,7 @@ def claw_back(session: Session, program: Program, commission_id: str, body: Claw
     session.add(clawback)
     session.flush()
     ledger.post_commission_created(session, clawback, actor=actor)
+    announce_created(session, [clawback])
     close_if_fully_reversed(session, original, taken + decided, actor=actor)
     session.flush()
     return clawback
@@ -465,4 +470,5 @@ def reverse_for_refund(session: Session, sale: Event, refund: Event, plan: Refun
         if reversal is None:
             continue
         ledger.post_commission_created(session, reversal, actor="tracking")
+        announce_created(session, [reversal])
         close_if_fully_reversed(session, original, taken.get(original.id, 0) + due, actor="tracking")

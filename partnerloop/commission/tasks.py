@@ -8,6 +8,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from partnerloop.commission import repository
+from partnerloop.commission.events import announce_approved
 from partnerloop.commission.rules import CommissionStatus
 from partnerloop.jobs.queue import job_handler
 from partnerloop.kit.time import utc_now
@@ -37,6 +38,7 @@ def approve_due(session: Session, now: datetime) -> int:
         actor=ACTOR,
         memo="hold period over",
     )
+    announce_approved(session, [row[0] for row in approved])
     return len(approved)
 
 

@@ -32,6 +32,7 @@ from partnerloop.conversion.attribution import (
     Touch,
     attribute,
 )
+from partnerloop.conversion.events import tracked
 from partnerloop.conversion.multitouch import AttributionModel, Touchpoint, split_shares
 from partnerloop.conversion.schemas import (
     CustomerOut,
@@ -320,7 +321,7 @@ def track_lead(session: Session, program: Program, body: LeadIn, now: datetime) 
     _customer_facts(customer, body.customer_country, body.customer_metadata)
     commissions = _attribute_and_earn(session, program, customer, found, lead, None)
     session.flush()
-    return _lead_answer(session, lead, customer, commissions)
+    return tracked(session, program.id, _lead_answer(session, lead, customer, commissions))
 
 
 # ---------------------------------------------------------------- sales
@@ -424,7 +425,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
         )
     check_tiers_soon(session, program.id, [commission.partner_id for commission in commissions])
     session.flush()
-    return _sale_answer(session, sale, customer, commissions)
+    return tracked(session, program.id, _sale_answer(session, sale, customer, commissions))
 
 
 def _stored_sale_facts(session: Session, program: Program, sale: Event) -> SaleFacts:
@@ -588,4 +589,4 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
     commission_service.reverse_for_refund(session, sale, refund, decided)
     check_tiers_soon(session, program.id, [sale.partner_id or ""])
     session.flush()
-    return _refund_answer(session, refund, sale)
+    return tracked(session, program.id, _refund_answer(session, refund, sale))

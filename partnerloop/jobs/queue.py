@@ -46,7 +46,29 @@ class LeaseLost(Exception):
     """The job was taken over by another worker after this worker's lease expired."""
 
 
-_handlers: dict[str, JobHandler] = {}
+@dataclass(frozen=True)
+class SplitJobHandler:
+    """Jobs that talk to the network without holding a transaction (a slow receiver must not hold
+    SQLite's write lock), taken up to `batch` at a time: `prepare` reads the jobs' payloads in a short
+    transaction, `perform` runs with none open, and `finish` writes the outcome in the transaction that
+    marks the jobs done."""
+
+    prepare: Callable[[Session, list[dict[str, Any]]], Any]
+    perform: Callable[[Any], Any]
+    finish: Callable[[Session, list[dict[str, Any]], Any], None]
+    batch: int = 1
+
+
+_handlers: dict[str, JobHandler | SplitJobHandler] = {}
+
+
+def split_job_handler(kind: str, handler: SplitJobHandler) -> SplitJobHandler:
+    """Register a SplitJobHandler for jobs of `kind`."""
+    existing = _handlers.get(kind)
+    if existing is not None and existing is not handler:
+        raise ValueError(f"Job kind '{kind}' already has a handler ({existing!r}).")
+    _handlers[kind] = handler
+    return handler
 
 
 def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
@@ -55,7 +77,11 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     def register(handler: JobHandler) -> JobHandler:
         existing = _handlers.get(kind)
         if existing is not None and existing is not handler:
-            name = f"{existing.__module__}.{existing.__qualname__}"
+            name = (
+                repr(existing)
+                if isinstance(existing, SplitJobHandler)
+                else f"{existing.__module__}.{existing.__qualname__}"
+            )
             raise ValueError(f"Job kind '{kind}' already has a handler ({name}).")
         _handlers[kind] = handler
         return handler
@@ -63,7 +89,7 @@ def job_handler(kind: str) -> Callable[[JobHandler], JobHandler]:
     return register
 
 
-def handler_for(kind: str) -> JobHandler | None:
+def handler_for(kind: str) -> JobHandler | SplitJobHandler | None:
     return _handlers.get(kind)
 
 
@@ -157,6 +183,40 @@ def claim(session: Session, worker_id: str, now: datetime, *, lease: timedelta =
         )
 
 
+def claim_more(
+    session: Session, kind: str, worker_id: str, now: datetime, limit: int, *, lease: timedelta = LEASE
+) -> list[ClaimedJob]:
+    """Take up to `limit` more queued jobs of `kind` due at `now` (a batch for a SplitJobHandler), in the
+    caller's claiming transaction."""
+    if limit < 1:
+        return []
+    statement = (
+        select(Job)
+        .where(Job.kind == kind, Job.status == JobStatus.QUEUED.value, Job.run_at <= now)
+        .order_by(Job.run_at)
+        .limit(limit)
+        .with_for_update(skip_locked=True)
+    )
+    claimed = []
+    for job in session.execute(statement).scalars():
+        job.status = JobStatus.RUNNING.value
+        job.locked_by = worker_id
+        job.locked_until = now + lease
+        job.attempts += 1
+        claimed.append(
+            ClaimedJob(
+                id=job.id,
+                kind=job.kind,
+                payload=dict(job.payload or {}),
+                program_id=job.program_id,
+                attempts=job.attempts,
+                max_attempts=job.max_attempts,
+            )
+        )
+    session.flush()
+    return claimed
+
+
 def lock_own_job(session: Session, job_id: str, worker_id: str) -> None:
     """Lock the claimed job's row for the handler's transaction; raise LeaseLost if it is no longer ours."""
     owned = session.execute(
@@ -166,6 +226,28 @@ def lock_own_job(session: Session, job_id: str, worker_id: str) -> None:
     ).scalar_one_or_none()
     if owned is None:
         raise LeaseLost(f"Job {job_id} is no longer held by {worker_id}.")
+
+
+def lock_own_jobs(session: Session, job_ids: list[str], worker_id: str) -> None:
+    """lock_own_job for a batch, in one statement (id order)."""
+    owned = session.execute(
+        select(Job.id)
+        .where(Job.id.in_(job_ids), Job.status == JobStatus.RUNNING.value, Job.locked_by == worker_id)
+        .order_by(Job.id)
+        .with_for_update()
+    ).scalars()
+    lost = set(job_ids) - set(owned)
+    if lost:
+        raise LeaseLost(f"Jobs {sorted(lost)} are no longer held by {worker_id}.")
+
+
+def mark_all_done(session: Session, job_ids: list[str], worker_id: str, now: datetime) -> None:
+    """mark_done for a batch, in one statement."""
+    session.execute(
+        update(Job)
+        .where(Job.id.in_(job_ids), Job.locked_by == worker_id)
+        .values(status=JobStatus.DONE.value, locked_until=None, finished_at=now)
+    )
 
 
 def mark_done(session: Session, job_id: str, worker_id: str, now: datetime) -> None:

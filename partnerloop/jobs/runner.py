@@ -50,10 +50,13 @@ def execute(engine: Engine, job: queue.ClaimedJob, worker_id: str, *, now: datet
         log.error("job %s: unknown kind '%s', marked dead", job.id, job.kind)
         return JobStatus.DEAD
     try:
-        with transaction(engine) as session:
-            queue.lock_own_job(session, job.id, worker_id)
-            handler(session, job.payload)
-            queue.mark_done(session, job.id, worker_id, now or utc_now())
+        if isinstance(handler, queue.SplitJobHandler):
+            return execute_split(engine, handler, [job], worker_id, now=now)
+        else:
+            with transaction(engine) as session:
+                queue.lock_own_job(session, job.id, worker_id)
+                handler(session, job.payload)
+                queue.mark_done(session, job.id, worker_id, now or utc_now())
     except queue.LeaseLost:
         log.warning("job %s (%s): taken over by another worker, result discarded", job.id, job.kind)
         return None
@@ -75,13 +78,56 @@ def execute(engine: Engine, job: queue.ClaimedJob, worker_id: str, *, now: datet
     return JobStatus.DONE
 
 
+def execute_split(
+    engine: Engine,
+    handler: queue.SplitJobHandler,
+    jobs: list[queue.ClaimedJob],
+    worker_id: str,
+    *,
+    now: datetime | None = None,
+) -> JobStatus | None:
+    """Run claimed jobs of one SplitJobHandler together: prepare, perform (no transaction open), then
+    finish and mark them all done in one transaction; on failure each is retried or dead."""
+    payloads = [job.payload for job in jobs]
+    try:
+        with transaction(engine, writes=False) as session:
+            prepared = handler.prepare(session, payloads)
+        outcome = handler.perform(prepared)  # no transaction open: the network may be slow
+        job_ids = [job.id for job in jobs]
+        with transaction(engine) as session:
+            queue.lock_own_jobs(session, job_ids, worker_id)
+            handler.finish(session, payloads, outcome)
+            queue.mark_all_done(session, job_ids, worker_id, now or utc_now())
+    except queue.LeaseLost:
+        log.warning("jobs %s (%s): taken over by another worker, result discarded", [j.id for j in jobs], jobs[0].kind)
+        return None
+    except Exception as error:  # any failure of a handler is recorded on each job, never lost
+        summary = f"{type(error).__name__}: {error}"
+        details = f"{summary}\n\n{traceback.format_exc()[-3000:]}"
+        status = JobStatus.DEAD
+        with transaction(engine) as session:
+            for job in jobs:
+                status = queue.mark_failed(session, job, worker_id, now or utc_now(), details)
+        log.warning("%d %s jobs failed (%s): %s", len(jobs), jobs[0].kind, status.value, summary)
+        return status
+    return JobStatus.DONE
+
+
 def run_next_job(engine: Engine, worker_id: str, *, now: datetime | None = None) -> bool:
-    """Claim one due job and run it; False when none was due."""
+    """Claim one due job (with more of its kind when its handler takes batches) and run it; False when
+    none was due."""
     with transaction(engine) as session:
         job = queue.claim(session, worker_id, now or utc_now())
+        handler = queue.handler_for(job.kind) if job is not None else None
+        batch = [job] if job is not None else []
+        if job is not None and isinstance(handler, queue.SplitJobHandler) and handler.batch > 1:
+            batch += queue.claim_more(session, job.kind, worker_id, now or utc_now(), handler.batch - 1)
     if job is None:
         return False
-    execute(engine, job, worker_id, now=now)
+    if isinstance(handler, queue.SplitJobHandler):
+        execute_split(engine, handler, batch, worker_id, now=now)
+    else:
+        execute(engine, job, worker_id, now=now)
     return True
 
 

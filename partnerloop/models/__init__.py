@@ -39,6 +39,7 @@ from partnerloop.models.stripe import (
     StripePaymentLink,
     StripeSubscription,
 )
+from partnerloop.models.webhook import WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from partnerloop.models.workspace import Member, User, Workspace
 
 __all__ = [
@@ -92,6 +93,10 @@ __all__ = [
     "TierMove",
     "User",
     "UserSession",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEndpoint",
+    "WebhookEvent",
     "WelcomeKit",
     "Workspace",
 ]

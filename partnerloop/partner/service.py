@@ -16,6 +16,7 @@ from partnerloop.partner import repository
 from partnerloop.partner.rules import BanCommissions, EnrollmentStatus, next_status
 from partnerloop.partner.schemas import PartnerIn, PartnerOut, PartnerPatch
 from partnerloop.program.service import is_email
+from partnerloop.webhook.service import emit
 
 
 class PartnerError(AppError):
@@ -128,6 +129,7 @@ def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple
     )
     session.add(enrollment)
     session.flush()
+    emit(session, program.id, "partner.created", partner_out(partner, enrollment).model_dump(mode="json"))
     return partner, enrollment
 
 
@@ -174,6 +176,8 @@ def _move(session: Session, program: Program, partner_id: str, action: str) -> t
     enrollment.status = target.value
     enrollment.status_changed_at = utc_now()
     session.flush()
+    if target is EnrollmentStatus.APPROVED:
+        emit(session, program.id, "partner.approved", partner_out(partner, enrollment).model_dump(mode="json"))
     return partner, enrollment
 
 

@@ -2,22 +2,18 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 from typing import Any
 
 from cryptography.fernet import Fernet, InvalidToken
 
 from partnerloop.config import Settings
+from partnerloop.kit.crypto import at_rest_fernet
 
 
 def fernet(settings: Settings) -> Fernet:
     """The configured key; without one, a key derived from SECRET_KEY (development only)."""
-    if settings.payout_encryption_key:
-        return Fernet(settings.payout_encryption_key.encode())
-    digest = hashlib.sha256(b"partnerloop-payout-details:" + settings.secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return at_rest_fernet(settings.payout_encryption_key, settings.secret_key)
 
 
 def encrypt_json(settings: Settings, value: dict[str, Any]) -> str:

@@ -13,7 +13,18 @@ from partnerloop.account.service import new_token
 from partnerloop.app import PartnerloopApp
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from partnerloop.models import ApiKey, Commission, Group, Invitation, Member, PartnerNote, User
+from partnerloop.models import (
+    ApiKey,
+    Commission,
+    Group,
+    Invitation,
+    Member,
+    PartnerNote,
+    User,
+    WebhookDelivery,
+    WebhookEndpoint,
+    WebhookEvent,
+)
 from tests.account.factories import add_member, add_partner_user
 from tests.conftest import ProgramKeys
 from tests.manage.factories import convert, make_plan
@@ -93,7 +104,30 @@ class Victim:
                 "question_id": self._question(session, program.id),
                 **self._engagement(session, program.id, self.partner_id),
                 "kind": "svg",
+                **self._webhook(session, program.id),
             }
+
+    @staticmethod
+    def _webhook(session: Any, program_id: str) -> dict[str, str]:
+        """A webhook endpoint with one delivery (rows as the service writes them; never sent)."""
+        endpoint = WebhookEndpoint(
+            program_id=program_id,
+            url="https://hooks.example.com/victim",
+            events=["*"],
+            status="active",
+            secret_encrypted="not-used-by-pages",
+        )
+        session.add(endpoint)
+        session.flush()
+        event = WebhookEvent(id=f"msg_{endpoint.id}", program_id=program_id, type="webhook.test", body="{}")
+        session.add(event)
+        session.flush()
+        delivery = WebhookDelivery(
+            program_id=program_id, endpoint_id=endpoint.id, event_id=event.id, status="failed", attempts=8
+        )
+        session.add(delivery)
+        session.flush()
+        return {"endpoint_id": endpoint.id, "delivery_id": delivery.id}
 
     @staticmethod
     def _resource(session: Any, program_id: str) -> str:

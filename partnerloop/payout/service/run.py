@@ -43,6 +43,7 @@ from partnerloop.payout import repository
 from partnerloop.payout.rules import Decision, Delivery, MethodType, PayoutStatus, decide, delivery_for
 from partnerloop.payout.schemas import PayoutOut, RunOut, SkippedOut
 from partnerloop.payout.service.methods import method_problem, payout_settings, provider_configured
+from partnerloop.webhook.service import emit
 
 log = logging.getLogger("partnerloop.payout")
 
@@ -415,6 +416,7 @@ def settle_paid(session: Session, payout: Payout, reference: str) -> None:
     payout.paid_at = utc_now()
     session.flush()
     _notify(session, payout)
+    emit(session, payout.program_id, "payout.paid", payout_out(payout).model_dump(mode="json"))
 
 
 def settle_failed(
@@ -435,6 +437,7 @@ def settle_failed(
     session.flush()
     if not canceled:
         _notify(session, payout)
+        emit(session, payout.program_id, "payout.failed", payout_out(payout).model_dump(mode="json"))
 
 
 def mark_paid(session: Session, program: Program, payout_id: str, reference: str) -> Payout:

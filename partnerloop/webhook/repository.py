@@ -1,0 +1,139 @@
+"""All SQL of outbound webhooks, scoped by program."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from partnerloop.kit.pagination import page_of, paginate
+from partnerloop.models import Member, Program, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
+from partnerloop.webhook.rules import EndpointStatus
+
+
+def receiving_endpoints(session: Session, program_id: str) -> list[tuple[str, list[str]]]:
+    """(id, events) of the program's active endpoints."""
+    rows = session.execute(
+        select(WebhookEndpoint.id, WebhookEndpoint.events).where(
+            WebhookEndpoint.program_id == program_id, WebhookEndpoint.status == EndpointStatus.ACTIVE.value
+        )
+    ).all()
+    return [(row[0], list(row[1] or [])) for row in rows]
+
+
+def insert_event(session: Session, values: dict[str, Any]) -> None:
+    session.execute(insert(WebhookEvent).values(**values))
+
+
+def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(insert(WebhookDelivery), list(rows))
+
+
+def get_endpoint(session: Session, program_id: str, endpoint_id: str, *, lock: bool = False) -> WebhookEndpoint | None:
+    statement = select(WebhookEndpoint).where(
+        WebhookEndpoint.id == endpoint_id, WebhookEndpoint.program_id == program_id
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return session.execute(statement).scalar_one_or_none()
+
+
+def list_endpoints(
+    session: Session, program_id: str, *, cursor: str | None, limit: int
+) -> tuple[list[WebhookEndpoint], str | None]:
+    statement = select(WebhookEndpoint).where(WebhookEndpoint.program_id == program_id)
+    rows = list(session.execute(paginate(statement, WebhookEndpoint.id, cursor, limit)).scalars())
+    return page_of(rows, limit, lambda row: row.id)
+
+
+def get_delivery(
+    session: Session, program_id: str, endpoint_id: str, delivery_id: str, *, lock: bool = False
+) -> WebhookDelivery | None:
+    statement = select(WebhookDelivery).where(
+        WebhookDelivery.id == delivery_id,
+        WebhookDelivery.endpoint_id == endpoint_id,
+        WebhookDelivery.program_id == program_id,
+    )
+    if lock:
+        statement = statement.with_for_update()
+    return session.execute(statement).scalar_one_or_none()
+
+
+def list_deliveries(
+    session: Session, program_id: str, endpoint_id: str, *, status: str | None, cursor: str | None, limit: int
+) -> tuple[list[tuple[WebhookDelivery, WebhookEvent]], str | None]:
+    statement = (
+        select(WebhookDelivery, WebhookEvent)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .where(WebhookDelivery.program_id == program_id, WebhookDelivery.endpoint_id == endpoint_id)
+    )
+    if status:
+        statement = statement.where(WebhookDelivery.status == status)
+    rows = [(row[0], row[1]) for row in session.execute(paginate(statement, WebhookDelivery.id, cursor, limit)).all()]
+    return page_of(rows, limit, lambda row: row[0].id)
+
+
+def attempts_of(session: Session, delivery_ids: Sequence[str]) -> dict[str, list[WebhookAttempt]]:
+    found: dict[str, list[WebhookAttempt]] = {delivery_id: [] for delivery_id in delivery_ids}
+    if not delivery_ids:
+        return found
+    rows = session.execute(
+        select(WebhookAttempt)
+        .where(WebhookAttempt.delivery_id.in_(list(delivery_ids)))
+        .order_by(WebhookAttempt.delivery_id, WebhookAttempt.number)
+    ).scalars()
+    for attempt in rows:
+        found[attempt.delivery_id].append(attempt)
+    return found
+
+
+def deliveries_for_sending(
+    session: Session, delivery_ids: Sequence[str]
+) -> list[tuple[WebhookDelivery, WebhookEvent, WebhookEndpoint]]:
+    rows = session.execute(
+        select(WebhookDelivery, WebhookEvent, WebhookEndpoint)
+        .join(WebhookEvent, WebhookEvent.id == WebhookDelivery.event_id)
+        .join(WebhookEndpoint, WebhookEndpoint.id == WebhookDelivery.endpoint_id)
+        .where(WebhookDelivery.id.in_(list(delivery_ids)))
+    ).all()
+    return [(row[0], row[1], row[2]) for row in rows]
+
+
+def lock_deliveries(session: Session, delivery_ids: Sequence[str]) -> dict[str, WebhookDelivery]:
+    if not delivery_ids:
+        return {}
+    rows = session.execute(
+        select(WebhookDelivery)
+        .where(WebhookDelivery.id.in_(sorted(set(delivery_ids))))
+        .order_by(WebhookDelivery.id)
+        .with_for_update()
+    ).scalars()
+    return {row.id: row for row in rows}
+
+
+def lock_endpoints(session: Session, endpoint_ids: Iterable[str]) -> dict[str, WebhookEndpoint]:
+    wanted = sorted(set(endpoint_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(WebhookEndpoint).where(WebhookEndpoint.id.in_(wanted)).order_by(WebhookEndpoint.id).with_for_update()
+    ).scalars()
+    return {row.id: row for row in rows}
+
+
+def admin_emails(session: Session, program_id: str) -> list[str]:
+    """Emails of the program's workspace owners and admins."""
+    rows = session.execute(
+        select(User.email)
+        .join(Member, Member.user_id == User.id)
+        .join(Program, Program.workspace_id == Member.workspace_id)
+        .where(Program.id == program_id, Member.role.in_(["owner", "admin"]))
+        .order_by(User.email)
+    ).scalars()
+    return list(dict.fromkeys(rows))
+
+
+def program_name(session: Session, program_id: str) -> str:
+    return str(session.execute(select(Program.name).where(Program.id == program_id)).scalar_one_or_none() or "")

@@ -1,0 +1,239 @@
+"""Delivering webhooks on job-queue workers.
+
+One `webhook.deliver` job carries (delivery id, attempt token) pairs: all deliveries of one event at
+first, then one job per retry. It runs split (jobs/queue.SplitJobHandler): read the deliveries in a
+short transaction, sign and POST with no transaction open (a slow receiver holds no lock and never
+slows tracking), then record the attempts and schedule the next ones in the transaction that marks the
+job done. A worker killed mid-request leaves the job to be claimed again after its lease: the same
+webhook-id is sent again (receivers deduplicate by it, as Standard Webhooks asks).
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+
+from cryptography.fernet import InvalidToken
+from sqlalchemy.orm import Session
+from standardwebhooks.webhooks import Webhook
+
+from partnerloop.jobs.queue import SplitJobHandler, enqueue, split_job_handler
+from partnerloop.kit.ids import new_id
+from partnerloop.kit.time import utc_now
+from partnerloop.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from partnerloop.notify.email import enqueue_email
+from partnerloop.webhook import repository
+from partnerloop.webhook.rules import (
+    AttemptVerdict,
+    DeliveryStatus,
+    EndpointChange,
+    EndpointStatus,
+    after_attempt,
+    parse_retry_after,
+    signing_secrets,
+    verdict,
+)
+from partnerloop.webhook.sender import AttemptResult, send
+from partnerloop.webhook.service import DELIVER_JOB, DELIVER_JOB_ATTEMPTS, unseal, webhook_settings
+
+log = logging.getLogger("partnerloop.webhook")
+
+MAX_PARALLEL_SENDS = 16  # a batch's requests (a fan-out, a backlog) go out side by side
+BATCH = 50  # deliver jobs taken together by one worker: one claim, one read, one write for all
+
+
+@dataclass(frozen=True)
+class Prepared:
+    delivery_id: str
+    token: str
+    url: str
+    message_id: str
+    body: str
+    secrets: list[str]
+    cancel_reason: str | None  # the endpoint cannot receive: cancel instead of sending
+
+
+@dataclass(frozen=True)
+class Sent:
+    prepared: Prepared
+    headers: dict[str, str]
+    result: AttemptResult | None  # None: not sent (canceled)
+
+
+def _prepare(session: Session, payloads: list[dict[str, Any]]) -> list[Prepared]:
+    wanted = {str(pair[0]): str(pair[1]) for payload in payloads for pair in payload.get("deliveries", [])}
+    settings = webhook_settings()
+    now = utc_now()
+    prepared: list[Prepared] = []
+    for delivery, event, endpoint in repository.deliveries_for_sending(session, list(wanted)):
+        if delivery.attempt_token != wanted[delivery.id] or delivery.status != DeliveryStatus.PENDING:
+            continue  # replaced by a retry by hand, or finished already
+        cancel = None
+        keys: list[str] = []
+        if not EndpointStatus(endpoint.status).receives:
+            cancel = f"Not sent: the endpoint is {endpoint.status}."
+        else:
+            try:
+                previous = (
+                    unseal(settings, endpoint.previous_secret_encrypted) if endpoint.previous_secret_encrypted else None
+                )
+                keys = signing_secrets(
+                    unseal(settings, endpoint.secret_encrypted), previous, endpoint.previous_secret_expires_at, now
+                )
+            except InvalidToken:
+                cancel = "Not sent: the signing secret cannot be decrypted with PAYOUT_ENCRYPTION_KEY."
+        prepared.append(Prepared(delivery.id, delivery.attempt_token, endpoint.url, event.id, event.body, keys, cancel))
+    return prepared
+
+
+def _send_one(item: Prepared) -> Sent:
+    if item.cancel_reason is not None:
+        return Sent(item, {}, None)
+    settings = webhook_settings()
+    timestamp = utc_now()
+    signature = " ".join(Webhook(key).sign(item.message_id, timestamp, item.body) for key in item.secrets)
+    headers = {
+        "webhook-id": item.message_id,
+        "webhook-timestamp": str(int(timestamp.timestamp())),
+        "webhook-signature": signature,
+    }
+    result = send(
+        item.url,
+        headers,
+        item.body.encode(),
+        timeout=settings.webhook_timeout_s,
+        allow_private=settings.allow_private_webhooks,
+    )
+    return Sent(item, headers, result)
+
+
+_pool: ThreadPoolExecutor | None = None
+
+
+def _perform(prepared: list[Prepared]) -> list[Sent]:
+    global _pool
+    if len(prepared) <= 1:
+        return [_send_one(item) for item in prepared]
+    if _pool is None:
+        _pool = ThreadPoolExecutor(MAX_PARALLEL_SENDS, thread_name_prefix="webhook-send")
+    return list(_pool.map(_send_one, prepared))
+
+
+def _tell_admins(session: Session, endpoint: WebhookEndpoint) -> None:
+    settings = webhook_settings()
+    program = repository.program_name(session, endpoint.program_id)
+    page = f"{settings.base_url.rstrip('/')}/manage/webhooks"
+    for email in repository.admin_emails(session, endpoint.program_id):
+        enqueue_email(
+            session,
+            to=email,
+            subject=f"[{program}] Webhook endpoint disabled: {endpoint.url}",
+            text=(
+                f"Partnerloop stopped sending webhooks of {program} to {endpoint.url}.\n\n"
+                f"Why: {endpoint.disabled_reason}\n\n"
+                f"Fix the receiver, then resume the endpoint at {page} (its failed deliveries can be retried there).\n\n"
+                "You get this email because you are an owner or admin of the program's workspace.\n"
+            ),
+        )
+
+
+def _disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
+    if endpoint.status == EndpointStatus.DISABLED:
+        return
+    endpoint.status = EndpointStatus.DISABLED.value
+    endpoint.disabled_reason = reason
+    endpoint.updated_at = utc_now()
+    log.warning("webhook endpoint %s disabled: %s", endpoint.id, reason)
+    _tell_admins(session, endpoint)
+
+
+def _record(
+    session: Session, sent: Sent, deliveries: dict[str, WebhookDelivery], endpoints: dict[str, WebhookEndpoint]
+) -> None:
+    item = sent.prepared
+    delivery = deliveries.get(item.delivery_id)
+    if delivery is None:
+        return  # the endpoint was deleted meanwhile
+    now = utc_now()
+    if sent.result is None:
+        if delivery.attempt_token == item.token and delivery.status == DeliveryStatus.PENDING:
+            delivery.status = DeliveryStatus.CANCELED.value
+            delivery.last_error = item.cancel_reason
+            delivery.next_attempt_at = None
+        return
+    result = sent.result
+    delivery.attempts += 1
+    session.add(
+        WebhookAttempt(
+            program_id=delivery.program_id,
+            delivery_id=delivery.id,
+            number=delivery.attempts,
+            attempted_at=now,
+            url=item.url,
+            request_headers=sent.headers,
+            status_code=result.status_code,
+            response_excerpt=result.response_excerpt,
+            duration_ms=result.duration_ms,
+            error=result.error,
+        )
+    )
+    delivery.last_attempt_at = now
+    delivery.last_status_code = result.status_code
+    delivery.last_error = result.error
+    if delivery.attempt_token != item.token:
+        return  # a retry by hand replaced this attempt's schedule: it decides what comes next
+    endpoint = endpoints[delivery.endpoint_id]  # deliveries go with their endpoint
+    outcome = verdict(result.status_code)
+    if outcome is AttemptVerdict.SUCCEEDED and result.error:
+        outcome = AttemptVerdict.FAILED  # e.g. a 2xx whose answer never finished
+    decided = after_attempt(
+        attempts_made=delivery.attempts,
+        result=outcome,
+        now=now,
+        jitter=random.random(),
+        retry_after=parse_retry_after(result.retry_after, now),
+        failing_since=endpoint.failing_since,
+    )
+    delivery.status = decided.delivery_status.value
+    delivery.next_attempt_at = decided.next_attempt_at
+    if decided.next_attempt_at is not None:
+        delivery.attempt_token = new_id()
+        enqueue(
+            session,
+            DELIVER_JOB,
+            {"deliveries": [[delivery.id, delivery.attempt_token]]},
+            program_id=delivery.program_id,
+            run_at=decided.next_attempt_at,
+            max_attempts=DELIVER_JOB_ATTEMPTS,
+        )
+    if decided.endpoint is EndpointChange.HEALTHY:
+        endpoint.failing_since = None
+    elif decided.endpoint is EndpointChange.FAILING:
+        endpoint.failing_since = now
+    elif decided.endpoint is EndpointChange.DISABLE_GONE:
+        _disable(session, endpoint, f"The receiver answered 410 Gone at {now.isoformat()}.")
+    elif decided.endpoint is EndpointChange.DISABLE_FAILING:
+        since = endpoint.failing_since.isoformat() if endpoint.failing_since else "?"
+        _disable(
+            session,
+            endpoint,
+            f"Every delivery failed since {since} (five days); the last: {result.error or result.status_code}.",
+        )
+
+
+def _finish(session: Session, _payloads: list[dict[str, Any]], sent: list[Sent]) -> None:
+    # Locked in id order (deliveries, then endpoints): one lock order for all workers.
+    deliveries = repository.lock_deliveries(session, [item.prepared.delivery_id for item in sent])
+    endpoints = repository.lock_endpoints(session, {delivery.endpoint_id for delivery in deliveries.values()})
+    for item in sorted(sent, key=lambda one: one.prepared.delivery_id):
+        _record(session, item, deliveries, endpoints)
+
+
+deliver = split_job_handler(
+    DELIVER_JOB, SplitJobHandler(prepare=_prepare, perform=_perform, finish=_finish, batch=BATCH)
+)
+
+__all__ = ["deliver"]

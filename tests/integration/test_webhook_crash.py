@@ -1,0 +1,95 @@
+"""A worker killed with SIGKILL in the middle of delivering webhooks loses no event: the outbox rows
+committed with the changes stay pending, a fresh `partnerloop worker` takes the jobs over once their
+lease has passed, and every event reaches the receiver (the ones in flight again, with the same
+webhook-id). Real worker processes, a real database, a real loopback receiver."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine, func, select, update
+
+from partnerloop.app import create_app
+from partnerloop.db import transaction
+from partnerloop.kit.time import utc_now
+from partnerloop.models import Job, WebhookDelivery, WebhookEvent
+from partnerloop.webhook.service import DELIVER_JOB
+from tests.conftest import ProgramKeys, make_settings
+from tests.jobs.processes import Process
+from tests.webhook.receiver import Answer, Receiver
+
+pytestmark = pytest.mark.slow
+
+EVENTS = 20
+
+
+@pytest.fixture
+def receiver() -> Iterator[Receiver]:
+    server = Receiver().start()
+    yield server
+    server.stop()
+
+
+def _statuses(engine: Engine) -> dict[str, int]:
+    with transaction(engine, writes=False) as session:
+        rows = session.execute(select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def test_sigkill_mid_delivery_loses_no_event(
+    engine: Engine, database_url: str, program: ProgramKeys, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOW_PRIVATE_WEBHOOKS", "1")
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    app = create_app(make_settings(database_url, allow_private_webhooks=True, run_jobs_in_process=False))
+    with TestClient(app, base_url="http://testserver") as api:
+        created = api.post(
+            "/api/v1/webhook-endpoints", json={"url": receiver.url(), "events": ["partner.created"]},
+            headers=program.headers,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        secret = created.json()["secret"]
+        for index in range(EVENTS):
+            response = api.post(
+                "/api/v1/partners",
+                json={"email": f"p{index}@example.com", "name": f"P{index}"},
+                headers=program.headers,
+            )
+            assert response.status_code == 201
+    assert _statuses(engine) == {"pending": EVENTS}  # committed with the partners, not sent yet
+
+    receiver.default = Answer(delay_s=5.0)  # the first requests hang while the worker is killed
+    first = Process(["worker"], database_url)
+    try:
+        receiver.wait_for(1, timeout=60)
+    finally:
+        first.popen.kill()
+        first.popen.wait()
+    assert _statuses(engine).get("succeeded", 0) < EVENTS
+    with transaction(engine) as session:  # the lease of the killed worker's jobs passes (instead of 60 s)
+        running = session.execute(
+            update(Job)
+            .where(Job.kind == DELIVER_JOB, Job.status == "running")
+            .values(locked_until=utc_now().replace(year=2000))
+            .execution_options(synchronize_session=False)
+        ).rowcount  # type: ignore[attr-defined]
+    assert running >= 1
+
+    receiver.default = Answer()
+    second = Process(["worker"], database_url)
+    try:
+        deadline = time.monotonic() + 60
+        while _statuses(engine) != {"succeeded": EVENTS}:
+            assert time.monotonic() < deadline, (_statuses(engine), second.output)
+            time.sleep(0.1)
+    finally:
+        assert second.terminate() == 0
+    with transaction(engine, writes=False) as session:
+        event_ids = set(session.execute(select(WebhookEvent.id)).scalars())
+    received = receiver.received()
+    assert {request.headers["webhook-id"] for request in received} == event_ids
+    emails = {request.verify(secret)["data"]["email"] for request in received}
+    assert emails == {f"p{index}@example.com" for index in range(EVENTS)}
