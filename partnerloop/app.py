@@ -51,6 +51,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.commission.track_endpoints import router as track_router
     from partnerloop.coupon.endpoints import router as coupon_router
     from partnerloop.fx.endpoints import router as fx_router
+    from partnerloop.goal.endpoints import router as goal_router
     from partnerloop.group.endpoints import router as group_router
     from partnerloop.integrations.stripe.endpoints import router as stripe_router
     from partnerloop.integrations.stripe.endpoints import webhook_router as stripe_webhook_router
@@ -69,6 +70,7 @@ def _routers(api: FastAPI) -> None:
     for router in (
         site_tracking_router,
         report_router,
+        goal_router,
         program_router,
         plan_router,
         partner_router,

@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import partnerloop.commission.tasks
+import partnerloop.goal.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
@@ -18,4 +19,5 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
     PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
     PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
+    PeriodicJob("goals_check", "goals.check", timedelta(seconds=60)),
 )

@@ -9,6 +9,7 @@ from partnerloop.models.group import Group
 from partnerloop.models.jobs import IdempotencyKey, Job, Schedule
 from partnerloop.models.ledger import LedgerEntry
 from partnerloop.models.link import Click, ClickRollup, Link
+from partnerloop.models.monitoring import Alert, AlertSettings, Goal
 from partnerloop.models.partner import Enrollment, Partner
 from partnerloop.models.partner_portal import (
     ApplicationAnswer,
@@ -32,6 +33,8 @@ from partnerloop.models.workspace import Member, User, Workspace
 
 __all__ = [
     "AccountToken",
+    "Alert",
+    "AlertSettings",
     "ApiKey",
     "ApplicationAnswer",
     "ApplicationForm",
@@ -45,6 +48,7 @@ __all__ = [
     "Enrollment",
     "Event",
     "FxRate",
+    "Goal",
     "Group",
     "IdempotencyKey",
     "Invitation",
