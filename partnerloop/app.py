@@ -47,6 +47,7 @@ class Runtime:
 
 def _routers(api: FastAPI) -> None:
     from partnerloop.account.views import router as account_router
+    from partnerloop.alert.endpoints import router as alert_router
     from partnerloop.commission.endpoints import router as commission_router
     from partnerloop.commission.track_endpoints import router as track_router
     from partnerloop.coupon.endpoints import router as coupon_router
@@ -71,6 +72,7 @@ def _routers(api: FastAPI) -> None:
         site_tracking_router,
         report_router,
         goal_router,
+        alert_router,
         program_router,
         plan_router,
         partner_router,

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import partnerloop.alert.tasks
 import partnerloop.commission.tasks
 import partnerloop.goal.tasks
 import partnerloop.integrations.stripe.tasks
@@ -20,4 +21,6 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
     PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
     PeriodicJob("goals_check", "goals.check", timedelta(seconds=60)),
+    PeriodicJob("alerts_scan_clicks", "alerts.scan_clicks", timedelta(seconds=60)),
+    PeriodicJob("alerts_scan_performance", "alerts.scan_performance", timedelta(hours=1)),
 )

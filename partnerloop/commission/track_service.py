@@ -14,6 +14,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
+from partnerloop.alert import service as alert_service
 from partnerloop.commission import repository
 from partnerloop.commission.earning import CreditSplit, SaleFacts, earn
 from partnerloop.commission.rules import (
@@ -226,7 +227,7 @@ def _attribute_and_earn(
     )
     if reason is not None:
         event.note = reason
-    return commissions
+    return alert_service.screen_conversion(session, program, customer, event, commissions)
 
 
 def _customer_facts(customer: Customer, country: str | None, metadata: Mapping[str, object] | None) -> None:
