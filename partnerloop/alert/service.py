@@ -388,3 +388,22 @@ def close_alert(
         alert.evidence = {**(alert.evidence or {}), "decided": {"commissions": commissions, "ids": decided}}
     session.flush()
     return alert
+
+
+def evidence_clicks(session: Session, program: Program, alert: Alert, limit: int = 25) -> list[Any]:
+    """The latest clicks behind an alert (its link's, else its partner's) since a day before it opened:
+    the review page's evidence of IPs, agents and timings."""
+    if alert.link_id is None and alert.partner_id is None:
+        return []
+    return repository.recent_clicks_of(
+        session, program.id, link_id=alert.link_id, partner_id=None if alert.link_id else alert.partner_id,
+        since=alert.created_at - timedelta(days=1), limit=limit,
+    )  # fmt: skip
+
+
+def held_commissions(session: Session, program: Program, alert: Alert) -> list[Commission]:
+    """The commissions the alert put on hold, as they are now."""
+    return [
+        commission_service.get_commission(session, program, commission_id)
+        for commission_id in (alert.evidence or {}).get("held_commission_ids", [])
+    ]

@@ -256,8 +256,21 @@ def source_figures(
         .group_by(source),
         Event.partner_id, program.id, group_id, None,
     )  # fmt: skip
-    found: dict[str, Figures] = {}
+    found: dict[str, Figures] = defaultdict(Figures)
     for name, leads, sales, sold, refunded, customers in session.execute(rows):
         found[str(name)] = Figures(leads=int(leads or 0), sales=int(sales or 0), revenue_amount=int(sold or 0),
                                    refunds_amount=int(refunded or 0), new_customers=int(customers or 0))  # fmt: skip
-    return found
+    moment = _commission_moment()
+    earned = _only(
+        select(source, func.sum(Commission.earnings_amount))
+        .select_from(Commission)
+        .join(Event, Event.id == func.coalesce(Commission.event_id, Commission.trigger_event_id))
+        .join(Customer, Customer.id == Event.customer_id)
+        .where(Commission.program_id == program.id, Commission.earnings_currency == program.currency,
+               Commission.status.not_in(_NOT_COUNTED), moment >= window.start, moment < window.end)
+        .group_by(source),
+        Commission.partner_id, program.id, group_id, None,
+    )  # fmt: skip
+    for name, total in session.execute(earned):
+        found[str(name)] = replace(found[str(name)], commissions_amount=int(total or 0))
+    return dict(found)

@@ -231,3 +231,8 @@ def channels_csv(report: Mapping[str, Any]) -> str:
 
 def timeseries_csv(report: Mapping[str, Any]) -> str:
     return to_csv(report["data"], ("start", "value", "previous_start", "previous_value"))
+
+
+def partner_names(session: Session, program: Program) -> dict[str, tuple[str, str, str | None]]:
+    """Every enrolled partner of the program: (name, email, group id)."""
+    return repository.partner_names(session, program.id)

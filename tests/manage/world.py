@@ -13,7 +13,7 @@ from partnerloop.account.service import new_token
 from partnerloop.app import PartnerloopApp
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from partnerloop.models import ApiKey, Commission, Group, Invitation, Member, PartnerNote, User
+from partnerloop.models import Alert, ApiKey, Commission, Group, Invitation, Member, PartnerNote, User
 from tests.account.factories import add_member, add_partner_user
 from tests.conftest import ProgramKeys
 from tests.manage.factories import convert, make_plan
@@ -77,6 +77,10 @@ class Victim:
                 expires_at=utc_now().replace(year=utc_now().year + 1),
             )
             session.add(invitation)
+            alert = Alert(program_id=program.id, kind="self_referral", severity="high", category="fraud",
+                          subject=f"partner:{self.partner_id}", partner_id=self.partner_id, detail="victim alert",
+                          evidence={})  # fmt: skip
+            session.add(alert)
             session.flush()
             self.ids = {
                 "partner_id": self.partner_id,
@@ -85,6 +89,7 @@ class Victim:
                 "key_id": session.execute(select(ApiKey.id).where(ApiKey.program_id == program.id)).scalar_one(),
                 "member_id": session.execute(select(Member.id).where(Member.user_id == owner_id)).scalar_one(),
                 "invitation_id": invitation.id,
+                "alert_id": alert.id,
                 "link_id": link.json()["id"],
                 "commission_id": session.execute(select(Commission.id).where(Commission.program_id == program.id))
                 .scalars()

@@ -154,4 +154,5 @@ def test_channels_by_link_utm_and_source(client: TestClient, program: ProgramKey
     assert by_source["newsletter"]["revenue_amount"] == 15000 and by_source["(none)"]["clicks"] == 1
     credited = {row["channel"]: row for row in get(client, program, "channels", by="source").json()["data"]}
     assert credited["link"]["sales"] == 2 and credited["link"]["clicks"] == 4
+    assert credited["link"]["commissions_amount"] == 1300
     assert get(client, program, "channels.csv", by="link").text.startswith("channel,clicks")
