@@ -13,6 +13,7 @@ Three kinds of metric move differently through a goal's window:
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -86,13 +87,15 @@ def window_problem(start: datetime, end: datetime) -> Problem | None:
     return None
 
 
-def resolved_target(target: Target, baseline: Decimal | None) -> Decimal | None:
-    """The absolute target: the value, or the baseline raised by relative_pct (None without a baseline)."""
+def resolved_target(target: Target, baseline: Decimal | None, metric: str = "") -> Decimal | None:
+    """The absolute target: the value, or the baseline raised by relative_pct (None without a baseline);
+    a raised count or amount is rounded up to a whole one (25 % more than 66 customers is 83)."""
     if target.value is not None:
         return target.value
     if baseline is None or target.relative_pct is None:
         return None
-    return baseline * (1 + target.relative_pct / 100)
+    raised = baseline * (1 + target.relative_pct / 100)
+    return raised if metric in RATES else Decimal(math.ceil(raised))
 
 
 def relative_problem(target: Target, metric: str, baseline: Decimal) -> Problem | None:

@@ -113,7 +113,7 @@ def goal_progress(session: Session, program: Program, goal: Goal, now: datetime)
         if until > goal.starts_at else Decimal(0)
     )  # fmt: skip
     return baseline, progress(
-        goal.metric, current, resolved_target(target, baseline), goal.starts_at, goal.ends_at, now
+        goal.metric, current, resolved_target(target, baseline, goal.metric), goal.starts_at, goal.ends_at, now
     )
 
 

@@ -53,6 +53,8 @@ def test_windows_must_end_after_they_start_and_span_at_most_five_years() -> None
 def test_a_relative_target_is_the_baseline_raised_and_refused_over_nothing() -> None:
     relative = Target(relative_pct=Decimal(25))
     assert resolved_target(relative, Decimal(40)) == Decimal(50)
+    assert resolved_target(relative, Decimal(66), "new_customers") == Decimal(83)  # a whole customer more
+    assert resolved_target(relative, Decimal("0.1"), "conversion_rate") == Decimal("0.125")
     assert resolved_target(Target(value=Decimal(7)), None) == Decimal(7)
     assert relative_problem(relative, "new_customers", Decimal(0))[0] == "target"  # type: ignore[index]
     assert relative_problem(relative, "new_customers", Decimal(4)) is None
