@@ -31,6 +31,11 @@ class AlertKind(StrEnum):
     GONE_QUIET = "gone_quiet"
 
     @property
+    def label(self) -> str:
+        """The kind as a page names it ("IP concentration")."""
+        return self.value.replace("_", " ").capitalize().replace("Ip ", "IP ")
+
+    @property
     def category(self) -> str:
         return "performance" if self in _PERFORMANCE else "fraud"
 

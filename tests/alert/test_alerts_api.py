@@ -178,7 +178,8 @@ def test_the_click_scan_flags_a_flood_and_bots_once_per_subject(
         scan_clicks(session, utc_now())  # the same findings again: the same two open alerts
     alerts = {a["kind"]: a for a in open_alerts(client, program)}
     assert set(alerts) == {"click_spike", "bot_traffic"}
-    assert alerts["click_spike"]["occurrences"] == 2 and alerts["click_spike"]["link_id"] == link["id"]
+    # seen again (the app's own every-minute scan may have run in between too)
+    assert alerts["click_spike"]["occurrences"] >= 2 and alerts["click_spike"]["link_id"] == link["id"]
     assert alerts["click_spike"]["evidence"]["clicks"] == 16
     assert alerts["bot_traffic"]["evidence"]["bot_clicks"] == 8
     bad = client.get("/api/v1/alerts", params={"status": "closed"}, headers=program.headers)

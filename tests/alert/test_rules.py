@@ -228,3 +228,7 @@ def test_closing_an_open_alert_only() -> None:
     assert rules.closing("open", "resolve") is rules.AlertStatus.RESOLVED
     assert rules.closing("open", "dismiss") is rules.AlertStatus.DISMISSED
     assert rules.closing("resolved", "dismiss") is None
+
+
+def test_kinds_read_as_words() -> None:
+    assert AlertKind.IP_CONCENTRATION.label == "IP concentration" and AlertKind.SELF_REFERRAL.label == "Self referral"

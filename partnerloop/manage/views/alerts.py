@@ -35,6 +35,7 @@ def _queue(request: Request, ctx: ManagerContext, status: str, kind: str, *, err
             "kind": kind,
             "statuses": [item.value for item in AlertStatus],
             "kinds": [item.value for item in AlertKind],
+            "labels": {item.value: item.label for item in AlertKind},
             "thresholds": [(name, threshold, values[name]) for name, threshold in THRESHOLDS.items()],
             "error": error,
         },
@@ -71,6 +72,7 @@ def alert_detail(request: Request, ctx: ManagerPage, alert_id: str) -> Response:
         "manage/alert.html",
         {
             "alert": alert,
+            "label": AlertKind(alert.kind).label if alert.kind in AlertKind.__members__.values() else alert.kind,
             "evidence": _evidence_items(alert.evidence or {}),
             "click": (alert.evidence or {}).get("click"),
             "earlier": (alert.evidence or {}).get("earlier", []),
