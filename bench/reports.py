@@ -44,6 +44,7 @@ from partnerloop.db import make_engine
 from partnerloop.models import Program
 from partnerloop.program.service import create_program
 from partnerloop.report import service as report_service
+from partnerloop.report.conversions import refresh
 from partnerloop.report.rules import Window
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -89,28 +90,28 @@ def fill_postgres(engine: Engine, program_id: str, args: argparse.Namespace) -> 
                    'pa' || lpad((1 + i % {args.partners})::text, 24, '0'), '{{}}', now()
             FROM generate_series(1, {customers}) i""",
         f"""INSERT INTO events (id, program_id, kind, business_key, customer_id, name, partner_id, occurred_at, created_at)
-            SELECT 'le' || lpad(i::text, 24, '0'), '{program_id}', 'lead', 'cu' || i || '-sign_up',
+            SELECT '00l' || lpad(i::text, 23, '0'), '{program_id}', 'lead', 'cu' || i || '-sign_up',
                    'cu' || lpad(i::text, 24, '0'), 'sign_up', 'pa' || lpad((1 + i % {args.partners})::text, 24, '0'),
-                   TIMESTAMPTZ '{NOW.isoformat()}' - (((i * 7919) % ({args.days} * 1440)) || ' minutes')::interval, now()
+                   TIMESTAMPTZ '{NOW.isoformat()}' - (((i::bigint * 7919) % ({args.days} * 1440)) || ' minutes')::interval, now()
             FROM generate_series(1, {customers}) i""",
         f"""INSERT INTO events (id, program_id, kind, business_key, customer_id, amount, currency, program_amount,
                                 partner_id, invoice_id, occurred_at, created_at)
-            SELECT 'sa' || lpad(i::text, 24, '0'), '{program_id}', 'sale', 'in_' || i,
+            SELECT '00s' || lpad(i::text, 23, '0'), '{program_id}', 'sale', 'in_' || i,
                    'cu' || lpad((1 + i % {customers})::text, 24, '0'), 1000 + (i % 90) * 100, 'usd',
                    1000 + (i % 90) * 100, 'pa' || lpad((1 + (1 + i % {customers}) % {args.partners})::text, 24, '0'),
                    'in_' || i,
-                   TIMESTAMPTZ '{NOW.isoformat()}' - (((i * 104729) % ({args.days} * 1440)) || ' minutes')::interval,
+                   TIMESTAMPTZ '{NOW.isoformat()}' - (((i::bigint * 104729) % ({args.days} * 1440)) || ' minutes')::interval,
                    now()
             FROM generate_series(1, {sales}) i""",
         f"""INSERT INTO events (id, program_id, kind, business_key, customer_id, amount, currency, program_amount,
                                 partner_id, sale_event_id, occurred_at, created_at)
-            SELECT 're' || substr(id, 3), program_id, 'refund', 'refund:' || id, customer_id, amount / 2, 'usd',
+            SELECT '00r' || substr(id, 4), program_id, 'refund', 'refund:' || id, customer_id, amount / 2, 'usd',
                    amount / 2, partner_id, id, occurred_at + interval '3 days', now()
             FROM events WHERE program_id = '{program_id}' AND kind = 'sale' AND right(id, 2)::int < 4""",
         f"""INSERT INTO commissions (id, program_id, partner_id, customer_id, event_id, kind, reverses_id, amount,
                                      currency, earnings_amount, earnings_currency, status, explanation, occurred_at,
                                      hold_until, created_at)
-            SELECT 'c' || left(id, 1) || substr(id, 3), program_id, partner_id, customer_id, id, kind, '', coalesce(amount, 0),
+            SELECT '00c' || substr(id, 3, 1) || substr(id, 5), program_id, partner_id, customer_id, id, kind, '', coalesce(amount, 0),
                    'usd', CASE WHEN kind = 'lead' THEN 500 WHEN kind = 'sale' THEN amount / 5 ELSE -amount / 5 END,
                    'usd', 'approved', 'bench', occurred_at, occurred_at, now()
             FROM events WHERE program_id = '{program_id}'""",
@@ -162,17 +163,17 @@ def fill_sqlite(engine: Engine, program_id: str, args: argparse.Namespace) -> No
         events: list[dict[str, Any]] = []
         for i in range(1, customers + 1):
             at = naive_now - timedelta(minutes=rng.randrange(args.days * 1440))
-            events.append({"id": _id("le", i), "k": "lead", "b": f"cu{i}:sign_up", "c": _id("cu", i), "a": None,
+            events.append({"id": _id("00l", i), "k": "lead", "b": f"cu{i}:sign_up", "c": _id("cu", i), "a": None,
                            "pa": partner(i), "s": None, "o": at})  # fmt: skip
         for i in range(1, sales + 1):
             customer = 1 + i % customers
             at = naive_now - timedelta(minutes=rng.randrange(args.days * 1440))
             amount = 1000 + (i % 90) * 100
-            events.append({"id": _id("sa", i), "k": "sale", "b": f"in_{i}", "c": _id("cu", customer), "a": amount,
+            events.append({"id": _id("00s", i), "k": "sale", "b": f"in_{i}", "c": _id("cu", customer), "a": amount,
                            "pa": partner(customer), "s": None, "o": at})  # fmt: skip
             if i % 25 == 0:
-                events.append({"id": _id("re", i), "k": "refund", "b": f"refund:{i}", "c": _id("cu", customer),
-                               "a": amount // 2, "pa": partner(customer), "s": _id("sa", i),
+                events.append({"id": _id("00r", i), "k": "refund", "b": f"refund:{i}", "c": _id("cu", customer),
+                               "a": amount // 2, "pa": partner(customer), "s": _id("00s", i),
                                "o": at + timedelta(days=3)})  # fmt: skip
         connection.execute(text("INSERT INTO events (id, program_id, kind, business_key, customer_id, amount, currency, "
                                 "program_amount, partner_id, sale_event_id, occurred_at, created_at) VALUES "
@@ -182,7 +183,7 @@ def fill_sqlite(engine: Engine, program_id: str, args: argparse.Namespace) -> No
                                 "reverses_id, amount, currency, earnings_amount, earnings_currency, status, explanation, "
                                 "occurred_at, hold_until, created_at) VALUES (:id, :p, :pa, :c, :e, :k, '', :a, 'usd', "
                                 ":x, 'usd', 'approved', 'bench', :o, :o, :t)"),
-                           [{"id": "c" + event["id"][0] + event["id"][2:], "p": program_id, "pa": event["pa"], "c": event["c"],
+                           [{"id": "00c" + event["id"][2] + event["id"][4:], "p": program_id, "pa": event["pa"], "c": event["c"],
                              "e": event["id"], "k": event["k"], "a": event["a"] or 0,
                              "x": 500 if event["k"] == "lead" else (event["a"] // 5) * (1 if event["k"] == "sale" else -1),
                              "o": event["o"], "t": naive_now} for event in events])  # fmt: skip
@@ -225,10 +226,18 @@ def main() -> None:
     program_id = build_program(engine)
     started = time.perf_counter()
     (fill_postgres if url.startswith("postgres") else fill_sqlite)(engine, program_id, args)
+    print(f"data made in {time.perf_counter() - started:.0f} s")
     with engine.connect() as connection:
         counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                   for table in ("click_rollups", "events", "commissions", "customers")}  # fmt: skip
         clicks = connection.execute(text("SELECT sum(clicks) FROM click_rollups")).scalar_one()
+    started_rollups = time.perf_counter()
+    with Session(engine) as session, session.begin():
+        days = refresh(session, NOW)
+    rollup_seconds = time.perf_counter() - started_rollups
+    with engine.connect() as connection:
+        conversion_rows = connection.execute(text("SELECT count(*) FROM conversion_rollups")).scalar_one()
+    print(f"conversion rollups built from scratch in {rollup_seconds:.1f} s: {days} days, {conversion_rows:,} rows")
     print(f"built in {time.perf_counter() - started:.0f} s: {clicks:,} clicks in {counts['click_rollups']:,} rollup rows, "
           f"{counts['events']:,} events, {counts['commissions']:,} commissions, {counts['customers']:,} customers; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")  # fmt: skip
@@ -242,6 +251,7 @@ def main() -> None:
     two_years = Window(NOW - timedelta(days=args.days), NOW)
     cases: dict[str, Callable[[Session], object]] = {
         "baseline: SELECT count(*) FROM click_rollups": lambda s: s.execute(text("SELECT count(*) FROM click_rollups")).scalar(),
+        "SELECT count(*) FROM conversion_rollups": lambda s: s.execute(text("SELECT count(*) FROM conversion_rollups")).scalar(),
         "partners report, 90 days": lambda s: report_service.partners_report(s, program(s), ninety),
         f"time series revenue by day, {args.days} days + previous": lambda s: report_service.timeseries_report(
             s, program(s), two_years, "revenue", "day"),

@@ -11,7 +11,8 @@ import partnerloop.goal.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
-import partnerloop.payout.tasks  # noqa: F401
+import partnerloop.payout.tasks
+import partnerloop.report.tasks  # noqa: F401
 from partnerloop.jobs.schedules import PeriodicJob
 
 SCHEDULES: tuple[PeriodicJob, ...] = (
@@ -21,6 +22,7 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
     PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
     PeriodicJob("goals_check", "goals.check", timedelta(seconds=60)),
+    PeriodicJob("reports_refresh_rollups", "reports.refresh_rollups", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_clicks", "alerts.scan_clicks", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_performance", "alerts.scan_performance", timedelta(hours=1)),
 )

@@ -9,7 +9,7 @@ from partnerloop.models.group import Group
 from partnerloop.models.jobs import IdempotencyKey, Job, Schedule
 from partnerloop.models.ledger import LedgerEntry
 from partnerloop.models.link import Click, ClickRollup, Link
-from partnerloop.models.monitoring import Alert, AlertSettings, Goal
+from partnerloop.models.monitoring import Alert, AlertSettings, ConversionRollup, Goal, RollupState
 from partnerloop.models.partner import Enrollment, Partner
 from partnerloop.models.partner_portal import (
     ApplicationAnswer,
@@ -43,6 +43,7 @@ __all__ = [
     "Click",
     "ClickRollup",
     "Commission",
+    "ConversionRollup",
     "Coupon",
     "Customer",
     "Enrollment",
@@ -68,6 +69,7 @@ __all__ = [
     "Program",
     "ProviderBatch",
     "Resource",
+    "RollupState",
     "Schedule",
     "StripeCustomerLink",
     "StripeDispute",

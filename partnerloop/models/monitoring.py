@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
@@ -76,3 +76,32 @@ class AlertSettings(Base):
     thresholds: Mapped[dict[str, Any]] = mapped_column(default=dict)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
     updated_by: Mapped[str | None] = mapped_column(String(200))
+
+
+class ConversionRollup(Base):
+    """Leads, sales, new customers, revenue, refunds and commissions per program, UTC day, partner, link
+    ("" when none) and credit source (coupon | link | referral_code | other): what reports sum instead of
+    scanning events. Rebuilt by the `reports.refresh_rollups` job for every day touched since its last run."""
+
+    __tablename__ = "conversion_rollups"
+    __table_args__ = (UniqueConstraint("program_id", "day", "partner_id", "link_id", "source"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
+    day: Mapped[date] = mapped_column(Date)
+    partner_id: Mapped[str] = mapped_column(String(26))
+    link_id: Mapped[str] = mapped_column(String(26))
+    source: Mapped[str] = mapped_column(String(16))
+    leads: Mapped[int] = mapped_column(Integer, default=0)
+    sales: Mapped[int] = mapped_column(Integer, default=0)
+    new_customers: Mapped[int] = mapped_column(Integer, default=0)
+    revenue_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    refunds_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+    commissions_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class RollupState(Base):
+    """How far a rollup is built: every change before `built_until` minus the safety margin is in it."""
+
+    __tablename__ = "rollup_state"
+    name: Mapped[str] = mapped_column(String(40), primary_key=True)
+    built_until: Mapped[datetime]

@@ -8,18 +8,15 @@ raw clicks; conversions and commissions are grouped per UTC day and partner by t
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import replace
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, and_, case, func, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import Select, and_, func, select
+from sqlalchemy.orm import Session
 
 from partnerloop.models import (
-    Click,
     ClickRollup,
     Commission,
-    Customer,
     Enrollment,
     Event,
     Group,
@@ -27,6 +24,7 @@ from partnerloop.models import (
     Partner,
     Program,
 )
+from partnerloop.report import conversions
 from partnerloop.report.metrics import Figures
 from partnerloop.report.rules import Window
 
@@ -66,6 +64,64 @@ def _only(statement: Any, column: Any, program_id: str, group_id: str | None, pa
     return statement
 
 
+def _partner_filter(program_id: str, group_id: str | None, partner_id: str | None) -> Any:
+    """A WHERE on a partner id column for a group or one partner; None for everyone."""
+    if group_id is None and partner_id is None:
+        return None
+
+    def where(column: Any) -> Any:
+        conditions = []
+        if group_id is not None:
+            conditions.append(column.in_(group_partner_ids(program_id, group_id)))
+        if partner_id is not None:
+            conditions.append(column == partner_id)
+        return and_(*conditions)
+
+    return where
+
+
+_CLICK_COLUMNS = {"day": ClickRollup.day, "partner": ClickRollup.partner_id, "link": ClickRollup.link_id}
+
+
+def figures_by(
+    session: Session,
+    program: Program,
+    window: Window,
+    dims: tuple[str, ...],
+    *,
+    group_id: str | None = None,
+    partner_id: str | None = None,
+) -> dict[tuple[Any, ...], Figures]:
+    """The window's counts grouped by `dims` (of day, partner, link, source), summed by the database:
+    clicks from the click rollups (a click's source is "link"), conversions from conversions.cells.
+    Groups with nothing are absent."""
+    found: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
+    columns = [_CLICK_COLUMNS[name] for name in dims if name != "source"]
+    clicks = _only(
+        select(*columns, func.sum(ClickRollup.clicks), func.sum(ClickRollup.unique_clicks),
+               func.sum(ClickRollup.bot_clicks))
+        .where(ClickRollup.program_id == program.id, ClickRollup.day >= window.first_day,
+               ClickRollup.day <= window.last_day),
+        ClickRollup.partner_id, program.id, group_id, partner_id,
+    )  # fmt: skip
+    if columns:
+        clicks = clicks.group_by(*columns)
+    for row in session.execute(clicks):
+        values = iter(row[: len(columns)])
+        key = tuple("link" if name == "source" else _click_key(name, next(values)) for name in dims)
+        total, unique, bots = (int(value or 0) for value in row[len(columns) :])
+        if total or unique or bots:
+            found[key] = found[key] + Figures(clicks=total, unique_clicks=unique, bot_clicks=bots)
+    partners = _partner_filter(program.id, group_id, partner_id)
+    for key, figures in conversions.cells(session, program, window, partners, dims).items():
+        found[key] = found[key] + figures
+    return dict(found)
+
+
+def _click_key(name: str, value: Any) -> Any:
+    return _as_date(value) if name == "day" else str(value)
+
+
 def daily_partner_figures(
     session: Session,
     program: Program,
@@ -75,70 +131,24 @@ def daily_partner_figures(
     partner_id: str | None = None,
 ) -> dict[DayPartner, Figures]:
     """Each (UTC day, partner)'s counts in the window (days with nothing are absent)."""
-    found: dict[DayPartner, Figures] = defaultdict(Figures)
+    found = figures_by(session, program, window, ("day", "partner"), group_id=group_id, partner_id=partner_id)
+    return {(key[0], key[1]): figures for key, figures in found.items()}
 
-    clicks = _only(
-        select(ClickRollup.day, ClickRollup.partner_id, func.sum(ClickRollup.clicks),
-               func.sum(ClickRollup.unique_clicks), func.sum(ClickRollup.bot_clicks))
-        .where(ClickRollup.program_id == program.id, ClickRollup.day >= window.first_day,
-               ClickRollup.day <= window.last_day)
-        .group_by(ClickRollup.day, ClickRollup.partner_id),
-        ClickRollup.partner_id, program.id, group_id, partner_id,
-    )  # fmt: skip
-    for day, partner, total, unique, bots in session.execute(clicks):
-        key = (_as_date(day), str(partner))
-        found[key] = replace(found[key], clicks=int(total or 0), unique_clicks=int(unique or 0),
-                             bot_clicks=int(bots or 0))  # fmt: skip
 
-    event_day = _day(session, Event.occurred_at)
-    events = _only(
-        select(event_day, Event.partner_id,
-               func.sum(case((Event.kind == "lead", 1), else_=0)),
-               func.sum(case((Event.kind == "sale", 1), else_=0)),
-               func.sum(case((Event.kind == "sale", _sale_value()), else_=0)),
-               func.sum(case((Event.kind == "refund", _sale_value()), else_=0)))
-        .where(Event.program_id == program.id, Event.partner_id.is_not(None), Event.occurred_at >= window.start,
-               Event.occurred_at < window.end)
-        .group_by(event_day, Event.partner_id),
-        Event.partner_id, program.id, group_id, partner_id,
-    )  # fmt: skip
-    for day, partner, leads, sales, sold, refunded in session.execute(events):
-        key = (_as_date(day), str(partner))
-        found[key] = replace(found[key], leads=int(leads or 0), sales=int(sales or 0), revenue_amount=int(sold or 0),
-                             refunds_amount=int(refunded or 0))  # fmt: skip
+def partner_figures(
+    session: Session, program: Program, window: Window, *, group_id: str | None = None, partner_id: str | None = None
+) -> dict[str, Figures]:
+    """Each partner's counts in the window (partners with nothing are absent)."""
+    found = figures_by(session, program, window, ("partner",), group_id=group_id, partner_id=partner_id)
+    return {key[0]: figures for key, figures in found.items()}
 
-    earlier = aliased(Event)
-    no_earlier_sale = ~(
-        select(earlier.id)
-        .where(
-            earlier.customer_id == Event.customer_id, earlier.kind == "sale", earlier.occurred_at < Event.occurred_at
-        )
-        .exists()
-    )
-    firsts = _only(
-        select(event_day, Event.partner_id, func.count(func.distinct(Event.customer_id)))
-        .where(Event.program_id == program.id, Event.kind == "sale", Event.partner_id.is_not(None),
-               Event.occurred_at >= window.start, Event.occurred_at < window.end, no_earlier_sale)
-        .group_by(event_day, Event.partner_id),
-        Event.partner_id, program.id, group_id, partner_id,
-    )  # fmt: skip
-    for day, partner, customers in session.execute(firsts):
-        key = (_as_date(day), str(partner))
-        found[key] = replace(found[key], new_customers=int(customers or 0))
 
-    moment = _commission_moment()
-    commission_day = _day(session, moment)
-    earned = _only(
-        select(commission_day, Commission.partner_id, func.sum(Commission.earnings_amount))
-        .where(Commission.program_id == program.id, Commission.earnings_currency == program.currency,
-               Commission.status.not_in(_NOT_COUNTED), moment >= window.start, moment < window.end)
-        .group_by(commission_day, Commission.partner_id),
-        Commission.partner_id, program.id, group_id, partner_id,
-    )  # fmt: skip
-    for day, partner, total in session.execute(earned):
-        key = (_as_date(day), str(partner))
-        found[key] = replace(found[key], commissions_amount=int(total or 0))
-    return dict(found)
+def day_figures(
+    session: Session, program: Program, window: Window, *, group_id: str | None = None, partner_id: str | None = None
+) -> dict[date, Figures]:
+    """Each UTC day's counts over the partners asked for."""
+    found = figures_by(session, program, window, ("day",), group_id=group_id, partner_id=partner_id)
+    return {key[0]: figures for key, figures in found.items()}
 
 
 def partner_names(session: Session, program_id: str) -> dict[str, tuple[str, str, str | None]]:
@@ -164,60 +174,8 @@ def group_exists(session: Session, program_id: str, group_id: str) -> bool:
 def link_figures(session: Session, program: Program, window: Window, group_id: str | None = None) -> dict[str, Figures]:
     """Each link's counts in the window: clicks from the rollups; conversions and commissions through
     the click they name (the event's own click, else the click its customer was attributed by)."""
-    found: dict[str, Figures] = defaultdict(Figures)
-    clicks = _only(
-        select(ClickRollup.link_id, func.sum(ClickRollup.clicks), func.sum(ClickRollup.unique_clicks),
-               func.sum(ClickRollup.bot_clicks))
-        .where(ClickRollup.program_id == program.id, ClickRollup.day >= window.first_day,
-               ClickRollup.day <= window.last_day)
-        .group_by(ClickRollup.link_id),
-        ClickRollup.partner_id, program.id, group_id, None,
-    )  # fmt: skip
-    for link_id, total, unique, bots in session.execute(clicks):
-        found[str(link_id)] = Figures(clicks=int(total or 0), unique_clicks=int(unique or 0), bot_clicks=int(bots or 0))
-
-    click_id = func.coalesce(Event.click_id, Customer.click_id)
-    earlier = aliased(Event)
-    first_sale = ~(
-        select(earlier.id)
-        .where(
-            earlier.customer_id == Event.customer_id, earlier.kind == "sale", earlier.occurred_at < Event.occurred_at
-        )
-        .exists()
-    )
-    events = _only(
-        select(Click.link_id,
-               func.sum(case((Event.kind == "lead", 1), else_=0)),
-               func.sum(case((Event.kind == "sale", 1), else_=0)),
-               func.sum(case((Event.kind == "sale", _sale_value()), else_=0)),
-               func.sum(case((Event.kind == "refund", _sale_value()), else_=0)),
-               func.count(func.distinct(case((and_(Event.kind == "sale", first_sale), Event.customer_id)))))
-        .select_from(Event)
-        .join(Customer, Customer.id == Event.customer_id)
-        .join(Click, Click.id == click_id)
-        .where(Event.program_id == program.id, Event.partner_id.is_not(None), Event.occurred_at >= window.start,
-               Event.occurred_at < window.end)
-        .group_by(Click.link_id),
-        Event.partner_id, program.id, group_id, None,
-    )  # fmt: skip
-    for link_id, leads, sales, sold, refunded, customers in session.execute(events):
-        key = str(link_id)
-        found[key] = replace(found[key], leads=int(leads or 0), sales=int(sales or 0), revenue_amount=int(sold or 0),
-                             refunds_amount=int(refunded or 0), new_customers=int(customers or 0))  # fmt: skip
-
-    moment = _commission_moment()
-    earned = _only(
-        select(Click.link_id, func.sum(Commission.earnings_amount))
-        .join(Click, Click.id == Commission.click_id)
-        .where(Commission.program_id == program.id, Commission.earnings_currency == program.currency,
-               Commission.status.not_in(_NOT_COUNTED), moment >= window.start, moment < window.end)
-        .group_by(Click.link_id),
-        Commission.partner_id, program.id, group_id, None,
-    )  # fmt: skip
-    for link_id, total in session.execute(earned):
-        key = str(link_id)
-        found[key] = replace(found[key], commissions_amount=int(total or 0))
-    return dict(found)
+    found = figures_by(session, program, window, ("link",), group_id=group_id)
+    return {key[0]: figures for key, figures in found.items() if key[0]}
 
 
 def links(session: Session, program_id: str) -> dict[str, Link]:
@@ -228,49 +186,8 @@ def source_figures(
     session: Session, program: Program, window: Window, group_id: str | None = None
 ) -> dict[str, Figures]:
     """Conversions by how they were credited: `coupon` (a coupon code on the sale), `link` (a click),
-    or `referral_code` (neither: a referral code or an earlier attribution)."""
-    source = case(
-        (Event.coupon_code.is_not(None), "coupon"),
-        (func.coalesce(Event.click_id, Customer.click_id).is_not(None), "link"),
-        else_="referral_code",
-    )
-    earlier = aliased(Event)
-    first_sale = ~(
-        select(earlier.id)
-        .where(
-            earlier.customer_id == Event.customer_id, earlier.kind == "sale", earlier.occurred_at < Event.occurred_at
-        )
-        .exists()
-    )
-    rows = _only(
-        select(source,
-               func.sum(case((Event.kind == "lead", 1), else_=0)),
-               func.sum(case((Event.kind == "sale", 1), else_=0)),
-               func.sum(case((Event.kind == "sale", _sale_value()), else_=0)),
-               func.sum(case((Event.kind == "refund", _sale_value()), else_=0)),
-               func.count(func.distinct(case((and_(Event.kind == "sale", first_sale), Event.customer_id)))))
-        .select_from(Event)
-        .join(Customer, Customer.id == Event.customer_id)
-        .where(Event.program_id == program.id, Event.partner_id.is_not(None), Event.occurred_at >= window.start,
-               Event.occurred_at < window.end)
-        .group_by(source),
-        Event.partner_id, program.id, group_id, None,
-    )  # fmt: skip
-    found: dict[str, Figures] = defaultdict(Figures)
-    for name, leads, sales, sold, refunded, customers in session.execute(rows):
-        found[str(name)] = Figures(leads=int(leads or 0), sales=int(sales or 0), revenue_amount=int(sold or 0),
-                                   refunds_amount=int(refunded or 0), new_customers=int(customers or 0))  # fmt: skip
-    moment = _commission_moment()
-    earned = _only(
-        select(source, func.sum(Commission.earnings_amount))
-        .select_from(Commission)
-        .join(Event, Event.id == func.coalesce(Commission.event_id, Commission.trigger_event_id))
-        .join(Customer, Customer.id == Event.customer_id)
-        .where(Commission.program_id == program.id, Commission.earnings_currency == program.currency,
-               Commission.status.not_in(_NOT_COUNTED), moment >= window.start, moment < window.end)
-        .group_by(source),
-        Commission.partner_id, program.id, group_id, None,
-    )  # fmt: skip
-    for name, total in session.execute(earned):
-        found[str(name)] = replace(found[str(name)], commissions_amount=int(total or 0))
-    return dict(found)
+    `referral_code` (neither: a referral code or an earlier attribution) or `other` (no event: manual)."""
+    partners = _partner_filter(program.id, group_id, None)
+    return {
+        key[0]: figures for key, figures in conversions.cells(session, program, window, partners, ("source",)).items()
+    }

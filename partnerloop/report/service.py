@@ -64,21 +64,21 @@ def _check_group(session: Session, program: Program, group_id: str | None) -> No
         raise GroupNotFound(f"group_id: no group {group_id} in this program.")
 
 
-def _active(daily: Mapping[tuple[date, str], Figures]) -> int:
-    return len({partner for (_day, partner), figures in daily.items() if _is_active(figures)})
-
-
 def _is_active(figures: Figures) -> bool:
     return figures.clicks > 0 or figures.leads > 0 or figures.sales > 0
+
+
+def _total(per_partner: Mapping[str, Figures]) -> Figures:
+    """The partners' counts together, active partners counted once each."""
+    total = sum(per_partner.values(), Figures())
+    return replace(total, active_partners=sum(1 for figures in per_partner.values() if _is_active(figures)))
 
 
 def window_figures(
     session: Session, program: Program, window: Window, *, group_id: str | None = None, partner_id: str | None = None
 ) -> Figures:
     """The window's counts over every partner (or a group's, or one partner's), active partners distinct."""
-    daily = repository.daily_partner_figures(session, program, window, group_id=group_id, partner_id=partner_id)
-    total = sum(daily.values(), Figures())
-    return replace(total, active_partners=_active(daily))
+    return _total(repository.partner_figures(session, program, window, group_id=group_id, partner_id=partner_id))
 
 
 def _head(program: Program, window: Window) -> dict[str, Any]:
@@ -88,17 +88,14 @@ def _head(program: Program, window: Window) -> dict[str, Any]:
 def partners_report(session: Session, program: Program, window: Window, group_id: str | None = None) -> dict[str, Any]:
     """Every partner with activity in the window, their figures and ratios, the totals."""
     _check_group(session, program, group_id)
-    daily = repository.daily_partner_figures(session, program, window, group_id=group_id)
-    per_partner: dict[str, Figures] = defaultdict(Figures)
-    for (_day, partner), figures in daily.items():
-        per_partner[partner] = per_partner[partner] + figures
+    per_partner = repository.partner_figures(session, program, window, group_id=group_id)
     names = repository.partner_names(session, program.id)
     data = []
     for partner, figures in per_partner.items():
         name, email, group = names.get(partner, ("", "", None))
         data.append({"partner_id": partner, "name": name, "email": email, "group_id": group, **figures_out(figures)})
     data.sort(key=lambda row: (-int(row["net_revenue_amount"] or 0), -int(row["clicks"] or 0), str(row["name"])))
-    total = replace(sum(per_partner.values(), Figures()), active_partners=_active(daily))
+    total = _total(per_partner)
     return {
         **_head(program, window),
         "group_id": group_id,
@@ -112,20 +109,34 @@ def _metric_value(metric: str, figures: Figures) -> int | float | None:
 
 
 def _series(
-    session: Session, program: Program, window: Window, interval: str, group_id: str | None, partner_id: str | None
+    session: Session,
+    program: Program,
+    window: Window,
+    interval: str,
+    group_id: str | None,
+    partner_id: str | None,
+    *,
+    per_partner: bool,
 ) -> tuple[list[tuple[date, Figures]], Figures]:
+    """The window's figures per bucket and in all; with `per_partner` (only active partners need it) the
+    distinct active partners of each bucket too."""
+    if not per_partner:
+        per_day = repository.day_figures(session, program, window, group_id=group_id, partner_id=partner_id)
+        buckets = bucketed_figures(per_day, window.first_day, window.last_day, interval)
+        return buckets, sum(per_day.values(), Figures())
     daily = repository.daily_partner_figures(session, program, window, group_id=group_id, partner_id=partner_id)
-    per_day: dict[date, Figures] = defaultdict(Figures)
-    for (day, _partner), figures in daily.items():
-        per_day[day] = per_day[day] + figures
-    buckets = bucketed_figures(per_day, window.first_day, window.last_day, interval)
+    summed: dict[date, Figures] = defaultdict(Figures)
+    partners: dict[str, Figures] = defaultdict(Figures)
+    for (day, partner), figures in daily.items():
+        summed[day] = summed[day] + figures
+        partners[partner] = partners[partner] + figures
+    buckets = bucketed_figures(summed, window.first_day, window.last_day, interval)
     active: dict[date, set[str]] = defaultdict(set)
     for (day, partner), figures in daily.items():
         if _is_active(figures):
             active[_bucket_of(day, buckets)].add(partner)
     buckets = [(start, replace(figures, active_partners=len(active.get(start, ())))) for start, figures in buckets]
-    total = replace(sum(per_day.values(), Figures()), active_partners=_active(daily))
-    return buckets, total
+    return buckets, _total(partners)
 
 
 def _bucket_of(day: date, buckets: Sequence[tuple[date, Figures]]) -> date:
@@ -150,9 +161,12 @@ def timeseries_report(
     _refuse(metric_problem(metric), UnknownMetric)
     _refuse(interval_problem(interval), InvalidInput)
     _check_group(session, program, group_id)
-    current, current_total = _series(session, program, window, interval, group_id, partner_id)
+    per_partner = metric == "active_partners"
+    current, current_total = _series(session, program, window, interval, group_id, partner_id, per_partner=per_partner)
     previous_window = window.previous()
-    previous, previous_total = _series(session, program, previous_window, interval, group_id, partner_id)
+    previous, previous_total = _series(
+        session, program, previous_window, interval, group_id, partner_id, per_partner=per_partner
+    )
     data = []
     for index, (start, figures) in enumerate(current):
         before = previous[index] if index < len(previous) else None

@@ -1,0 +1,17 @@
+"""Report jobs: keep the conversion rollups built."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from partnerloop.jobs.queue import job_handler
+from partnerloop.kit.time import utc_now
+from partnerloop.report.conversions import refresh
+
+
+@job_handler("reports.refresh_rollups")
+def refresh_rollups(session: Session, _payload: dict[str, Any]) -> None:
+    """Periodic (every minute): rebuild the conversion rollups of the days touched since the last run."""
+    refresh(session, utc_now())
