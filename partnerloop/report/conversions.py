@@ -63,6 +63,15 @@ def _add(cells: dict[Cell, dict[str, int]], key: Cell, **values: int) -> None:
         cell[name] = cell.get(name, 0) + int(value or 0)
 
 
+def _commission_in(start: datetime, end: datetime) -> Any:
+    """A commission's moment (when its event happened, else when it was made) in [start, end), in a form
+    the indexes serve: occurred_at has one, and the id (a ULID) stands for the creation time."""
+    return or_(
+        and_(Commission.occurred_at >= start, Commission.occurred_at < end),
+        and_(Commission.occurred_at.is_(None), Commission.id >= id_floor(start), Commission.id < id_floor(end)),
+    )
+
+
 def raw_cells(session: Session, program: Program, start: datetime, end: datetime,
               partner_filter: Any = None) -> dict[Cell, dict[str, int]]:  # fmt: skip
     """The cells of `start <= moment < end` grouped from the events and commissions themselves."""
@@ -110,7 +119,7 @@ def raw_cells(session: Session, program: Program, start: datetime, end: datetime
         .outerjoin(customer, customer.id == event.customer_id)
         .outerjoin(Click, Click.id == Commission.click_id)
         .where(Commission.program_id == program.id, Commission.earnings_currency == program.currency,
-               Commission.status.not_in(_NOT_COUNTED), moment >= start, moment < end)
+               Commission.status.not_in(_NOT_COUNTED), _commission_in(start, end))
         .group_by(commission_day, Commission.partner_id, commission_link, commission_source)
     )  # fmt: skip
     if partner_filter is not None:
