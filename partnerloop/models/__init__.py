@@ -9,7 +9,14 @@ from partnerloop.models.group import Group
 from partnerloop.models.jobs import IdempotencyKey, Job, Schedule
 from partnerloop.models.ledger import LedgerEntry
 from partnerloop.models.link import Click, ClickRollup, Link
-from partnerloop.models.monitoring import Alert, AlertSettings, ConversionRollup, Goal, RollupState
+from partnerloop.models.monitoring import (
+    Alert,
+    AlertSettings,
+    ClickDimensionRollup,
+    ConversionRollup,
+    Goal,
+    RollupState,
+)
 from partnerloop.models.partner import Enrollment, Partner
 from partnerloop.models.partner_portal import (
     ApplicationAnswer,
@@ -41,6 +48,7 @@ __all__ = [
     "ApplicationQuestion",
     "Base",
     "Click",
+    "ClickDimensionRollup",
     "ClickRollup",
     "Commission",
     "ConversionRollup",

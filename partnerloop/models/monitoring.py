@@ -105,3 +105,22 @@ class RollupState(Base):
     __tablename__ = "rollup_state"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     built_until: Mapped[datetime]
+    position: Mapped[str | None] = mapped_column(String(26))  # the last row id taken in, for additive rollups
+
+
+class ClickDimensionRollup(Base):
+    """Clicks per program, UTC day, link and one of device, country or referrer host: the channels report's
+    breakdowns. Added to by the `reports.refresh_rollups` job from the clicks written since its last run."""
+
+    __tablename__ = "click_dimension_rollups"
+    __table_args__ = (UniqueConstraint("program_id", "day", "link_id", "dimension", "value"),)
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
+    day: Mapped[date] = mapped_column(Date)
+    link_id: Mapped[str] = mapped_column(String(26))
+    partner_id: Mapped[str] = mapped_column(String(26))
+    dimension: Mapped[str] = mapped_column(String(16))  # device | country | referrer_host
+    value: Mapped[str] = mapped_column(String(255))  # "" when unknown
+    clicks: Mapped[int] = mapped_column(Integer, default=0)
+    unique_clicks: Mapped[int] = mapped_column(Integer, default=0)
+    bot_clicks: Mapped[int] = mapped_column(Integer, default=0)

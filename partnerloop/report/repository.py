@@ -24,7 +24,7 @@ from partnerloop.models import (
     Partner,
     Program,
 )
-from partnerloop.report import conversions
+from partnerloop.report import conversions, dimensions
 from partnerloop.report.metrics import Figures
 from partnerloop.report.rules import Window
 
@@ -191,3 +191,12 @@ def source_figures(
     return {
         key[0]: figures for key, figures in conversions.cells(session, program, window, partners, ("source",)).items()
     }
+
+
+def dimension_figures(
+    session: Session, program: Program, window: Window, dimension: str, group_id: str | None = None
+) -> dict[str, Figures]:
+    """Clicks and conversions by device, country or referrer host."""
+    return dimensions.dimension_figures(
+        session, program, window, dimension, _partner_filter(program.id, group_id, None)
+    )

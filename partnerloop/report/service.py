@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from partnerloop.kit.errors import InvalidInput, NotFound
 from partnerloop.models import Program
 from partnerloop.report import repository
+from partnerloop.report.dimensions import DIMENSIONS
 from partnerloop.report.metrics import METRICS, Figures, figures_out
 from partnerloop.report.rules import (
     Window,
@@ -25,7 +26,7 @@ from partnerloop.report.rules import (
     window_problem,
 )
 
-CHANNELS = ("link", "utm_source", "utm_medium", "utm_campaign", "source")
+CHANNELS = ("link", "utm_source", "utm_medium", "utm_campaign", "source", "device", "country", "referrer_host")
 DEFAULT_DAYS = 30
 
 
@@ -192,13 +193,16 @@ def timeseries_report(
 def channels_report(
     session: Session, program: Program, window: Window, by: str, group_id: str | None = None
 ) -> dict[str, Any]:
-    """The figures per channel: a link, its UTM source / medium / campaign, or how conversions were
-    credited (`source`: coupon, link, referral code)."""
+    """The figures per channel: a link, its UTM source / medium / campaign, how conversions were credited
+    (`source`: coupon, link, referral code), or the device, country or referrer host of the clicks (and
+    of the click that credited each conversion)."""
     if by not in CHANNELS:
         raise UnknownChannel(f"by: one of {', '.join(CHANNELS)}.")
     _check_group(session, program, group_id)
     grouped: dict[str, Figures] = defaultdict(Figures)
-    if by == "source":
+    if by in DIMENSIONS:
+        grouped.update(repository.dimension_figures(session, program, window, by, group_id))
+    elif by == "source":
         grouped.update(repository.source_figures(session, program, window, group_id))
         clicks = window_figures(session, program, window, group_id=group_id)
         grouped["link"] = replace(grouped["link"], clicks=clicks.clicks, unique_clicks=clicks.unique_clicks,

@@ -34,7 +34,8 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )  # fmt: skip
 SORTABLE = {"name", *(field for field, _metric in COLUMNS)}
 CHANNEL_LABELS = {"link": "Link", "utm_source": "UTM source", "utm_medium": "UTM medium",
-                  "utm_campaign": "UTM campaign", "source": "Coupon vs link"}  # fmt: skip
+                  "utm_campaign": "UTM campaign", "source": "Coupon vs link", "device": "Device",
+                  "country": "Country", "referrer_host": "Referrer host"}  # fmt: skip
 
 
 def figure_text(field: str, value: Any, currency: str) -> str:

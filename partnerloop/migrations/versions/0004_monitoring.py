@@ -1,8 +1,9 @@
-"""monitoring: goals, alerts, per-program alert thresholds, conversion rollups; click_rollups by (program, day)
+"""monitoring: goals, alerts, per-program alert thresholds, conversion and click-dimension rollups;
+click_rollups by (program, day)
 
 Revision ID: 0004
 Revises: 0002
-Create Date: 2026-12-03 12:30:18
+Create Date: 2026-12-03 12:54:33
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ def upgrade() -> None:
         "rollup_state",
         sa.Column("name", sa.String(length=40), nullable=False),
         sa.Column("built_until", partnerloop.models.base.UtcDateTime(timezone=True), nullable=False),
+        sa.Column("position", sa.String(length=26), nullable=True),
         sa.PrimaryKeyConstraint("name", name=op.f("pk_rollup_state")),
     )
     op.create_table(
@@ -34,6 +36,31 @@ def upgrade() -> None:
         sa.Column("updated_by", sa.String(length=200), nullable=True),
         sa.ForeignKeyConstraint(["program_id"], ["programs.id"], name=op.f("fk_alert_settings_program_id_programs")),
         sa.PrimaryKeyConstraint("program_id", name=op.f("pk_alert_settings")),
+    )
+    op.create_table(
+        "click_dimension_rollups",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), autoincrement=True, nullable=False),
+        sa.Column("program_id", sa.String(length=26), nullable=False),
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("link_id", sa.String(length=26), nullable=False),
+        sa.Column("partner_id", sa.String(length=26), nullable=False),
+        sa.Column("dimension", sa.String(length=16), nullable=False),
+        sa.Column("value", sa.String(length=255), nullable=False),
+        sa.Column("clicks", sa.Integer(), nullable=False),
+        sa.Column("unique_clicks", sa.Integer(), nullable=False),
+        sa.Column("bot_clicks", sa.Integer(), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["program_id"], ["programs.id"], name=op.f("fk_click_dimension_rollups_program_id_programs")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_click_dimension_rollups")),
+        sa.UniqueConstraint(
+            "program_id",
+            "day",
+            "link_id",
+            "dimension",
+            "value",
+            name=op.f("uq_click_dimension_rollups_program_id_day_link_id_dimension_value"),
+        ),
     )
     op.create_table(
         "conversion_rollups",
@@ -141,6 +168,7 @@ def downgrade() -> None:
 
     op.drop_table("alerts")
     op.drop_table("conversion_rollups")
+    op.drop_table("click_dimension_rollups")
     op.drop_table("alert_settings")
     op.drop_table("rollup_state")
     # ### end Alembic commands ###
