@@ -116,3 +116,18 @@ def channels(
     window = report_service.window_of(start, end, utc_now())
     body = report_service.channels_report(api.session, api.program, window, by, group_id)
     return _answer(request, suffix, body, report_service.channels_csv, f"channels-{by}")
+
+
+@router.get("/cohorts{suffix:path}")
+def cohorts(
+    request: Request,
+    api: Api,
+    suffix: str = "",
+    start: datetime | None = Query(default=None, alias="from"),
+    end: datetime | None = Query(default=None, alias="to"),
+    group_id: str | None = None,
+) -> Response:
+    """Customers by the month of their first sale; each cohort's net revenue and LTV month by month."""
+    window = report_service.window_of(start, end, utc_now())
+    body = report_service.cohorts_report(api.session, api.program, window, group_id)
+    return _answer(request, suffix, body, report_service.cohorts_csv, "cohorts")

@@ -24,7 +24,7 @@ from partnerloop.models import (
     Partner,
     Program,
 )
-from partnerloop.report import conversions, dimensions
+from partnerloop.report import cohorts, conversions, dimensions
 from partnerloop.report.metrics import Figures
 from partnerloop.report.rules import Window
 
@@ -200,3 +200,10 @@ def dimension_figures(
     return dimensions.dimension_figures(
         session, program, window, dimension, _partner_filter(program.id, group_id, None)
     )
+
+
+def cohort_rows(
+    session: Session, program: Program, window: Window, group_id: str | None = None
+) -> list[dict[str, Any]]:
+    """Customers by the month of their first sale and what each month's cohort paid since."""
+    return cohorts.cohorts(session, program, window, _partner_filter(program.id, group_id, None))

@@ -254,3 +254,20 @@ def timeseries_csv(report: Mapping[str, Any]) -> str:
 def partner_names(session: Session, program: Program) -> dict[str, tuple[str, str, str | None]]:
     """Every enrolled partner of the program: (name, email, group id)."""
     return repository.partner_names(session, program.id)
+
+
+def cohorts_report(session: Session, program: Program, window: Window, group_id: str | None = None) -> dict[str, Any]:
+    """Customers by the month of their first sale, and the net revenue each cohort paid month by month."""
+    _check_group(session, program, group_id)
+    return {**_head(program, window), "group_id": group_id,
+            "data": repository.cohort_rows(session, program, window, group_id)}  # fmt: skip
+
+
+def cohorts_csv(report: Mapping[str, Any]) -> str:
+    """One row per cohort and month since its first sales."""
+    rows = [
+        {"cohort": cohort["cohort"], "customers": cohort["customers"], **month}
+        for cohort in report["data"]
+        for month in cohort["months"]
+    ]
+    return to_csv(rows, ("cohort", "customers", "month", "net_revenue_amount", "ltv_amount"))

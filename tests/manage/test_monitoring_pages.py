@@ -32,6 +32,7 @@ def test_reports_page_shows_partners_with_totals_a_chart_and_channels(client: Te
     assert 'title="Customers with a first sale ÷ unique clicks."' in html  # the definition on hover
     assert html.count("<svg") == 1 and "previous period" in html
     assert "jane-spring" in html  # the channels table, by link
+    assert 'data-report="cohorts"' in html and "+0 mo" in html  # this month's customers, their value so far
     assert "Conversion rate" in html.split('id="definitions"')[1]
     by_group = client.get(f"/manage/reports?program={program.id}&group_id=nope")
     assert by_group.status_code == 200  # an unknown group shows everyone

@@ -100,6 +100,7 @@ def reports(
     by = by if by in report_service.CHANNELS else "link"
     series = report_service.timeseries_report(ctx.session, program, window, metric, interval, group_id=group)
     channels = report_service.channels_report(ctx.session, program, window, by, group)
+    cohorts = report_service.cohorts_report(ctx.session, program, window, group)["data"]
     chart = comparison_chart_svg(
         [(date.fromisoformat(point["start"]), point["value"], point["previous_value"]) for point in series["data"]],
         title=f"{METRICS[metric].label} per {interval}",
@@ -145,6 +146,8 @@ def reports(
             "channel_labels": CHANNEL_LABELS,
             "by": by,
             "channels": channels,
+            "cohorts": cohorts,
+            "cohort_months": min(12, max((len(cohort["months"]) for cohort in cohorts), default=0)),
         },
     )
 
@@ -188,6 +191,20 @@ def timeseries_csv(
         interval if interval in INTERVALS else "day", group_id=_group(ctx, group_id),
     )  # fmt: skip
     return _csv(request, f"timeseries-{report['metric']}", report_service.timeseries_csv(report))
+
+
+@router.get("/manage/reports/cohorts.csv")
+def cohorts_csv(
+    request: Request,
+    ctx: ManagerPage,
+    days: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    group_id: str = "",
+) -> Response:
+    _period, window, _error = _window(days, start, end)
+    report = report_service.cohorts_report(ctx.session, ctx.program, window, _group(ctx, group_id))
+    return _csv(request, "cohorts", report_service.cohorts_csv(report))
 
 
 @router.get("/manage/reports/channels.csv")
