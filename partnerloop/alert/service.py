@@ -147,7 +147,12 @@ def _conversion_facts(session: Session, program: Program, customer: Customer, ev
     if partner is None:
         return None
     hashes = repository.email_hashes(partner.email, normalized_email(partner.email))
-    partner_customers = repository.customers_with_email(session, program.id, hashes, customer.id)
+    customer_stripe = repository.stripe_ids(session, program.id, [customer.external_id])
+    # The partner's own Stripe customers are looked for only when this customer has one (no index on
+    # customers.email_hash: the tracking path does not pay for a scan it cannot use).
+    partner_customers = (
+        repository.customers_with_email(session, program.id, hashes, customer.id) if customer_stripe else []
+    )
     return ConversionFacts(
         event_kind=event.kind,
         event_id=event.id,
@@ -156,7 +161,7 @@ def _conversion_facts(session: Session, program: Program, customer: Customer, ev
         customer_id=customer.id,
         customer_email_hash=customer.email_hash,
         partner_email_hashes=hashes,
-        customer_stripe_ids=repository.stripe_ids(session, program.id, [customer.external_id]),
+        customer_stripe_ids=customer_stripe,
         partner_stripe_ids=repository.stripe_ids(session, program.id, partner_customers),
         click=repository.click_seen(session, program.id, event.click_id or customer.click_id),
         partner_devices=repository.partner_devices(session, partner.user_id),
