@@ -49,12 +49,14 @@ class Runtime:
 
 def _routers(api: FastAPI) -> None:
     from partnerloop.account.views import router as account_router
+    from partnerloop.alert.endpoints import router as alert_router
     from partnerloop.commission.endpoints import router as commission_router
     from partnerloop.conversion.endpoints import router as track_router
     from partnerloop.coupon.endpoints import router as coupon_router
     from partnerloop.engagement.endpoints import router as engagement_router
     from partnerloop.engagement.views import router as engagement_pages_router
     from partnerloop.fx.endpoints import router as fx_router
+    from partnerloop.goal.endpoints import router as goal_router
     from partnerloop.group.endpoints import router as group_router
     from partnerloop.integrations.stripe.endpoints import router as stripe_router
     from partnerloop.integrations.stripe.endpoints import webhook_router as stripe_webhook_router
@@ -76,6 +78,8 @@ def _routers(api: FastAPI) -> None:
     for router in (
         site_tracking_router,
         report_router,
+        goal_router,
+        alert_router,
         program_router,
         plan_router,
         partner_router,

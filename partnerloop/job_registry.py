@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import partnerloop.alert.tasks
 import partnerloop.commission.tasks
 import partnerloop.engagement.tasks
+import partnerloop.goal.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
 import partnerloop.payout.tasks
+import partnerloop.report.tasks
 import partnerloop.webhook.tasks  # noqa: F401
 from partnerloop.jobs.schedules import PeriodicJob
 
@@ -24,4 +27,8 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("engagement.daily_tiers", "engagement.daily_tiers", timedelta(days=1)),
     # Hourly, but each partner's review of a month is made once: in effect on the first day of the month.
     PeriodicJob("engagement.monthly_reviews", "engagement.monthly_reviews", timedelta(hours=1)),
+    PeriodicJob("goals_check", "goals.check", timedelta(seconds=60)),
+    PeriodicJob("reports_refresh_rollups", "reports.refresh_rollups", timedelta(seconds=60)),
+    PeriodicJob("alerts_scan_clicks", "alerts.scan_clicks", timedelta(seconds=60)),
+    PeriodicJob("alerts_scan_performance", "alerts.scan_performance", timedelta(hours=1)),
 )

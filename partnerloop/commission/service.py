@@ -214,6 +214,23 @@ def end_dispute_hold(
     ledger.post_status_changes(session, changes, actor=actor, memo="dispute closed")
 
 
+def hold_for_alert(
+    session: Session, program: Program, commissions: list[Commission], alert: str, *, actor: str
+) -> list[Commission]:
+    """A fraud alert on the conversion holds its pending commissions (on_hold stays out of payouts until a
+    manager approves or rejects it), naming the alert in the explanation. Returns those it held."""
+    held = []
+    for commission in commissions:
+        if commission.status != CommissionStatus.PENDING or CommissionKind(commission.kind).follows_original:
+            continue
+        change_status(session, program, commission.id, "hold", actor=actor)
+        commission.explanation = f"{commission.explanation} — on hold: {alert}"[:1000]
+        commission.explanation_data = {**(commission.explanation_data or {}), "held_by_alert": alert}
+        held.append(commission)
+    session.flush()
+    return held
+
+
 def _end_hold(commission: Commission, now: datetime, actor: str) -> None:
     """A manager's approval ends the hold: payable from now (as the balance shows it), recorded in the
     explanation data."""

@@ -46,6 +46,7 @@ from partnerloop.conversion.schemas import (
     TrackedRefund,
     TrackedSale,
 )
+from partnerloop.conversion.screens import screened
 from partnerloop.conversion.touches import customer_touches
 from partnerloop.coupon import service as coupon_service
 from partnerloop.engagement.service.tiers import evaluate_soon as check_tiers_soon
@@ -247,7 +248,7 @@ def _attribute_and_earn(
     )
     if reason is not None:
         event.note = reason
-    return commissions
+    return screened(session, program, customer, event, commissions)
 
 
 def _customer_facts(customer: Customer, country: str | None, metadata: Mapping[str, object] | None) -> None:

@@ -20,6 +20,14 @@ from partnerloop.models.group import Group
 from partnerloop.models.jobs import IdempotencyKey, Job, Schedule
 from partnerloop.models.ledger import LedgerEntry
 from partnerloop.models.link import Click, ClickRollup, Link
+from partnerloop.models.monitoring import (
+    Alert,
+    AlertSettings,
+    ClickDimensionRollup,
+    ConversionRollup,
+    Goal,
+    RollupState,
+)
 from partnerloop.models.partner import Enrollment, Partner
 from partnerloop.models.partner_portal import (
     ApplicationAnswer,
@@ -44,6 +52,8 @@ from partnerloop.models.workspace import Member, User, Workspace
 
 __all__ = [
     "AccountToken",
+    "Alert",
+    "AlertSettings",
     "Announcement",
     "AnnouncementDelivery",
     "ApiKey",
@@ -54,14 +64,17 @@ __all__ = [
     "Base",
     "Campaign",
     "Click",
+    "ClickDimensionRollup",
     "ClickRollup",
     "Commission",
+    "ConversionRollup",
     "Coupon",
     "Customer",
     "EngagementSettings",
     "Enrollment",
     "Event",
     "FxRate",
+    "Goal",
     "Group",
     "GroupTier",
     "IdempotencyKey",
@@ -84,6 +97,7 @@ __all__ = [
     "Program",
     "ProviderBatch",
     "Resource",
+    "RollupState",
     "Schedule",
     "StripeCustomerLink",
     "StripeDispute",

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Integer, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
@@ -53,7 +53,8 @@ class ClickRollup(Base):
     """Clicks per link and UTC day (the partner is the link's); summed per partner in reports."""
 
     __tablename__ = "click_rollups"
-    __table_args__ = (UniqueConstraint("link_id", "day"),)
+    # (program_id, day): reports read a window of days of one program (monitoring, migration 0004).
+    __table_args__ = (UniqueConstraint("link_id", "day"), Index("ix_click_rollups_program_day", "program_id", "day"))
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
     link_id: Mapped[str] = mapped_column(ForeignKey("links.id"))

@@ -54,3 +54,52 @@ def bucketed(series: list[tuple[date, int]], max_bars: int = 92) -> tuple[list[t
         start = day - timedelta(days=day.weekday()) if unit == "week" else day.replace(day=1)
         sums[start] = sums.get(start, 0) + value
     return sorted(sums.items()), unit
+
+
+def comparison_chart_svg(
+    points: list[tuple[date, float | None, float | None]],
+    *,
+    title: str,
+    label: Callable[[float | None], str],
+    unit: str,
+    width: int = 720,
+    height: int = 180,
+) -> str:
+    """Bars for this period and a dashed line for the previous one, on one scale; each bar's title gives
+    both values (None, a ratio without a denominator, draws nothing)."""
+    values = [value for _day, current, previous in points for value in (current, previous) if value is not None]
+    peak = max([*values, 0.0])
+    low = min([*values, 0.0])
+    span = (peak - low) or 1.0
+    count = max(len(points), 1)
+    slot = width / count
+    bar_width = max(slot - 1, 1.0)
+
+    def y_of(value: float) -> float:
+        return round((height - 4) - (height - 24) * (value - low) / span, 1)
+
+    zero = y_of(0.0)
+    bars, line = [], []
+    for index, (day, current, previous) in enumerate(points):
+        x = round(index * slot, 1)
+        tip = escape(f"{day.isoformat()}: {label(current)} (previous period: {label(previous)})")
+        if current is not None:
+            top = min(y_of(current), zero)
+            bars.append(
+                f'<rect x="{x}" y="{top}" width="{round(bar_width, 1)}" height="{round(abs(zero - y_of(current)), 1)}">'
+                f"<title>{tip}</title></rect>"
+            )
+        else:
+            bars.append(
+                f'<rect x="{x}" y="{zero}" width="{round(bar_width, 1)}" height="0"><title>{tip}</title></rect>'
+            )
+        if previous is not None:
+            line.append(f"{round(x + bar_width / 2, 1)},{y_of(previous)}")
+    previous_line = (
+        f'<polyline class="previous" points="{" ".join(line)}" fill="none" stroke-dasharray="4 3"/>' if line else ""
+    )
+    summary = escape(f"{title}: peak {label(peak)} per {unit} over {len(points)} {unit}s; dashed: the previous period")
+    return (
+        f'<svg class="chart" viewBox="0 0 {width} {height}" role="img" aria-label="{summary}" '
+        f'preserveAspectRatio="none">{"".join(bars)}{previous_line}</svg>'
+    )

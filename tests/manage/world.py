@@ -14,6 +14,7 @@ from partnerloop.app import PartnerloopApp
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
 from partnerloop.models import (
+    Alert,
     ApiKey,
     Commission,
     Group,
@@ -88,6 +89,10 @@ class Victim:
                 expires_at=utc_now().replace(year=utc_now().year + 1),
             )
             session.add(invitation)
+            alert = Alert(program_id=program.id, kind="self_referral", severity="high", category="fraud",
+                          subject=f"partner:{self.partner_id}", partner_id=self.partner_id, detail="victim alert",
+                          evidence={})  # fmt: skip
+            session.add(alert)
             session.flush()
             self.ids = {
                 "partner_id": self.partner_id,
@@ -96,6 +101,7 @@ class Victim:
                 "key_id": session.execute(select(ApiKey.id).where(ApiKey.program_id == program.id)).scalar_one(),
                 "member_id": session.execute(select(Member.id).where(Member.user_id == owner_id)).scalar_one(),
                 "invitation_id": invitation.id,
+                "alert_id": alert.id,
                 "link_id": link.json()["id"],
                 "commission_id": session.execute(select(Commission.id).where(Commission.program_id == program.id))
                 .scalars()

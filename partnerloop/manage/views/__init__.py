@@ -4,12 +4,15 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
+from partnerloop.manage.views.alerts import router as alerts_router
 from partnerloop.manage.views.commissions import router as commissions_router
 from partnerloop.manage.views.engagement import router as engagement_router
+from partnerloop.manage.views.goals import router as goals_router
 from partnerloop.manage.views.overview import router as overview_router
 from partnerloop.manage.views.partners import router as partners_router
 from partnerloop.manage.views.plans import router as plans_router
 from partnerloop.manage.views.portal_setup import router as portal_setup_router
+from partnerloop.manage.views.reports import router as reports_router
 from partnerloop.manage.views.settings import router as settings_router
 
 router = APIRouter(include_in_schema=False)
@@ -18,6 +21,9 @@ for section in (
     overview_router,
     partners_router,
     commissions_router,
+    reports_router,
+    goals_router,
+    alerts_router,
     plans_router,
     engagement_router,  # announcements, leaderboard, tiers, awards, reviews
     settings_router,

@@ -6,6 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from partnerloop.account.deps import ManagerPage
+from partnerloop.alert import service as alert_service
+from partnerloop.goal import service as goal_service
+from partnerloop.goal.views import goal_cards
 from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
 from partnerloop.manage import repository
@@ -30,6 +33,10 @@ def overview(
     clicks, unit = bucketed(clicks)
     revenue, _unit = bucketed(revenue)
     commission_counts = repository.commission_counts(ctx.session, program.id)
+    now = utc_now()
+    goals, _cursor = goal_service.list_goals(ctx.session, program, limit=100)
+    running = [goal for goal in goals if goal.ends_at > now or goal.achieved_at is not None][:6]
+    open_alerts, _more = alert_service.list_alerts(ctx.session, program, status="open", limit=100)
     return page(
         request,
         ctx,
@@ -55,5 +62,8 @@ def overview(
             "pending_commissions": commission_counts.get("pending", 0),
             "held_commissions": commission_counts.get("on_hold", 0),
             "activity": repository.recent_activity(ctx.session, program.id),
+            "goal_cards": goal_cards(ctx.session, program, running, now),
+            "open_alerts": len(open_alerts),
+            "fraud_alerts": sum(1 for alert in open_alerts if alert.category == "fraud"),
         },
     )

@@ -9,6 +9,8 @@ from fastapi.responses import Response
 
 from partnerloop.account.deps import CsrfChecked, PartnerContext, PartnerPage, redirect, render
 from partnerloop.commission.rules import CommissionStatus
+from partnerloop.goal import service as goal_service
+from partnerloop.goal.views import goal_cards
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Link
@@ -52,11 +54,13 @@ def dashboard(
         return page
     period, problem = parse_range(start, end, days, utc_now().date())
     figures = service.dashboard(ctx.session, ctx.program, ctx.partner, period)
+    goals, _cursor = goal_service.list_goals(ctx.session, ctx.program, partner_id=ctx.partner.id, limit=20)
+    cards = goal_cards(ctx.session, ctx.program, goals, utc_now())
     return _page(
         request,
         ctx,
         "partner/dashboard.html",
-        {"figures": figures, "presets": RANGE_PRESETS, "range_error": problem, "days": days},
+        {"figures": figures, "presets": RANGE_PRESETS, "range_error": problem, "days": days, "goal_cards": cards},
         status_code=422 if problem else 200,
     )
 
