@@ -9,7 +9,8 @@ import partnerloop.commission.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
-import partnerloop.payout.tasks  # noqa: F401
+import partnerloop.payout.tasks
+import partnerloop.referral.tasks  # noqa: F401
 from partnerloop.jobs.schedules import PeriodicJob
 
 SCHEDULES: tuple[PeriodicJob, ...] = (
@@ -18,4 +19,5 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
     PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
     PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
+    PeriodicJob("referral_sweep_due_rewards", "referral.sweep_due_rewards", timedelta(minutes=5)),
 )

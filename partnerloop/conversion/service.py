@@ -53,6 +53,7 @@ from partnerloop.kit.ids import new_id
 from partnerloop.kit.money import format_money, normalize_currency, prorate
 from partnerloop.models import Commission, Customer, Enrollment, Event, Program
 from partnerloop.partner import service as partner_service
+from partnerloop.referral import service as referral_service
 
 
 class ClickNotFound(NotFound):
@@ -318,6 +319,7 @@ def track_lead(session: Session, program: Program, body: LeadIn, now: datetime) 
         customer.name = body.name
     _customer_facts(customer, body.customer_country, body.customer_metadata)
     commissions = _attribute_and_earn(session, program, customer, found, lead, None)
+    referral_service.on_conversion(session, program, customer, lead, email=body.email)
     session.flush()
     return _lead_answer(session, lead, customer, commissions)
 
@@ -416,6 +418,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
         coupon_code=body.coupon_code,
     )
     commissions = _attribute_and_earn(session, program, customer, found, sale, facts)
+    referral_service.on_conversion(session, program, customer, sale)
     if unknown_coupon and customer.partner_id is None:
         sale.note = (
             f"No commission: coupon code '{body.coupon_code}' is not an active coupon of this program, "
@@ -584,5 +587,6 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
     if not created:
         return _replay_refund(session, refund, sale, body)
     commission_service.reverse_for_refund(session, sale, refund, decided)
+    referral_service.on_refund(session, program, sale, occurred_at)
     session.flush()
     return _refund_answer(session, refund, sale)

@@ -82,8 +82,11 @@ def _check_group(session: Session, program: Program, group_id: str | None) -> No
         raise NotFound(f"No group {group_id} in this program.")
 
 
-def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple[Partner, Enrollment]:
-    """Create (or reuse, by email) the workspace's partner and enrol them in the program."""
+def enroll_partner(
+    session: Session, program: Program, body: PartnerIn, *, kind: str = "partner"
+) -> tuple[Partner, Enrollment]:
+    """Create (or reuse, by email) the workspace's partner and enrol them in the program (`kind`
+    `advocate` for a customer advocate, whom referral/service creates)."""
     email = body.email.strip().lower()
     if not is_email(email):
         raise PartnerError(f"'{body.email}' is not an email address.")
@@ -114,6 +117,7 @@ def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple
     enrollment = Enrollment(
         program_id=program.id,
         partner_id=partner.id,
+        kind=kind,
         status=body.status or EnrollmentStatus.APPROVED.value,
         referral_code=code,
         plan_id=body.plan_id,

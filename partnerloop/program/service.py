@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -15,10 +16,12 @@ from partnerloop.kit.money import normalize_currency
 from partnerloop.kit.urls import check_destination, normalize_domain
 from partnerloop.models import ApiKey, Member, Plan, Program, User, Workspace
 from partnerloop.program.schemas import ProgramOut, ProgramPatch
+from partnerloop.referral.schemas import ReferralRewards
 
 SECRET_KEY_PREFIX = "pl_sk_"
 PUBLISHABLE_KEY_PREFIX = "pl_pk_"
 _LINK_PARAM = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+PROGRAM_KINDS = ("affiliate", "referral")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -61,6 +64,8 @@ def create_program(
     """A workspace, its owner (user + owner membership), the program and a first API key."""
     if not name.strip():
         raise ProgramError("The program needs a name.")
+    if kind not in PROGRAM_KINDS:
+        raise ProgramError(f"kind is 'affiliate' or 'referral', not '{kind}'.")
     if not domains:
         raise ProgramError("Give at least one allowed destination domain (--domain example.com).")
     owner_email = owner_email.strip().lower()
@@ -86,6 +91,7 @@ def create_program(
         currency=normalize_currency(currency),
         allowed_domains=allowed,
         publishable_key=new_secret(PUBLISHABLE_KEY_PREFIX, 18),
+        widget_secret=secrets.token_hex(32),
     )
     session.add(program)
     session.flush()
@@ -113,6 +119,8 @@ def program_out(program: Program) -> ProgramOut:
         stripe_test_mode=program.stripe_test_mode,
         fallback_url=program.fallback_url,
         link_domains=list(program.link_domains or []),
+        referral_rewards=ReferralRewards.model_validate(program.referral_rewards) if program.referral_rewards else None,
+        widget_secret=program.widget_secret,
         created_at=program.created_at,
     )
 

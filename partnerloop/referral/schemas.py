@@ -1,0 +1,124 @@
+"""Referral payloads: the program's reward settings, advocates and rewards in and out."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
+
+Amount = Annotated[StrictInt, Field(gt=0, le=100_000_000)]
+Percent = Annotated[StrictInt, Field(ge=1, le=100)]
+Months = Annotated[StrictInt, Field(ge=1, le=120)]
+
+
+class _Closed(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class CreditReward(_Closed):
+    """A Stripe customer balance credit for the advocate, in the program's currency."""
+
+    type: Literal["credit"]
+    amount: Amount
+
+
+class CouponReward(_Closed):
+    """A Stripe coupon + promotion code for the advocate: `percent` off or `amount` off."""
+
+    type: Literal["coupon"]
+    percent: Percent | None = None
+    amount: Amount | None = None
+    duration_months: Months | None = None  # none: once
+
+    @model_validator(mode="after")
+    def _one_discount(self) -> CouponReward:
+        if (self.percent is None) == (self.amount is None):
+            raise ValueError("a coupon reward takes either percent or amount")
+        return self
+
+
+class CashReward(_Closed):
+    """Earned into the advocate's balance and paid out by payout runs like a commission."""
+
+    type: Literal["cash"]
+    amount: Amount
+
+
+class NoReward(_Closed):
+    type: Literal["none"]
+
+
+class PercentOff(_Closed):
+    type: Literal["percent_off"]
+    percent: Percent
+    duration_months: Months | None = None  # none: the first payment only
+
+
+class AmountOff(_Closed):
+    type: Literal["amount_off"]
+    amount: Amount
+    duration_months: Months | None = None
+
+
+ReferrerReward = Annotated[CreditReward | CouponReward | CashReward | NoReward, Field(discriminator="type")]
+FriendReward = Annotated[PercentOff | AmountOff | NoReward, Field(discriminator="type")]
+
+
+class ReferralRewards(_Closed):
+    """`PATCH /api/v1/program {"referral_rewards": …}`: what a referred friend's first lead or sale earns."""
+
+    trigger: Literal["lead", "sale"] = "sale"
+    referrer: ReferrerReward = Field(default_factory=lambda: NoReward(type="none"))
+    friend: FriendReward = Field(default_factory=lambda: NoReward(type="none"))
+    limit_per_advocate: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
+    hold_days: Annotated[StrictInt, Field(ge=0, le=365)] = 0
+    auto_advocates: bool = False  # make every new Stripe customer an advocate
+
+
+class AdvocateIn(_Closed):
+    customer_external_id: str = Field(min_length=1, max_length=200)
+    email: str = Field(min_length=3, max_length=320)
+    name: str | None = Field(default=None, min_length=1, max_length=200)
+    stripe_customer_id: str | None = Field(default=None, min_length=1, max_length=255)
+    destination_url: str | None = Field(default=None, max_length=2000)  # default: the program's site
+
+
+class RewardOut(BaseModel):
+    id: str
+    advocate_id: str
+    referral_id: str
+    side: str
+    type: str
+    amount: int | None
+    currency: str
+    percent: int | None = None
+    duration_months: int | None = None
+    code: str | None = None
+    status: str
+    reason: str | None = None
+    external_ref: str | None = None
+    last_error: str | None = None
+    attempts: int = 0
+    due_at: datetime
+    issued_at: datetime | None = None
+    created_at: datetime
+
+
+class AdvocateOut(BaseModel):
+    id: str
+    customer_external_id: str
+    email: str
+    name: str | None
+    stripe_customer_id: str | None
+    referral_code: str
+    share_url: str
+    partner_id: str
+    link_id: str
+    referrals_count: int
+    rewards: list[RewardOut]
+    created_at: datetime
+
+
+class MarkIssuedIn(_Closed):
+    reference: str = Field(min_length=1, max_length=255)
