@@ -157,6 +157,8 @@ def update_program(session: Session, program: Program, patch: ProgramPatch) -> P
                 raise InvalidInput(f"'{param}' is not a usable link parameter name.")
     if "link_domains" in changes:
         changes["link_domains"] = _link_domains(session, program, changes["link_domains"] or [])
+    if patch.referral_rewards is not None:  # stored whole, defaults included
+        changes["referral_rewards"] = patch.referral_rewards.model_dump()
     if changes.get("fallback_url"):
         check_destination(changes["fallback_url"], changes.get("allowed_domains", program.allowed_domains))
     for field in ("name", "cookie_days", "hold_days", "min_payout_amount", "attribution_model", "stripe_test_mode"):

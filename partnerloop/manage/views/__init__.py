@@ -9,6 +9,7 @@ from partnerloop.manage.views.overview import router as overview_router
 from partnerloop.manage.views.partners import router as partners_router
 from partnerloop.manage.views.plans import router as plans_router
 from partnerloop.manage.views.portal_setup import router as portal_setup_router
+from partnerloop.manage.views.referrals import router as referrals_router
 from partnerloop.manage.views.settings import router as settings_router
 
 router = APIRouter(include_in_schema=False)
@@ -18,6 +19,7 @@ for section in (
     partners_router,
     commissions_router,
     plans_router,
+    referrals_router,
     settings_router,
 ):
     router.include_router(section)
