@@ -6,13 +6,15 @@
   var script = document.currentScript;
   if (!script) return;
   var d = script.dataset, base = new URL(script.src).origin;
-  var CSS = ":host{all:initial;display:block;font:16px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;color:#1a1a1a}" +
-    ".w{border:1px solid #c8ccd4;border-radius:12px;padding:16px;background:#fff;max-width:34rem}" +
-    "h2{font-size:1.15rem;margin:0 0 4px}p{margin:0 0 12px;color:#3d4148}label{display:block;font-weight:600;margin-bottom:4px}" +
-    ".row{display:flex;gap:8px;flex-wrap:wrap}input{flex:1 1 12rem;min-width:0;font:inherit;padding:8px 10px;border:1px solid #767b85;border-radius:8px;color:#1a1a1a;background:#fff}" +
+  // Everything is set on .w itself: what the host inherits from the merchant's page (even !important) stops there.
+  var CSS = ":host{all:initial;display:block}" +
+    ".w{all:initial;display:block;box-sizing:border-box;font:16px/1.5 system-ui,-apple-system,Segoe UI,sans-serif;color:#1a1a1a;" +
+    "border:1px solid #c8ccd4;border-radius:12px;padding:16px;background:#fff;max-width:34em}" +
+    "h2{font-size:1.15em;margin:0 0 4px}p{margin:0 0 12px;color:#3d4148}label{display:block;font-weight:600;margin-bottom:4px}" +
+    ".row{display:flex;gap:8px;flex-wrap:wrap}input{flex:1 1 12em;min-width:0;font:inherit;padding:8px 10px;border:1px solid #767b85;border-radius:8px;color:#1a1a1a;background:#fff}" +
     "button,a.s{font:inherit;font-weight:600;padding:8px 12px;border-radius:8px;border:1px solid #2454c5;background:#2454c5;color:#fff;cursor:pointer;text-decoration:none;display:inline-block}" +
     "a.s{background:#fff;color:#1d4299}ul{list-style:none;padding:0;margin:0}li{padding:6px 0;border-top:1px solid #e3e5e9;display:flex;justify-content:space-between;gap:8px}" +
-    "h3{font-size:1rem;margin:16px 0 6px}.share{margin-top:12px}:focus-visible{outline:3px solid #f5a300;outline-offset:2px}.st{font-size:.9rem;color:#3d4148}" +
+    "h3{font-size:1em;margin:16px 0 6px}.share{margin-top:12px}:focus-visible{outline:3px solid #f5a300;outline-offset:2px}.st{font-size:.9em;color:#3d4148}" +
     ".vh{position:absolute;width:1px;height:1px;overflow:hidden;clip:rect(0 0 0 0)}";
 
   function el(tag, attrs, text) {
@@ -78,7 +80,7 @@
 
   var host = document.getElementById("partnerloop-referrals");
   if (!host) { host = el("div", {id: "partnerloop-referrals"}); script.parentNode.insertBefore(host, script.nextSibling); }
-  var root = host.attachShadow ? host.attachShadow({mode: "closed"}) : host;
+  var root = host.attachShadow ? host.attachShadow({mode: "open"}) : host;
   var url = base + "/api/v1/referral-widget?key=" + encodeURIComponent(d.key || "") + "&customer=" +
     encodeURIComponent(d.customer || "") + "&token=" + encodeURIComponent(d.token || "");
   fetch(url, {credentials: "omit"}).then(function (r) { return r.ok ? r.json() : null; }).then(function (data) {
