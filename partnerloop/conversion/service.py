@@ -480,6 +480,7 @@ def attribute_customer(
         created += _attribute_and_earn(
             session, program, customer, None, sale, _stored_sale_facts(session, program, sale)
         )
+        referral_service.on_conversion(session, program, customer, sale)
         # Refunds recorded before the partner was known reverse the new commissions now, as if in order.
         refunded = 0
         for refund in repository.refunds_of_sale(session, sale.id) if sale.partner_id is not None else []:

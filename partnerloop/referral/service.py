@@ -448,6 +448,7 @@ def issue_reward(session: Session, settings: Settings, reward_id: str, now: date
             reward.reason = failure.message[:500]
         else:
             assert outcome.retry_at is not None
+            reward.due_at = outcome.retry_at  # the sweep and early duplicates wait for the backoff too
             _schedule(session, program, reward.id, reward.type, outcome.retry_at, reward.attempts)
         session.flush()
         return reward.status

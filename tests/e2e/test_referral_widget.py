@@ -157,6 +157,15 @@ def test_widget_on_the_merchants_page_at_phone_size(browser: Browser, setup: Set
         assert all(url.startswith(("http://127.0.0.1", "http://127.0.0.2")) for url in requested), requested
         assert errors == []
 
+        # The hosted page (a signed link the merchant emails) shows the same widget under our own CSP.
+        page.goto(f"{setup.partnerloop}/referrals/{setup.program.id}/cus_ada?token={setup.token}")
+        page.wait_for_selector("#partnerloop-referrals[data-ready]", timeout=15000)
+        assert (
+            page.locator("#partnerloop-referrals").get_by_label("Your referral link").input_value()
+            == advocate["share_url"]
+        )
+        assert errors == []
+
         with page.expect_response(lambda response: "/api/v1/referral-widget?" in response.url) as answer:
             page.goto(f"{setup.merchant}/wrong")
         assert answer.value.status == 404

@@ -324,3 +324,20 @@ def test_reward_rows_are_unique_per_referral_and_side(engine: Engine) -> None:
         constraint.name == "uq_rewards_referral_id_side"
         for constraint in Reward.__table__.constraints  # type: ignore[attr-defined]
     )
+
+
+def test_hosted_page_opens_with_a_signed_link_only(client: TestClient, engine: Engine, program: ProgramKeys) -> None:
+    make_advocate(client, program)
+    with transaction(engine, writes=False) as session:
+        secret = session.get(Program, program.id).widget_secret  # type: ignore[union-attr]
+    assert secret
+    page = client.get(f"/referrals/{program.id}/cus_ada", params={"token": widget_token(secret, "cus_ada")})
+    assert page.status_code == 200
+    assert 'src="/js/referral-widget.js"' in page.text and 'data-customer="cus_ada"' in page.text
+    assert client.get(f"/referrals/{program.id}/cus_ada", params={"token": "f" * 64}).status_code == 404
+    assert (
+        client.get(
+            f"/referrals/{program.id}/cus_nobody", params={"token": widget_token(secret, "cus_nobody")}
+        ).status_code
+        == 404
+    )
