@@ -35,6 +35,7 @@ from partnerloop.plan.schemas import PlanIn
 from partnerloop.plan.service import create_plan
 from partnerloop.program.schemas import ProgramPatch
 from partnerloop.program.service import create_program, issue_api_key, update_program
+from partnerloop.referral.demo import seed_referral_demo
 from partnerloop.tracking import repository as tracking_repository
 from partnerloop.tracking.batch import rollup_increments, utc_text
 from partnerloop.tracking.repository import ClickRow
@@ -153,6 +154,7 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
     with transaction(engine) as session:
         program = session.get_one(Program, program_id)
         _conversions(session, program, rng, clicks, now)
+    seed_referral_demo(engine, OWNER_EMAIL, rng, now)  # a second program: customer referrals
     return DemoLogins(OWNER_EMAIL, OWNER_PASSWORD, api_key, program_id, publishable_key, settings.base_url,
                       len(PARTNER_NAMES) + 3, created=True)  # fmt: skip
 

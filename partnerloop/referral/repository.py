@@ -199,7 +199,7 @@ class ReferralTotals:
 def totals(
     session: Session, program_id: str, since: datetime | None = None, until: datetime | None = None
 ) -> ReferralTotals:
-    """The program's referral figures; with a window, referrals and rewards created in it (advocates: all)."""
+    """The program's referral figures; with a window, referrals and rewards created in it (advocates: as of its end)."""
 
     def window(column: Any, statement: Any) -> Any:
         if since is not None:
@@ -208,7 +208,10 @@ def totals(
             statement = statement.where(column < until)
         return statement
 
-    advocates = session.execute(select(func.count()).where(Advocate.program_id == program_id)).scalar_one()
+    advocate_count = select(func.count()).where(Advocate.program_id == program_id)
+    if until is not None:  # advocates as of the end of the window
+        advocate_count = advocate_count.where(Advocate.created_at < until)
+    advocates = session.execute(advocate_count).scalar_one()
     referral_row = session.execute(
         window(
             Referral.created_at,
