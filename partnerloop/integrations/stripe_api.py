@@ -6,6 +6,7 @@ STRIPE_API_BASE (settings.stripe_api_base) points the library elsewhere: tests u
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import stripe
@@ -30,9 +31,15 @@ def _client(program: Program, settings: Settings) -> stripe.StripeClient:
         raise StripeNotConnected(
             'The program has no Stripe secret key: set it with PATCH /api/v1/program {"stripe_secret_key": ...}.'
         )
-    if settings.stripe_api_base:
-        return stripe.StripeClient(program.stripe_secret_key, base_addresses={"api": settings.stripe_api_base})
-    return stripe.StripeClient(program.stripe_secret_key)
+    return _client_for(program.stripe_secret_key, settings.stripe_api_base)
+
+
+@functools.lru_cache(maxsize=64)
+def _client_for(secret_key: str, api_base: str | None) -> stripe.StripeClient:
+    """One client per key (and API base), so its HTTP connections are reused from call to call."""
+    if api_base:
+        return stripe.StripeClient(secret_key, base_addresses={"api": api_base})
+    return stripe.StripeClient(secret_key)
 
 
 def _failed(action: str, error: stripe.StripeError) -> StripeRequestFailed:
