@@ -9,8 +9,8 @@
    --rounds rounds; prints requests per second and the ratio to the baseline of the same round.
 3. Reward issuing throughput: --friends referred friends each make a first sale (through
    conversion/service, in batches), which makes one referrer credit each; then the job queue issues them
-   all through Stripe's API on a loopback server (the recording one the tests use), one job per reward,
-   as `partnerloop worker` would. Prints rewards per second (target ≥ 200/s on SQLite) and checks that
+   all through Stripe's API on a loopback server (the recording one the tests use),
+   as `partnerloop worker` would (a job issues up to 200 due rewards, calling Stripe from 8 threads). Prints rewards per second (target ≥ 200/s on SQLite) and checks that
    every reward was issued once, with one Stripe call each.
 """
 
@@ -192,7 +192,7 @@ def issuing(args: argparse.Namespace, workdir: Path) -> None:
         print(
             f"  {args.friends} friends' lead + sale tracked in {tracked:.1f} s ({2 * args.friends / tracked:.0f} events/s)"
         )
-        started = time.perf_counter()
+        time.sleep(service.BUCKET_SECONDS + 0.2)  # the issuing jobs run once their rewards are due
         worker = runner.worker_identity()
         ran = 0
         profile = None
@@ -201,17 +201,26 @@ def issuing(args: argparse.Namespace, workdir: Path) -> None:
 
             profile = cProfile.Profile()
             profile.enable()
+        started = time.perf_counter()
+        issued_after: float | None = None
         while runner.run_next_job(engine, worker):
             ran += 1
+            if issued_after is None and ran % 10 == 0:
+                with transaction(engine, writes=False) as session:
+                    pending = session.execute(select(func.count()).where(Reward.status == "pending")).scalar_one()
+                if pending == 0:
+                    issued_after = time.perf_counter() - started
+        elapsed = time.perf_counter() - started
         if profile is not None:
             profile.disable()
             profile.dump_stats(os.environ["BENCH_PROFILE"])
-        elapsed = time.perf_counter() - started
+        print(f"  all rewards issued after {issued_after or elapsed:.2f} s: "
+              f"{args.friends / (issued_after or elapsed):.0f} rewards/s (target ≥ 200/s); "
+              f"all {ran} jobs (with one email each) done after {elapsed:.2f} s")  # fmt: skip
         with transaction(engine, writes=False) as session:
             statuses = dict(session.execute(select(Reward.status, func.count()).group_by(Reward.status)).all())
         calls = len(stripe.posts("/v1/customers/"))
-        print(f"  {ran} jobs issued {statuses.get('issued', 0)} rewards in {elapsed:.1f} s: "
-              f"{statuses.get('issued', 0) / elapsed:.0f} rewards/s (target ≥ 200/s); Stripe calls {calls}")  # fmt: skip
+        print(f"  statuses {statuses}; Stripe calls {calls} (one per reward)")
         assert statuses == {"issued": args.friends}, statuses
         assert calls == args.friends
 
@@ -231,7 +240,7 @@ def main() -> None:
         if not args.skip_endpoint:
             print("widget data endpoint (wrk -t2, Origin: https://acme.test):")
             widget_endpoint(args, workdir)
-        print("reward issuing through the loopback Stripe (one job per reward):")
+        print("reward issuing through the loopback Stripe (batches of 200, Stripe called from 8 threads):")
         issuing(args, workdir)
 
 

@@ -19,5 +19,5 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("sweep_finished_jobs", "sweep_finished_jobs", timedelta(hours=6)),
     PeriodicJob("payout_schedule_tick", "payout_schedule_tick", timedelta(hours=1)),
     PeriodicJob("stripe_retry_click_waits", "stripe.retry_click_waits", timedelta(seconds=30)),
-    PeriodicJob("referral_sweep_due_rewards", "referral.sweep_due_rewards", timedelta(minutes=5)),
+    PeriodicJob("referral_issue_due_rewards", "referral.issue_due_rewards", timedelta(minutes=5)),
 )

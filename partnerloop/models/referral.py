@@ -64,6 +64,7 @@ class Reward(Base):
     __table_args__ = (
         UniqueConstraint("referral_id", "side"),
         Index("ix_rewards_program_status", "program_id", "status"),
+        Index("ix_rewards_status_due_at", "status", "due_at"),
     )
     id: Mapped[str] = id_column()
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))

@@ -162,13 +162,16 @@ def pending_rewards_of_event(session: Session, program_id: str, event_id: str) -
     )
 
 
-def due_pending_rewards(session: Session, program_id: str, now: datetime, limit: int) -> list[str]:
+def lock_due_rewards(session: Session, now: datetime, limit: int) -> list[Reward]:
+    """Pending rewards due by `now`, oldest due first, locked; rows another worker holds are skipped."""
     return list(
         session.execute(
-            select(Reward.id)
-            .where(Reward.program_id == program_id, Reward.status == "pending", Reward.due_at <= now)
-            .order_by(Reward.id)
+            select(Reward)
+            .where(Reward.status == "pending", Reward.due_at <= now)
+            .order_by(Reward.due_at, Reward.id)
             .limit(limit)
+            .with_for_update(skip_locked=True)
+            .execution_options(populate_existing=True)
         ).scalars()
     )
 

@@ -8,6 +8,8 @@ the unchanged conversion code (click id, referral code, coupon or Stripe). Conve
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -51,7 +53,7 @@ from partnerloop.referral.rules import (
 )
 from partnerloop.referral.schemas import AdvocateIn, AdvocateOut, ReferralRewards, RewardOut
 
-ISSUE_JOB = "referral.issue_reward"
+ISSUE_JOB = "referral.issue_due_rewards"
 ACTOR = "referral"
 
 
@@ -294,7 +296,7 @@ def on_conversion(
             "updated_at": utc_now(),
         }
         if repository.insert_reward(session, values) and decision.status is RewardStatus.PENDING:
-            _schedule(session, program, reward_id, decision.type, decision.due_at, 0)
+            _schedule(session, program, decision.type, decision.due_at)
 
 
 def on_refund(session: Session, program: Program, sale: Event, refunded_at: datetime) -> None:
@@ -308,22 +310,26 @@ def on_refund(session: Session, program: Program, sale: Event, refunded_at: date
 
 # ---------------------------------------------------------------- issuing
 
+ISSUE_BATCH = 200  # rewards per job: one transaction, Stripe called from a few threads
+STRIPE_THREADS = 8
+BUCKET_SECONDS = 2
 
-def _schedule(
-    session: Session, program: Program, reward_id: str, reward_type: str, due_at: datetime, attempt: int | str
-) -> None:
-    """Queue the reward's issuing for when it is due; a Stripe reward of a program without a Stripe key
-    waits `pending` for mark-issued (or for the sweep, once a key is set)."""
+
+def _bucket(at: datetime) -> datetime:
+    """The issuing job's run time for a reward due at `at`: the next whole BUCKET_SECONDS after it (or now),
+    so that rewards due close together share one job, which runs once all of them are due."""
+    at = max(at, utc_now())
+    epoch = int(at.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS + BUCKET_SECONDS
+    return datetime.fromtimestamp(epoch, tz=at.tzinfo)
+
+
+def _schedule(session: Session, program: Program, reward_type: str, due_at: datetime) -> None:
+    """Queue the issuing job for when the reward is due; a Stripe reward of a program without a Stripe key
+    waits `pending` for mark-issued (or for the periodic run, once a key is set)."""
     if needs_stripe(reward_type) and not program.stripe_secret_key:
         return
-    enqueue(
-        session,
-        ISSUE_JOB,
-        {"reward_id": reward_id},
-        program_id=program.id,
-        run_at=due_at,
-        unique_key=f"{ISSUE_JOB}:{reward_id}:{attempt}",
-    )
+    run_at = _bucket(due_at)
+    enqueue(session, ISSUE_JOB, {}, run_at=run_at, unique_key=f"{ISSUE_JOB}:{run_at:%Y%m%dT%H%M%S}")
 
 
 def _issued(
@@ -344,7 +350,6 @@ def _issued(
                 + (f"Your code: {reward.code}\n" if reward.code and reward.type == "coupon" else "")
             ),
         )
-    session.flush()
 
 
 def _reward_words(reward: Reward) -> str:
@@ -360,111 +365,128 @@ def _reward_words(reward: Reward) -> str:
     return off + (f" for {reward.duration_months} months" if reward.duration_months else "")
 
 
-def _issue_in_stripe(session: Session, program: Program, settings: Settings, reward: Reward, advocate: Advocate) -> str:
+StripeCall = Callable[[], str]
+
+
+def _stripe_call(
+    session: Session, program: Program, settings: Settings, reward: Reward, advocate: Advocate
+) -> StripeCall:
+    """The reward's Stripe request(s), with every fact read now: the call itself touches no database."""
     metadata = {"partnerloop_program": program.id, "partnerloop_reward": reward.id, "partnerloop_advocate": advocate.id}
     key = idempotency_key(reward.id, reward.type)
     if reward.type == "credit":
-        assert advocate.stripe_customer_id is not None  # checked by the caller
-        return stripe_api.credit_customer_balance(
-            program,
-            settings,
-            customer_id=advocate.stripe_customer_id,
-            amount=reward.amount or 0,
-            currency=reward.currency,
-            description=f"Referral reward ({program.name})",
-            metadata=metadata,
-            idempotency_key=key,
-        )
+        customer_id = advocate.stripe_customer_id or ""
+        amount, currency = reward.amount or 0, reward.currency
+        return lambda: stripe_api.credit_customer_balance(
+            program, settings, customer_id=customer_id, amount=amount, currency=currency,
+            description=f"Referral reward ({program.name})", metadata=metadata, idempotency_key=key,
+        )  # fmt: skip
     friend = reward.side == Side.FRIEND
-    friend_customers: frozenset[str] = frozenset()
+    customer: str | None = advocate.stripe_customer_id
     if friend:
         referral = session.get(Referral, reward.referral_id)
         assert referral is not None
-        friend_customers = repository.stripe_customers_of(session, program.id, referral.friend_external_id)
-    _coupon_id, promotion_code_id = stripe_api.create_discount_code(
-        program,
-        settings,
-        code=reward.code or promotion_code(advocate.referral_code, reward.id),
-        percent=reward.percent,
-        amount=reward.amount,
-        currency=reward.currency,
-        duration_months=reward.duration_months,
-        customer_id=(next(iter(friend_customers)) if len(friend_customers) == 1 else None)
-        if friend
-        else advocate.stripe_customer_id,
-        first_time_only=friend,
-        name=f"Referral {'friend' if friend else 'reward'} {program.name}",
-        metadata=metadata,
-        idempotency_key=key,
-    )
-    return promotion_code_id
+        known = repository.stripe_customers_of(session, program.id, referral.friend_external_id)
+        customer = next(iter(known)) if len(known) == 1 else None
+    code = reward.code or promotion_code(advocate.referral_code, reward.id)
+    percent, off, currency, months = reward.percent, reward.amount, reward.currency, reward.duration_months
+    name = f"Referral {'friend' if friend else 'reward'} {program.name}"
+    return lambda: stripe_api.create_discount_code(
+        program, settings, code=code, percent=percent, amount=off, currency=currency, duration_months=months,
+        customer_id=customer, first_time_only=friend, name=name, metadata=metadata, idempotency_key=key,
+    )[1]  # fmt: skip
+
+
+def _failed_try(
+    session: Session, program: Program, reward: Reward, failure: stripe_api.StripeCallFailed, now: datetime
+) -> None:
+    reward.attempts += 1
+    reward.last_error = failure.message[:1000]
+    outcome = after_stripe_failure(reward.attempts, is_transient(failure.http_status), now)
+    if outcome.status is RewardStatus.FAILED:
+        reward.status = RewardStatus.FAILED.value
+        reward.reason = failure.message[:500]
+        return
+    assert outcome.retry_at is not None
+    reward.due_at = outcome.retry_at  # the next run and early duplicates wait for the backoff too
+    _schedule(session, program, reward.type, outcome.retry_at)
+
+
+def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], now: datetime) -> list[Reward]:
+    """Issue these locked, due, pending rewards: cash into the ledger, the rest through Stripe (the calls
+    from a few threads at once, each with its reward's idempotency key). Returns the rewards handled."""
+    calls: list[tuple[Reward, Program, Advocate, StripeCall]] = []
+    handled: list[Reward] = []
+    for reward in rewards:
+        program = session.get(Program, reward.program_id)
+        advocate = session.get(Advocate, reward.advocate_id)
+        assert program is not None and advocate is not None
+        if reward.type == "cash":
+            referral = session.get(Referral, reward.referral_id)
+            commission = commission_service.create_manual_commission(
+                session,
+                program,
+                ManualCommissionIn(
+                    partner_id=advocate.partner_id,
+                    amount=reward.amount or 0,
+                    currency=reward.currency,
+                    reason=f"Referral reward {reward.id} for friend {referral.friend_external_id if referral else ''}"[
+                        :500
+                    ],
+                    status="approved",
+                ),
+                actor=ACTOR,
+            )
+            _issued(session, program, reward, advocate, commission.id, now)
+            handled.append(reward)
+        elif not program.stripe_secret_key:
+            continue  # waits for mark-issued, or for a key
+        elif reward.type in ("credit", "coupon") and reward.side == Side.REFERRER and not advocate.stripe_customer_id:
+            reward.status = RewardStatus.FAILED.value
+            reward.reason = (
+                "The advocate has no stripe_customer_id, so Stripe cannot credit or restrict a code to them."
+            )
+            handled.append(reward)
+        else:
+            calls.append((reward, program, advocate, _stripe_call(session, program, settings, reward, advocate)))
+    if calls:
+        with ThreadPoolExecutor(max_workers=min(STRIPE_THREADS, len(calls))) as pool:
+            outcomes = list(pool.map(_outcome_of, [call for *_facts, call in calls]))
+        for (reward, program, advocate, _call), outcome in zip(calls, outcomes, strict=True):
+            if isinstance(outcome, stripe_api.StripeCallFailed):
+                _failed_try(session, program, reward, outcome, now)
+            else:
+                _issued(session, program, reward, advocate, outcome, now)
+            handled.append(reward)
+    session.flush()
+    return handled
+
+
+def _outcome_of(call: StripeCall) -> str | stripe_api.StripeCallFailed:
+    try:
+        return call()
+    except stripe_api.StripeCallFailed as failure:
+        return failure
 
 
 def issue_reward(session: Session, settings: Settings, reward_id: str, now: datetime) -> str | None:
-    """Issue one due reward: cash into the advocate's balance (an approved commission, paid out by payout
-    runs), the rest through Stripe with idempotency keys derived from the reward. A failure is recorded
-    on the reward and retried with backoff (an outage for as long as it lasts), else `failed`.
-
-    Returns the reward's status afterwards, or None when there was nothing to do."""
+    """Issue one reward if it is due and pending (see issue_due_rewards); returns its status afterwards,
+    or None when there was nothing to do."""
     reward = repository.get_reward(session, None, reward_id, lock=True)
     if reward is None or reward.status != RewardStatus.PENDING or reward.due_at > now:
         return None
-    program = session.get(Program, reward.program_id)
-    advocate = session.get(Advocate, reward.advocate_id)
-    assert program is not None and advocate is not None
-    if reward.type == "cash":
-        referral = session.get(Referral, reward.referral_id)
-        commission = commission_service.create_manual_commission(
-            session,
-            program,
-            ManualCommissionIn(
-                partner_id=advocate.partner_id,
-                amount=reward.amount or 0,
-                currency=reward.currency,
-                reason=f"Referral reward {reward.id} for friend {referral.friend_external_id if referral else ''}"[
-                    :500
-                ],
-                status="approved",
-            ),
-            actor=ACTOR,
-        )
-        _issued(session, program, reward, advocate, commission.id, now)
-        return reward.status
-    if not program.stripe_secret_key:
-        return None  # waits for mark-issued, or for a key
-    if reward.type in ("credit", "coupon") and reward.side == Side.REFERRER and not advocate.stripe_customer_id:
-        reward.status = RewardStatus.FAILED.value
-        reward.reason = "The advocate has no stripe_customer_id, so Stripe cannot credit or restrict a code to them."
-        session.flush()
-        return reward.status
-    try:
-        reference = _issue_in_stripe(session, program, settings, reward, advocate)
-    except stripe_api.StripeCallFailed as failure:
-        reward.attempts += 1
-        reward.last_error = failure.message[:1000]
-        outcome = after_stripe_failure(reward.attempts, is_transient(failure.http_status), now)
-        if outcome.status is RewardStatus.FAILED:
-            reward.status = RewardStatus.FAILED.value
-            reward.reason = failure.message[:500]
-        else:
-            assert outcome.retry_at is not None
-            reward.due_at = outcome.retry_at  # the sweep and early duplicates wait for the backoff too
-            _schedule(session, program, reward.id, reward.type, outcome.retry_at, reward.attempts)
-        session.flush()
-        return reward.status
-    _issued(session, program, reward, advocate, reference, now)
-    return reward.status
+    return reward.status if _issue_locked(session, settings, [reward], now) else None
 
 
-def issue_due(session: Session, program: Program, now: datetime, limit: int = 500) -> int:
-    """Queue every due pending reward of the program (after a Stripe key is set, or a lost job); returns how many."""
-    queued = 0
-    for reward_id in repository.due_pending_rewards(session, program.id, now, limit):
-        reward = repository.get_reward(session, program.id, reward_id)
-        if reward is not None:
-            _schedule(session, program, reward.id, reward.type, now, f"sweep:{reward.attempts}:{now:%Y%m%d%H%M}")
-            queued += 1
-    return queued
+def issue_due_rewards(session: Session, settings: Settings, now: datetime, limit: int = ISSUE_BATCH) -> int:
+    """The issuing job: the due pending rewards, oldest first, locked (others' workers skip them), issued.
+    A full batch queues the next job at once. Failures are recorded on the reward and retried with
+    backoff (an outage for as long as it lasts), else `failed`. Returns how many were handled."""
+    rewards = repository.lock_due_rewards(session, now, limit)
+    handled = _issue_locked(session, settings, rewards, now)
+    if len(rewards) == limit:
+        enqueue(session, ISSUE_JOB, {}, run_at=now, unique_key=f"{ISSUE_JOB}:more:{rewards[-1].id}")
+    return len(handled)
 
 
 # ---------------------------------------------------------------- rewards by hand
@@ -520,8 +542,7 @@ def retry_reward(session: Session, program: Program, reward_id: str) -> Reward:
     reward.reason = None
     now = utc_now()
     reward.due_at = min(reward.due_at, now)
-    # A fresh unique key: earlier attempts' jobs of this reward may still be stored.
-    _schedule(session, program, reward.id, reward.type, now, f"retry:{new_id()}")
+    _schedule(session, program, reward.type, now)
     session.flush()
     return reward
 

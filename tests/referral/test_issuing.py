@@ -17,7 +17,7 @@ from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program
 from partnerloop.referral import service
-from partnerloop.referral.tasks import sweep_due_rewards
+from partnerloop.referral.tasks import issue_due_rewards
 from tests.conftest import ProgramKeys, make_settings
 from tests.integrations.stripe_kit import FakeStripe
 from tests.notify.smtp import SmtpRecorder
@@ -153,7 +153,7 @@ def test_credit_without_a_stripe_customer_fails_with_the_reason(
     assert "stripe_customer_id" in reward["reason"]
 
 
-def test_rewards_wait_without_a_key_and_the_sweep_issues_them_once_a_key_is_set(
+def test_rewards_wait_without_a_key_and_the_periodic_job_issues_them_once_a_key_is_set(
     stripe_client: TestClient, engine: Engine, program: ProgramKeys, fake_stripe: FakeStripe
 ) -> None:
     set_rewards(stripe_client, program, friend={"type": "none"})
@@ -163,7 +163,7 @@ def test_rewards_wait_without_a_key_and_the_sweep_issues_them_once_a_key_is_set(
     patched = stripe_client.patch("/api/v1/program", json={"stripe_secret_key": "sk_test_x"}, headers=program.headers)
     assert patched.status_code == 200
     with transaction(engine) as session:
-        sweep_due_rewards(session, {})
+        issue_due_rewards(session, {})
     _issued(stripe_client, program, 1)
     assert len(fake_stripe.posts("/v1/customers/")) == 1
     with transaction(engine, writes=False) as session:

@@ -110,6 +110,7 @@ def upgrade() -> None:
     with op.batch_alter_table("rewards", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_rewards_advocate_id"), ["advocate_id"], unique=False)
         batch_op.create_index("ix_rewards_program_status", ["program_id", "status"], unique=False)
+        batch_op.create_index("ix_rewards_status_due_at", ["status", "due_at"], unique=False)
         batch_op.create_index(batch_op.f("ix_rewards_trigger_event_id"), ["trigger_event_id"], unique=False)
 
     with op.batch_alter_table("programs", schema=None) as batch_op:
@@ -133,6 +134,7 @@ def downgrade() -> None:
 
     with op.batch_alter_table("rewards", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_rewards_trigger_event_id"))
+        batch_op.drop_index("ix_rewards_status_due_at")
         batch_op.drop_index("ix_rewards_program_status")
         batch_op.drop_index(batch_op.f("ix_rewards_advocate_id"))
 
