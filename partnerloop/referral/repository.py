@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.db import insert_ignore
 from partnerloop.kit.pagination import paginate
-from partnerloop.models import Advocate, Referral, Reward, StripeCustomerLink
+from partnerloop.models import Advocate, Customer, Link, Referral, Reward, StripeCustomerLink
 
 
 def advocate_by_external_id(session: Session, program_id: str, external_id: str) -> Advocate | None:
@@ -258,3 +258,25 @@ def totals(
 
 def advocate_by_share_key(session: Session, share_key: str) -> Advocate | None:
     return session.execute(select(Advocate).where(Advocate.share_key == share_key)).scalar_one_or_none()
+
+
+def friend_code_for_click(session: Session, advocate_id: str, click_id: str) -> str | None:
+    """The issued promotion code of the advocate's friend whose customer came through this click, if any
+    (customers and clicks are conversion's and tracking's: read here only)."""
+    return session.execute(
+        select(Reward.code)
+        .join(Referral, Referral.id == Reward.referral_id)
+        .join(Customer, Customer.id == Referral.friend_customer_id)
+        .where(
+            Reward.advocate_id == advocate_id,
+            Reward.side == "friend",
+            Reward.status == "issued",
+            Reward.code.is_not(None),
+            Customer.click_id == click_id,
+        )
+        .limit(1)
+    ).scalar_one_or_none()
+
+
+def link_destination(session: Session, link_id: str) -> str | None:
+    return session.execute(select(Link.destination_url).where(Link.id == link_id)).scalar_one_or_none()

@@ -12,6 +12,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
@@ -209,6 +210,20 @@ def list_advocates(
 
 def advocate_by_share_key(session: Session, share_key: str) -> Advocate | None:
     return repository.advocate_by_share_key(session, share_key)
+
+
+def continue_path(session: Session, advocate: Advocate, click_cookie: str | None) -> str:
+    """Where the share page continues: the advocate's link (/go/{key}: a click, then the destination with
+    pl_cid); for a returning friend whose promotion code was issued, the destination with
+    `prefilled_promo_code` (Stripe Payment Links fill it in) as the link's deep-link target."""
+    path = f"/go/{quote(advocate.share_key)}"
+    code = repository.friend_code_for_click(session, advocate.id, click_cookie) if click_cookie else None
+    destination = repository.link_destination(session, advocate.link_id) if code else None
+    if code is None or destination is None:
+        return path
+    parts = urlsplit(destination)
+    query = urlencode([*parse_qsl(parts.query), ("prefilled_promo_code", code)])
+    return f"{path}?{urlencode({'to': urlunsplit(parts._replace(query=query))})}"
 
 
 def referrals_of(session: Session, advocate: Advocate) -> list[Referral]:

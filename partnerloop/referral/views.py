@@ -22,6 +22,7 @@ from partnerloop.partner_portal import repository as portal_repository
 from partnerloop.program import repository as program_repository
 from partnerloop.referral import service
 from partnerloop.referral.rules import friend_offer, offer_sentence
+from partnerloop.tracking.link_rules import cookie_click_id
 from partnerloop.tracking.rules import origin_allowed
 from partnerloop.web.pages import PageNotFound, templates
 
@@ -56,10 +57,12 @@ def share_page(request: Request, share_key: str) -> Response:
             raise PageNotFound("This referral link does not exist.")
         rewards = service.reward_settings(program)
         brand = _brand(session, program)
+        continue_url = service.continue_path(
+            session, advocate, cookie_click_id(request.headers.get("cookie", "").encode())
+        )
     name = advocate.name or advocate.email.split("@", 1)[0]
     headline = friend_offer(rewards, name, program.currency)
     nonce = secrets.token_urlsafe(12)
-    continue_url = f"/go/{quote(share_key)}"
     response = templates.TemplateResponse(
         request,
         "referral/share.html",

@@ -168,3 +168,27 @@ def test_rewards_wait_without_a_key_and_the_periodic_job_issues_them_once_a_key_
     assert len(fake_stripe.posts("/v1/customers/")) == 1
     with transaction(engine, writes=False) as session:
         assert session.get(Program, program.id) is not None
+
+
+def test_a_returning_friend_continues_with_their_promotion_code_prefilled(
+    stripe_client: TestClient, program: ProgramKeys, fake_stripe: FakeStripe
+) -> None:
+    set_rewards(stripe_client, program, stripe=True, trigger="lead", referrer={"type": "none"})
+    advocate = make_advocate(stripe_client, program)
+    share_path = advocate["share_url"].replace("http://testserver", "")
+    first = stripe_client.get(share_path)
+    href = first.text.split('id="continue" href="', 1)[1].split('"', 1)[0]
+    assert "prefilled_promo_code" not in href
+    click_id = stripe_client.get(href, follow_redirects=False).headers["location"].split("pl_cid=", 1)[1]
+    link_id = advocate["link_id"]
+    wait_until(lambda: stripe_client.get(f"/api/v1/links/{link_id}", headers=program.headers).json()["clicks"] == 1)
+    lead = stripe_client.post(
+        "/api/v1/track/lead", json={"click_id": click_id, "customer_external_id": "cus_bob"}, headers=program.headers
+    )
+    assert lead.status_code in (200, 201), lead.text
+    (reward,) = _issued(stripe_client, program, 1)
+    assert reward["side"] == "friend" and reward["code"]
+    again = stripe_client.get(share_path)  # the friend comes back: the redirect's pl_cid cookie names them
+    href = again.text.split('id="continue" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
+    location = stripe_client.get(href, follow_redirects=False).headers["location"]
+    assert location.startswith(f"https://acme.test/?prefilled_promo_code={reward['code']}&pl_cid=")
