@@ -73,6 +73,7 @@ class ReferralRewards(_Closed):
     friend: FriendReward = Field(default_factory=lambda: NoReward(type="none"))
     limit_per_advocate: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
     hold_days: Annotated[StrictInt, Field(ge=0, le=365)] = 0
+    auto_advocates: bool = False  # every new Stripe customer (customer.created, with an email) becomes an advocate
 
 
 class AdvocateIn(_Closed):

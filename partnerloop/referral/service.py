@@ -194,6 +194,28 @@ def create_advocate(session: Session, program: Program, body: AdvocateIn) -> tup
     return advocate, True
 
 
+def advocate_from_stripe(
+    session: Session, program: Program, *, external_id: str, stripe_customer_id: str, email: object, name: object
+) -> Advocate | None:
+    """A new Stripe customer made an advocate when the program's settings say `auto_advocates` (and Stripe
+    gave an email); the advocate, or None. Idempotent like create_advocate."""
+    settings = reward_settings(program)
+    if (
+        settings is None
+        or not settings.auto_advocates
+        or not isinstance(email, str)
+        or not is_email(email.strip().lower())
+    ):
+        return None
+    body = AdvocateIn(
+        customer_external_id=external_id[:200],
+        email=email.strip().lower(),
+        name=name[:200] if isinstance(name, str) and name.strip() else None,
+        stripe_customer_id=stripe_customer_id,
+    )
+    return create_advocate(session, program, body)[0]
+
+
 def get_advocate(session: Session, program: Program, advocate_id: str) -> Advocate:
     advocate = repository.get_advocate(session, program.id, advocate_id)
     if advocate is None:

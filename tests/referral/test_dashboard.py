@@ -43,7 +43,7 @@ def test_preview_then_save_the_settings(client: TestClient, engine: Engine, prog
     assert _rewards_setting(engine, program) == {
         "trigger": "sale", "referrer": {"type": "credit", "amount": 2000},
         "friend": {"type": "percent_off", "percent": 20, "duration_months": 3},
-        "limit_per_advocate": 10, "hold_days": 0,
+        "limit_per_advocate": 10, "hold_days": 0, "auto_advocates": False,
     }  # fmt: skip
     page = client.get(PAGE)
     assert "Your customer gets a 20 USD credit; their friend gets 20% off for 3 months" in page.text

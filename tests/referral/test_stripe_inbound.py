@@ -44,3 +44,27 @@ def test_the_advocates_own_stripe_customer_is_a_self_referral(client: TestClient
     found = rewards(client, program)
     assert len(found) == 2 and {r["status"] for r in found} == {"rejected"}
     assert all("Stripe customer" in r["reason"] for r in found)
+
+
+def test_new_stripe_customers_become_advocates_when_the_program_says_so(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    from tests.integrations.stripe_kit import stripe_object
+
+    connect(client, program)
+    set_rewards(client, program)
+    quiet = stripe_object("customer", id="cus_Squiet", email="quiet@example.com", name="Quiet")
+    send(client, program, new_event("customer.created", quiet))
+    assert client.get("/api/v1/advocates", headers=program.headers).json()["data"] == []
+    set_rewards(client, program, auto_advocates=True)
+    ada = stripe_object("customer", id="cus_Sada", email="Ada@Example.com", name="Ada")
+    event = new_event("customer.created", ada)
+    send(client, program, event)
+    send(client, program, new_event("customer.created", ada))  # the same customer again
+    send(client, program, new_event("customer.created", stripe_object("customer", id="cus_Snomail", email=None)))
+    (advocate,) = client.get("/api/v1/advocates", headers=program.headers).json()["data"]
+    assert (advocate["customer_external_id"], advocate["email"], advocate["stripe_customer_id"]) == (
+        "cus_Sada",
+        "ada@example.com",
+        "cus_Sada",
+    )

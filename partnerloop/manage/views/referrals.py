@@ -52,6 +52,7 @@ def _form_values(rewards: ReferralRewards | None, currency: str) -> dict[str, st
         "friend_months": str(friend.get("duration_months") or ""),
         "limit_per_advocate": str(rewards.limit_per_advocate or ""),
         "hold_days": str(rewards.hold_days),
+        "auto_advocates": "on" if rewards.auto_advocates else "",
     }
 
 
@@ -88,6 +89,7 @@ def rewards_from_form(form: dict[str, str], currency: str) -> ReferralRewards:
         "friend": _side(form, "friend", currency),
         "hold_days": _number(form.get("hold_days", "")) or 0,
         "limit_per_advocate": _number(form.get("limit_per_advocate", "")),
+        "auto_advocates": form.get("auto_advocates") == "on",
     }
     return ReferralRewards.model_validate(body)
 
