@@ -148,7 +148,7 @@ def get_partner(session: Session, program: Program, partner_id: str) -> tuple[Pa
 def list_partners(
     session: Session, program: Program, *, status: str | None, cursor: str | None, limit: int
 ) -> tuple[list[tuple[Partner, Enrollment]], str | None]:
-    statement = repository.enrolled(program.id)
+    statement = repository.enrolled(program.id).where(Enrollment.kind == "partner")  # advocates: /advocates
     if status:
         statement = statement.where(Enrollment.status == status)
     rows = [(row[0], row[1]) for row in session.execute(paginate(statement, Partner.id, cursor, limit)).all()]

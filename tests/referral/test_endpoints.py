@@ -341,3 +341,12 @@ def test_hosted_page_opens_with_a_signed_link_only(client: TestClient, engine: E
         ).status_code
         == 404
     )
+
+
+def test_advocates_are_not_listed_as_partners(client: TestClient, program: ProgramKeys) -> None:
+    from tests.commission.factories import make_partner
+
+    partner = make_partner(client, program)
+    make_advocate(client, program)
+    listed = client.get("/api/v1/partners", headers=program.headers).json()["data"]
+    assert [item["id"] for item in listed] == [partner["id"]]
