@@ -88,8 +88,10 @@ def _prepare(setup: Setup) -> dict[str, Any]:
                    "friend": {"type": "percent_off", "percent": 20, "duration_months": 3}}  # fmt: skip
         assert api.patch("/api/v1/program", json={"referral_rewards": rewards}).status_code == 200
         advocate = api.post(
-            "/api/v1/advocates", json={"customer_external_id": "cus_ada", "email": "ada@example.com", "name": "Ada"}
-        ).json()
+            "/api/v1/advocates",
+            json={"customer_external_id": "cus_ada", "email": "ada@example.com", "name": "Ada",
+                  "destination_url": f"{setup.merchant}/welcome"},
+        ).json()  # fmt: skip
         code = advocate["referral_code"]
         assert api.post(
             "/api/v1/track/lead", json={"referral_code": code, "customer_external_id": "cus_bob"}
@@ -165,6 +167,11 @@ def test_widget_on_the_merchants_page_at_phone_size(browser: Browser, setup: Set
             == advocate["share_url"]
         )
         assert errors == []
+
+        # A friend opens the share URL: the offer, then on by itself to the merchant with pl_cid.
+        page.goto(advocate["share_url"])
+        assert "Ada gave you 20% off for 3 months" in (page.text_content("h1") or "")
+        page.wait_for_url(f"{setup.merchant}/welcome?pl_cid=*", timeout=15000)
 
         with page.expect_response(lambda response: "/api/v1/referral-widget?" in response.url) as answer:
             page.goto(f"{setup.merchant}/wrong")

@@ -237,6 +237,7 @@ def test_share_url_shows_the_offer_and_continues_through_the_redirect(client: Te
     assert "Ada gave you 20% off for 3 months" in page.text and "Acme" in page.text
     assert "script-src 'none'" in page.headers["content-security-policy"]
     continue_href = page.text.split('id="continue" href="', 1)[1].split('"', 1)[0]
+    assert f'<meta http-equiv="refresh" content="5;url={continue_href}">' in page.text  # it goes on by itself
     hop = client.get(continue_href, follow_redirects=False)
     assert hop.status_code == 302
     location = hop.headers["location"]
