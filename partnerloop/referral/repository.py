@@ -280,3 +280,15 @@ def friend_code_for_click(session: Session, advocate_id: str, click_id: str) -> 
 
 def link_destination(session: Session, link_id: str) -> str | None:
     return session.execute(select(Link.destination_url).where(Link.id == link_id)).scalar_one_or_none()
+
+
+def latest_referrals(session: Session, program_id: str, limit: int) -> list[tuple[Referral, str, str | None]]:
+    """The program's newest referrals with their advocate's email and name."""
+    rows = session.execute(
+        select(Referral, Advocate.email, Advocate.name)
+        .join(Advocate, Advocate.id == Referral.advocate_id)
+        .where(Referral.program_id == program_id)
+        .order_by(Referral.id.desc())
+        .limit(limit)
+    ).all()
+    return [(referral, email, name) for referral, email, name in rows]

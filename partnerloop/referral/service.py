@@ -248,6 +248,11 @@ def continue_path(session: Session, advocate: Advocate, click_cookie: str | None
     return f"{path}?{urlencode({'to': urlunsplit(parts._replace(query=query))})}"
 
 
+def latest_referrals(session: Session, program: Program, limit: int = 50) -> list[tuple[Referral, str, str | None]]:
+    """The newest referred friends, each with their advocate's email and name."""
+    return repository.latest_referrals(session, program.id, limit)
+
+
 def referrals_of(session: Session, advocate: Advocate) -> list[Referral]:
     return repository.referrals_of_advocate(session, advocate.id)
 

@@ -161,6 +161,7 @@ def _referrals_page(
             "period": period,
             "advocates": referral_service.advocates_out(session, settings_of(request), advocates),
             "rewards": rewards,
+            "referrals": referral_service.latest_referrals(session, program),
             "advocate_names": {a.id: a.name or a.email for a in advocates},
             "filters": {"status": status, "side": side, "q": q},
             "form": form or _form_values(settings, program.currency),
