@@ -24,6 +24,7 @@ from partnerloop.jobs.idempotency import IdempotencyMiddleware
 from partnerloop.jobs.runner import JobRunner
 from partnerloop.notify.email import configure_email
 from partnerloop.payout.tasks import configure_payouts
+from partnerloop.referral.tasks import configure_referrals
 from partnerloop.tracking.buffer import ClickBuffer
 from partnerloop.tracking.cache import LinkCache
 from partnerloop.tracking.click_writer import ClickWriterProcess
@@ -70,6 +71,8 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.payout.endpoints import router as payout_router
     from partnerloop.plan.endpoints import router as plan_router
     from partnerloop.program.endpoints import router as program_router
+    from partnerloop.referral.endpoints import router as referral_router
+    from partnerloop.referral.views import router as referral_pages_router
     from partnerloop.report.endpoints import router as report_router
     from partnerloop.tracking.endpoints import router as site_tracking_router
     from partnerloop.webhook.endpoints import catalogue_router as webhook_catalogue_router
@@ -81,6 +84,8 @@ def _routers(api: FastAPI) -> None:
         goal_router,
         alert_router,
         program_router,
+        referral_router,
+        referral_pages_router,
         plan_router,
         partner_router,
         link_router,
@@ -150,6 +155,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     configure_email(settings)
     configure_payouts(settings)
     configure_webhooks(settings)
+    configure_referrals(settings)
 
     @api.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:

@@ -53,6 +53,7 @@ def program_create(
     owner_email: Annotated[str | None, typer.Option("--owner-email")] = None,
     owner_password: Annotated[str | None, typer.Option("--owner-password")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    kind: Annotated[str, typer.Option("--kind", help="affiliate or referral (customer advocates)")] = "affiliate",
 ) -> None:
     """Create a workspace, its owner and a program; print its id and keys."""
     from partnerloop.db import transaction
@@ -65,11 +66,18 @@ def program_create(
     try:
         with transaction(engine) as session:
             created = create_program(
-                session, name=name, domains=domain, currency=currency, owner_email=email, owner_password=password
+                session,
+                name=name,
+                domains=domain,
+                currency=currency,
+                owner_email=email,
+                owner_password=password,
+                kind=kind,
             )
             result = {
                 "id": created.program.id,
                 "name": created.program.name,
+                "kind": created.program.kind,
                 "currency": created.program.currency,
                 "allowed_domains": created.program.allowed_domains,
                 "api_key": created.api_key,

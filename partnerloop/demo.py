@@ -22,6 +22,7 @@ from partnerloop.config import Settings
 from partnerloop.conversion import service as track_service
 from partnerloop.conversion.schemas import LeadIn, RefundIn, SaleIn
 from partnerloop.db import transaction
+from partnerloop.demo_referrals import seed_referral_demo
 from partnerloop.group.schemas import GroupIn
 from partnerloop.group.service import create_group
 from partnerloop.kit.ids import new_id
@@ -155,6 +156,7 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
     with transaction(engine) as session:
         program = session.get_one(Program, program_id)
         _conversions(session, program, rng, clicks, now)
+    seed_referral_demo(engine, OWNER_EMAIL, rng, now)  # a second program: customer referrals
     return DemoLogins(OWNER_EMAIL, OWNER_PASSWORD, api_key, program_id, publishable_key, settings.base_url,
                       len(PARTNER_NAMES) + 3, created=True)  # fmt: skip
 

@@ -13,6 +13,7 @@ import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
 import partnerloop.payout.tasks
+import partnerloop.referral.tasks
 import partnerloop.report.tasks
 import partnerloop.webhook.tasks  # noqa: F401
 from partnerloop.jobs.schedules import PeriodicJob
@@ -31,4 +32,5 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("reports_refresh_rollups", "reports.refresh_rollups", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_clicks", "alerts.scan_clicks", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_performance", "alerts.scan_performance", timedelta(hours=1)),
+    PeriodicJob("referral_issue_due_rewards", "referral.issue_due_rewards", timedelta(minutes=5)),
 )

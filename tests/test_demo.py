@@ -41,3 +41,21 @@ def test_demo_seeds_a_program_a_newcomer_can_explore(engine: Engine, settings: S
     assert login(client, OWNER_EMAIL, OWNER_PASSWORD).headers["location"] == "/manage"
     dashboard = client.get("/dashboard")
     assert dashboard.status_code == 200 and "Acme Analytics" in dashboard.text and "Jane Cooper" in dashboard.text
+
+
+def test_demo_seeds_a_referral_program_too(engine: Engine, settings: Settings, client: TestClient) -> None:
+    from partnerloop.models import Advocate, Program, Referral, Reward
+
+    seed_demo(engine, settings)
+    with transaction(engine, writes=False) as session:
+        program = session.execute(select(Program).where(Program.kind == "referral")).scalar_one()
+        advocates = session.execute(select(func.count()).where(Advocate.program_id == program.id)).scalar_one()
+        referrals = session.execute(select(func.count()).select_from(Referral)).scalar_one()
+        statuses = dict(session.execute(select(Reward.status, func.count()).group_by(Reward.status)).all())
+    assert advocates == 300 and referrals > 100
+    assert statuses["issued"] > 20 and statuses["pending"] > 20
+    login(client, OWNER_EMAIL, OWNER_PASSWORD)
+    page = client.get("/manage/referrals", params={"program": program.id})
+    assert (
+        page.status_code == 200 and "Acme Referrals" in page.text and "Your customer gets a 20 USD credit" in page.text
+    )

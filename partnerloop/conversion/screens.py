@@ -1,15 +1,20 @@
-"""Who screens a lead or sale as it is recorded, in its transaction, before the answer.
+"""Who hears of a lead, sale or refund as it is recorded, in its transaction, before the answer.
 
-The fraud rules belong to alerts, which read reports, which read conversions: conversion/service calling
-alert would be an import circle. So alerts add their screen here (alert/service does on import; every
-process that records conversions imports it through the app's routers or the job registry), as the link
-cache subscribes to link changes. A screen may hold the conversion's commissions (through
-commission/service) and returns them as they are now.
+- screens (alerts' fraud rules) look at a conversion just priced and may hold its commissions (through
+  commission/service), returning them as they are now;
+- followers (referrals) hear of a conversion once it is attributed, and of a refund of a sale.
+
+Alerts read reports and referrals make partners and links, which read conversions: conversion/service
+calling them would be an import circle. So they add themselves here (alert/service and referral/service
+do on import; every process that records conversions imports them through the app's routers or the job
+registry), as the link cache subscribes to link changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
+from typing import Protocol
 
 from sqlalchemy.orm import Session
 
@@ -32,3 +37,33 @@ def screened(
     for screen in _screens:
         commissions = screen(session, program, customer, event, commissions)
     return commissions
+
+
+class Follower(Protocol):
+    def converted(
+        self, session: Session, program: Program, customer: Customer, event: Event, *, email: str | None
+    ) -> None:
+        """A lead or sale of the customer was recorded (or an earlier sale attributed)."""
+
+    def refunded(self, session: Session, program: Program, sale: Event, refunded_at: datetime) -> None:
+        """A refund of `sale` was recorded."""
+
+
+_followers: list[Follower] = []
+
+
+def add_follower(follower: Follower) -> None:
+    if follower not in _followers:
+        _followers.append(follower)
+
+
+def converted(
+    session: Session, program: Program, customer: Customer, event: Event, *, email: str | None = None
+) -> None:
+    for follower in _followers:
+        follower.converted(session, program, customer, event, email=email)
+
+
+def refunded(session: Session, program: Program, sale: Event, refunded_at: datetime) -> None:
+    for follower in _followers:
+        follower.refunded(session, program, sale, refunded_at)

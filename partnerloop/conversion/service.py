@@ -22,7 +22,7 @@ from partnerloop.commission.rules import (
     plan_refund,
 )
 from partnerloop.commission.service import commission_out
-from partnerloop.conversion import repository
+from partnerloop.conversion import repository, screens
 from partnerloop.conversion.attribution import (
     APPROVED,
     ClickTouch,
@@ -321,6 +321,7 @@ def track_lead(session: Session, program: Program, body: LeadIn, now: datetime) 
         customer.name = body.name
     _customer_facts(customer, body.customer_country, body.customer_metadata)
     commissions = _attribute_and_earn(session, program, customer, found, lead, None)
+    screens.converted(session, program, customer, lead, email=body.email)
     session.flush()
     return tracked(session, program.id, _lead_answer(session, lead, customer, commissions))
 
@@ -419,6 +420,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
         coupon_code=body.coupon_code,
     )
     commissions = _attribute_and_earn(session, program, customer, found, sale, facts)
+    screens.converted(session, program, customer, sale)
     if unknown_coupon and customer.partner_id is None:
         sale.note = (
             f"No commission: coupon code '{body.coupon_code}' is not an active coupon of this program, "
@@ -481,6 +483,7 @@ def attribute_customer(
         created += _attribute_and_earn(
             session, program, customer, None, sale, _stored_sale_facts(session, program, sale)
         )
+        screens.converted(session, program, customer, sale)
         # Refunds recorded before the partner was known reverse the new commissions now, as if in order.
         refunded = 0
         for refund in repository.refunds_of_sale(session, sale.id) if sale.partner_id is not None else []:
@@ -589,5 +592,6 @@ def track_refund(session: Session, program: Program, body: RefundIn, now: dateti
         return _replay_refund(session, refund, sale, body)
     commission_service.reverse_for_refund(session, sale, refund, decided)
     check_tiers_soon(session, program.id, [sale.partner_id or ""])
+    screens.refunded(session, program, sale, occurred_at)
     session.flush()
     return tracked(session, program.id, _refund_answer(session, refund, sale))

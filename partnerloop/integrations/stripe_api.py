@@ -6,6 +6,7 @@ STRIPE_API_BASE (settings.stripe_api_base) points the library elsewhere: tests u
 
 from __future__ import annotations
 
+import functools
 import logging
 
 import stripe
@@ -30,9 +31,15 @@ def _client(program: Program, settings: Settings) -> stripe.StripeClient:
         raise StripeNotConnected(
             'The program has no Stripe secret key: set it with PATCH /api/v1/program {"stripe_secret_key": ...}.'
         )
-    if settings.stripe_api_base:
-        return stripe.StripeClient(program.stripe_secret_key, base_addresses={"api": settings.stripe_api_base})
-    return stripe.StripeClient(program.stripe_secret_key)
+    return _client_for(program.stripe_secret_key, settings.stripe_api_base)
+
+
+@functools.lru_cache(maxsize=64)
+def _client_for(secret_key: str, api_base: str | None) -> stripe.StripeClient:
+    """One client per key (and API base), so its HTTP connections are reused from call to call."""
+    if api_base:
+        return stripe.StripeClient(secret_key, base_addresses={"api": api_base})
+    return stripe.StripeClient(secret_key)
 
 
 def _failed(action: str, error: stripe.StripeError) -> StripeRequestFailed:
@@ -63,3 +70,96 @@ def deactivate_promotion_code(program: Program, settings: Settings, promotion_co
         client.v1.promotion_codes.update(promotion_code_id, params={"active": False})
     except stripe.StripeError as error:
         raise _failed(f"deactivate promotion code {promotion_code_id}", error)
+
+
+# ---------------------------------------------------------------- referral rewards
+
+
+class StripeCallFailed(Exception):
+    """A reward's Stripe call failed: `http_status` is None when Stripe did not answer at all."""
+
+    def __init__(self, message: str, http_status: int | None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.http_status = http_status
+
+
+def _call_failed(action: str, error: stripe.StripeError) -> StripeCallFailed:
+    message = error.user_message or str(error) or type(error).__name__
+    log.warning("stripe: %s failed: %s", action, message)
+    status = None if isinstance(error, stripe.APIConnectionError) else error.http_status
+    return StripeCallFailed(f"Stripe refused to {action}: {message}", status)
+
+
+def credit_customer_balance(
+    program: Program,
+    settings: Settings,
+    *,
+    customer_id: str,
+    amount: int,
+    currency: str,
+    description: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> str:
+    """A customer balance transaction crediting `amount` (sent negative: a credit, applied to the
+    customer's next invoices); returns its id (cbtxn_…)."""
+    client = _client(program, settings)
+    try:
+        created = client.v1.customers.balance_transactions.create(
+            customer_id,
+            params={"amount": -amount, "currency": currency, "description": description, "metadata": metadata},
+            options={"idempotency_key": idempotency_key},
+        )
+    except stripe.StripeError as error:
+        raise _call_failed(f"credit customer {customer_id}", error)
+    return str(created.id)
+
+
+def create_discount_code(
+    program: Program,
+    settings: Settings,
+    *,
+    code: str,
+    percent: int | None,
+    amount: int | None,
+    currency: str,
+    duration_months: int | None,
+    customer_id: str | None,
+    first_time_only: bool,
+    name: str,
+    metadata: dict[str, str],
+    idempotency_key: str,
+) -> tuple[str, str]:
+    """A single-use coupon (`percent` or `amount` off, once or for `duration_months`) and its promotion
+    code `code` (restricted to `customer_id` and/or first-time purchases); returns (coupon id, promo id)."""
+    client = _client(program, settings)
+    coupon: dict[str, object] = {"name": name[:40], "metadata": metadata}
+    if percent is not None:
+        coupon["percent_off"] = percent
+    else:
+        coupon["amount_off"] = amount
+        coupon["currency"] = currency
+    if duration_months is None:
+        coupon["duration"] = "once"
+    else:
+        coupon["duration"] = "repeating"
+        coupon["duration_in_months"] = duration_months
+    promotion: dict[str, object] = {"code": code, "max_redemptions": 1, "metadata": metadata}
+    if customer_id is not None:
+        promotion["customer"] = customer_id
+    if first_time_only:
+        promotion["restrictions"] = {"first_time_transaction": True}
+    try:
+        created = client.v1.coupons.create(
+            params=coupon,  # type: ignore[arg-type]
+            options={"idempotency_key": f"{idempotency_key}-coupon"},
+        )
+        promotion["promotion"] = {"type": "coupon", "coupon": str(created.id)}
+        promo = client.v1.promotion_codes.create(
+            params=promotion,  # type: ignore[arg-type]
+            options={"idempotency_key": f"{idempotency_key}-promotion-code"},
+        )
+    except stripe.StripeError as error:
+        raise _call_failed(f"create promotion code {code}", error)
+    return str(created.id), str(promo.id)

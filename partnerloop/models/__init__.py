@@ -40,6 +40,7 @@ from partnerloop.models.partner_portal import (
 from partnerloop.models.payout import Payout, PayoutItem, PayoutMethod, PayoutRun, PayoutSettings, ProviderBatch
 from partnerloop.models.plan import Plan
 from partnerloop.models.program import ApiKey, Program
+from partnerloop.models.referral import Advocate, Referral, Reward
 from partnerloop.models.stripe import (
     StripeCustomerLink,
     StripeDispute,
@@ -52,6 +53,7 @@ from partnerloop.models.workspace import Member, User, Workspace
 
 __all__ = [
     "AccountToken",
+    "Advocate",
     "Alert",
     "AlertSettings",
     "Announcement",
@@ -96,7 +98,9 @@ __all__ = [
     "Plan",
     "Program",
     "ProviderBatch",
+    "Referral",
     "Resource",
+    "Reward",
     "RollupState",
     "Schedule",
     "StripeCustomerLink",

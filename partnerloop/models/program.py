@@ -32,6 +32,8 @@ class Program(Base):
     stripe_secret_key: Mapped[str | None] = mapped_column(String(300))  # for creating promotion codes
     stripe_test_mode: Mapped[bool] = mapped_column(default=True)  # also accept test-mode (livemode false) events
     fallback_url: Mapped[str | None] = mapped_column(String(2000))
+    referral_rewards: Mapped[dict[str, Any] | None] = mapped_column()  # referral/schemas.ReferralRewards
+    widget_secret: Mapped[str | None] = mapped_column(String(64))  # keys the referral widget's tokens
     created_at: Mapped[datetime] = created_column()
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now, index=True)
 

@@ -90,8 +90,11 @@ def _check_group(session: Session, program: Program, group_id: str | None) -> No
         raise NotFound(f"No group {group_id} in this program.")
 
 
-def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple[Partner, Enrollment]:
-    """Create (or reuse, by email) the workspace's partner and enrol them in the program."""
+def enroll_partner(
+    session: Session, program: Program, body: PartnerIn, *, kind: str = "partner"
+) -> tuple[Partner, Enrollment]:
+    """Create (or reuse, by email) the workspace's partner and enrol them in the program (`kind`
+    `advocate` for a customer advocate, whom referral/service creates)."""
     email = body.email.strip().lower()
     if not is_email(email):
         raise PartnerError(f"'{body.email}' is not an email address.")
@@ -122,6 +125,7 @@ def enroll_partner(session: Session, program: Program, body: PartnerIn) -> tuple
     enrollment = Enrollment(
         program_id=program.id,
         partner_id=partner.id,
+        kind=kind,
         status=body.status or EnrollmentStatus.APPROVED.value,
         referral_code=code,
         plan_id=body.plan_id,
@@ -153,7 +157,7 @@ def get_partner(session: Session, program: Program, partner_id: str) -> tuple[Pa
 def list_partners(
     session: Session, program: Program, *, status: str | None, cursor: str | None, limit: int
 ) -> tuple[list[tuple[Partner, Enrollment]], str | None]:
-    statement = repository.enrolled(program.id)
+    statement = repository.enrolled(program.id).where(Enrollment.kind == "partner")  # advocates: /advocates
     if status:
         statement = statement.where(Enrollment.status == status)
     rows = [(row[0], row[1]) for row in session.execute(paginate(statement, Partner.id, cursor, limit)).all()]

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from partnerloop.program.referral_settings import ReferralRewards
+
 AttributionModel = Literal["first_click", "last_click", "linear", "time_decay", "position"]
 
 
@@ -26,6 +28,8 @@ class ProgramOut(BaseModel):
     stripe_test_mode: bool = True
     fallback_url: str | None
     link_domains: list[str] = []
+    referral_rewards: ReferralRewards | None = None
+    widget_secret: str | None = None  # keys the referral widget's tokens; shown to the secret key only
     created_at: datetime
 
 
@@ -51,6 +55,7 @@ class ProgramPatch(BaseModel):
     stripe_test_mode: bool | None = None
     fallback_url: str | None = Field(default=None, max_length=2000)
     link_domains: list[str] | None = Field(default=None, max_length=20)  # hosts where GET /{key} redirects
+    referral_rewards: ReferralRewards | None = None  # null: referrals earn no rewards
 
     @model_validator(mode="before")
     @classmethod

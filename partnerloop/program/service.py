@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -14,11 +15,13 @@ from partnerloop.kit.ids import new_secret, sha256_hex
 from partnerloop.kit.money import normalize_currency
 from partnerloop.kit.urls import check_destination, normalize_domain
 from partnerloop.models import ApiKey, Member, Plan, Program, User, Workspace
+from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.schemas import ProgramOut, ProgramPatch
 
 SECRET_KEY_PREFIX = "pl_sk_"
 PUBLISHABLE_KEY_PREFIX = "pl_pk_"
 _LINK_PARAM = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
+PROGRAM_KINDS = ("affiliate", "referral")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -61,6 +64,8 @@ def create_program(
     """A workspace, its owner (user + owner membership), the program and a first API key."""
     if not name.strip():
         raise ProgramError("The program needs a name.")
+    if kind not in PROGRAM_KINDS:
+        raise ProgramError(f"kind is 'affiliate' or 'referral', not '{kind}'.")
     if not domains:
         raise ProgramError("Give at least one allowed destination domain (--domain example.com).")
     owner_email = owner_email.strip().lower()
@@ -86,6 +91,7 @@ def create_program(
         currency=normalize_currency(currency),
         allowed_domains=allowed,
         publishable_key=new_secret(PUBLISHABLE_KEY_PREFIX, 18),
+        widget_secret=secrets.token_hex(32),
     )
     session.add(program)
     session.flush()
@@ -113,6 +119,8 @@ def program_out(program: Program) -> ProgramOut:
         stripe_test_mode=program.stripe_test_mode,
         fallback_url=program.fallback_url,
         link_domains=list(program.link_domains or []),
+        referral_rewards=ReferralRewards.model_validate(program.referral_rewards) if program.referral_rewards else None,
+        widget_secret=program.widget_secret,
         created_at=program.created_at,
     )
 
@@ -149,6 +157,8 @@ def update_program(session: Session, program: Program, patch: ProgramPatch) -> P
                 raise InvalidInput(f"'{param}' is not a usable link parameter name.")
     if "link_domains" in changes:
         changes["link_domains"] = _link_domains(session, program, changes["link_domains"] or [])
+    if patch.referral_rewards is not None:  # stored whole, defaults included
+        changes["referral_rewards"] = patch.referral_rewards.model_dump()
     if changes.get("fallback_url"):
         check_destination(changes["fallback_url"], changes.get("allowed_domains", program.allowed_domains))
     for field in ("name", "cookie_days", "hold_days", "min_payout_amount", "attribution_model", "stripe_test_mode"):

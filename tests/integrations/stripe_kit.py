@@ -195,11 +195,17 @@ class FakeStripe:
     url: str
     calls: list[RecordedCall] = field(default_factory=list)
     fail_with: tuple[int, dict[str, Any]] | None = None
+    replays: dict[str, tuple[int, bytes]] = field(default_factory=dict)  # Idempotency-Key -> first answer
+
+    def posts(self, prefix: str) -> list[RecordedCall]:
+        """The POSTs whose path starts with `prefix` (e.g. '/v1/coupons')."""
+        return [call for call in self.calls if call.method == "POST" and call.path.startswith(prefix)]
 
 
 @contextmanager
 def stripe_api_server() -> Iterator[FakeStripe]:
-    """A real HTTP server on 127.0.0.1 answering /v1/promotion_codes like Stripe, recording each call."""
+    """A real HTTP server on 127.0.0.1 answering /v1/promotion_codes, /v1/coupons and
+    /v1/customers/{id}/balance_transactions like Stripe (replaying an Idempotency-Key), recording each call."""
     state = FakeStripe(url="")
 
     class Handler(BaseHTTPRequestHandler):
@@ -211,6 +217,11 @@ def stripe_api_server() -> Iterator[FakeStripe]:
             body = self.rfile.read(length).decode()
             form = dict(parse_qsl(body, keep_blank_values=True))
             state.calls.append(RecordedCall(self.command, self.path, dict(self.headers.items()), form))
+            key = self.headers.get("Idempotency-Key")
+            if key and key in state.replays:  # Stripe answers a replayed key with the first response
+                status, data = state.replays[key]
+                self._send(status, data)
+                return
             if state.fail_with is not None:
                 status, answer = state.fail_with
             elif self.path.startswith("/v1/promotion_codes"):
@@ -221,12 +232,31 @@ def stripe_api_server() -> Iterator[FakeStripe]:
                 answer = stripe_object(
                     "promotion_code", id=promo_id, code=form.get("code", "X"), active=form.get("active") != "false"
                 )
+            elif self.path.startswith("/v1/coupons"):
+                status = 200
+                answer = {"id": f"cpn_{uuid.uuid4().hex[:14]}", "object": "coupon", "livemode": False,
+                          "percent_off": float(form["percent_off"]) if "percent_off" in form else None,
+                          "amount_off": int(form["amount_off"]) if "amount_off" in form else None,
+                          "currency": form.get("currency"), "duration": form.get("duration"),
+                          "duration_in_months": int(form["duration_in_months"]) if "duration_in_months" in form else None,
+                          "name": form.get("name"), "valid": True, "metadata": {}}  # fmt: skip
+            elif self.path.startswith("/v1/customers/") and self.path.endswith("/balance_transactions"):
+                status = 200
+                answer = {"id": f"cbtxn_{uuid.uuid4().hex[:14]}", "object": "customer_balance_transaction",
+                          "amount": int(form.get("amount", "0")), "currency": form.get("currency"),
+                          "customer": self.path.split("/")[3], "type": "adjustment", "livemode": False,
+                          "description": form.get("description"), "metadata": {}}  # fmt: skip
             else:
                 status, answer = (
                     404,
                     {"error": {"type": "invalid_request_error", "message": "Unrecognized request URL"}},
                 )
             data = json.dumps(answer).encode()
+            if key and self.command == "POST" and status < 300:
+                state.replays[key] = (status, data)
+            self._send(status, data)
+
+        def _send(self, status: int, data: bytes) -> None:
             self.send_response(status)
             self.send_header("Content-Type", "application/json")
             self.send_header("Content-Length", str(len(data)))

@@ -29,6 +29,7 @@ from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import AppError, NotFound
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import Program, StripeDispute, StripeEvent
+from partnerloop.referral import service as referral_service
 
 log = logging.getLogger("partnerloop.stripe")
 
@@ -399,6 +400,11 @@ def _customer_changed(session: Session, program: Program, envelope: Envelope, no
         track_service.attribute_customer(
             session, program, external_id, click_id=click_id, coupon_code=None, occurred_at=envelope.created or now
         )
+    if envelope.type == "customer.created":  # a referral program may make every new customer an advocate
+        referral_service.advocate_from_stripe(
+            session, program, external_id=external_id, stripe_customer_id=stripe_customer_id,
+            email=obj.get("email"), name=obj.get("name"),
+        )  # fmt: skip
     raw = obj.get("metadata")
     metadata: dict[str, Any] = raw if isinstance(raw, dict) else {}
     facts = {key: value for key, value in metadata.items() if isinstance(value, str) and len(value) <= 500}
