@@ -7,6 +7,8 @@ import os
 import secrets
 import time
 
+from ulid import ULID
+
 _CROCKFORD = b"0123456789abcdefghjkmnpqrstvwxyz"
 # A random byte becomes the base32 character of its low 5 bits (256 = 8 x 32, so still uniform).
 _BYTE_TO_CHAR = bytes(_CROCKFORD[byte & 31] for byte in range(256))
@@ -14,8 +16,9 @@ _time_prefix: tuple[int, bytes] = (-1, b"")  # (millisecond, its 10 characters),
 
 
 def new_id() -> str:
-    """A ULID: 26 lower-case Crockford base32 characters, time-ordered (see new_id_bytes)."""
-    return new_id_bytes().decode()
+    """A ULID, lower case: monotonic within a millisecond (python-ulid), so ids sort in the order they were
+    made (cursor pagination, refunds and jobs in order). Not new_id_bytes, which is random within one."""
+    return str(ULID()).lower()
 
 
 def new_id_bytes() -> bytes:
