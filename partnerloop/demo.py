@@ -40,7 +40,7 @@ from partnerloop.program.schemas import ProgramPatch
 from partnerloop.program.service import create_program, issue_api_key, update_program
 from partnerloop.tracking import repository as tracking_repository
 from partnerloop.tracking.batch import rollup_increments, utc_text
-from partnerloop.tracking.repository import ClickRow
+from partnerloop.tracking.repository import ClickRow, UniqueFacts
 
 OWNER_EMAIL = "demo@partnerloop.local"
 OWNER_PASSWORD = "partnerloop-demo"
@@ -150,8 +150,10 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
     clicks = _clicks(rng, program_id, partner_links, now)
     with transaction(engine) as session:
         connection = session.connection()
-        tracking_repository.insert_clicks(connection, clicks)
-        tracking_repository.add_to_rollups(connection, rollup_increments(clicks))
+        # The demo's visitors come from many networks: every human click counts as unique (bots never do).
+        uniques: list[UniqueFacts] = [(not row[10], None) for row in clicks]
+        tracking_repository.insert_clicks(connection, clicks, uniques)
+        tracking_repository.add_to_rollups(connection, rollup_increments(clicks, uniques))
 
     with transaction(engine) as session:
         program = session.get_one(Program, program_id)

@@ -28,6 +28,7 @@ _PARTNER = {
     "plan_id": None,
     "group_id": None,
     "created_at": "2026-12-01T09:30:00Z",
+    "perks": None,
 }
 _COMMISSION = {
     "id": "01jeb71m2z6q0x8c4b5t3v9w1k",

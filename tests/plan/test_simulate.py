@@ -56,11 +56,16 @@ def history(client: TestClient, program: ProgramKeys) -> dict[str, str]:
     return {"jane": jane["id"], "bob": bob["id"]}
 
 
+# Kept by periodic jobs of the running app, whatever a request does (the report rollups' bookkeeping).
+BACKGROUND_TABLES = {"rollup_state"}
+
+
 def row_counts(engine: Engine) -> dict[str, int]:
     with transaction(engine, writes=False) as session:
         return {
             table.name: int(session.execute(select(func.count()).select_from(table)).scalar_one())
             for table in Base.metadata.sorted_tables
+            if table.name not in BACKGROUND_TABLES
         }
 
 
