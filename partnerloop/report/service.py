@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
@@ -12,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from partnerloop.kit import spreadsheet
 from partnerloop.kit.errors import InvalidInput, NotFound
 from partnerloop.models import Program
 from partnerloop.report import repository
@@ -226,7 +226,7 @@ def channels_report(
 def to_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> str:
     """Rows as CSV with a header; None is an empty cell."""
     out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
+    writer = spreadsheet.writer(out, lineterminator="\n")
     writer.writerow(columns)
     for row in rows:
         writer.writerow(["" if row.get(column) is None else row.get(column) for column in columns])

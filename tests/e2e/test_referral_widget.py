@@ -4,27 +4,22 @@ reach, escapes what it shows, loads nothing from the internet, and shows nothing
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import pytest
-import uvicorn
 from playwright.sync_api import Browser
 from sqlalchemy import Engine
 
-from partnerloop.app import create_app
 from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.models import Program
 from partnerloop.referral.rules import widget_token
 from tests.conftest import ProgramKeys, make_program
 from tests.e2e.conftest import PHONE, SCREENSHOTS
-from tests.jobs.processes import free_port
-from tests.tracking.helpers import eventually
+from tests.sites import merchant_site, served_partnerloop
 
 MERCHANT_PAGE = """<!doctype html><html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1"><title>Acme account</title>
@@ -46,40 +41,13 @@ class Setup:
 @pytest.fixture
 def setup(engine: Engine, settings: Settings) -> Iterator[Setup]:
     program = make_program(engine, name="Acme <b>&amp;</b> Co", domains=("acme.test", "127.0.0.2"))
-    port = free_port()
-    partnerloop = f"http://127.0.0.1:{port}"
-    app = create_app(settings.model_copy(update={"base_url": partnerloop, "run_jobs_in_process": False}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, timeout=20)
     pages: dict[str, str] = {}
-
-    class Merchant(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path.split("?", 1)[0], "<!doctype html><p>merchant</p>").encode()
-            self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    merchant = http.server.ThreadingHTTPServer(("127.0.0.2", 0), Merchant)
-    threading.Thread(target=merchant.serve_forever, daemon=True).start()
     with transaction(engine, writes=False) as session:
         found = session.get(Program, program.id)
         assert found is not None and found.widget_secret
         token = widget_token(found.widget_secret, "cus_ada")
-    try:
-        yield Setup(partnerloop, f"http://127.0.0.2:{merchant.server_address[1]}", program, token, pages)
-    finally:
-        merchant.shutdown()
-        merchant.server_close()
-        server.should_exit = True
-        thread.join(30)
+    with served_partnerloop(settings) as partnerloop, merchant_site("127.0.0.2", pages) as merchant_port:
+        yield Setup(partnerloop, f"http://127.0.0.2:{merchant_port}", program, token, pages)
 
 
 def _prepare(setup: Setup) -> dict[str, Any]:

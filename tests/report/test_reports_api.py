@@ -156,3 +156,13 @@ def test_channels_by_link_utm_and_source(client: TestClient, program: ProgramKey
     assert credited["link"]["sales"] == 2 and credited["link"]["clicks"] == 4
     assert credited["link"]["commissions_amount"] == 1300
     assert get(client, program, "channels.csv", by="link").text.startswith("channel,clicks")
+
+
+def test_the_partner_report_csv_hands_a_spreadsheet_no_formula(client: TestClient, program: ProgramKeys) -> None:
+    """A partner's name is their own text: in the CSV it is quoted so a spreadsheet shows it, never runs it."""
+    alpha, _beta = two_partners(client, program)
+    renamed = client.patch(f"/api/v1/partners/{alpha['partner_id']}", headers=program.headers,
+                           json={"name": '=HYPERLINK("http://evil.test","x")'})  # fmt: skip
+    assert renamed.status_code == 200, renamed.text
+    rows = list(csv.DictReader(io.StringIO(get(client, program, "partners.csv").text)))
+    assert next(row for row in rows if row["partner_id"] == alpha["partner_id"])["name"].startswith("'=HYPERLINK")

@@ -3,24 +3,20 @@ origin (www.acme.test, mapped to 127.0.0.1), Partnerloop served by uvicorn on an
 
 from __future__ import annotations
 
-import http.server
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 import pytest
-import uvicorn
 from playwright.sync_api import Browser, Page, Request
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from partnerloop.app import create_app
 from partnerloop.config import Settings
 from partnerloop.models import Click
 from tests.conftest import ProgramKeys
-from tests.jobs.processes import free_port
+from tests.sites import merchant_site, served_partnerloop
 from tests.tracking.helpers import eventually
 
 PAGE = """<!doctype html><html><head><title>Acme</title>
@@ -44,39 +40,10 @@ class Sites:
 
 
 @pytest.fixture
-def sites(engine: Engine, settings: Settings, program: ProgramKeys) -> Iterator[Sites]:
-    port = free_port()
-    partnerloop = f"http://127.0.0.1:{port}"
-    app = create_app(settings.model_copy(update={"base_url": partnerloop, "run_jobs_in_process": False}))
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    eventually(lambda: server.started, timeout=20)
-
+def sites(settings: Settings, program: ProgramKeys) -> Iterator[Sites]:
     pages: dict[str, str] = {}
-
-    class Merchant(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            body = pages.get(self.path.split("?", 1)[0], "<!doctype html><p>merchant</p>").encode()
-            self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
-            self.send_header("content-length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    merchant = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Merchant)
-    merchant_thread = threading.Thread(target=merchant.serve_forever, daemon=True)
-    merchant_thread.start()
-    try:
-        yield Sites(partnerloop, merchant.server_address[1], pages)
-    finally:
-        merchant.shutdown()
-        merchant.server_close()
-        server.should_exit = True
-        thread.join(30)
+    with served_partnerloop(settings) as partnerloop, merchant_site("127.0.0.1", pages) as merchant_port:
+        yield Sites(partnerloop, merchant_port, pages)
 
 
 def make_link(sites: Sites, program: ProgramKeys, key: str) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from pydantic import ValidationError
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.db import transaction
+from partnerloop.kit import spreadsheet
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
@@ -271,7 +272,7 @@ def export_rewards(request: Request, ctx: ManagerPage, status: str = "", side: s
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
-        writer = csv.writer(out)
+        writer = spreadsheet.writer(out)
         writer.writerow(
             [
                 "id",
