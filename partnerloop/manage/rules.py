@@ -116,8 +116,9 @@ def change_text(current: int | None, previous: int | None) -> tuple[str, str]:
 def kpis(current: Totals, previous: Totals, currency: str) -> list[Kpi]:
     """The overview's KPIs, each with the previous period's value and the change.
 
-    Conversion rate = sales / clicks; EPC = commissions / clicks; cost per acquisition = commissions / sales;
-    ROI = (revenue − commissions) / commissions.
+    Sales per click = sales / clicks; EPC = commissions / clicks; commission per sale = commissions / sales;
+    ROI = (revenue − commissions) / commissions. (The reports' conversion rate and CPA, per new customer and
+    unique click, are report/metrics.py's: these are named for what they divide, so no name means two things.)
     """
 
     def money(value: int | None) -> str:
@@ -136,7 +137,7 @@ def kpis(current: Totals, previous: Totals, currency: str) -> list[Kpi]:
         ("Revenue from partners", current.revenue, previous.revenue, "money", True),
         ("Commissions", current.commissions, previous.commissions, "money", None),
         (
-            "Conversion rate",
+            "Sales per click",
             _ratio_bps(current.sales, current.clicks),
             _ratio_bps(previous.sales, previous.clicks),
             "bps",
@@ -150,7 +151,7 @@ def kpis(current: Totals, previous: Totals, currency: str) -> list[Kpi]:
             None,
         ),
         (
-            "Cost per acquisition",
+            "Commission per sale",
             _per(current.commissions, current.sales),
             _per(previous.commissions, previous.sales),
             "money",

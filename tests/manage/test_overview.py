@@ -39,8 +39,8 @@ def test_overview_shows_the_period_against_the_previous_one(
     assert kpi["Clicks"] == "4"
     assert kpi["Sales"] == "2"
     assert kpi["Revenue from partners"] == "150.00 USD"
-    assert kpi["Conversion rate"] == "50.0%"  # 2 sales / 4 clicks
-    assert kpi["Cost per acquisition"].endswith("USD")
+    assert kpi["Sales per click"] == "50.0%"  # 2 sales / 4 clicks
+    assert kpi["Commission per sale"].endswith("USD")
     assert "before: 200.00 USD" in text  # the previous period's revenue
     assert "Jane Cooper" in text and "Quiet Quinn" not in text.split("Top partners")[1].split("Recent activity")[0]
     assert text.count("<svg") == 2 and "Clicks per day" in text

@@ -39,13 +39,13 @@ def test_kpis_derive_conversion_epc_cpa_and_roi() -> None:
     now = Totals(clicks=400, leads=40, sales=10, revenue=100_000, commissions=20_000)
     before = Totals(clicks=200, leads=20, sales=10, revenue=50_000, commissions=25_000)
     figures = {kpi.name: kpi for kpi in kpis(now, before, "usd")}
-    assert figures["Conversion rate"].value == "2.5%" and figures["Conversion rate"].previous == "5.0%"
+    assert figures["Sales per click"].value == "2.5%" and figures["Sales per click"].previous == "5.0%"
     assert figures["EPC (earnings per click)"].value == "0.50 USD"
-    assert figures["Cost per acquisition"].value == "20.00 USD" and figures["Cost per acquisition"].good is True
+    assert figures["Commission per sale"].value == "20.00 USD" and figures["Commission per sale"].good is True
     assert figures["ROI"].value == "400.0%" and figures["ROI"].previous == "100.0%"
     assert figures["Clicks"].change == "+100.0%" and figures["Clicks"].good is True
     empty = {kpi.name: kpi for kpi in kpis(Totals(), Totals(), "usd")}
-    assert empty["Conversion rate"].value == "–" and empty["ROI"].value == "–"
+    assert empty["Sales per click"].value == "–" and empty["ROI"].value == "–"
 
 
 @pytest.mark.parametrize(
