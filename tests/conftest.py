@@ -90,12 +90,19 @@ def engine(settings: Settings, database_url: str) -> Iterator[Engine]:
 
 
 def empty_all_tables(engine: Engine) -> None:
+    """DELETE, children first, on both databases. On PostgreSQL a TRUNCATE of every table swaps
+    each table's files and took 0.2-3 s per test (most of the suite's time); a DELETE of a test's
+    few rows takes milliseconds. Sequences restart as TRUNCATE ... RESTART IDENTITY did."""
     tables = [table.name for table in reversed(Base.metadata.sorted_tables)]
     with engine.begin() as connection:
+        connection.execute(text("UPDATE programs SET default_plan_id = NULL"))
         if engine.dialect.name == "postgresql":
-            connection.execute(text(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE"))
+            connection.execute(text("; ".join(f"DELETE FROM {name}" for name in tables)))
+            for (sequence,) in connection.execute(
+                text("SELECT sequencename FROM pg_sequences WHERE schemaname = current_schema()")
+            ):
+                connection.execute(text(f'ALTER SEQUENCE "{sequence}" RESTART'))
         else:
-            connection.execute(text("UPDATE programs SET default_plan_id = NULL"))
             for name in tables:
                 connection.execute(text(f"DELETE FROM {name}"))
 
