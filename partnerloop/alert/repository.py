@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from partnerloop.alert.rules import OPEN_KEY, ClickSeen
+from partnerloop.integrations.stripe.rules import RELEASED_DISPUTE  # won: closed in the merchant's favour
 from partnerloop.kit.ids import new_id
 from partnerloop.models import (
     Alert,
@@ -25,6 +26,7 @@ from partnerloop.models import (
     Partner,
     Program,
     StripeCustomerLink,
+    StripeDispute,
     UserSession,
 )
 from partnerloop.tracking.batch import truncate_ip
@@ -126,7 +128,7 @@ def click_seen(session: Session, program_id: str, click_id: str | None) -> Click
     ).scalar_one_or_none()
     if click is None:
         return None
-    return ClickSeen(click.id, click.created_at, click.ip_truncated, click.user_agent)
+    return ClickSeen(click.id, click.created_at, click.ip_truncated, click.user_agent, click.referrer)
 
 
 def partner_devices(session: Session, user_id: str | None) -> frozenset[tuple[str, str]]:
@@ -251,12 +253,17 @@ def programs(session: Session) -> list[Program]:
 
 
 def refund_counts(session: Session, program_id: str, since: datetime) -> dict[str, tuple[int, int]]:
-    """Per partner: (sales since `since`, those of them refunded at all)."""
+    """Per partner: (sales since `since`, those of them refunded at all or disputed: a Stripe dispute on
+    their invoice that the merchant has not won)."""
     refunded = select(Event.sale_event_id).where(
         Event.program_id == program_id, Event.kind == "refund", Event.sale_event_id.is_not(None)
     )
+    disputed = select(StripeDispute.invoice_id).where(
+        StripeDispute.program_id == program_id, StripeDispute.status.not_in(RELEASED_DISPUTE)
+    )
+    bad = or_(Event.id.in_(refunded), Event.invoice_id.in_(disputed))
     rows = session.execute(
-        select(Event.partner_id, func.count(), func.sum(case((Event.id.in_(refunded), 1), else_=0)))
+        select(Event.partner_id, func.count(), func.sum(case((bad, 1), else_=0)))
         .where(Event.program_id == program_id, Event.kind == "sale", Event.partner_id.is_not(None),
                Event.occurred_at >= since)
         .group_by(Event.partner_id)
