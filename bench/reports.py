@@ -6,6 +6,7 @@ over `--days` days (what the click writer keeps for that many clicks: one row pe
 days. Then, alternately and `--repeat` times each, it times in one read transaction:
 
 - baseline: `SELECT count(*) FROM click_rollups` (every rollup row read once);
+- `SELECT count(*) FROM click_day_rollups` and `conversion_rollups`: the rows reports sum;
 - the partners report over the last 90 days (`partners_report`);
 - a 2-year time series of revenue by day and of the conversion rate by week, each with its previous
   period (`timeseries_report`, which reads twice the window);
@@ -43,8 +44,9 @@ from partnerloop.config import Settings
 from partnerloop.db import make_engine
 from partnerloop.models import Program
 from partnerloop.program.service import create_program
+from partnerloop.report import clicks
 from partnerloop.report import service as report_service
-from partnerloop.report.conversions import refresh
+from partnerloop.report.conversions import ROLLUP, refresh
 from partnerloop.report.rules import Window
 
 NOW = datetime.now(UTC).replace(microsecond=0)
@@ -192,6 +194,31 @@ def fill_sqlite(engine: Engine, program_id: str, args: argparse.Namespace) -> No
         connection.execute(text("ANALYZE"))
 
 
+def build_rollups(engine: Engine) -> None:
+    """What the rollup job builds from scratch the first time it runs on this data (a new database, or one
+    a migration asked to rebuild), then ANALYZE as autovacuum would."""
+    with engine.connect() as connection:
+        built = set(connection.execute(text("SELECT name FROM rollup_state")).scalars())
+    if ROLLUP not in built:
+        started = time.perf_counter()
+        with Session(engine) as session, session.begin():
+            days = refresh(session, NOW)
+        with engine.connect() as connection:
+            rows = connection.execute(text("SELECT count(*) FROM conversion_rollups")).scalar_one()
+        print(
+            f"conversion rollups built from scratch in {time.perf_counter() - started:.1f} s: {days} days, {rows:,} rows"
+        )
+    if clicks.ROLLUP not in built:
+        started = time.perf_counter()
+        with Session(engine) as session, session.begin():
+            rows = clicks.refresh(session, NOW)
+        print(f"clicks per day and partner built from scratch in {time.perf_counter() - started:.1f} s: {rows:,} rows")
+    if {ROLLUP, clicks.ROLLUP} - built and engine.dialect.name == "postgresql":
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+            connection.execute(text("ANALYZE click_day_rollups"))
+            connection.execute(text("ANALYZE conversion_rollups"))
+
+
 def timed(engine: Engine, work: Callable[[Session], object], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
@@ -222,8 +249,10 @@ def main() -> None:
     url = args.database_url
     engine = make_engine(Settings(database_url=url))
     if args.reuse:
+        migrate.upgrade(engine)  # a database built by an older revision gets the newer rollup tables
         with engine.connect() as connection:
             program_id = str(connection.execute(text("SELECT id FROM programs WHERE name = 'Bench'")).scalar_one())
+        build_rollups(engine)
     else:
         engine.dispose()
         if url.startswith("postgres"):
@@ -236,23 +265,20 @@ def main() -> None:
         started = time.perf_counter()
         (fill_postgres if url.startswith("postgres") else fill_sqlite)(engine, program_id, args)
         print(f"data made in {time.perf_counter() - started:.0f} s")
-        started_rollups = time.perf_counter()
-        with Session(engine) as session, session.begin():
-            days = refresh(session, NOW)
-        rollup_seconds = time.perf_counter() - started_rollups
-        with engine.connect() as connection:
-            conversion_rows = connection.execute(text("SELECT count(*) FROM conversion_rollups")).scalar_one()
-        print(f"conversion rollups built from scratch in {rollup_seconds:.1f} s: {days} days, {conversion_rows:,} rows")
+        build_rollups(engine)
     with engine.connect() as connection:
         counts = {table: connection.execute(text(f"SELECT count(*) FROM {table}")).scalar_one()
                   for table in ("click_rollups", "events", "commissions", "customers")}  # fmt: skip
-        clicks = connection.execute(text("SELECT sum(clicks) FROM click_rollups")).scalar_one()
+        click_total = connection.execute(text("SELECT sum(clicks) FROM click_rollups")).scalar_one()
     started_rollups = time.perf_counter()
     with Session(engine) as session, session.begin():
         days = refresh(session, datetime.now(UTC))
+        conversions_ms = (time.perf_counter() - started_rollups) * 1000
+        rows = clicks.refresh(session, datetime.now(UTC))
     print(f"the every-minute rollup job with nothing new: {(time.perf_counter() - started_rollups) * 1000:.0f} ms "
-          f"({days} days rebuilt)")  # fmt: skip
-    print(f"{clicks:,} clicks in {counts['click_rollups']:,} rollup rows, "
+          f"(conversions {conversions_ms:.0f} ms, {days} days rebuilt; clicks per day and partner: {rows:,} rows "
+          "of today and yesterday rebuilt)")  # fmt: skip
+    print(f"{click_total:,} clicks in {counts['click_rollups']:,} rollup rows, "
           f"{counts['events']:,} events, {counts['commissions']:,} commissions, {counts['customers']:,} customers; "
           f"load average {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs")  # fmt: skip
 
@@ -265,6 +291,7 @@ def main() -> None:
     two_years = Window(NOW - timedelta(days=args.days), NOW)
     cases: dict[str, Callable[[Session], object]] = {
         "baseline: SELECT count(*) FROM click_rollups": lambda s: s.execute(text("SELECT count(*) FROM click_rollups")).scalar(),
+        "SELECT count(*) FROM click_day_rollups": lambda s: s.execute(text("SELECT count(*) FROM click_day_rollups")).scalar(),
         "SELECT count(*) FROM conversion_rollups": lambda s: s.execute(text("SELECT count(*) FROM conversion_rollups")).scalar(),
         "partners report, 90 days": lambda s: report_service.partners_report(s, program(s), ninety),
         f"time series revenue by day, {args.days} days + previous": lambda s: report_service.timeseries_report(

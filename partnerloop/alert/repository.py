@@ -7,12 +7,13 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from partnerloop.alert.rules import OPEN_KEY, ClickSeen
+from partnerloop.integrations.stripe.rules import RELEASED_DISPUTE  # won: closed in the merchant's favour
 from partnerloop.kit.ids import new_id
 from partnerloop.models import (
     Alert,
@@ -25,6 +26,7 @@ from partnerloop.models import (
     Partner,
     Program,
     StripeCustomerLink,
+    StripeDispute,
     UserSession,
 )
 from partnerloop.tracking.batch import truncate_ip
@@ -126,7 +128,7 @@ def click_seen(session: Session, program_id: str, click_id: str | None) -> Click
     ).scalar_one_or_none()
     if click is None:
         return None
-    return ClickSeen(click.id, click.created_at, click.ip_truncated, click.user_agent)
+    return ClickSeen(click.id, click.created_at, click.ip_truncated, click.user_agent, click.referrer)
 
 
 def partner_devices(session: Session, user_id: str | None) -> frozenset[tuple[str, str]]:
@@ -174,7 +176,9 @@ def customers_with_email(session: Session, program_id: str, hashes: frozenset[st
 
 
 def programs_with_clicks_since(session: Session, since: datetime) -> list[Program]:
-    ids = select(Click.program_id).where(Click.created_at >= since).distinct()
+    """Programs with a click since `since`, found by their click rollups of the days since (the index on
+    (program, day)), not by a scan of a day of raw clicks."""
+    ids = select(ClickRollup.program_id).where(ClickRollup.day >= since.date()).distinct()
     return list(session.execute(select(Program).where(Program.id.in_(ids)).order_by(Program.id)).scalars())
 
 
@@ -191,19 +195,28 @@ def recent_link_clicks(session: Session, program_id: str, since: datetime) -> li
 def top_networks(
     session: Session, program_id: str, link_ids: Sequence[str], since: datetime
 ) -> dict[str, list[tuple[str, int]]]:
-    """Per link, its recent clicks per truncated IP, busiest first (five at most)."""
+    """Per link, its recent clicks per truncated IP, busiest first (five at most): one grouped scan of the
+    window's clicks, the five busiest per link picked by the database (a window function)."""
+    wanted = set(link_ids)
+    if not wanted:
+        return {}
+    counted = (
+        select(Click.link_id.label("link_id"), Click.ip_truncated.label("ip"), func.count().label("clicks"),
+               func.row_number().over(partition_by=Click.link_id,
+                                      order_by=(func.count().desc(), Click.ip_truncated)).label("rank"))
+        .where(Click.program_id == program_id, Click.created_at >= since, Click.ip_truncated.is_not(None))
+        .group_by(Click.link_id, Click.ip_truncated)
+    )  # fmt: skip
+    if len(wanted) <= _CHUNK:
+        counted = counted.where(Click.link_id.in_(sorted(wanted)))
+    top = counted.subquery()
     found: dict[str, list[tuple[str, int]]] = {}
-    for start in range(0, len(link_ids), _CHUNK):
-        chunk = list(link_ids[start : start + _CHUNK])
-        rows = session.execute(
-            select(Click.link_id, Click.ip_truncated, func.count())
-            .where(Click.program_id == program_id, Click.created_at >= since, Click.link_id.in_(chunk),
-                   Click.ip_truncated.is_not(None))
-            .group_by(Click.link_id, Click.ip_truncated)
-        ).all()  # fmt: skip
-        for link_id, ip, count in rows:
+    rows = session.execute(select(top.c.link_id, top.c.ip, top.c.clicks).where(top.c.rank <= 5)
+                           .order_by(top.c.link_id, top.c.rank))  # fmt: skip
+    for link_id, ip, count in rows:
+        if str(link_id) in wanted:
             found.setdefault(str(link_id), []).append((str(ip), int(count)))
-    return {link: sorted(items, key=lambda item: -item[1])[:5] for link, items in found.items()}
+    return found
 
 
 def rollup_clicks(
@@ -251,12 +264,17 @@ def programs(session: Session) -> list[Program]:
 
 
 def refund_counts(session: Session, program_id: str, since: datetime) -> dict[str, tuple[int, int]]:
-    """Per partner: (sales since `since`, those of them refunded at all)."""
+    """Per partner: (sales since `since`, those of them refunded at all or disputed: a Stripe dispute on
+    their invoice that the merchant has not won)."""
     refunded = select(Event.sale_event_id).where(
         Event.program_id == program_id, Event.kind == "refund", Event.sale_event_id.is_not(None)
     )
+    disputed = select(StripeDispute.invoice_id).where(
+        StripeDispute.program_id == program_id, StripeDispute.status.not_in(RELEASED_DISPUTE)
+    )
+    bad = or_(Event.id.in_(refunded), Event.invoice_id.in_(disputed))
     rows = session.execute(
-        select(Event.partner_id, func.count(), func.sum(case((Event.id.in_(refunded), 1), else_=0)))
+        select(Event.partner_id, func.count(), func.sum(case((bad, 1), else_=0)))
         .where(Event.program_id == program_id, Event.kind == "sale", Event.partner_id.is_not(None),
                Event.occurred_at >= since)
         .group_by(Event.partner_id)

@@ -1,6 +1,7 @@
 """The alert rules: pure functions over facts the database gives, each returning a Finding or None.
 
-Fraud rules run on each conversion (self-referral, too fast after the click) and every minute over
+Fraud rules run on each conversion (self-referral, too fast after the click, a coupon from someone
+else's site) and every minute over
 the last minutes of clicks (click spike, IP concentration, bot traffic); performance rules run hourly
 over daily figures (a dip in clicks, a drop in conversion, partners gone quiet, a refund rate far above
 the program's, many leads and no sales). Counts are judged with a one-sided Poisson or binomial test
@@ -17,10 +18,13 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
+from partnerloop.kit.urls import host_is_allowed
+
 
 class AlertKind(StrEnum):
     SELF_REFERRAL = "self_referral"
     FAST_CONVERSION = "fast_conversion"
+    COUPON_OFF_SITE = "coupon_off_site"
     CLICK_SPIKE = "click_spike"
     IP_CONCENTRATION = "ip_concentration"
     BOT_TRAFFIC = "bot_traffic"
@@ -42,7 +46,7 @@ class AlertKind(StrEnum):
     @property
     def holds_commissions(self) -> bool:
         """Rules that judge one conversion hold its commissions until a manager decides."""
-        return self in (AlertKind.SELF_REFERRAL, AlertKind.FAST_CONVERSION)
+        return self in (AlertKind.SELF_REFERRAL, AlertKind.FAST_CONVERSION, AlertKind.COUPON_OFF_SITE)
 
 
 _PERFORMANCE = frozenset({AlertKind.PERFORMANCE_DIP, AlertKind.CONVERSION_DROP, AlertKind.GONE_QUIET})
@@ -68,7 +72,8 @@ class Threshold:
 
 # Every threshold a manager may change per program, with its allowed range (inclusive).
 THRESHOLDS: dict[str, Threshold] = {
-    "fast_conversion_seconds": Threshold(0, 0, 3600, True, "A conversion this many seconds or less after its "
+    # 3 s: a person who follows a link still has to see the page load and fill in a form or a checkout.
+    "fast_conversion_seconds": Threshold(3, 0, 3600, True, "A conversion this many seconds or less after its "
                                          "click is flagged (0: off)"),
     "click_spike_min_clicks": Threshold(50, 1, 1_000_000, True, "Clicks on a link in the scan window before a "
                                         "spike is considered"),
@@ -187,6 +192,7 @@ class ClickSeen:
     at: datetime
     ip_truncated: str | None
     user_agent: str | None
+    referrer: str | None = None
 
 
 @dataclass(frozen=True)
@@ -199,20 +205,15 @@ class ConversionFacts:
     partner_id: str
     customer_id: str
     customer_email_hash: str | None
-    partner_email_hashes: frozenset[str]  # sha256 of the partner's email, lower-cased and normalized
+    partner_email_hashes: frozenset[str]  # sha256 of the partner's email, lower-cased and normalized (kit/emails)
     customer_stripe_ids: frozenset[str]
     partner_stripe_ids: frozenset[str]  # Stripe customers of the program's customers with the partner's email
     click: ClickSeen | None
     partner_devices: frozenset[tuple[str, str]]  # (truncated IP, user agent) of the partner's own logins
-
-
-def normalized_email(email: str) -> str:
-    """The address a mailbox receives: lower-cased, without a +tag, and for Gmail without dots."""
-    local, _, domain = email.strip().lower().partition("@")
-    local = local.split("+", 1)[0]
-    if domain in ("gmail.com", "googlemail.com"):
-        local, domain = local.replace(".", ""), "gmail.com"
-    return f"{local}@{domain}"
+    coupon_code: str | None = None  # the coupon code on the conversion, when it has one
+    referrer_host: str = ""  # the site the crediting click came from ("" none: typed, bookmarked, an app)
+    partner_sites: frozenset[str] = frozenset()  # hosts the partner promotes on (their profile's website)
+    program_sites: frozenset[str] = frozenset()  # the program's own domains
 
 
 def self_referral(facts: ConversionFacts) -> Finding | None:
@@ -260,9 +261,34 @@ def fast_conversion(facts: ConversionFacts, thresholds: Mapping[str, float]) -> 
     )  # fmt: skip
 
 
+def _on(host: str, sites: frozenset[str]) -> bool:
+    return host_is_allowed(host, list(sites))
+
+
+def coupon_off_site(facts: ConversionFacts) -> Finding | None:
+    """A conversion with a coupon code whose crediting click came from a site that is neither the partner's
+    nor the program's: the code leaked to a coupon site. Judged only when the partner names a website
+    (what they own is unknown otherwise) and the click says where it came from."""
+    click, host = facts.click, facts.referrer_host
+    if not facts.coupon_code or click is None or not host or not facts.partner_sites:
+        return None
+    if _on(host, facts.partner_sites) or _on(host, facts.program_sites):
+        return None
+    return Finding(
+        AlertKind.COUPON_OFF_SITE, "medium", f"partner:{facts.partner_id}",
+        f"A {facts.event_kind} with coupon {facts.coupon_code} came from {host}, not a site of the partner "
+        f"({', '.join(sorted(facts.partner_sites))}).",
+        {"event_id": facts.event_id, "customer_id": facts.customer_id, "coupon_code": facts.coupon_code,
+         "referrer_host": host, "partner_sites": sorted(facts.partner_sites),
+         "click": {"id": click.click_id, "at": click.at.isoformat(), "ip": click.ip_truncated,
+                   "user_agent": click.user_agent, "referrer": click.referrer}},
+        partner_id=facts.partner_id,
+    )  # fmt: skip
+
+
 def conversion_findings(facts: ConversionFacts, thresholds: Mapping[str, float]) -> list[Finding]:
     """Every fraud rule on one conversion."""
-    found = [self_referral(facts), fast_conversion(facts, thresholds)]
+    found = [self_referral(facts), fast_conversion(facts, thresholds), coupon_off_site(facts)]
     return [finding for finding in found if finding is not None]
 
 
@@ -415,7 +441,7 @@ def gone_quiet(period: PartnerPeriod, thresholds: Mapping[str, float]) -> Findin
 
 def refund_rate(partner_id: str, sales: int, refunded: int, program_sales: int, program_refunded: int,
                 thresholds: Mapping[str, float]) -> Finding | None:  # fmt: skip
-    """A partner's share of refunded sales far above the rest of the program's (binomial test)."""
+    """A partner's share of refunded or disputed sales far above the rest of the program's (binomial test)."""
     if sales < thresholds["refund_min_sales"] or refunded == 0:
         return None
     others_sales, others_refunded = program_sales - sales, program_refunded - refunded
@@ -428,7 +454,7 @@ def refund_rate(partner_id: str, sales: int, refunded: int, program_sales: int, 
         return None
     return Finding(
         AlertKind.REFUND_RATE, "high", f"partner:{partner_id}",
-        f"{refunded} of the partner's {sales} sales in 90 days were refunded ({rate:.0%}), against "
+        f"{refunded} of the partner's {sales} sales in 90 days were refunded or disputed ({rate:.0%}), against "
         f"{base:.1%} for the rest of the program.",
         {"sales": sales, "refunded": refunded, "rate": round(rate, 4), "program_rate": round(base, 4),
          "p_value": p},

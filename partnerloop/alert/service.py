@@ -33,19 +33,21 @@ from partnerloop.alert.rules import (
     ip_concentration,
     leads_without_sales,
     merged_evidence,
-    normalized_email,
     performance_dip,
     refund_rate,
     threshold_problem,
 )
 from partnerloop.commission import service as commission_service
 from partnerloop.conversion.screens import add_screen
+from partnerloop.kit.emails import normalize_email
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.pagination import check_limit
 from partnerloop.kit.time import utc_now
+from partnerloop.kit.urls import website_host
 from partnerloop.models import Alert, Commission, Customer, Event, Program
 from partnerloop.notify.email import enqueue_email
 from partnerloop.notify.recipients import manager_emails
+from partnerloop.report.dimensions import referrer_host
 from partnerloop.report.metrics import Figures
 from partnerloop.report.repository import daily_partner_figures
 from partnerloop.report.rules import Window
@@ -150,13 +152,14 @@ def _conversion_facts(session: Session, program: Program, customer: Customer, ev
     partner = repository.partner(session, partner_id)
     if partner is None:
         return None
-    hashes = repository.email_hashes(partner.email, normalized_email(partner.email))
+    hashes = repository.email_hashes(partner.email, normalize_email(partner.email))
     customer_stripe = repository.stripe_ids(session, program.id, [customer.external_id])
     # The partner's own Stripe customers are looked for only when this customer has one (no index on
     # customers.email_hash: the tracking path does not pay for a scan it cannot use).
     partner_customers = (
         repository.customers_with_email(session, program.id, hashes, customer.id) if customer_stripe else []
     )
+    click = repository.click_seen(session, program.id, event.click_id or customer.click_id)
     return ConversionFacts(
         event_kind=event.kind,
         event_id=event.id,
@@ -167,8 +170,12 @@ def _conversion_facts(session: Session, program: Program, customer: Customer, ev
         partner_email_hashes=hashes,
         customer_stripe_ids=customer_stripe,
         partner_stripe_ids=repository.stripe_ids(session, program.id, partner_customers),
-        click=repository.click_seen(session, program.id, event.click_id or customer.click_id),
+        click=click,
         partner_devices=repository.partner_devices(session, partner.user_id),
+        coupon_code=event.coupon_code,
+        referrer_host=referrer_host(click.referrer) if click is not None else "",
+        partner_sites=frozenset(host for host in [website_host(partner.website)] if host),
+        program_sites=frozenset(str(domain).removeprefix("www.") for domain in program.allowed_domains or []),
     )
 
 

@@ -7,7 +7,6 @@ Every lookup that can refuse the request runs before the first write.
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -51,6 +50,7 @@ from partnerloop.conversion.touches import customer_touches
 from partnerloop.coupon import service as coupon_service
 from partnerloop.engagement.service.tiers import evaluate_soon as check_tiers_soon
 from partnerloop.fx import service as fx
+from partnerloop.kit.emails import email_key
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.money import format_money, normalize_currency, prorate
@@ -316,7 +316,7 @@ def track_lead(session: Session, program: Program, body: LeadIn, now: datetime) 
     if not created:
         return _lead_answer(session, lead, customer)
     if body.email is not None:
-        customer.email_hash = hashlib.sha256(body.email.lower().encode()).hexdigest()
+        customer.email_hash = email_key(body.email)  # normalized: Gmail dots and +tags are one mailbox
     if body.name is not None:
         customer.name = body.name
     _customer_facts(customer, body.customer_country, body.customer_metadata)

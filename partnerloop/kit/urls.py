@@ -78,6 +78,19 @@ def normalize_domain(domain: str) -> str:
     return ascii_host(text)
 
 
+def website_host(website: str | None) -> str | None:
+    """The host of a website as a person types it ("https://www.Blog.example/x", "blog.example"), without a
+    leading www; None when it names no host."""
+    text = (website or "").strip().lower()
+    if not text:
+        return None
+    try:
+        host = urlsplit(text if "://" in text else f"//{text}").hostname
+    except ValueError:
+        return None
+    return host.removeprefix("www.") if host and "." in host and " " not in host else None
+
+
 def host_is_allowed(host: str, allowed_domains: list[str]) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in allowed_domains)
 

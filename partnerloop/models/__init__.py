@@ -23,6 +23,7 @@ from partnerloop.models.link import Click, ClickRollup, Link
 from partnerloop.models.monitoring import (
     Alert,
     AlertSettings,
+    ClickDayRollup,
     ClickDimensionRollup,
     ConversionRollup,
     Goal,
@@ -66,6 +67,7 @@ __all__ = [
     "Base",
     "Campaign",
     "Click",
+    "ClickDayRollup",
     "ClickDimensionRollup",
     "ClickRollup",
     "Commission",

@@ -81,10 +81,14 @@ class AlertSettings(Base):
 class ConversionRollup(Base):
     """Leads, sales, new customers, revenue, refunds and commissions per program, UTC day, partner, link
     ("" when none) and credit source (coupon | link | referral_code | other): what reports sum instead of
-    scanning events. Rebuilt by the `reports.refresh_rollups` job for every day touched since its last run."""
+    scanning events. Rebuilt by the `reports.refresh_rollups` job for every day touched since its last run.
+    Each day also has the program's own row (partner_id, link_id and source ""): the sum of that day's."""
 
     __tablename__ = "conversion_rollups"
-    __table_args__ = (UniqueConstraint("program_id", "day", "partner_id", "link_id", "source"),)
+    __table_args__ = (
+        UniqueConstraint("program_id", "day", "partner_id", "link_id", "source"),
+        Index("ix_conversion_rollups_program_partner_day", "program_id", "partner_id", "day"),  # migration 0007
+    )
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
     day: Mapped[date] = mapped_column(Date)
@@ -97,6 +101,26 @@ class ConversionRollup(Base):
     revenue_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     refunds_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     commissions_amount: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
+class ClickDayRollup(Base):
+    """Clicks per program, UTC day and partner, and per program and day (`partner_id` ""): the click
+    rollups (one row per link and day) summed once by the `reports.refresh_rollups` job, so that a
+    partners report or a long time series sums hundreds of rows a day instead of one per link."""
+
+    __tablename__ = "click_day_rollups"
+    # (program_id, partner_id, day): a program's own rows of a window without its partners' (migration 0007)
+    __table_args__ = (
+        UniqueConstraint("program_id", "day", "partner_id"),
+        Index("ix_click_day_rollups_program_partner_day", "program_id", "partner_id", "day"),
+    )
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True)
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
+    day: Mapped[date] = mapped_column(Date)
+    partner_id: Mapped[str] = mapped_column(String(26))  # "" for the whole program
+    clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    unique_clicks: Mapped[int] = mapped_column(BigInteger, default=0)
+    bot_clicks: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
 class RollupState(Base):

@@ -16,6 +16,7 @@ class PartnerIn(BaseModel):
     status: Literal["approved", "pending", "invited"] | None = None
     referral_code: str | None = Field(default=None, min_length=3, max_length=64)
     country: str | None = Field(default=None, min_length=2, max_length=2)
+    website: str | None = Field(default=None, max_length=500)  # where the partner promotes (alerts check coupons)
     plan_id: str | None = None
     group_id: str | None = None
 
@@ -25,6 +26,7 @@ class PartnerPatch(BaseModel):
 
     name: str | None = Field(default=None, min_length=1, max_length=200)
     country: str | None = Field(default=None, min_length=2, max_length=2)
+    website: str | None = Field(default=None, max_length=500)
     plan_id: str | None = None
     group_id: str | None = None
 
@@ -44,6 +46,7 @@ class PartnerOut(BaseModel):
     status: str
     referral_code: str
     country: str | None
+    website: str | None = None
     plan_id: str | None
     group_id: str | None = None
     created_at: datetime

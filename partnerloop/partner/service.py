@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from partnerloop.kit.errors import AppError, Conflict, NotFound
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.kit.time import utc_now
+from partnerloop.kit.urls import website_host
 from partnerloop.models import Enrollment, Group, Partner, Plan, Program
 from partnerloop.partner import repository
 from partnerloop.partner.rules import BanCommissions, EnrollmentStatus, next_status
@@ -60,6 +61,15 @@ def _code_from_name(name: str) -> str:
     return f"{stem}{secrets.randbelow(9000) + 1000}"
 
 
+def _website(website: str | None) -> str | None:
+    """The partner's website as given (None when blank); 422 naming the field when it names no host."""
+    if website is None or not website.strip():
+        return None
+    if website_host(website) is None:
+        raise PartnerError(f"website: '{website}' is not a website (expected e.g. 'blog.example.com').")
+    return website.strip()
+
+
 def partner_out(partner: Partner, enrollment: Enrollment) -> PartnerOut:
     return PartnerOut(
         id=partner.id,
@@ -68,6 +78,7 @@ def partner_out(partner: Partner, enrollment: Enrollment) -> PartnerOut:
         status=enrollment.status,
         referral_code=enrollment.referral_code,
         country=partner.country,
+        website=partner.website,
         plan_id=enrollment.plan_id,
         group_id=enrollment.group_id,
         created_at=enrollment.created_at,
@@ -98,6 +109,7 @@ def enroll_partner(
     email = body.email.strip().lower()
     if not is_email(email):
         raise PartnerError(f"'{body.email}' is not an email address.")
+    website = _website(body.website)
     _check_plan(session, program, body.plan_id)
     _check_group(session, program, body.group_id)
     partner = repository.partner_by_email(session, program.workspace_id, email)
@@ -107,6 +119,7 @@ def enroll_partner(
             email=email,
             name=body.name.strip(),
             country=body.country.lower() if body.country else None,
+            website=website,
         )
         session.add(partner)
         session.flush()
@@ -218,5 +231,7 @@ def update_partner(
         partner.name = changes["name"].strip()
     if "country" in changes:
         partner.country = changes["country"].lower() if changes["country"] else None
+    if "website" in changes:
+        partner.website = _website(changes["website"])
     session.flush()
     return partner, enrollment

@@ -9,6 +9,8 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from partnerloop.jobs.rules import backoff
+from partnerloop.kit.emails import email_key as email_key  # where they are defined now; kept importable here
+from partnerloop.kit.emails import normalize_email as normalize_email
 from partnerloop.kit.money import format_money, minor_digits
 from partnerloop.program.referral_settings import (
     AmountOff,
@@ -21,7 +23,6 @@ from partnerloop.program.referral_settings import (
     ReferrerReward,
 )
 
-GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
 MAX_CLIENT_ERROR_ATTEMPTS = 3  # Stripe answered with a refusal: tried this often, then `failed`
 
 
@@ -51,22 +52,6 @@ STRIPE_TYPES = frozenset({"credit", "coupon", "percent_off", "amount_off"})
 def needs_stripe(reward_type: str) -> bool:
     """Credits, coupons and friends' discounts are issued through Stripe; cash goes to the ledger."""
     return reward_type in STRIPE_TYPES
-
-
-def normalize_email(email: str) -> str:
-    """One spelling per mailbox: lower case, no `+tag`, and for Gmail no dots (and googlemail = gmail)."""
-    local, _, domain = email.strip().lower().rpartition("@")
-    if not local:
-        return email.strip().lower()
-    local = local.split("+", 1)[0]
-    if domain in GMAIL_DOMAINS:
-        local, domain = local.replace(".", ""), "gmail.com"
-    return f"{local}@{domain}"
-
-
-def email_key(email: str) -> str:
-    """The normalized email's SHA-256: what self-referral checks compare."""
-    return hashlib.sha256(normalize_email(email).encode()).hexdigest()
 
 
 @dataclass(frozen=True)

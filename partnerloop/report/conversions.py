@@ -6,7 +6,8 @@ minute) for every day an event or commission was written or changed since its la
 window sums the rollup rows of the whole days inside it that nothing has touched since the last build
 (minus a safety margin for transactions still open then), and groups the events of the rest (the window's
 partial first and last days, and the days touched since) the same way: both give the same cells, which
-`tests/report/test_rollups.py` checks.
+`tests/report/test_rollups.py` checks. Each day also has the program's own row (partner, link and source
+""), the sum of its cells: what a time series of the whole program reads, one row a day.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ from partnerloop.report.metrics import Figures
 from partnerloop.report.rules import Window
 
 ROLLUP = "conversions"
+PROGRAM = ""  # the partner_id (and link_id, source) of a program's own row per day: its cells summed
 SAFETY = timedelta(minutes=10)  # longer than any transaction that writes events or commissions
 _NOT_COUNTED = ("rejected",)
 Cell = tuple[date, str, str, str]  # day, partner id, link id ("" none), source
@@ -225,19 +227,7 @@ def cells(
             key = tuple(cell[position] for position in positions)
             found[key] = found[key] + Figures(**values)
     for first, last in rolled:
-        columns = [_rollup_column(name) for name in dims]
-        statement = (
-            select(*columns, func.sum(ConversionRollup.leads), func.sum(ConversionRollup.sales),
-                   func.sum(ConversionRollup.new_customers), func.sum(ConversionRollup.revenue_amount),
-                   func.sum(ConversionRollup.refunds_amount), func.sum(ConversionRollup.commissions_amount))
-            .where(ConversionRollup.program_id == program.id, ConversionRollup.day >= first,
-                   ConversionRollup.day <= last)
-        )  # fmt: skip
-        if columns:
-            statement = statement.group_by(*columns)
-        if partner_filter is not None:
-            statement = statement.where(partner_filter(ConversionRollup.partner_id))
-        for row in session.execute(statement):
+        for row in session.execute(_rolled(program, first, last, dims, partner_filter)):
             key = tuple(
                 _as_date(value) if name == "day" else str(value) for name, value in zip(dims, row, strict=False)
             )
@@ -247,6 +237,26 @@ def cells(
             found[key] = found[key] + Figures(leads=leads, sales=sales, new_customers=customers, revenue_amount=sold,
                                               refunds_amount=refunded, commissions_amount=earned)  # fmt: skip
     return dict(found)
+
+
+def _rolled(program: Program, first: date, last: date, dims: tuple[str, ...], partner_filter: Any) -> Any:
+    """The rollup rows of the days first..last summed by `dims`: the program's own row of each day when
+    neither a partner, a link nor a source is asked for (one row a day, not hundreds), else the cells."""
+    columns = [_rollup_column(name) for name in dims]
+    statement = (
+        select(*columns, func.sum(ConversionRollup.leads), func.sum(ConversionRollup.sales),
+               func.sum(ConversionRollup.new_customers), func.sum(ConversionRollup.revenue_amount),
+               func.sum(ConversionRollup.refunds_amount), func.sum(ConversionRollup.commissions_amount))
+        .where(ConversionRollup.program_id == program.id, ConversionRollup.day >= first,
+               ConversionRollup.day <= last)
+    )  # fmt: skip
+    if columns:
+        statement = statement.group_by(*columns)
+    if partner_filter is not None:
+        statement = statement.where(partner_filter(ConversionRollup.partner_id))
+    if partner_filter is None and not set(dims) & {"partner", "link", "source"}:
+        return statement.where(ConversionRollup.partner_id == PROGRAM)
+    return statement.where(ConversionRollup.partner_id != PROGRAM)
 
 
 def refresh(session: Session, now: datetime) -> int:
@@ -262,6 +272,8 @@ def refresh(session: Session, now: datetime) -> int:
         for first, last in _ranges(days):
             start, end = _midnight(first, now), _midnight(last + timedelta(days=1), now)
             computed = raw_cells(session, program, start, end)
+            for key, values in list(computed.items()):  # and each day's cells summed: the program's row
+                _add(computed, (key[0], PROGRAM, PROGRAM, PROGRAM), **values)
             session.execute(delete(ConversionRollup).where(
                 ConversionRollup.program_id == program_id, ConversionRollup.day >= first, ConversionRollup.day <= last))  # fmt: skip
             rows = [{"program_id": program_id, "day": key[0], "partner_id": key[1], "link_id": key[2],

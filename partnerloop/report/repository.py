@@ -24,7 +24,7 @@ from partnerloop.models import (
     Partner,
     Program,
 )
-from partnerloop.report import cohorts, conversions, dimensions
+from partnerloop.report import clicks, cohorts, conversions, dimensions
 from partnerloop.report.metrics import Figures
 from partnerloop.report.rules import Window
 
@@ -96,26 +96,48 @@ def figures_by(
     clicks from the click rollups (a click's source is "link"), conversions from conversions.cells.
     Groups with nothing are absent."""
     found: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
+    partners = _partner_filter(program.id, group_id, partner_id)
+    if "link" in dims:
+        clicked = _link_clicks(session, program, window, dims, group_id, partner_id)
+    else:  # per day and partner, or per day for the program: summed once by the rollup job
+        by = tuple(name for name in dims if name != "source")
+        clicked = {}
+        for key, figures in clicks.click_figures(session, program, window, by, partners).items():
+            values = dict(zip(by, key, strict=True))
+            clicked[tuple(values.get(name, "link") for name in dims)] = figures  # a click's source is "link"
+    for key, figures in clicked.items():
+        found[key] = found[key] + figures
+    for key, figures in conversions.cells(session, program, window, partners, dims).items():
+        found[key] = found[key] + figures
+    return dict(found)
+
+
+def _link_clicks(
+    session: Session,
+    program: Program,
+    window: Window,
+    dims: tuple[str, ...],
+    group_id: str | None,
+    partner_id: str | None,
+) -> dict[tuple[Any, ...], Figures]:
+    """Clicks grouped by dims that include the link: from the click rollups, one row per link and day."""
+    found: dict[tuple[Any, ...], Figures] = defaultdict(Figures)
     columns = [_CLICK_COLUMNS[name] for name in dims if name != "source"]
-    clicks = _only(
+    statement = _only(
         select(*columns, func.sum(ClickRollup.clicks), func.sum(ClickRollup.unique_clicks),
                func.sum(ClickRollup.bot_clicks))
         .where(ClickRollup.program_id == program.id, ClickRollup.day >= window.first_day,
-               ClickRollup.day <= window.last_day),
+               ClickRollup.day <= window.last_day)
+        .group_by(*columns),
         ClickRollup.partner_id, program.id, group_id, partner_id,
     )  # fmt: skip
-    if columns:
-        clicks = clicks.group_by(*columns)
-    for row in session.execute(clicks):
+    for row in session.execute(statement):
         values = iter(row[: len(columns)])
         key = tuple("link" if name == "source" else _click_key(name, next(values)) for name in dims)
         total, unique, bots = (int(value or 0) for value in row[len(columns) :])
         if total or unique or bots:
             found[key] = found[key] + Figures(clicks=total, unique_clicks=unique, bot_clicks=bots)
-    partners = _partner_filter(program.id, group_id, partner_id)
-    for key, figures in conversions.cells(session, program, window, partners, dims).items():
-        found[key] = found[key] + figures
-    return dict(found)
+    return found
 
 
 def _click_key(name: str, value: Any) -> Any:

@@ -7,14 +7,14 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select
 
 from partnerloop.alert.service import scan_clicks, scan_performance
 from partnerloop.app import PartnerloopApp
 from partnerloop.commission.tasks import approve_due
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from partnerloop.models import Commission
+from partnerloop.models import AlertSettings, Click, Commission, StripeDispute
 from tests.account.factories import PASSWORD, add_partner_user
 from tests.account.helpers import login
 from tests.conftest import ProgramKeys
@@ -93,6 +93,83 @@ def test_a_partner_referring_himself_is_held_named_and_emailed(
     wait_for_link_clicks(client, program, link["id"], 2)
     lead_by(client, program, other, "cus_self_2", "Ana.Banana+Promo@gmail.com")
     assert [a["id"] != alert["id"] for a in open_alerts(client, program)] == [True]
+
+
+def test_the_customers_own_spelling_of_the_partners_mailbox_is_a_self_referral(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    setup_plan(client, program, lead_amount=500)
+    link = partner_with_link(client, program, email="anabanana@gmail.com")
+    clicked = click(client, "ana")
+    wait_for_link_clicks(client, program, link["id"], 1)
+    tracked = lead_by(client, program, clicked, "cus_1", "Ana.Banana+shop@googlemail.com")
+    assert tracked["commissions"][0]["status"] == "on_hold"
+    assert [(a["kind"], a["evidence"]["matched"]) for a in open_alerts(client, program)] == [
+        ("self_referral", ["email"])
+    ]
+
+
+def test_a_coupon_from_a_coupon_site_is_held_and_one_from_the_partners_blog_is_not(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    setup_plan(client, program)
+    bad = client.post("/api/v1/partners", headers=program.headers,
+                      json={"email": "bo@example.com", "name": "Bo", "website": "my blog"})  # fmt: skip
+    assert bad.status_code == 422 and "website" in bad.text
+    partner = client.post("/api/v1/partners", headers=program.headers,
+                          json={"email": "bo@example.com", "name": "Bo", "website": "https://www.bo-blog.example/"})  # fmt: skip
+    assert partner.status_code == 201 and partner.json()["website"] == "https://www.bo-blog.example/"
+    link = make_link(client, program, key="bo", partner_id=partner.json()["id"])
+    coupon = client.post("/api/v1/coupons", headers=program.headers,
+                         json={"code": "BO20", "partner_id": partner.json()["id"]})  # fmt: skip
+    assert coupon.status_code == 201, coupon.text
+    clicked = {}
+    for customer, referrer in (("cus_leak", "https://coupons.example/acme-codes"),
+                               ("cus_blog", "https://bo-blog.example/review")):  # fmt: skip
+        client.cookies.clear()
+        went = client.get("/go/bo", headers={"referer": referrer}, follow_redirects=False)
+        assert went.status_code == 302, went.text
+        clicked[customer] = went.headers["location"].split("pl_cid=")[1]
+    wait_for_link_clicks(client, program, link["id"], 2)
+    statuses = {}
+    for customer in ("cus_leak", "cus_blog"):
+        lead = client.post("/api/v1/track/lead", headers=program.headers,
+                           json={"click_id": clicked[customer], "customer_external_id": customer})  # fmt: skip
+        assert lead.status_code in (200, 201), lead.text
+        bought = sale(client, program, customer, f"in_{customer}", 5000, coupon_code="BO20")
+        statuses[customer] = bought["commissions"][0]["status"]
+    assert statuses == {"cus_leak": "on_hold", "cus_blog": "pending"}
+    alerts = open_alerts(client, program)
+    assert [(a["kind"], a["evidence"]["referrer_host"]) for a in alerts] == [("coupon_off_site", "coupons.example")]
+
+
+def test_by_default_a_lead_a_moment_after_its_click_is_held_as_too_fast(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    with transaction(engine) as session:  # the program's thresholds as a new program has them
+        session.execute(delete(AlertSettings).where(AlertSettings.program_id == program.id))
+    defaults = client.get("/api/v1/alerts/settings", headers=program.headers).json()["thresholds"]
+    assert defaults["fast_conversion_seconds"]["value"] == defaults["fast_conversion_seconds"]["default"] == 3
+    setup_plan(client, program, lead_amount=500)
+    link = partner_with_link(client, program)
+    clicked = click(client, "ana")
+    wait_for_link_clicks(client, program, link["id"], 1)
+    with transaction(engine, writes=False) as session:  # a script's lead: a second after the click
+        clicked_at = session.execute(select(Click.created_at).where(Click.id == clicked)).scalar_one()
+    response = client.post("/api/v1/track/lead", headers=program.headers, json={
+        "click_id": clicked, "customer_external_id": "cus_1", "email": "someone.else@example.com",
+        "occurred_at": (clicked_at + timedelta(seconds=1)).isoformat()})  # fmt: skip
+    assert response.status_code in (200, 201), response.text
+    assert response.json()["commissions"][0]["status"] == "on_hold"
+    [alert] = open_alerts(client, program)
+    assert alert["kind"] == "fast_conversion" and alert["evidence"]["seconds_after_click"] == 1
+    # a lead a minute after its click is a person's
+    later = click(client, "ana")
+    wait_for_link_clicks(client, program, link["id"], 2)
+    response = client.post("/api/v1/track/lead", headers=program.headers, json={
+        "click_id": later, "customer_external_id": "cus_2", "email": "another@example.com",
+        "occurred_at": (utc_now() + timedelta(minutes=1)).isoformat()})  # fmt: skip
+    assert response.status_code in (200, 201) and response.json()["commissions"][0]["status"] == "pending"
 
 
 def test_a_stranger_is_not_held(client: TestClient, program: ProgramKeys) -> None:
@@ -199,6 +276,35 @@ def test_the_performance_scan_flags_many_leads_without_a_sale(
     with transaction(engine) as session:
         scan_performance(session, utc_now())
     assert [a["kind"] for a in open_alerts(client, program)] == ["leads_without_sales"]
+
+
+def test_the_performance_scan_counts_disputed_sales_with_refunded_ones(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    setup_plan(client, program)
+    client.patch("/api/v1/alerts/settings", headers=program.headers, json={"refund_min_sales": 5})
+    for name, sales in (("ana", 5), ("bo", 15)):
+        partner = client.post("/api/v1/partners", headers=program.headers,
+                              json={"email": f"{name}@example.com", "name": name}).json()  # fmt: skip
+        coupon = client.post("/api/v1/coupons", headers=program.headers,
+                             json={"code": f"{name.upper()}20", "partner_id": partner["id"]})  # fmt: skip
+        assert coupon.status_code == 201, coupon.text
+        for index in range(sales):
+            sale(client, program, f"cus_{name}_{index}", f"in_{name}_{index}", 5000, coupon_code=f"{name.upper()}20")
+    with transaction(engine) as session:  # chargebacks, as the Stripe integration records them: one won
+        for index, status in enumerate(("lost", "open", "lost", "won")):
+            session.add(StripeDispute(program_id=program.id, dispute_id=f"dp_{index}", invoice_id=f"in_ana_{index}",
+                                      status=status, held={}))  # fmt: skip
+    with transaction(engine) as session:
+        scan_performance(session, utc_now())
+    [alert] = open_alerts(client, program)
+    assert alert["kind"] == "refund_rate" and alert["partner_id"] == partner_id_of(client, program, "ana@example.com")
+    assert alert["evidence"]["refunded"] == 3 and alert["evidence"]["sales"] == 5 and "disputed" in alert["detail"]
+
+
+def partner_id_of(client: TestClient, program: ProgramKeys, email: str) -> str:
+    listed = client.get("/api/v1/partners", headers=program.headers, params={"limit": 100}).json()["data"]
+    return str(next(row["id"] for row in listed if row["email"] == email))
 
 
 def test_alerts_of_another_program_are_404(

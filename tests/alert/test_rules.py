@@ -16,6 +16,7 @@ from partnerloop.alert.rules import (
     PartnerPeriod,
     effective_thresholds,
 )
+from partnerloop.kit.urls import website_host
 
 LIMITS = effective_thresholds(None)
 NOW = datetime(2026, 6, 1, 12, tzinfo=UTC)
@@ -60,18 +61,6 @@ def test_self_referral(facts: ConversionFacts, matched: list[str] | None) -> Non
     assert (found.evidence["matched"] if found else None) == matched
     if found:
         assert found.kind is AlertKind.SELF_REFERRAL and found.subject == "partner:p1" and found.severity == "high"
-
-
-@pytest.mark.parametrize(
-    ("email", "normalized"),
-    [
-        pytest.param("Bob@Example.com", "bob@example.com", id="lower-cased"),
-        pytest.param("bob+aff@example.com", "bob@example.com", id="without a plus tag"),
-        pytest.param("b.o.b@googlemail.com", "bob@gmail.com", id="gmail without dots"),
-    ],
-)
-def test_normalized_email(email: str, normalized: str) -> None:
-    assert rules.normalized_email(email) == normalized
 
 
 @pytest.mark.parametrize(
@@ -232,3 +221,47 @@ def test_closing_an_open_alert_only() -> None:
 
 def test_kinds_read_as_words() -> None:
     assert AlertKind.IP_CONCENTRATION.label == "IP concentration" and AlertKind.SELF_REFERRAL.label == "Self referral"
+
+
+COUPON = replace(
+    FACTS, coupon_code="ANA20", referrer_host="coupons.example", partner_sites=frozenset({"anablog.example"}),
+    program_sites=frozenset({"acme.test"}),
+    click=replace(CLICK, referrer="https://www.coupons.example/acme"),
+)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("facts", "flagged"),
+    [
+        pytest.param(COUPON, True, id="a coupon from a coupon site the partner does not own"),
+        pytest.param(replace(COUPON, referrer_host="anablog.example"), False, id="from the partner's site"),
+        pytest.param(replace(COUPON, referrer_host="shop.anablog.example"), False, id="from a subdomain of it"),
+        pytest.param(replace(COUPON, referrer_host="anablog.example.evil"), True, id="a look-alike suffix is not it"),
+        pytest.param(replace(COUPON, referrer_host="www.acme.test"), False, id="from the program's own site"),
+        pytest.param(replace(COUPON, referrer_host=""), False, id="no referrer: typed, nothing to judge"),
+        pytest.param(replace(COUPON, coupon_code=None), False, id="no coupon"),
+        pytest.param(replace(COUPON, click=None), False, id="no crediting click"),
+        pytest.param(replace(COUPON, partner_sites=frozenset()), False, id="the partner names no website"),
+    ],
+)
+def test_coupon_off_site(facts: ConversionFacts, flagged: bool) -> None:
+    found = rules.coupon_off_site(facts)
+    assert (found is not None) == flagged
+    if found:
+        assert found.kind is AlertKind.COUPON_OFF_SITE and found.kind.holds_commissions
+        assert found.evidence["referrer_host"] == facts.referrer_host and found.evidence["coupon_code"] == "ANA20"
+        assert found.subject == "partner:p1" and found in rules.conversion_findings(facts, LIMITS)
+
+
+@pytest.mark.parametrize(
+    ("website", "host"),
+    [
+        pytest.param("https://www.AnaBlog.example/about", "anablog.example", id="a URL"),
+        pytest.param("anablog.example", "anablog.example", id="a bare host"),
+        pytest.param("  ", None, id="blank"),
+        pytest.param("my blog", None, id="not a host"),
+        pytest.param("http://[::1", None, id="not a URL"),
+    ],
+)
+def test_website_host(website: str, host: str | None) -> None:
+    assert website_host(website) == host

@@ -153,3 +153,12 @@ def test_previous_window_has_the_same_length() -> None:
     window = Window(datetime(2026, 4, 1, tzinfo=UTC), datetime(2026, 4, 11, tzinfo=UTC))
     assert window.previous() == Window(datetime(2026, 3, 22, tzinfo=UTC), datetime(2026, 4, 1, tzinfo=UTC))
     assert window.last_day == date(2026, 4, 10)
+
+
+def test_adding_figures_adds_every_field() -> None:
+    from dataclasses import fields
+
+    names = [field.name for field in fields(Figures)]
+    one = Figures(**{name: index + 1 for index, name in enumerate(names)})
+    other = Figures(**{name: 100 * (index + 1) for index, name in enumerate(names)})
+    assert one + other == Figures(**{name: 101 * (index + 1) for index, name in enumerate(names)})

@@ -12,8 +12,8 @@ from sqlalchemy import Engine, delete, func, select, update
 from partnerloop.app import PartnerloopApp
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from partnerloop.models import ConversionRollup, Event, Program, RollupState
-from partnerloop.report import service
+from partnerloop.models import ClickDayRollup, ClickRollup, ConversionRollup, Event, Program, RollupState
+from partnerloop.report import clicks, service
 from partnerloop.report.conversions import _ranges, refresh
 from partnerloop.report.rules import Window
 from tests.conftest import ProgramKeys
@@ -111,3 +111,38 @@ def test_consecutive_days_make_runs() -> None:
     day = datetime(2026, 1, 1).date()
     days = [day, day + timedelta(days=1), day + timedelta(days=2), day + timedelta(days=5)]
     assert _ranges(days) == [(day, day + timedelta(days=2)), (day + timedelta(days=5), day + timedelta(days=5))]
+
+
+def test_clicks_per_day_and_partner_give_the_same_reports_as_the_click_rollups(
+    app: PartnerloopApp, engine: Engine, program: ProgramKeys
+) -> None:
+    seeded = seed(app, program)
+    today = utc_now().date()
+    with transaction(engine) as session:  # clicks of past days, as the click writer keeps them
+        for link, days_ago, count in (("alpha", 3, 40), ("alpha", 10, 7), ("beta", 3, 5), ("beta", 20, 11)):
+            session.add(ClickRollup(program_id=program.id, link_id=seeded[link]["id"],
+                                    partner_id=seeded[link]["partner_id"], day=today - timedelta(days=days_ago),
+                                    clicks=count, unique_clicks=count - 1, bot_clicks=1))  # fmt: skip
+        session.execute(delete(RollupState).where(RollupState.name == clicks.ROLLUP))
+    now = utc_now()
+    raw = reports(engine, program.id, seeded["group_id"], now)  # nothing built: every click from click_rollups
+    assert raw[0]["totals"]["clicks"] == 2 + 40 + 7 + 5
+    with transaction(engine) as session:
+        assert clicks.refresh(session, utc_now()) >= 5  # every day the first time: partners' and program's
+        assert session.execute(select(func.count()).select_from(ClickDayRollup)).scalar_one() >= 5
+    assert reports(engine, program.id, seeded["group_id"], now) == raw
+    # the built days are what is read: a click rollup the build did not see is not in them, today's is
+    with transaction(engine) as session:
+        session.execute(update(ClickRollup).where(ClickRollup.day == today - timedelta(days=10)).values(clicks=1000))
+        session.execute(update(ClickRollup).where(ClickRollup.day == today).values(clicks=ClickRollup.clicks + 1))
+    stale = reports(engine, program.id, seeded["group_id"], now)
+    assert stale[0]["totals"]["clicks"] == raw[0]["totals"]["clicks"] + 2
+    # a later run rebuilds only the days since the previous one: the old day stays as it was built
+    with transaction(engine) as session:
+        clicks.refresh(session, utc_now())
+    assert reports(engine, program.id, seeded["group_id"], now)[0]["totals"]["clicks"] == raw[0]["totals"]["clicks"] + 2
+    with transaction(engine) as session:
+        session.execute(delete(RollupState).where(RollupState.name == clicks.ROLLUP))
+        clicks.refresh(session, utc_now())
+    rebuilt = reports(engine, program.id, seeded["group_id"], now)
+    assert rebuilt[0]["totals"]["clicks"] == raw[0]["totals"]["clicks"] + 2 - 7 + 1000
