@@ -31,7 +31,8 @@ FLUSH_MS = os.environ.get("PL_SIGKILL_FLUSH_MS", "1000")
 
 
 def _wait_until_serving(base_url: str, server: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 90  # a loaded CI machine starts the server and its writer slowly
+    # A loaded machine starts the server and its writer slowly (PL_SERVE_START_S: how long to wait).
+    deadline = time.monotonic() + float(os.environ.get("PL_SERVE_START_S", "90"))
     while time.monotonic() < deadline:
         assert server.poll() is None, log.read_text()
         try:
