@@ -27,6 +27,7 @@ from partnerloop.payout.tasks import configure_payouts
 from partnerloop.referral.tasks import configure_referrals
 from partnerloop.tracking.buffer import ClickBuffer
 from partnerloop.tracking.cache import LinkCache
+from partnerloop.tracking.click_ids import configure_click_ids
 from partnerloop.tracking.click_writer import ClickWriterProcess
 from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
@@ -156,6 +157,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     configure_payouts(settings)
     configure_webhooks(settings)
     configure_referrals(settings)
+    click_ids = configure_click_ids(settings.secret_key)
 
     @api.get("/healthz", tags=["ops"])
     def healthz() -> JSONResponse:
@@ -170,7 +172,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
 
     _routers(api)
     api.mount("/static", StaticFiles(directory=str(Path(__file__).parent / "static")), name="static")
-    return PartnerloopApp(api, RedirectApp(runtime.link_cache, runtime.click_buffer), runtime)
+    return PartnerloopApp(api, RedirectApp(runtime.link_cache, runtime.click_buffer, click_ids), runtime)
 
 
 class PartnerloopApp:

@@ -173,7 +173,8 @@ def _commission_row(
     program: Program, plan: PlanTerms, click: ClickFacts, priced: Earnings, now: datetime
 ) -> dict[str, Any]:
     return {
-        "id": click.click_id,
+        # One click commission per click: its id is the click's ULID (a signed click id's first 26 characters).
+        "id": click.click_id[:26],
         "program_id": program.id,
         "partner_id": click.partner_id,
         "customer_id": None,

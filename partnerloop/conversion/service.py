@@ -31,6 +31,7 @@ from partnerloop.conversion.attribution import (
     Touch,
     attribute,
 )
+from partnerloop.conversion.clicks import find_click
 from partnerloop.conversion.events import tracked
 from partnerloop.conversion.multitouch import AttributionModel, Touchpoint, split_shares
 from partnerloop.conversion.schemas import (
@@ -97,7 +98,8 @@ NO_PARTNER_STATUS = "no longer enrolled"
 
 
 def click_exists(session: Session, program_id: str, click_id: str) -> bool:
-    return repository.click_exists(session, program_id, click_id)
+    """Whether the click is stored, or recovered now from its signed id (clicks.find_click)."""
+    return find_click(session, program_id, click_id) is not None
 
 
 def sale_of_invoice(session: Session, program_id: str, invoice_id: str, *, lock: bool = False) -> Event | None:
@@ -135,7 +137,7 @@ class Found:
 
 
 def _click_touch(session: Session, program: Program, click_id: str) -> Found:
-    click = repository.get_click(session, program.id, click_id)
+    click = find_click(session, program.id, click_id)
     if click is None:
         raise ClickNotFound(f"No click {click_id} in this program.")
     enrollment = partner_service.enrollment_of(session, program.id, click.partner_id)

@@ -51,7 +51,7 @@ class Event(Base):
     invoice_id: Mapped[str | None] = mapped_column(String(200))
     product_id: Mapped[str | None] = mapped_column(String(200))
     coupon_code: Mapped[str | None] = mapped_column(String(100))
-    click_id: Mapped[str | None] = mapped_column(String(26))
+    click_id: Mapped[str | None] = mapped_column(String(64))
     sale_event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
     note: Mapped[str | None] = mapped_column(String(500))  # why it earned nothing, as first answered
     occurred_at: Mapped[datetime] = mapped_column(index=True)

@@ -6,6 +6,7 @@ from typing import Any
 from sqlalchemy import BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
+from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
 from partnerloop.models.base import Base, created_column, id_column
 
@@ -31,7 +32,8 @@ class Click(Base):
     """One recorded click; its id is the click id handed to the merchant (pl_cid)."""
 
     __tablename__ = "clicks"
-    id: Mapped[str] = id_column()
+    # 64: a signed click id (tracking/click_ids.py); ids made before it are 26-character ULIDs.
+    id: Mapped[str] = mapped_column(String(64), primary_key=True, default=new_id)
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
     link_id: Mapped[str] = mapped_column(ForeignKey("links.id"), index=True)
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)

@@ -129,7 +129,8 @@ class RollupState(Base):
     __tablename__ = "rollup_state"
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     built_until: Mapped[datetime]
-    position: Mapped[str | None] = mapped_column(String(26))  # the last row id taken in, for additive rollups
+    # The last row id taken in, for additive rollups: 64, a signed click id (tracking/click_ids.py).
+    position: Mapped[str | None] = mapped_column(String(64))
 
 
 class ClickDimensionRollup(Base):

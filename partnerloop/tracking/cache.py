@@ -53,6 +53,7 @@ class LinkTarget:
     expired_location: bytes | None = None  # the link's fallback URL, else the program's, else None: a 410
     utm: tuple[tuple[str, str], ...] = ()  # already in location_head; kept for ?to= deep links
     allowed_domains: tuple[str, ...] = ()  # where ?to= deep links may go
+    link_id_ascii: bytes = b""  # link_id as bytes, signed into each click id (set by target_for)
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ def target_for(row: LinkRow) -> LinkTarget | None:
         expired_location=fallback_location([row.fallback_url, row.program_fallback_url], row.allowed_domains),
         utm=utm,
         allowed_domains=tuple(row.allowed_domains),
+        link_id_ascii=row.link_id.encode("ascii", "replace"),
     )
 
 

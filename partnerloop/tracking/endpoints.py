@@ -22,9 +22,9 @@ from pydantic import ValidationError
 
 from partnerloop.errors import error_response
 from partnerloop.kit.errors import AppError
-from partnerloop.kit.ids import new_id_bytes
 from partnerloop.tracking.batch import PendingClick
 from partnerloop.tracking.buffer import ClickBuffer
+from partnerloop.tracking.click_ids import click_ids
 from partnerloop.tracking.site_service import (
     InvalidClick,
     MalformedClick,
@@ -105,7 +105,7 @@ async def track_click(request: Request) -> Response:
 
     headers = request.headers
     buffer: ClickBuffer = request.app.state.runtime.click_buffer
-    click_id = new_id_bytes()
+    click_id = click_ids().new(site_click.target.link_id_ascii)
     if buffer.full:
         await buffer.wait_for_room()
     click: PendingClick = (

@@ -10,6 +10,7 @@ from urllib.parse import parse_qsl
 
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.urls import check_destination
+from partnerloop.tracking.click_ids import looks_like_click_id
 
 UNIQUE_WINDOW_S = 3600.0  # the same visitor on the same link within this long counts once
 
@@ -65,5 +66,5 @@ def cookie_click_id(raw_cookie: bytes) -> str | None:
         name, _, value = item.strip().partition(b"=")
         if name == b"pl_cid":
             text = value.strip().decode("ascii", "replace")
-            return text if len(text) == 26 and text.isalnum() and text.isascii() else None
+            return text if looks_like_click_id(text) else None
     return None

@@ -11,11 +11,11 @@ from typing import Any
 from starlette.types import Message, Scope, Send
 
 from partnerloop.kit.errors import InvalidInput
-from partnerloop.kit.ids import new_id_bytes
 from partnerloop.link.rules import with_utm
 from partnerloop.tracking.batch import PendingClick
 from partnerloop.tracking.buffer import ClickBuffer
 from partnerloop.tracking.cache import LinkCache, LinkHost, split_destination
+from partnerloop.tracking.click_ids import ClickIds
 from partnerloop.tracking.link_rules import deep_link_target
 
 log = logging.getLogger("partnerloop.tracking")
@@ -53,9 +53,10 @@ _EMPTY_BODY: Message = {"type": "http.response.body", "body": b""}
 class RedirectApp:
     """Answers the short links PartnerloopApp routes to it (/go/{key}, and /{key} on link domains)."""
 
-    def __init__(self, cache: LinkCache, buffer: ClickBuffer) -> None:
+    def __init__(self, cache: LinkCache, buffer: ClickBuffer, click_ids: ClickIds) -> None:
         self.cache = cache
         self.buffer = buffer
+        self.click_ids = click_ids  # signs each click id with its link and time (tracking/click_ids.py)
 
     async def answer(self, scope: Scope, send: Send, key: str, host: LinkHost | None) -> None:
         """Answer a short link; `host` is set when the request came on a program's link domain (that
@@ -103,7 +104,7 @@ class RedirectApp:
             elif name == b"cf-ipcountry":
                 country = value
         client = scope.get("client")
-        click_id = new_id_bytes()
+        click_id = self.click_ids.new(target.link_id_ascii)
         buffer = self.buffer
         if buffer.full:
             await buffer.wait_for_room()

@@ -9,7 +9,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from itertools import chain
 from typing import Any
 
@@ -271,3 +271,19 @@ def clicks_by_id(connection: Connection, click_ids: Sequence[str]) -> dict[str, 
         ):
             found[click_id] = (link_id, at)
     return found
+
+
+def link_owner(connection: Connection, link_id: str) -> tuple[str, str] | None:
+    """(program id, partner id) of a link, deleted or not (a click made before the deletion still counts)."""
+    row = connection.execute(select(Link.program_id, Link.partner_id).where(Link.id == link_id)).first()
+    return None if row is None else (row[0], row[1])
+
+
+def insert_click_if_new(connection: Connection, row: ClickRow, facts: UniqueFacts) -> bool:
+    """Insert one click unless its id is stored already (the buffer, or a concurrent request, wrote it
+    first); True when this call inserted it."""
+    insert = pg_insert if connection.dialect.name == "postgresql" else sqlite_insert
+    values: dict[str, object] = dict(zip(CLICK_COLUMNS + UNIQUE_COLUMNS, row + facts, strict=True))
+    values["created_at"] = datetime.fromisoformat(row[4]).replace(tzinfo=UTC)
+    statement = insert(Click).values(values).on_conflict_do_nothing(index_elements=[Click.id])
+    return connection.execute(statement.returning(Click.id)).first() is not None

@@ -135,7 +135,7 @@ def test_a_partner_applies_is_approved_gets_started_and_sees_a_click_and_a_sale(
     visitor = browsing.person()
     visitor.goto(short_url)
     expect(visitor).to_have_url(
-        re.compile(rf"^{re.escape(merchant_site.origin)}/pricing\?utm_source=newsletter&pl_cid=\w{{26}}$")
+        re.compile(rf"^{re.escape(merchant_site.origin)}/pricing\?utm_source=newsletter&pl_cid=\w{{64}}$")
     )
     click_id = visitor.url.split("pl_cid=")[1]
     lead = api.post("/api/v1/track/lead", json={"click_id": click_id, "customer_external_id": "cus_42"})

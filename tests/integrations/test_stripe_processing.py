@@ -14,6 +14,7 @@ from partnerloop.integrations.stripe import service
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Click, Customer, Event, StripeEvent
+from partnerloop.tracking.click_ids import click_ids
 from tests.commission.factories import make_click, make_partner, make_plan
 from tests.conftest import ProgramKeys
 from tests.integrations.stripe_kit import (
@@ -299,6 +300,41 @@ def test_checkout_whose_click_never_arrives_records_the_sale_unattributed_after_
         customer = session.execute(select(Customer).where(Customer.external_id == "cus_LOST")).scalar_one()
     assert customer.partner_id is None
     assert _retry_click_waits(engine, utc_now() + timedelta(hours=1)) == []
+
+
+def test_checkout_naming_a_signed_click_that_was_lost_is_credited_at_once_without_waiting(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    link = client.post(
+        "/api/v1/links", json={"partner_id": partner["id"], "destination_url": "https://acme.test/"},
+        headers=program.headers,
+    ).json()  # fmt: skip
+    click_id = click_ids().new(link["id"].encode()).decode()  # handed out, then lost in a crash before written
+    event = new_event("checkout.session.completed", _paid_checkout("cus_SIG", "pi_SIG", click_id=click_id))
+    done = send(client, program, event)
+    assert done["error"] is None and done["waiting_for"] is None
+    [commission] = _commissions(client, program)
+    assert (commission["partner_id"], commission["click_id"], commission["earnings_amount"]) == (
+        partner["id"], click_id, 2000,
+    )  # fmt: skip
+    with transaction(engine, writes=False) as session:
+        click = session.execute(select(Click).where(Click.id == click_id)).scalar_one()
+    assert (click.link_id, click.partner_id) == (link["id"], partner["id"])
+
+
+def test_checkout_naming_a_tampered_signed_click_waits_like_an_unknown_one(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    link = client.post(
+        "/api/v1/links", json={"partner_id": partner["id"], "destination_url": "https://acme.test/"},
+        headers=program.headers,
+    ).json()  # fmt: skip
+    signed = click_ids().new(link["id"].encode()).decode()
+    tampered = signed[:-1] + ("0" if signed[-1] != "0" else "1")
+    event = new_event("checkout.session.completed", _paid_checkout("cus_TMP", "pi_TMP", click_id=tampered))
+    row = send(client, program, event, "waiting")
+    assert row["waiting_for"] == f"click:{tampered}"
+    assert _commissions(client, program) == []
 
 
 def test_checkout_stamped_by_stripe_a_moment_before_the_click_is_written_still_attributes(

@@ -86,7 +86,7 @@ def test_a_unique_click_under_a_click_rule_earns_a_pending_commission(
     assert (commission["kind"], commission["status"], commission["earnings_amount"], commission["earnings_currency"]) == (
         "click", "pending", 25, "usd",
     )  # fmt: skip
-    assert commission["id"] == click_id
+    assert (commission["id"], commission["click_id"]) == (click_id[:26], click_id)  # the click's ULID: one per click
     assert commission["explanation"] == "0.25 USD per click under Clicks"
     assert pending_amount(client, program, link["partner_id"]) == 25
 

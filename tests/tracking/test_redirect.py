@@ -24,7 +24,8 @@ def test_redirect_adds_the_click_id_and_sets_a_cookie(client: TestClient, progra
     assert location.startswith("https://acme.test/pricing?plan=pro&utm_source=blog&pl_cid=")
     assert location.endswith("#compare")
     click_id = location.split("pl_cid=")[1].removesuffix("#compare")
-    assert len(click_id) == 26
+    assert len(click_id) == 64  # signed: click ULID, link id, MAC (tracking/click_ids.py)
+    assert click_id[26:52] == link["id"]
     assert click_id == click_id.lower()
     assert response.headers["set-cookie"] == (
         f"pl_cid={click_id}; Max-Age={90 * 86400}; Path=/; SameSite=Lax; HttpOnly"

@@ -121,8 +121,9 @@ def click_id_of(obj: Mapping[str, Any]) -> str | None:
 
 
 def looks_like_click_id(value: str) -> bool:
-    """Whether `value` can be a click id of ours (26 lower-case Crockford base32 characters, a ULID)."""
-    return len(value) == 26 and set(value) <= _CLICK_ID_CHARACTERS
+    """Whether `value` can be a click id of ours: lower-case Crockford base32, 26 characters (a ULID, ids made
+    before signed ones) or 64 (a signed id, tracking/click_ids.py)."""
+    return len(value) in (26, 64) and set(value) <= _CLICK_ID_CHARACTERS
 
 
 def click_retry_round(waited: timedelta) -> int:
