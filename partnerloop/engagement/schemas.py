@@ -115,6 +115,25 @@ class ReviewOut(BaseModel):
     created_at: datetime
 
 
+class TierMoveOut(BaseModel):
+    """One tier move (the `partner.tier_changed` webhook's data): who moved, from which tier to which, and why."""
+
+    id: str
+    partner_id: str
+    from_group_id: str | None
+    from_tier: str | None
+    to_group_id: str
+    to_tier: str
+    direction: Literal["promotion", "demotion"]
+    metric: str
+    period: str
+    period_key: str
+    value: int
+    threshold: int
+    reason: str
+    created_at: datetime
+
+
 class ReviewList(BaseModel):
     data: list[ReviewOut]
     next_cursor: str | None = None

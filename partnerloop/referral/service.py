@@ -278,18 +278,11 @@ def _count_referral(
     return referral
 
 
-def _decide_and_save_rewards(
-    session: Session,
-    program: Program,
-    settings: ReferralRewards,
-    advocate: Advocate,
-    referral: Referral,
-    customer: Customer,
-    event: Event,
-) -> None:
-    """Decide both sides' rewards for this friend's trigger, insert them (once per referral and side),
-    announce them and schedule their issuing."""
-    facts = ConversionFacts(
+def _conversion_facts(
+    session: Session, program: Program, advocate: Advocate, referral: Referral, customer: Customer, event: Event
+) -> ConversionFacts:
+    """What the reward rules decide on: both people (to spot a friend who is the advocate) and the limit so far."""
+    return ConversionFacts(
         event_kind=event.kind,
         occurred_at=event.occurred_at,
         advocate=Person(
@@ -305,6 +298,20 @@ def _decide_and_save_rewards(
         referrer_rewards_so_far=repository.counted_referrer_rewards(session, advocate.id),
         currency=program.currency,
     )
+
+
+def _decide_and_save_rewards(
+    session: Session,
+    program: Program,
+    settings: ReferralRewards,
+    advocate: Advocate,
+    referral: Referral,
+    customer: Customer,
+    event: Event,
+) -> None:
+    """Decide both sides' rewards for this friend's trigger, insert them (once per referral and side),
+    announce them and schedule their issuing."""
+    facts = _conversion_facts(session, program, advocate, referral, customer, event)
     announce = listens(session, program.id, "reward.created")
     for decision in decide_rewards(settings, facts):
         reward_id = new_id()

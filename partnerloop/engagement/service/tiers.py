@@ -27,6 +27,7 @@ from partnerloop.engagement.rules import (
     rule_problems,
     tier_progress,
 )
+from partnerloop.engagement.schemas import TierMoveOut
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id
@@ -35,8 +36,10 @@ from partnerloop.notify.email import enqueue_email
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.schemas import PartnerPatch
 from partnerloop.plan.terms import plan_in_words
+from partnerloop.webhook.service import emit, listens
 
 EVALUATE_TIERS_JOB = "engagement.evaluate_tiers"
+TIER_CHANGED = "partner.tier_changed"
 KNOWN_PERKS = ("early_access",)
 TIER_FIELDS = ("rank", "promotion", "demotion", "perks")
 
@@ -183,6 +186,7 @@ def _apply(
             "reason": decision.reason, "created_at": now + timedelta(microseconds=step),  # keeps a climb of several tiers in order
         })  # fmt: skip
     repository.add_moves(session, rows)
+    _announce_moves(session, program, tiers, rows)
     for partner_id, group_id in final.items():
         partner, _enrollment = partner_service.update_partner(
             session, program, partner_id, PartnerPatch(group_id=group_id)
@@ -202,6 +206,20 @@ def _apply(
             + "Sales from now on earn under this tier's plan; commissions you already earned keep their amounts.\n"
         )
         enqueue_email(session, to=partner.email, subject=f"{subject} · {program.name}", text=text)
+
+
+def _announce_moves(session: Session, program: Program, tiers: Mapping[str, Tier], rows: list[dict[str, Any]]) -> None:
+    """Each move (a climb of several tiers is several) goes to webhooks as `partner.tier_changed`."""
+    if not rows or not listens(session, program.id, TIER_CHANGED):
+        return
+    for row in rows:
+        source = tiers.get(row["from_group_id"]) if row["from_group_id"] else None
+        move = TierMoveOut(
+            **{key: row[key] for key in TierMoveOut.model_fields if key in row},
+            from_tier=source.name if source else None,
+            to_tier=tiers[row["to_group_id"]].name,
+        )
+        emit(session, program.id, TIER_CHANGED, move.model_dump(mode="json"))
 
 
 def plan_lines(session: Session, program: Program, group_id: str | None) -> list[str]:
