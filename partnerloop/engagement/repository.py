@@ -107,6 +107,25 @@ def metric_by_partner(
     return {str(partner_id): int(value) for partner_id, value in session.execute(statement)}
 
 
+def customer_payment_spans(
+    session: Session, program_id: str, before: datetime, partner_ids: Sequence[str] | None = None
+) -> dict[str, list[tuple[datetime, datetime]]]:
+    """partner -> each of their customers' (first, last) sale before `before`: what retention is decided on."""
+    statement = select(
+        Event.partner_id, Event.customer_id, func.min(Event.occurred_at), func.max(Event.occurred_at)
+    ).where(
+        Event.program_id == program_id,
+        Event.kind == "sale",
+        Event.occurred_at < before,
+        Event.partner_id.is_not(None),
+    )
+    statement = _scoped(statement, Event.partner_id, partner_ids).group_by(Event.partner_id, Event.customer_id)
+    spans: dict[str, list[tuple[datetime, datetime]]] = {}
+    for partner_id, _customer_id, first, last in session.execute(statement):
+        spans.setdefault(str(partner_id), []).append((as_utc(first), as_utc(last)))
+    return spans
+
+
 def _day(moment: datetime) -> date:
     return moment.date()
 

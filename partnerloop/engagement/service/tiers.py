@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from partnerloop.engagement import repository
 from partnerloop.engagement.rules import (
+    RETENTION,
+    RETENTION_MONTHS,
     Tier,
     TierDecision,
     TierFacts,
@@ -24,6 +26,7 @@ from partnerloop.engagement.rules import (
     ladder_problems,
     period_window,
     previous_window,
+    retention_percent,
     rule_problems,
     tier_progress,
 )
@@ -51,7 +54,8 @@ class InvalidTierRules(InvalidInput):
 def _rule(raw: Mapping[str, Any] | None) -> TierRule | None:
     if raw is None:
         return None
-    return TierRule(str(raw["metric"]), str(raw["period"]), int(raw["threshold"]), str(raw["to_group_id"]))
+    months = int(raw.get("months") or RETENTION_MONTHS)
+    return TierRule(str(raw["metric"]), str(raw["period"]), int(raw["threshold"]), str(raw["to_group_id"]), months)
 
 
 def load_tiers(session: Session, program_id: str) -> dict[str, Tier]:
@@ -126,29 +130,36 @@ def tier_fields(session: Session, group_ids: Sequence[str]) -> dict[str, dict[st
 # ------------------------------------------------------------------------------------ evaluating
 
 
-def _needed(tiers: Mapping[str, Tier]) -> set[tuple[str, str]]:
-    needed: set[tuple[str, str]] = set()
+def _needed(tiers: Mapping[str, Tier]) -> set[TierRule]:
+    """One rule per figure the program's tier rules read (its key and period; the thresholds do not matter)."""
+    needed: dict[tuple[str, str], TierRule] = {}
     for tier in tiers.values():
         for rule in (tier.promotion, tier.demotion):
             if rule is not None:
-                needed.add((rule.metric, rule.period))
-    return needed
+                needed.setdefault((rule.key, rule.period), rule)
+    return set(needed.values())
 
 
 def _values(
     session: Session, program_id: str, tiers: Mapping[str, Tier], now: datetime, partner_ids: Sequence[str] | None
 ) -> dict[str, dict[tuple[str, str, str], int]]:
-    """partner -> {(metric, current|previous, period): value}, one set-based query per metric and window."""
+    """partner -> {(figure key, current|previous, period): value}, one set-based query per figure and window.
+    Retention is read as of the window's end (as of now for the period under way)."""
     values: dict[str, dict[tuple[str, str, str], int]] = {}
-    for metric, period in _needed(tiers):
+    for rule in _needed(tiers):
         for which, (start, end) in (
-            ("current", period_window(now, period)),
-            ("previous", previous_window(now, period)),
+            ("current", period_window(now, rule.period)),
+            ("previous", previous_window(now, rule.period)),
         ):
-            for partner_id, value in repository.metric_by_partner(
-                session, program_id, metric, start, end, partner_ids
-            ).items():
-                values.setdefault(partner_id, {})[(metric, which, period)] = value
+            if rule.metric == RETENTION:
+                as_of = min(end, now)
+                spans = repository.customer_payment_spans(session, program_id, as_of, partner_ids)
+                found = {pid: retention_percent(rows, rule.months, as_of) for pid, rows in spans.items()}
+                figures = {pid: value for pid, value in found.items() if value is not None}
+            else:
+                figures = repository.metric_by_partner(session, program_id, rule.metric, start, end, partner_ids)
+            for partner_id, value in figures.items():
+                values.setdefault(partner_id, {})[(rule.key, which, rule.period)] = value
     return values
 
 
