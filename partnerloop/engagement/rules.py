@@ -460,6 +460,33 @@ def review_summary(month: str, figures: Mapping[str, int], previous: Mapping[str
     return f"{first} {second}"
 
 
+MONEY_GOAL_METRICS = ("revenue", "net_revenue")
+
+
+def _goal_value(value: object, metric: str, currency: str) -> str:
+    if value is None:
+        return "–"
+    if metric in MONEY_GOAL_METRICS and isinstance(value, int | float):
+        return format_money(int(value), currency)
+    return str(value)
+
+
+def goals_sentence(goals: Sequence[Mapping[str, object]], currency: str) -> str:
+    """One sentence of the month's goals, made only of their figures ('' without goals):
+    'Goals: "Q4 sales" 8 of 10 (80%); "Revenue" 1200.00 USD of 1000.00 USD (120%), reached.'"""
+    if not goals:
+        return ""
+    parts = []
+    for goal in goals:
+        metric = str(goal.get("metric"))
+        share = f" ({goal['percent']}%)" if goal.get("percent") is not None else ""
+        parts.append(
+            f'"{goal.get("name")}" {_goal_value(goal.get("current"), metric, currency)} of '
+            f"{_goal_value(goal.get('target'), metric, currency)}{share}" + (", reached" if goal.get("reached") else "")
+        )
+    return f"{'Goal' if len(goals) == 1 else 'Goals'}: " + "; ".join(parts) + "."
+
+
 def review_month_due(now: datetime) -> str:
     """The month a monthly review job running at `now` reviews: the one before."""
     first = date(now.year, now.month, 1)

@@ -108,6 +108,7 @@ class ReviewOut(BaseModel):
     month: str
     figures: dict[str, Any]
     previous: dict[str, Any]
+    goals: list[dict[str, Any]] = []  # the partner's goals of the month: name, metric, current, target, percent
     summary: str
     note: str | None
     status: str
