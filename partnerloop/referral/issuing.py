@@ -79,6 +79,8 @@ def _issued(
     reward.issued_at = now
     reward.reason = None
     emit(session, program.id, "reward.issued", reward_out(reward).model_dump(mode="json"))
+    if reward.side == Side.FRIEND:
+        _email_friend(session, program, reward, advocate)
     if reward.side == Side.REFERRER:
         enqueue_email(
             session,
@@ -90,6 +92,24 @@ def _issued(
                 + (f"Your code: {reward.code}\n" if reward.code and reward.type == "coupon" else "")
             ),
         )
+
+
+def _email_friend(session: Session, program: Program, reward: Reward, advocate: Advocate) -> None:
+    """The friend's reward, emailed to them when their email is known (they gave it with their lead)."""
+    referral = session.get(Referral, reward.referral_id)
+    if referral is None or not referral.friend_email:
+        return
+    who = advocate.name or advocate.email.split("@", 1)[0]
+    enqueue_email(
+        session,
+        to=referral.friend_email,
+        subject=f"{who} gave you {_reward_words(reward)} at {program.name}",
+        text=(
+            f"Hello,\n\n{who} referred you to {program.name}, so you get {_reward_words(reward)}.\n"
+            + (f"Your code: {reward.code}\n" if reward.code else "")
+            + "It applies to your first purchase.\n"
+        ),
+    )
 
 
 def _reward_words(reward: Reward) -> str:

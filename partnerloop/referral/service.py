@@ -8,6 +8,7 @@ the unchanged conversion code (click id, referral code, coupon or Stripe). Conve
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -62,6 +63,8 @@ from partnerloop.referral.shapes import (
     reward_settings,
     share_url,
 )
+from partnerloop.report import service as report_service
+from partnerloop.report.rules import Window
 from partnerloop.webhook.service import emit, listens
 
 # Issuing and the API shapes live in their own modules; this service is the domain's one entry point.
@@ -76,6 +79,7 @@ __all__ = [
     "WidgetView",
     "advocate_by_share_key",
     "advocate_from_stripe",
+    "advocate_names",
     "advocate_out",
     "advocates_out",
     "continue_path",
@@ -86,10 +90,12 @@ __all__ = [
     "issue_reward",
     "latest_referrals",
     "list_advocates",
+    "list_referrals",
     "list_rewards",
     "mark_issued",
     "on_conversion",
     "on_refund",
+    "referral_totals",
     "referrals_of",
     "retry_reward",
     "reward_out",
@@ -165,18 +171,31 @@ def create_advocate(session: Session, program: Program, body: AdvocateIn) -> tup
 
 
 def advocate_from_stripe(
-    session: Session, program: Program, *, external_id: str, stripe_customer_id: str, email: object, name: object
+    session: Session,
+    program: Program,
+    *,
+    external_id: str,
+    stripe_customer_id: str,
+    email: object,
+    name: object,
+    moment: str = "customer.created",
 ) -> Advocate | None:
-    """A new Stripe customer made an advocate when the program's settings say `auto_advocates` (and Stripe
-    gave an email); the advocate, or None. Idempotent like create_advocate."""
+    """A Stripe customer made an advocate when the program's settings say `auto_advocates` at this `moment`
+    (`customer.created`, or `invoice.paid`: their first paid invoice) and Stripe gave an email; the advocate,
+    or None. Idempotent like create_advocate: later invoices of the same customer answer the same advocate."""
     settings = reward_settings(program)
     if (
         settings is None
         or not settings.auto_advocates
+        or settings.auto_advocates_on != moment
         or not isinstance(email, str)
         or not is_email(email.strip().lower())
     ):
         return None
+    if moment == "invoice.paid":
+        known = repository.advocate_by_external_id(session, program.id, external_id[:200])
+        if known is not None:
+            return known  # only the first paid invoice makes one: the rest read it
     body = AdvocateIn(
         customer_external_id=external_id[:200],
         email=email.strip().lower(),
@@ -218,9 +237,33 @@ def continue_path(session: Session, advocate: Advocate, click_cookie: str | None
     return f"{path}?{urlencode({'to': urlunsplit(parts._replace(query=query))})}"
 
 
+def referral_totals(session: Session, program: Program, since: datetime, until: datetime) -> repository.ReferralTotals:
+    """The KPIs of a window: advocates, who shared (a human click on their link or share page's link in the
+    window: the share page sends the friend through the link), who referred, friends, revenue, rewards."""
+    found = repository.totals(session, program.id, since, until)
+    clicked = report_service.partners_clicked(session, program, Window(since, until))
+    shared = len(clicked & repository.advocate_partner_ids(session, program.id, until)) if clicked else 0
+    return dataclasses.replace(found, advocates_who_shared=shared)
+
+
+def advocate_names(session: Session, program: Program, advocate_ids: set[str]) -> dict[str, str]:
+    """advocate id -> name (or email), for lists of rewards."""
+    return {a.id: a.name or a.email for a in repository.advocates_by_ids(session, program.id, advocate_ids)}
+
+
 def latest_referrals(session: Session, program: Program, limit: int = 50) -> list[tuple[Referral, str, str | None]]:
     """The newest referred friends, each with their advocate's email and name."""
     return repository.latest_referrals(session, program.id, limit)
+
+
+def list_referrals(
+    session: Session, program: Program, cursor: str | None, limit: int = 100
+) -> tuple[list[tuple[Referral, str, str | None]], str | None]:
+    """A page of referred friends (newest first) with their advocate's email and name, and the next cursor."""
+    rows = repository.list_referrals(session, program.id, cursor, limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1][0].id if more and rows else None)
 
 
 def referrals_of(session: Session, advocate: Advocate) -> list[Referral]:
@@ -270,6 +313,8 @@ def _count_referral(
     )
     if email and referral.friend_email_key is None:
         referral.friend_email_key = email_key(email)
+    if email and referral.friend_email is None and is_email(email.strip().lower()):
+        referral.friend_email = email.strip().lower()[:320]  # to send the friend their reward
     if event.kind == "sale":
         amount = event.program_amount if event.program_amount is not None else event.amount or 0
         repository.add_sale(session, referral.id, amount, event.occurred_at)
