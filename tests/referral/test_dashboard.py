@@ -146,3 +146,33 @@ def test_advocates_who_shared_counts_human_clicks_on_their_link(client: TestClie
         return found.group(1) if found and found.group(1) == "1" else None
 
     assert wait_until(shared_kpi) == "1"
+
+
+def test_a_manager_creates_a_referral_program_from_the_dashboard_and_switches_to_it(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    as_owner(client)
+    assert "New program" in client.get(PAGE).text
+    form_page = "/manage/programs/new"
+    bad = form_post(client, form_page, "/manage/programs", {"name": "Friends", "kind": "referral", "domain": ""})
+    assert bad.status_code == 422 and "domain" in bad.text
+    odd = form_post(client, form_page, "/manage/programs", {"name": "Friends", "kind": "pyramid", "domain": "a.test"})
+    assert odd.status_code == 422 and "kind" in odd.text
+    with transaction(engine, writes=False) as session:
+        assert session.query(Program).count() == 1  # nothing was made
+    made = form_post(client, form_page, "/manage/programs",
+                     {"name": "Acme Friends", "kind": "referral", "domain": "acme.test", "currency": "eur"})  # fmt: skip
+    assert made.status_code == 201, made.text
+    new_id = re.search(r'data-created="(\w+)"', made.text)
+    key = re.search(r"<code data-api-key>([^<]+)</code>", made.text)
+    assert new_id is not None and key is not None
+    shown = client.get("/api/v1/program", headers={"Authorization": f"Bearer {key.group(1)}"}).json()
+    assert (shown["name"], shown["kind"], shown["currency"], shown["allowed_domains"]) == (
+        "Acme Friends", "referral", "eur", ["acme.test"],
+    )  # fmt: skip
+    switched = client.get("/manage/referrals", params={"program": new_id.group(1)})
+    assert switched.status_code == 200 and "Customer referrals" in switched.text
+    assert 'id="program-switch"' in switched.text and "Acme Friends" in switched.text  # two programs: a switch
+    with transaction(engine, writes=False) as session:
+        workspaces = {row.workspace_id for row in session.query(Program).all()}
+    assert workspaces == {program.workspace_id}  # in the manager's own workspace
