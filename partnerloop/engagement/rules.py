@@ -38,6 +38,11 @@ class Period(StrEnum):
 
 
 METRICS = tuple(metric.value for metric in Metric)
+# Tier rules take one more metric: the share (percent) of a partner's customers still paying `months` after
+# their first payment. It is a ratio, not a count over a window, so leaderboards and campaigns do not rank by it.
+RETENTION = "retention"
+TIER_METRICS = (*METRICS, RETENTION)
+RETENTION_MONTHS = 3
 PERIODS = tuple(period.value for period in Period)
 INACTIVE_DAYS = 30
 
@@ -92,6 +97,12 @@ class TierRule:
     period: str
     threshold: int
     to_group_id: str
+    months: int = RETENTION_MONTHS  # retention only: still paying this many months after the first payment
+
+    @property
+    def key(self) -> str:
+        """The name of the rule's figure in TierFacts.values: retention over 3 and 6 months are two figures."""
+        return f"{RETENTION}:{self.months}" if self.metric == RETENTION else self.metric
 
 
 @dataclass(frozen=True)
@@ -108,10 +119,11 @@ def rule_problems(field: str, rule: Mapping[str, object] | None, group_ids: Iter
     if rule is None:
         return []
     problems: list[tuple[str, str]] = []
-    if rule.get("metric") not in METRICS:
+    if rule.get("metric") not in TIER_METRICS:
         problems.append(
-            (f"{field}.metric", f"metric must be one of {', '.join(METRICS)} (got {rule.get('metric')!r}).")
+            (f"{field}.metric", f"metric must be one of {', '.join(TIER_METRICS)} (got {rule.get('metric')!r}).")
         )
+    problems += _retention_problems(field, rule)
     if rule.get("period") not in PERIODS:
         problems.append(
             (f"{field}.period", f"period must be one of {', '.join(PERIODS)} (got {rule.get('period')!r}).")
@@ -122,6 +134,41 @@ def rule_problems(field: str, rule: Mapping[str, object] | None, group_ids: Iter
     if rule.get("to_group_id") not in set(group_ids):
         problems.append((f"{field}.to_group_id", f"No group {rule.get('to_group_id')!r} in this program."))
     return problems
+
+
+def _retention_problems(field: str, rule: Mapping[str, object]) -> list[tuple[str, str]]:
+    months, threshold = rule.get("months"), rule.get("threshold")
+    if rule.get("metric") != RETENTION:
+        if months is not None:
+            return [(f"{field}.months", "months applies to the retention metric only.")]
+        return []
+    problems: list[tuple[str, str]] = []
+    if months is not None and (not isinstance(months, int) or isinstance(months, bool) or not 1 <= months <= 36):
+        problems.append((f"{field}.months", f"months must be a whole number from 1 to 36 (got {months!r})."))
+    if isinstance(threshold, int) and threshold > 100:
+        problems.append((f"{field}.threshold", f"a retention threshold is a percentage, 1 to 100 (got {threshold})."))
+    return problems
+
+
+def add_months(moment: datetime, months: int) -> datetime:
+    """The same day and time `months` later (the month's last day when it is shorter: Jan 31 + 1 = Feb 28)."""
+    total = moment.month - 1 + months
+    year, month = moment.year + total // 12, total % 12 + 1
+    following = datetime(year + month // 12, month % 12 + 1, 1, tzinfo=moment.tzinfo)
+    last_day = (following - timedelta(days=1)).day
+    return moment.replace(year=year, month=month, day=min(moment.day, last_day))
+
+
+def retention_percent(spans: Iterable[tuple[datetime, datetime]], months: int, as_of: datetime) -> int | None:
+    """Of the customers whose first payment was at least `months` before `as_of`, the percent (rounded down)
+    who paid again `months` or more after their first payment; None when no customer is that old yet.
+    `spans` holds each customer's (first, last) payment before `as_of`."""
+    old_enough = retained = 0
+    for first, last in spans:
+        if add_months(as_utc(first), months) <= as_utc(as_of):
+            old_enough += 1
+            retained += add_months(as_utc(first), months) <= as_utc(last)
+    return retained * 100 // old_enough if old_enough else None
 
 
 def ladder_problems(tiers: Sequence[Tier]) -> list[tuple[str, str]]:
@@ -195,8 +242,10 @@ def counted(value: int, singular: str, plural: str | None = None) -> str:
     return f"{value} {singular if value == 1 else plural or singular + 's'}"
 
 
-def metric_text(metric: str, value: int, currency: str) -> str:
-    """'12 sales', '1 new customer', '1200.00 USD of revenue'."""
+def metric_text(metric: str, value: int, currency: str, months: int = RETENTION_MONTHS) -> str:
+    """'12 sales', '1 new customer', '1200.00 USD of revenue', '80% of customers still paying after 3 months'."""
+    if metric == RETENTION:
+        return f"{value}% of customers still paying after {counted(months, 'month')}"
     if Metric(metric).is_money:
         return f"{format_money(value, currency)} of revenue"
     singular = {"sales": "sale", "leads": "lead", "new_customers": "new customer"}[metric]
@@ -217,14 +266,14 @@ def decide_move(tiers: Mapping[str, Tier], facts: TierFacts, now: datetime, curr
     now = as_utc(now)
     promotion = tier.promotion
     if promotion is not None and promotion.to_group_id in tiers:
-        value = facts.values.get((promotion.metric, "current", promotion.period), 0)
+        value = facts.values.get((promotion.key, "current", promotion.period), 0)
         if value >= promotion.threshold:
             key = period_key(now, promotion.period)
             target = tiers[promotion.to_group_id].name
             reason = (
-                f"Promoted to {target}: {metric_text(promotion.metric, value, currency)} "
+                f"Promoted to {target}: {metric_text(promotion.metric, value, currency, promotion.months)} "
                 f"{_period_words(promotion.period, key, True)} reached the threshold of "
-                f"{metric_text(promotion.metric, promotion.threshold, currency)}."
+                f"{metric_text(promotion.metric, promotion.threshold, currency, promotion.months)}."
             )
             return TierDecision(
                 facts.partner_id, tier.group_id, promotion.to_group_id, "promotion", promotion.metric,
@@ -235,14 +284,17 @@ def decide_move(tiers: Mapping[str, Tier], facts: TierFacts, now: datetime, curr
         start, _end = previous_window(now, demotion.period)
         if as_utc(facts.in_tier_since) > start:
             return None  # grace: not a full period in this tier yet
-        value = facts.values.get((demotion.metric, "previous", demotion.period), 0)
+        figure = (demotion.key, "previous", demotion.period)
+        if demotion.metric == RETENTION and figure not in facts.values:
+            return None  # no customer old enough to judge retention by: no demotion for it
+        value = facts.values.get(figure, 0)
         if value < demotion.threshold:
             key = period_key(start, demotion.period)
             target = tiers[demotion.to_group_id].name
             reason = (
-                f"Moved to {target}: {metric_text(demotion.metric, value, currency)} "
+                f"Moved to {target}: {metric_text(demotion.metric, value, currency, demotion.months)} "
                 f"{_period_words(demotion.period, key, False)}, below the "
-                f"{metric_text(demotion.metric, demotion.threshold, currency)} that {tier.name} asks for."
+                f"{metric_text(demotion.metric, demotion.threshold, currency, demotion.months)} that {tier.name} asks for."
             )
             return TierDecision(
                 facts.partner_id, tier.group_id, demotion.to_group_id, "demotion", demotion.metric,
@@ -288,7 +340,7 @@ def tier_progress(
     promotion = tier.promotion
     if promotion is None or promotion.to_group_id not in tiers:
         return TierProgress(tier.name, None, None, None, 0, 0, 100)
-    value = values.get((promotion.metric, "current", promotion.period), 0)
+    value = values.get((promotion.key, "current", promotion.period), 0)
     percent = min(100, max(0, value * 100 // promotion.threshold))
     return TierProgress(
         tier.name, tiers[promotion.to_group_id].name, promotion.metric, promotion.period, value,
@@ -406,6 +458,33 @@ def review_summary(month: str, figures: Mapping[str, int], previous: Mapping[str
         buyers = counted(get("new_customers", 0), "customer")
         return f"{first} {second} {buyers} bought for the first time."
     return f"{first} {second}"
+
+
+MONEY_GOAL_METRICS = ("revenue", "net_revenue")
+
+
+def _goal_value(value: object, metric: str, currency: str) -> str:
+    if value is None:
+        return "–"
+    if metric in MONEY_GOAL_METRICS and isinstance(value, int | float):
+        return format_money(int(value), currency)
+    return str(value)
+
+
+def goals_sentence(goals: Sequence[Mapping[str, object]], currency: str) -> str:
+    """One sentence of the month's goals, made only of their figures ('' without goals):
+    'Goals: "Q4 sales" 8 of 10 (80%); "Revenue" 1200.00 USD of 1000.00 USD (120%), reached.'"""
+    if not goals:
+        return ""
+    parts = []
+    for goal in goals:
+        metric = str(goal.get("metric"))
+        share = f" ({goal['percent']}%)" if goal.get("percent") is not None else ""
+        parts.append(
+            f'"{goal.get("name")}" {_goal_value(goal.get("current"), metric, currency)} of '
+            f"{_goal_value(goal.get('target'), metric, currency)}{share}" + (", reached" if goal.get("reached") else "")
+        )
+    return f"{'Goal' if len(goals) == 1 else 'Goals'}: " + "; ".join(parts) + "."
 
 
 def review_month_due(now: datetime) -> str:

@@ -108,10 +108,30 @@ class ReviewOut(BaseModel):
     month: str
     figures: dict[str, Any]
     previous: dict[str, Any]
+    goals: list[dict[str, Any]] = []  # the partner's goals of the month: name, metric, current, target, percent
     summary: str
     note: str | None
     status: str
     sent_at: datetime | None
+    created_at: datetime
+
+
+class TierMoveOut(BaseModel):
+    """One tier move (the `partner.tier_changed` webhook's data): who moved, from which tier to which, and why."""
+
+    id: str
+    partner_id: str
+    from_group_id: str | None
+    from_tier: str | None
+    to_group_id: str
+    to_tier: str
+    direction: Literal["promotion", "demotion"]
+    metric: str
+    period: str
+    period_key: str
+    value: int
+    threshold: int
+    reason: str
     created_at: datetime
 
 
@@ -142,19 +162,32 @@ class CampaignAnnouncementIn(BaseModel):
     email: bool = True
 
 
+class CampaignBonusIn(BaseModel):
+    """A flat bonus (program currency, minor units) for each partner whose `metric` reaches `threshold` within
+    the campaign's window; paid once per partner as a commission when the campaign ends."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    metric: Literal["revenue", "sales", "leads", "new_customers"]
+    threshold: int = Field(gt=0, le=10**12)
+    amount: int = Field(gt=0, le=10**9)
+
+
 class CampaignIn(BaseModel):
-    """One form: a time-boxed sale rule put first in a plan, its announcement, its leaderboard window."""
+    """One form: a time-boxed sale rule put first in a plan and/or a bonus for the window, its announcement,
+    its leaderboard window."""
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
     name: Title
-    plan_id: str
+    plan_id: str | None = None  # the plan the rule goes into (needed with `reward`)
     starts: datetime = Field(alias="from")
     until: datetime
-    reward: dict[
-        str, Any
-    ]  # as in a plan rule: {"type": "percent", "rate_bps": 3000} or {"type": "flat", "amount": 500}
+    reward: dict[str, Any] | None = (
+        None  # as in a plan rule: {"type": "percent", "rate_bps": 3000} or {"type": "flat", "amount": 500}
+    )
     conditions: list[dict[str, Any]] | None = None
+    bonus: CampaignBonusIn | None = None
     leaderboard_metric: Literal["revenue", "sales", "leads", "new_customers"] = "revenue"
     announcement: CampaignAnnouncementIn | None = None
 
@@ -167,13 +200,16 @@ class CampaignResults(BaseModel):
     sales: int
     previous_sales: int
     leaderboard: list[LeaderboardRow]
+    bonuses_paid: int = 0  # partners paid the campaign's bonus (once it ended)
+    bonuses_amount: int = 0
 
 
 class CampaignOut(BaseModel):
     id: str
     name: str
-    plan_id: str
-    rule: dict[str, Any]
+    plan_id: str | None
+    rule: dict[str, Any] | None
+    bonus: dict[str, Any] | None = None
     from_: datetime = Field(serialization_alias="from")
     until: datetime
     leaderboard_metric: str

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.engagement import repository
 from partnerloop.engagement.rules import Member, review_month_due, should_email
-from partnerloop.engagement.service import announcements, reviews, tiers
+from partnerloop.engagement.service import announcements, campaigns, reviews, tiers
 from partnerloop.jobs.queue import enqueue, job_handler
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program
@@ -100,3 +100,10 @@ def monthly_reviews(session: Session, _payload: dict[str, Any]) -> None:
         program = session.get(Program, program_id)
         if program is not None:
             reviews.make_month(session, program, month, now)
+
+
+@job_handler(campaigns.PAY_BONUSES_JOB)
+def pay_campaign_bonuses(session: Session, payload: dict[str, Any]) -> None:
+    """When a campaign ends: its bonus to each partner who reached the threshold (once each)."""
+    paid = campaigns.pay_bonuses(session, str(payload["campaign_id"]), utc_now())
+    log.info("campaign %s: %d bonuses paid", payload["campaign_id"], paid)

@@ -33,6 +33,18 @@ def page(session: Session, program_id: str, *, partner_id: str | None, after: st
     return list(session.execute(statement.order_by(Goal.id.desc()).limit(limit)).scalars())
 
 
+def partner_goals_overlapping(
+    session: Session, program_id: str, start: datetime, end: datetime, partner_ids: list[str] | None = None
+) -> list[Goal]:
+    """The program's partner goals whose window overlaps [start, end), oldest first."""
+    statement = select(Goal).where(
+        Goal.program_id == program_id, Goal.partner_id.is_not(None), Goal.starts_at < end, Goal.ends_at > start
+    )
+    if partner_ids is not None:
+        statement = statement.where(Goal.partner_id.in_(partner_ids))
+    return list(session.execute(statement.order_by(Goal.id)).scalars())
+
+
 def unachieved_running(session: Session, now: datetime) -> list[Goal]:
     """Every program's goals not reached yet whose window has started (ended ones too: a rate goal is
     reached when its window ends)."""

@@ -13,6 +13,7 @@ from typing import Any
 from fastapi.encoders import jsonable_encoder
 from sqlalchemy.orm import Session
 
+from partnerloop.engagement.service.reviews import set_goals_source
 from partnerloop.goal import repository
 from partnerloop.goal.rules import Progress, Target, number, parse_target, progress, relative_problem, resolved_target
 from partnerloop.goal.rules import window_problem as goal_window_problem
@@ -152,6 +153,31 @@ def goal_out(session: Session, program: Program, goal: Goal, now: datetime) -> d
     }
 
 
+def partner_goals_at(
+    session: Session,
+    program: Program,
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    partner_ids: list[str] | None = None,
+) -> dict[str, list[dict[str, Any]]]:
+    """partner id -> their goals overlapping [start, end), each with its progress as of `end` (or `now`, when
+    sooner): what a monthly review sets the month against."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    as_of = min(end, now)
+    for goal in repository.partner_goals_overlapping(session, program.id, start, end, partner_ids):
+        _baseline, at = goal_progress(session, program, goal, as_of)
+        assert goal.partner_id is not None
+        found.setdefault(goal.partner_id, []).append({
+            "id": goal.id, "name": goal.name, "metric": goal.metric,
+            "current": number(at.current, goal.metric), "target": number(at.target, goal.metric),
+            "percent": None if at.ratio is None else int(at.ratio * 100),
+            "reached": bool(at.reached or (goal.achieved_at is not None and goal.achieved_at <= as_of)),
+            "on_track": at.on_track, "end": goal.ends_at.isoformat(),
+        })  # fmt: skip
+    return found
+
+
 def get_goal(session: Session, program: Program, goal_id: str) -> Goal:
     goal = repository.get(session, program.id, goal_id)
     if goal is None:
@@ -226,3 +252,6 @@ def check_goals(session: Session, now: datetime) -> int:
         if record_if_reached(session, program, goal, now):
             reached += 1
     return reached
+
+
+set_goals_source(partner_goals_at)  # monthly reviews set each partner's month against their goals

@@ -17,6 +17,7 @@ class TierRuleIn(BaseModel):
     period: str
     threshold: int
     to_group_id: str
+    months: int | None = None  # the retention metric only: still paying this many months after the first payment
 
 
 class GroupIn(BaseModel):

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.models.base import Base, created_column, id_column
@@ -129,6 +129,7 @@ class PerformanceReview(Base):
     month: Mapped[str] = mapped_column(String(7))  # YYYY-MM
     figures: Mapped[dict[str, Any]] = mapped_column()
     previous: Mapped[dict[str, Any]] = mapped_column()
+    goals: Mapped[list[dict[str, Any]] | None] = mapped_column(JSON)  # the partner's goals of the month, as of its end
     summary: Mapped[str] = mapped_column(String(1000))
     note: Mapped[str | None] = mapped_column(String(4000))
     status: Mapped[str] = mapped_column(String(10), default="draft")  # draft | sent
@@ -137,17 +138,33 @@ class PerformanceReview(Base):
 
 
 class Campaign(Base):
-    """An incentive campaign: a time-boxed rule put at the top of a plan, its announcement, and its
-    leaderboard for the window."""
+    """An incentive campaign: a time-boxed rule put at the top of a plan and/or a bonus for reaching a
+    threshold within the window, its announcement, and its leaderboard for the window."""
 
     __tablename__ = "campaigns"
     id: Mapped[str] = id_column()
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
     name: Mapped[str] = mapped_column(String(200))
-    plan_id: Mapped[str] = mapped_column(ForeignKey("plans.id"))
-    rule: Mapped[dict[str, Any]] = mapped_column()  # the rule as added to the plan (with its window)
+    plan_id: Mapped[str | None] = mapped_column(ForeignKey("plans.id"))  # None: a bonus-only campaign
+    rule: Mapped[dict[str, Any] | None] = mapped_column()  # the rule as added to the plan (with its window)
+    bonus: Mapped[dict[str, Any] | None] = mapped_column()  # {"metric", "threshold", "amount"} within the window
     starts_at: Mapped[datetime]
     ends_at: Mapped[datetime]
     leaderboard_metric: Mapped[str] = mapped_column(String(20), default="revenue")
     announcement_id: Mapped[str | None] = mapped_column(ForeignKey("announcements.id"))
+    created_at: Mapped[datetime] = created_column()
+
+
+class CampaignBonusAward(Base):
+    """A campaign's bonus paid to one partner (once: the unique constraint), as a commission."""
+
+    __tablename__ = "campaign_bonus_awards"
+    __table_args__ = (UniqueConstraint("campaign_id", "partner_id"),)
+    id: Mapped[str] = id_column()
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
+    campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
+    partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
+    value: Mapped[int] = mapped_column()  # the partner's figure in the window
+    amount: Mapped[int] = mapped_column()  # program currency, minor units
+    commission_id: Mapped[str | None] = mapped_column(String(26))
     created_at: Mapped[datetime] = created_column()

@@ -47,6 +47,7 @@ class Referral(Base):
     friend_customer_id: Mapped[str] = mapped_column(ForeignKey("customers.id"))
     friend_external_id: Mapped[str] = mapped_column(String(200))
     friend_email_key: Mapped[str | None] = mapped_column(String(64))
+    friend_email: Mapped[str | None] = mapped_column(String(320))  # to send the friend their reward
     first_lead_at: Mapped[datetime | None]
     first_sale_at: Mapped[datetime | None]
     sales_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -74,4 +74,6 @@ class ReferralRewards(_Closed):
     friend: FriendReward = Field(default_factory=lambda: NoReward(type="none"))
     limit_per_advocate: Annotated[StrictInt, Field(ge=1, le=1_000_000)] | None = None
     hold_days: Annotated[StrictInt, Field(ge=0, le=365)] = 0
-    auto_advocates: bool = False  # every new Stripe customer (customer.created, with an email) becomes an advocate
+    auto_advocates: bool = False  # every Stripe customer with an email becomes an advocate, at `auto_advocates_on`
+    # customer.created: as soon as Stripe creates the customer; invoice.paid: on their first paid invoice
+    auto_advocates_on: Literal["customer.created", "invoice.paid"] = "customer.created"

@@ -60,8 +60,10 @@ def create_program(
     owner_email: str,
     owner_password: str | None,
     kind: str = "affiliate",
+    workspace_id: str | None = None,
 ) -> CreatedProgram:
-    """A workspace, its owner (user + owner membership), the program and a first API key."""
+    """A workspace, its owner (user + owner membership), the program and a first API key; with `workspace_id`
+    (a manager's "New program" form, the caller checked their role), the program joins that workspace."""
     if not name.strip():
         raise ProgramError("The program needs a name.")
     if kind not in PROGRAM_KINDS:
@@ -74,6 +76,8 @@ def create_program(
     if owner_password is not None and len(owner_password) < 8:
         raise ProgramError("The owner's password must have at least 8 characters.")
     allowed = sorted({normalize_domain(domain) for domain in domains})
+    if workspace_id is not None:
+        return _add_program(session, workspace_id, name, kind, currency, allowed, owner_email)
     workspace = Workspace(name=name.strip())
     session.add(workspace)
     user = session.execute(select(User).where(User.email == owner_email)).scalar_one_or_none()
@@ -84,8 +88,14 @@ def create_program(
         raise OwnerEmailTaken(f"A user with email {owner_email} exists already; omit the password to reuse it.")
     session.flush()
     session.add(Member(workspace_id=workspace.id, user_id=user.id, role="owner"))
+    return _add_program(session, workspace.id, name, kind, currency, allowed, owner_email)
+
+
+def _add_program(
+    session: Session, workspace_id: str, name: str, kind: str, currency: str, allowed: list[str], owner_email: str
+) -> CreatedProgram:
     program = Program(
-        workspace_id=workspace.id,
+        workspace_id=workspace_id,
         name=name.strip(),
         kind=kind,
         currency=normalize_currency(currency),

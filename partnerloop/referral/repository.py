@@ -34,6 +34,16 @@ def advocate_of_partner(session: Session, program_id: str, partner_id: str, *, l
     return session.execute(statement).scalar_one_or_none()
 
 
+def advocates_by_ids(session: Session, program_id: str, advocate_ids: set[str]) -> list[Advocate]:
+    if not advocate_ids:
+        return []
+    return list(
+        session.execute(
+            select(Advocate).where(Advocate.program_id == program_id, Advocate.id.in_(sorted(advocate_ids)))
+        ).scalars()
+    )
+
+
 def advocate_by_link(session: Session, link_id: str) -> Advocate | None:
     return session.execute(select(Advocate).where(Advocate.link_id == link_id)).scalar_one_or_none()
 
@@ -190,6 +200,7 @@ def stripe_customers_of(session: Session, program_id: str, external_id: str) -> 
 class ReferralTotals:
     advocates: int
     advocates_who_referred: int
+    advocates_who_shared: int  # advocates whose link had a human click in the window (set by the service)
     friends_referred: int
     referred_revenue: int
     reward_cost: int  # issued referrer cash and credit amounts, program currency
@@ -246,6 +257,7 @@ def totals(
     return ReferralTotals(
         advocates=int(advocates),
         advocates_who_referred=int(referral_row[1]),
+        advocates_who_shared=0,
         friends_referred=int(referral_row[0]),
         referred_revenue=int(referral_row[2]),
         reward_cost=int(cost),
@@ -254,6 +266,14 @@ def totals(
         rewards_failed=int(statuses.get("failed", 0)),
         rewards_rejected=int(statuses.get("rejected", 0)),
     )
+
+
+def advocate_partner_ids(session: Session, program_id: str, until: datetime | None = None) -> set[str]:
+    """The partner ids behind the program's advocates (made before `until`)."""
+    statement = select(Advocate.partner_id).where(Advocate.program_id == program_id)
+    if until is not None:
+        statement = statement.where(Advocate.created_at < until)
+    return set(session.execute(statement).scalars())
 
 
 def advocate_by_share_key(session: Session, share_key: str) -> Advocate | None:
@@ -291,4 +311,19 @@ def latest_referrals(session: Session, program_id: str, limit: int) -> list[tupl
         .order_by(Referral.id.desc())
         .limit(limit)
     ).all()
+    return [(referral, email, name) for referral, email, name in rows]
+
+
+def list_referrals(
+    session: Session, program_id: str, cursor: str | None, limit: int
+) -> list[tuple[Referral, str, str | None]]:
+    """A page of the program's referrals, newest first (ids are ULIDs), with their advocate's email and name."""
+    statement = (
+        select(Referral, Advocate.email, Advocate.name)
+        .join(Advocate, Advocate.id == Referral.advocate_id)
+        .where(Referral.program_id == program_id)
+    )
+    if cursor:
+        statement = statement.where(Referral.id < cursor)
+    rows = session.execute(statement.order_by(Referral.id.desc()).limit(limit + 1)).all()
     return [(referral, email, name) for referral, email, name in rows]

@@ -8,8 +8,7 @@ the unchanged conversion code (click id, referral code, coupon or Stripe). Conve
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
@@ -17,127 +16,101 @@ from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from partnerloop.commission import service as commission_service
-from partnerloop.commission.schemas import ManualCommissionIn
-from partnerloop.config import Settings
 from partnerloop.conversion.screens import add_follower
 from partnerloop.db import on_commit
-from partnerloop.integrations import stripe_api
-from partnerloop.jobs.queue import enqueue
-from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
+from partnerloop.kit.errors import InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
-from partnerloop.kit.money import format_money
 from partnerloop.kit.pagination import page_of
 from partnerloop.kit.time import utc_now
 from partnerloop.link import service as link_service
 from partnerloop.link.changes import link_changed
 from partnerloop.link.schemas import LinkIn
 from partnerloop.models import Advocate, Customer, Event, Program, Referral, Reward
-from partnerloop.notify.email import enqueue_email
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.schemas import PartnerIn
 from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.service import is_email
 from partnerloop.referral import repository
+from partnerloop.referral.issuing import (
+    BUCKET_SECONDS,
+    ISSUE_JOB,
+    RewardNotFound,
+    RewardNotIssuable,
+    RewardNotRetryable,
+    get_reward,
+    issue_due_rewards,
+    issue_reward,
+    list_rewards,
+    mark_issued,
+    retry_reward,
+    schedule,
+)
 from partnerloop.referral.rules import (
     ConversionFacts,
     Person,
     RewardStatus,
-    Side,
-    after_stripe_failure,
     decide_rewards,
     email_key,
-    idempotency_key,
-    is_transient,
-    needs_stripe,
     promotion_code,
     rejects_on_refund,
     token_matches,
 )
-from partnerloop.referral.schemas import AdvocateIn, AdvocateOut, RewardOut
+from partnerloop.referral.schemas import AdvocateIn
+from partnerloop.referral.shapes import (
+    advocate_out,
+    advocates_out,
+    reward_out,
+    reward_settings,
+    share_url,
+)
+from partnerloop.report import service as report_service
+from partnerloop.report.rules import Window
 from partnerloop.webhook.service import emit, listens
 
-ISSUE_JOB = "referral.issue_due_rewards"
-ACTOR = "referral"
+# Issuing and the API shapes live in their own modules; this service is the domain's one entry point.
+__all__ = [
+    "BUCKET_SECONDS",
+    "ISSUE_JOB",
+    "AdvocateNotFound",
+    "InvalidAdvocate",
+    "RewardNotFound",
+    "RewardNotIssuable",
+    "RewardNotRetryable",
+    "WidgetView",
+    "advocate_by_share_key",
+    "advocate_from_stripe",
+    "advocate_names",
+    "advocate_out",
+    "advocates_out",
+    "continue_path",
+    "create_advocate",
+    "get_advocate",
+    "get_reward",
+    "issue_due_rewards",
+    "issue_reward",
+    "latest_referrals",
+    "list_advocates",
+    "list_referrals",
+    "list_rewards",
+    "mark_issued",
+    "on_conversion",
+    "on_refund",
+    "referral_totals",
+    "referrals_of",
+    "retry_reward",
+    "reward_out",
+    "reward_settings",
+    "share_url",
+    "widget_view",
+]
 
 
 class AdvocateNotFound(NotFound):
     pass
 
 
-class RewardNotFound(NotFound):
-    pass
-
-
 class InvalidAdvocate(InvalidInput):
     pass
-
-
-class RewardNotIssuable(Conflict):
-    pass
-
-
-class RewardNotRetryable(Conflict):
-    pass
-
-
-# ---------------------------------------------------------------- settings and shapes
-
-
-def reward_settings(program: Program) -> ReferralRewards | None:
-    """The program's reward settings (validated when saved), or None when referrals earn nothing."""
-    return ReferralRewards.model_validate(program.referral_rewards) if program.referral_rewards else None
-
-
-def share_url(settings: Settings, advocate: Advocate) -> str:
-    return f"{settings.base_url.rstrip('/')}/r/{advocate.share_key}"
-
-
-def reward_out(reward: Reward) -> RewardOut:
-    return RewardOut(
-        id=reward.id,
-        advocate_id=reward.advocate_id,
-        referral_id=reward.referral_id,
-        side=reward.side,
-        type=reward.type,
-        amount=reward.amount,
-        currency=reward.currency,
-        percent=reward.percent,
-        duration_months=reward.duration_months,
-        code=reward.code,
-        status=reward.status,
-        reason=reward.reason,
-        external_ref=reward.external_ref,
-        last_error=reward.last_error,
-        attempts=reward.attempts,
-        due_at=reward.due_at,
-        issued_at=reward.issued_at,
-        created_at=reward.created_at,
-    )
-
-
-def advocate_out(settings: Settings, advocate: Advocate, referrals_count: int, rewards: list[Reward]) -> AdvocateOut:
-    return AdvocateOut(
-        id=advocate.id,
-        customer_external_id=advocate.customer_external_id,
-        email=advocate.email,
-        name=advocate.name,
-        stripe_customer_id=advocate.stripe_customer_id,
-        referral_code=advocate.referral_code,
-        share_url=share_url(settings, advocate),
-        partner_id=advocate.partner_id,
-        link_id=advocate.link_id,
-        referrals_count=referrals_count,
-        rewards=[reward_out(reward) for reward in rewards],
-        created_at=advocate.created_at,
-    )
-
-
-def advocates_out(session: Session, settings: Settings, advocates: list[Advocate]) -> list[AdvocateOut]:
-    ids = [advocate.id for advocate in advocates]
-    counts = repository.referral_counts(session, ids)
-    rewards = repository.rewards_of_advocates(session, ids)
-    return [advocate_out(settings, a, counts.get(a.id, 0), rewards.get(a.id, [])) for a in advocates]
 
 
 # ---------------------------------------------------------------- advocates
@@ -198,18 +171,31 @@ def create_advocate(session: Session, program: Program, body: AdvocateIn) -> tup
 
 
 def advocate_from_stripe(
-    session: Session, program: Program, *, external_id: str, stripe_customer_id: str, email: object, name: object
+    session: Session,
+    program: Program,
+    *,
+    external_id: str,
+    stripe_customer_id: str,
+    email: object,
+    name: object,
+    moment: str = "customer.created",
 ) -> Advocate | None:
-    """A new Stripe customer made an advocate when the program's settings say `auto_advocates` (and Stripe
-    gave an email); the advocate, or None. Idempotent like create_advocate."""
+    """A Stripe customer made an advocate when the program's settings say `auto_advocates` at this `moment`
+    (`customer.created`, or `invoice.paid`: their first paid invoice) and Stripe gave an email; the advocate,
+    or None. Idempotent like create_advocate: later invoices of the same customer answer the same advocate."""
     settings = reward_settings(program)
     if (
         settings is None
         or not settings.auto_advocates
+        or settings.auto_advocates_on != moment
         or not isinstance(email, str)
         or not is_email(email.strip().lower())
     ):
         return None
+    if moment == "invoice.paid":
+        known = repository.advocate_by_external_id(session, program.id, external_id[:200])
+        if known is not None:
+            return known  # only the first paid invoice makes one: the rest read it
     body = AdvocateIn(
         customer_external_id=external_id[:200],
         email=email.strip().lower(),
@@ -251,9 +237,33 @@ def continue_path(session: Session, advocate: Advocate, click_cookie: str | None
     return f"{path}?{urlencode({'to': urlunsplit(parts._replace(query=query))})}"
 
 
+def referral_totals(session: Session, program: Program, since: datetime, until: datetime) -> repository.ReferralTotals:
+    """The KPIs of a window: advocates, who shared (a human click on their link or share page's link in the
+    window: the share page sends the friend through the link), who referred, friends, revenue, rewards."""
+    found = repository.totals(session, program.id, since, until)
+    clicked = report_service.partners_clicked(session, program, Window(since, until))
+    shared = len(clicked & repository.advocate_partner_ids(session, program.id, until)) if clicked else 0
+    return dataclasses.replace(found, advocates_who_shared=shared)
+
+
+def advocate_names(session: Session, program: Program, advocate_ids: set[str]) -> dict[str, str]:
+    """advocate id -> name (or email), for lists of rewards."""
+    return {a.id: a.name or a.email for a in repository.advocates_by_ids(session, program.id, advocate_ids)}
+
+
 def latest_referrals(session: Session, program: Program, limit: int = 50) -> list[tuple[Referral, str, str | None]]:
     """The newest referred friends, each with their advocate's email and name."""
     return repository.latest_referrals(session, program.id, limit)
+
+
+def list_referrals(
+    session: Session, program: Program, cursor: str | None, limit: int = 100
+) -> tuple[list[tuple[Referral, str, str | None]], str | None]:
+    """A page of referred friends (newest first) with their advocate's email and name, and the next cursor."""
+    rows = repository.list_referrals(session, program.id, cursor, limit)
+    more = len(rows) > limit
+    rows = rows[:limit]
+    return rows, (rows[-1][0].id if more and rows else None)
 
 
 def referrals_of(session: Session, advocate: Advocate) -> list[Referral]:
@@ -274,6 +284,19 @@ def on_conversion(
     advocate = repository.advocate_of_partner(session, program.id, customer.partner_id, lock=True)
     if advocate is None:
         return
+    referral = _count_referral(session, program, advocate, customer, event, email)
+    settings = reward_settings(program)
+    if settings is None or event.kind != settings.trigger:
+        return
+    if repository.rewards_of_referral(session, referral.id):
+        return  # once per friend: a later lead or sale earns nothing more
+    _decide_and_save_rewards(session, program, settings, advocate, referral, customer, event)
+
+
+def _count_referral(
+    session: Session, program: Program, advocate: Advocate, customer: Customer, event: Event, email: str | None
+) -> Referral:
+    """The advocate's referral of this friend (made on the first conversion), with this lead or sale counted."""
     referral = repository.referral_for(
         session,
         {
@@ -290,17 +313,21 @@ def on_conversion(
     )
     if email and referral.friend_email_key is None:
         referral.friend_email_key = email_key(email)
+    if email and referral.friend_email is None and is_email(email.strip().lower()):
+        referral.friend_email = email.strip().lower()[:320]  # to send the friend their reward
     if event.kind == "sale":
         amount = event.program_amount if event.program_amount is not None else event.amount or 0
         repository.add_sale(session, referral.id, amount, event.occurred_at)
     elif referral.first_lead_at is None:
         referral.first_lead_at = event.occurred_at
-    settings = reward_settings(program)
-    if settings is None or event.kind != settings.trigger:
-        return
-    if repository.rewards_of_referral(session, referral.id):
-        return  # once per friend: a later lead or sale earns nothing more
-    facts = ConversionFacts(
+    return referral
+
+
+def _conversion_facts(
+    session: Session, program: Program, advocate: Advocate, referral: Referral, customer: Customer, event: Event
+) -> ConversionFacts:
+    """What the reward rules decide on: both people (to spot a friend who is the advocate) and the limit so far."""
+    return ConversionFacts(
         event_kind=event.kind,
         occurred_at=event.occurred_at,
         advocate=Person(
@@ -316,37 +343,55 @@ def on_conversion(
         referrer_rewards_so_far=repository.counted_referrer_rewards(session, advocate.id),
         currency=program.currency,
     )
+
+
+def _decide_and_save_rewards(
+    session: Session,
+    program: Program,
+    settings: ReferralRewards,
+    advocate: Advocate,
+    referral: Referral,
+    customer: Customer,
+    event: Event,
+) -> None:
+    """Decide both sides' rewards for this friend's trigger, insert them (once per referral and side),
+    announce them and schedule their issuing."""
+    facts = _conversion_facts(session, program, advocate, referral, customer, event)
+    announce = listens(session, program.id, "reward.created")
     for decision in decide_rewards(settings, facts):
         reward_id = new_id()
-        values = {
-            "id": reward_id,
-            "program_id": program.id,
-            "advocate_id": advocate.id,
-            "referral_id": referral.id,
-            "side": decision.side.value,
-            "type": decision.type,
-            "amount": decision.amount,
-            "currency": program.currency,
-            "percent": decision.percent,
-            "duration_months": decision.duration_months,
-            "code": promotion_code(advocate.referral_code, reward_id)
-            if decision.type != "credit" and decision.type != "cash"
-            else None,
-            "status": decision.status.value,
-            "reason": decision.reason,
-            "trigger_event_id": event.id,
-            "due_at": decision.due_at,
-            "attempts": 0,
-            "created_at": utc_now(),
-            "updated_at": utc_now(),
-        }
-        created = repository.insert_reward(session, values)
-        if created and listens(session, program.id, "reward.created"):
+        now = utc_now()
+        created = repository.insert_reward(
+            session,
+            {
+                "id": reward_id,
+                "program_id": program.id,
+                "advocate_id": advocate.id,
+                "referral_id": referral.id,
+                "side": decision.side.value,
+                "type": decision.type,
+                "amount": decision.amount,
+                "currency": program.currency,
+                "percent": decision.percent,
+                "duration_months": decision.duration_months,
+                "code": None
+                if decision.type in ("credit", "cash")
+                else promotion_code(advocate.referral_code, reward_id),
+                "status": decision.status.value,
+                "reason": decision.reason,
+                "trigger_event_id": event.id,
+                "due_at": decision.due_at,
+                "attempts": 0,
+                "created_at": now,
+                "updated_at": now,
+            },
+        )
+        if created and announce:
             reward = session.get(Reward, reward_id)
             if reward is not None:
                 emit(session, program.id, "reward.created", reward_out(reward).model_dump(mode="json"))
         if created and decision.status is RewardStatus.PENDING:
-            _schedule(session, program, decision.type, decision.due_at)
+            schedule(session, program, decision.type, decision.due_at)
 
 
 def on_refund(session: Session, program: Program, sale: Event, refunded_at: datetime) -> None:
@@ -356,246 +401,6 @@ def on_refund(session: Session, program: Program, sale: Event, refunded_at: date
             reward.status = RewardStatus.REJECTED.value
             reward.reason = "The friend's sale was refunded before the hold ended."
     session.flush()
-
-
-# ---------------------------------------------------------------- issuing
-
-ISSUE_BATCH = 200  # rewards per job: one transaction, Stripe called from a few threads
-STRIPE_THREADS = 8
-BUCKET_SECONDS = 2
-
-
-def _bucket(at: datetime) -> datetime:
-    """The issuing job's run time for a reward due at `at`: the next whole BUCKET_SECONDS after it (or now),
-    so that rewards due close together share one job, which runs once all of them are due."""
-    at = max(at, utc_now())
-    epoch = int(at.timestamp()) // BUCKET_SECONDS * BUCKET_SECONDS + BUCKET_SECONDS
-    return datetime.fromtimestamp(epoch, tz=at.tzinfo)
-
-
-def _schedule(session: Session, program: Program, reward_type: str, due_at: datetime) -> None:
-    """Queue the issuing job for when the reward is due; a Stripe reward of a program without a Stripe key
-    waits `pending` for mark-issued (or for the periodic run, once a key is set)."""
-    if needs_stripe(reward_type) and not program.stripe_secret_key:
-        return
-    run_at = _bucket(due_at)
-    enqueue(session, ISSUE_JOB, {}, run_at=run_at, unique_key=f"{ISSUE_JOB}:{run_at:%Y%m%dT%H%M%S}")
-
-
-def _issued(
-    session: Session, program: Program, reward: Reward, advocate: Advocate, reference: str, now: datetime
-) -> None:
-    reward.status = RewardStatus.ISSUED.value
-    reward.external_ref = reference
-    reward.issued_at = now
-    reward.reason = None
-    emit(session, program.id, "reward.issued", reward_out(reward).model_dump(mode="json"))
-    if reward.side == Side.REFERRER:
-        enqueue_email(
-            session,
-            to=advocate.email,
-            subject=f"Your referral reward from {program.name}",
-            text=(
-                f"Hello {advocate.name or advocate.email},\n\nthank you for referring a friend to {program.name}. "
-                f"Your reward is on its way: {_reward_words(reward)}.\n"
-                + (f"Your code: {reward.code}\n" if reward.code and reward.type == "coupon" else "")
-            ),
-        )
-
-
-def _reward_words(reward: Reward) -> str:
-    if reward.type == "credit":
-        return f"a {format_money(reward.amount or 0, reward.currency)} credit on your account"
-    if reward.type == "cash":
-        return f"{format_money(reward.amount or 0, reward.currency)}, paid out with the next payout"
-    off = (
-        f"{reward.percent}% off"
-        if reward.percent is not None
-        else f"{format_money(reward.amount or 0, reward.currency)} off"
-    )
-    return off + (f" for {reward.duration_months} months" if reward.duration_months else "")
-
-
-StripeCall = Callable[[], str]
-
-
-def _stripe_call(
-    session: Session, program: Program, settings: Settings, reward: Reward, advocate: Advocate
-) -> StripeCall:
-    """The reward's Stripe request(s), with every fact read now: the call itself touches no database."""
-    metadata = {"partnerloop_program": program.id, "partnerloop_reward": reward.id, "partnerloop_advocate": advocate.id}
-    key = idempotency_key(reward.id, reward.type)
-    if reward.type == "credit":
-        customer_id = advocate.stripe_customer_id or ""
-        amount, currency = reward.amount or 0, reward.currency
-        return lambda: stripe_api.credit_customer_balance(
-            program, settings, customer_id=customer_id, amount=amount, currency=currency,
-            description=f"Referral reward ({program.name})", metadata=metadata, idempotency_key=key,
-        )  # fmt: skip
-    friend = reward.side == Side.FRIEND
-    customer: str | None = advocate.stripe_customer_id
-    if friend:
-        referral = session.get(Referral, reward.referral_id)
-        assert referral is not None
-        known = repository.stripe_customers_of(session, program.id, referral.friend_external_id)
-        customer = next(iter(known)) if len(known) == 1 else None
-    code = reward.code or promotion_code(advocate.referral_code, reward.id)
-    percent, off, currency, months = reward.percent, reward.amount, reward.currency, reward.duration_months
-    name = f"Referral {'friend' if friend else 'reward'} {program.name}"
-    return lambda: stripe_api.create_discount_code(
-        program, settings, code=code, percent=percent, amount=off, currency=currency, duration_months=months,
-        customer_id=customer, first_time_only=friend, name=name, metadata=metadata, idempotency_key=key,
-    )[1]  # fmt: skip
-
-
-def _failed_try(
-    session: Session, program: Program, reward: Reward, failure: stripe_api.StripeCallFailed, now: datetime
-) -> None:
-    reward.attempts += 1
-    reward.last_error = failure.message[:1000]
-    outcome = after_stripe_failure(reward.attempts, is_transient(failure.http_status), now)
-    if outcome.status is RewardStatus.FAILED:
-        reward.status = RewardStatus.FAILED.value
-        reward.reason = failure.message[:500]
-        return
-    assert outcome.retry_at is not None
-    reward.due_at = outcome.retry_at  # the next run and early duplicates wait for the backoff too
-    _schedule(session, program, reward.type, outcome.retry_at)
-
-
-def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], now: datetime) -> list[Reward]:
-    """Issue these locked, due, pending rewards: cash into the ledger, the rest through Stripe (the calls
-    from a few threads at once, each with its reward's idempotency key). Returns the rewards handled."""
-    calls: list[tuple[Reward, Program, Advocate, StripeCall]] = []
-    handled: list[Reward] = []
-    for reward in rewards:
-        program = session.get(Program, reward.program_id)
-        advocate = session.get(Advocate, reward.advocate_id)
-        assert program is not None and advocate is not None
-        if reward.type == "cash":
-            referral = session.get(Referral, reward.referral_id)
-            commission = commission_service.create_manual_commission(
-                session,
-                program,
-                ManualCommissionIn(
-                    partner_id=advocate.partner_id,
-                    amount=reward.amount or 0,
-                    currency=reward.currency,
-                    reason=f"Referral reward {reward.id} for friend {referral.friend_external_id if referral else ''}"[
-                        :500
-                    ],
-                    status="approved",
-                ),
-                actor=ACTOR,
-            )
-            _issued(session, program, reward, advocate, commission.id, now)
-            handled.append(reward)
-        elif not program.stripe_secret_key:
-            continue  # waits for mark-issued, or for a key
-        elif reward.type in ("credit", "coupon") and reward.side == Side.REFERRER and not advocate.stripe_customer_id:
-            reward.status = RewardStatus.FAILED.value
-            reward.reason = (
-                "The advocate has no stripe_customer_id, so Stripe cannot credit or restrict a code to them."
-            )
-            handled.append(reward)
-        else:
-            calls.append((reward, program, advocate, _stripe_call(session, program, settings, reward, advocate)))
-    if calls:
-        with ThreadPoolExecutor(max_workers=min(STRIPE_THREADS, len(calls))) as pool:
-            outcomes = list(pool.map(_outcome_of, [call for *_facts, call in calls]))
-        for (reward, program, advocate, _call), outcome in zip(calls, outcomes, strict=True):
-            if isinstance(outcome, stripe_api.StripeCallFailed):
-                _failed_try(session, program, reward, outcome, now)
-            else:
-                _issued(session, program, reward, advocate, outcome, now)
-            handled.append(reward)
-    session.flush()
-    return handled
-
-
-def _outcome_of(call: StripeCall) -> str | stripe_api.StripeCallFailed:
-    try:
-        return call()
-    except stripe_api.StripeCallFailed as failure:
-        return failure
-
-
-def issue_reward(session: Session, settings: Settings, reward_id: str, now: datetime) -> str | None:
-    """Issue one reward if it is due and pending (see issue_due_rewards); returns its status afterwards,
-    or None when there was nothing to do."""
-    reward = repository.get_reward(session, None, reward_id, lock=True)
-    if reward is None or reward.status != RewardStatus.PENDING or reward.due_at > now:
-        return None
-    return reward.status if _issue_locked(session, settings, [reward], now) else None
-
-
-def issue_due_rewards(session: Session, settings: Settings, now: datetime, limit: int = ISSUE_BATCH) -> int:
-    """The issuing job: the due pending rewards, oldest first, locked (others' workers skip them), issued.
-    A full batch queues the next job at once. Failures are recorded on the reward and retried with
-    backoff (an outage for as long as it lasts), else `failed`. Returns how many were handled."""
-    rewards = repository.lock_due_rewards(session, now, limit)
-    handled = _issue_locked(session, settings, rewards, now)
-    if len(rewards) == limit:
-        enqueue(session, ISSUE_JOB, {}, run_at=now, unique_key=f"{ISSUE_JOB}:more:{rewards[-1].id}")
-    return len(handled)
-
-
-# ---------------------------------------------------------------- rewards by hand
-
-
-def get_reward(session: Session, program: Program, reward_id: str, *, lock: bool = False) -> Reward:
-    reward = repository.get_reward(session, program.id, reward_id, lock=lock)
-    if reward is None:
-        raise RewardNotFound(f"No reward {reward_id} in this program.")
-    return reward
-
-
-def list_rewards(
-    session: Session,
-    program: Program,
-    *,
-    advocate_id: str | None = None,
-    status: str | None = None,
-    side: str | None = None,
-    cursor: str | None = None,
-    limit: int = 50,
-) -> tuple[list[Reward], str | None]:
-    if status is not None and status not in {item.value for item in RewardStatus}:
-        raise InvalidInput(f"status: '{status}' is not one of pending, issued, failed, rejected.")
-    if side is not None and side not in {item.value for item in Side}:
-        raise InvalidInput(f"side: '{side}' is not referrer or friend.")
-    rows = repository.list_rewards(
-        session, program.id, advocate_id=advocate_id, status=status, side=side, cursor=cursor, limit=limit
-    )
-    return page_of(rows, limit, lambda reward: reward.id)
-
-
-def mark_issued(session: Session, program: Program, reward_id: str, reference: str) -> Reward:
-    """A reward issued outside Partnerloop (no Stripe key, or by hand): `pending` or `failed` -> `issued`."""
-    reward = get_reward(session, program, reward_id, lock=True)
-    if not RewardStatus(reward.status).can_mark_issued:
-        raise RewardNotIssuable(
-            f"Reward {reward_id} is {reward.status}: only pending or failed rewards can be marked issued."
-        )
-    advocate = session.get(Advocate, reward.advocate_id)
-    assert advocate is not None
-    _issued(session, program, reward, advocate, reference, utc_now())
-    return reward
-
-
-def retry_reward(session: Session, program: Program, reward_id: str) -> Reward:
-    """A failed reward is tried again now (its attempts start over)."""
-    reward = get_reward(session, program, reward_id, lock=True)
-    if not RewardStatus(reward.status).can_retry:
-        raise RewardNotRetryable(f"Reward {reward_id} is {reward.status}: only failed rewards are retried.")
-    reward.status = RewardStatus.PENDING.value
-    reward.attempts = 0
-    reward.reason = None
-    now = utc_now()
-    reward.due_at = min(reward.due_at, now)
-    _schedule(session, program, reward.type, now)
-    session.flush()
-    return reward
 
 
 # ---------------------------------------------------------------- the widget

@@ -82,6 +82,12 @@ def window_figures(
     return _total(repository.partner_figures(session, program, window, group_id=group_id, partner_id=partner_id))
 
 
+def partners_clicked(session: Session, program: Program, window: Window) -> set[str]:
+    """The partners whose links had at least one human (non-bot) click in the window."""
+    per_partner = repository.partner_figures(session, program, window)
+    return {partner_id for partner_id, figures in per_partner.items() if figures.clicks > figures.bot_clicks}
+
+
 def _head(program: Program, window: Window) -> dict[str, Any]:
     return {"from": window.start.isoformat(), "to": window.end.isoformat(), "currency": program.currency}
 

@@ -126,6 +126,13 @@ EVENT_TYPES: tuple[EventType, ...] = (
     EventType("goal.achieved", "A goal reached its target.", "Goal", {
         "id": "01jeb7g5q7w9e1r3t5y7u9i1o3", "name": "Q4 new customers", "metric": "new_customers",
         "target": 100, "progress": {"current": 100, "target": 100, "ratio": 1.0}}),
+    EventType("partner.tier_changed", "A partner moved to another tier (promoted or demoted by the tier rules); "
+              "from_tier/to_tier name the groups and reason says why.", "TierMove", {
+        "id": "01jeb7j7e9r1t3y5u7i9o1p3a5", "partner_id": _PARTNER["id"], "from_group_id": "01jeb6v8o7i6u5y4t3r2e1w0q9",
+        "from_tier": "Silver", "to_group_id": "01jeb6v9p8o7i6u5y4t3r2e1w0", "to_tier": "Gold", "direction": "promotion",
+        "metric": "sales", "period": "month", "period_key": "2026-12", "value": 12, "threshold": 10,
+        "reason": "Promoted to Gold: 12 sales this month (2026-12) reached the threshold of 10 sales.",
+        "created_at": "2026-12-01T12:00:00Z"}),
     EventType(TEST_EVENT, "Sent by the \"Send test event\" button or POST …/test; never by a real change.",
               "Test", {"message": "A test event from Partnerloop.", "endpoint_id": "01jeb7h6w8e0r2t4y6u8i0o2p4"}),
 )  # fmt: skip

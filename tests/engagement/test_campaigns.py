@@ -5,8 +5,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, select
 
+from partnerloop.db import transaction
+from partnerloop.engagement.service import campaigns
 from partnerloop.kit.time import utc_now
+from partnerloop.models import Commission, Job
 from tests.conftest import ProgramKeys
 from tests.engagement.helpers import convert, make_partner, percent_plan
 
@@ -61,4 +65,53 @@ def test_a_bad_campaign_is_a_422_and_the_plan_is_unchanged(client: TestClient, p
         client.post("/api/v1/campaigns", json={**good, "plan_id": "nope"}, headers=program.headers).status_code == 404
     )
     assert len(client.get(f"/api/v1/plans/{plan}", headers=program.headers).json()["rules"]) == 1
+    assert client.get("/api/v1/campaigns", headers=program.headers).json()["data"] == []
+
+
+def test_a_campaign_bonus_pays_each_partner_who_reached_it_once_when_it_ends(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    percent_plan(client, program, "Standard", 1000, default=True)
+    ann = make_partner(client, program, name="Ann")
+    bob = make_partner(client, program, name="Bob")
+    now = utc_now()
+    body = {"name": "Two sales, 50 USD", "from": (now - timedelta(hours=1)).isoformat(),
+            "until": (now + timedelta(days=7)).isoformat(), "bonus": {"metric": "sales", "threshold": 2, "amount": 5000},
+            "leaderboard_metric": "sales"}  # fmt: skip
+    made = client.post("/api/v1/campaigns", json=body, headers=program.headers)
+    assert made.status_code == 201, made.text
+    campaign = made.json()
+    assert campaign["rule"] is None and campaign["plan_id"] is None
+    assert campaign["bonus"] == {"metric": "sales", "threshold": 2, "amount": 5000}
+    convert(client, program, ann["referral_code"], "cus_a1", 10000, "in_a1")
+    convert(client, program, ann["referral_code"], "cus_a2", 10000, "in_a2")
+    convert(client, program, bob["referral_code"], "cus_b1", 10000, "in_b1")  # one sale of two: no bonus
+    with transaction(engine) as session:
+        assert campaigns.pay_bonuses(session, campaign["id"], now) == 0  # not over yet
+        over = now + timedelta(days=8)
+        assert campaigns.pay_bonuses(session, campaign["id"], over) == 1
+        assert campaigns.pay_bonuses(session, campaign["id"], over) == 0  # once per partner
+    with transaction(engine, writes=False) as session:
+        bonus = session.execute(select(Commission).where(Commission.kind == "manual")).scalars().all()
+        jobs = session.execute(select(Job).where(Job.kind == campaigns.PAY_BONUSES_JOB)).scalars().all()
+    assert [(row.partner_id, row.earnings_amount, row.status) for row in bonus] == [(ann["id"], 5000, "pending")]
+    assert "Campaign bonus “Two sales, 50 USD”: 2 sales" in bonus[0].explanation
+    assert len(jobs) == 1 and jobs[0].run_at >= now + timedelta(days=6)  # the payment waits for the end
+    results = client.get(f"/api/v1/campaigns/{campaign['id']}", headers=program.headers).json()["results"]
+    assert (results["bonuses_paid"], results["bonuses_amount"]) == (1, 5000)
+
+
+def test_a_campaign_needs_a_rule_or_a_bonus_and_a_rule_needs_a_plan(client: TestClient, program: ProgramKeys) -> None:
+    now = utc_now()
+    window = {"name": "C", "from": now.isoformat(), "until": (now + timedelta(days=1)).isoformat()}
+    cases = [
+        (window, "reward"),
+        ({**window, "reward": {"type": "percent", "rate_bps": 2500}}, "plan_id"),
+        ({**window, "bonus": {"metric": "sales", "threshold": 0, "amount": 100}}, "threshold"),
+        ({**window, "bonus": {"metric": "hugs", "threshold": 1, "amount": 100}}, "metric"),
+        ({**window, "bonus": {"metric": "sales", "threshold": 1, "amount": -100}}, "amount"),
+    ]
+    for body, field in cases:
+        answer = client.post("/api/v1/campaigns", json=body, headers=program.headers)
+        assert answer.status_code == 422 and field in answer.text, (body, answer.text)
     assert client.get("/api/v1/campaigns", headers=program.headers).json()["data"] == []

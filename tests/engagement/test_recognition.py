@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from partnerloop.db import transaction
-from partnerloop.engagement.rules import month_of, previous_month
+from partnerloop.engagement.rules import month_of, month_window, previous_month
 from partnerloop.engagement.service import reviews
 from partnerloop.kit.time import utc_now
 from partnerloop.models import PartnerEngagement, PerformanceReview, Program
@@ -142,3 +142,30 @@ def test_the_monthly_job_drafts_one_review_per_active_partner_once(
         assert reviews.make_month(session, program_row, month, utc_now()) == 0
         rows = {r.partner_id: r for r in session.execute(select(PerformanceReview)).scalars()}
     assert rows[a["id"]].figures["revenue_amount"] == 10000 and len(rows) == 2
+
+
+def test_a_review_sets_the_month_against_the_partners_goals(
+    mail_client: TestClient, program: ProgramKeys, smtp: SmtpRecorder
+) -> None:
+    client = mail_client
+    make_plan(client, program)
+    pat = make_partner(client, program, name="Pat", email="pat@goals.test")
+    other = make_partner(client, program, name="Other")
+    start, end = month_window(month_of(utc_now()))
+    goal = client.post("/api/v1/goals", headers=program.headers, json={
+        "name": "Pat: 4 sales", "metric": "sales", "target": 4, "partner_id": pat["id"],
+        "start": start.isoformat(), "end": end.isoformat()})  # fmt: skip
+    assert goal.status_code == 201, goal.text
+    client.post("/api/v1/goals", headers=program.headers, json={
+        "name": "Other's goal", "metric": "sales", "target": 9, "partner_id": other["id"],
+        "start": start.isoformat(), "end": end.isoformat()})  # fmt: skip
+    convert(client, program, pat["referral_code"], "cus_1", 10000, "in_1")
+    month = month_of(utc_now())
+    review = client.post(f"/api/v1/partners/{pat['id']}/reviews", json={"month": month}, headers=program.headers).json()
+    assert [
+        (g["name"], g["metric"], g["current"], g["target"], g["percent"], g["reached"]) for g in review["goals"]
+    ] == [("Pat: 4 sales", "sales", 1, 4, 25, False)]
+    assert review["summary"].endswith('Goal: "Pat: 4 sales" 1 of 4 (25%).')
+    sent = client.patch(f"/api/v1/reviews/{review['id']}", json={"send": True}, headers=program.headers)
+    assert sent.status_code == 200, sent.text
+    assert "Goal Pat: 4 sales: 1 of 4" in smtp.wait_for(to="pat@goals.test", subject="review").text

@@ -86,7 +86,12 @@ def test_bad_advocate_is_refused_and_nothing_stored(
 
 def test_settings_are_saved_and_shown(client: TestClient, program: ProgramKeys) -> None:
     saved = set_rewards(client, program)
-    assert saved["referral_rewards"] == {**REWARDS, "hold_days": 0, "auto_advocates": False}
+    assert saved["referral_rewards"] == {
+        **REWARDS,
+        "hold_days": 0,
+        "auto_advocates": False,
+        "auto_advocates_on": "customer.created",
+    }
     shown = client.get("/api/v1/program", headers=program.headers).json()
     assert shown["referral_rewards"]["referrer"] == {"type": "credit", "amount": 2000}
     assert len(shown["widget_secret"]) == 64

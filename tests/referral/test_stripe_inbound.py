@@ -68,3 +68,28 @@ def test_new_stripe_customers_become_advocates_when_the_program_says_so(
         "ada@example.com",
         "cus_Sada",
     )
+
+
+def test_a_customers_first_paid_invoice_makes_them_an_advocate_when_the_program_says_so(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    from tests.integrations.stripe_kit import stripe_object
+
+    connect(client, program)
+    set_rewards(client, program, auto_advocates=True, auto_advocates_on="invoice.paid")
+    ada = stripe_object("customer", id="cus_Sada", email="ada@example.com", name="Ada")
+    send(client, program, new_event("customer.created", ada))  # not yet: on the first paid invoice
+    assert client.get("/api/v1/advocates", headers=program.headers).json()["data"] == []
+    first = paid_invoice("in_A1", "cus_Sada")
+    first.update(customer_email="Ada@Example.com", customer_name="Ada")
+    send(client, program, new_event("invoice.paid", first))
+    second = paid_invoice("in_A2", "cus_Sada", billing_reason="subscription_cycle")
+    second.update(customer_email="ada@example.com", customer_name="Ada")
+    send(client, program, new_event("invoice.paid", second))  # a later invoice: the same advocate
+    (advocate,) = client.get("/api/v1/advocates", headers=program.headers).json()["data"]
+    assert (advocate["customer_external_id"], advocate["email"], advocate["stripe_customer_id"]) == (
+        "cus_Sada", "ada@example.com", "cus_Sada",
+    )  # fmt: skip
+    refused = client.patch("/api/v1/program", headers=program.headers,
+                           json={"referral_rewards": {"auto_advocates": True, "auto_advocates_on": "sometimes"}})  # fmt: skip
+    assert refused.status_code == 422 and "auto_advocates_on" in refused.text

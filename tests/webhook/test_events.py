@@ -12,6 +12,7 @@ from sqlalchemy import Engine, func, select
 from partnerloop.commission.schemas import CommissionOut
 from partnerloop.conversion.schemas import LeadOut, RefundOut, SaleOut
 from partnerloop.db import transaction
+from partnerloop.engagement.schemas import TierMoveOut
 from partnerloop.models import Job, Program, WebhookDelivery, WebhookEvent
 from partnerloop.partner.schemas import PartnerOut
 from partnerloop.payout.schemas import PayoutOut
@@ -30,6 +31,7 @@ SCHEMAS: dict[str, Any] = {
     "Refund": RefundOut,
     "Commission": CommissionOut,
     "Payout": PayoutOut,
+    "TierMove": TierMoveOut,
 }
 
 

@@ -1,13 +1,17 @@
 """Monthly performance reviews: each active partner's month against the month before, a summary made of
 those figures, the manager's note; sent by email and shown in the portal once the manager sends it.
 
-Goals: this branch has no goals table, so reviews compare with the previous month only.
+Goals: the partner's goals whose window overlaps the month (goal/service), with their progress as of the
+month's end, are kept with the review and named in its summary. goal/ reads reports, which read conversions,
+which check tiers here: importing goal/ would be a circle, so goal/service hands its reader in on import
+(`set_goals_source`), as alerts and referrals hand theirs to conversion/screens.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -15,6 +19,7 @@ from partnerloop.config import Settings
 from partnerloop.engagement import repository
 from partnerloop.engagement.rules import (
     FIGURES,
+    goals_sentence,
     month_name,
     month_window,
     previous_month,
@@ -48,7 +53,7 @@ class ReviewAlreadySent(Conflict):
 def review_out(review: PerformanceReview) -> ReviewOut:
     return ReviewOut(
         id=review.id, partner_id=review.partner_id, month=review.month, figures=review.figures,
-        previous=review.previous, summary=review.summary, note=review.note, status=review.status,
+        previous=review.previous, goals=review.goals or [], summary=review.summary, note=review.note, status=review.status,
         sent_at=review.sent_at, created_at=review.created_at,
     )  # fmt: skip
 
@@ -76,14 +81,34 @@ def _row(
     month: str,
     now_figures: dict[str, int] | None,
     before: dict[str, int] | None,
+    goals: list[dict[str, Any]],
     now: datetime,
 ) -> dict[str, object]:
     figures, previous = _complete(now_figures, program.currency), _complete(before, program.currency)
     summary = review_summary(month, {k: int(v) for k, v in figures.items() if k != "currency"},
                              {k: int(v) for k, v in previous.items() if k != "currency"}, program.currency)  # fmt: skip
+    summary = f"{summary} {goals_sentence(goals, program.currency)}".strip()[:1000]
     return {"id": new_id(), "program_id": program.id, "partner_id": partner_id, "month": month, "figures": figures,
-            "previous": previous, "summary": summary, "note": None, "status": "draft", "sent_at": None,
-            "created_at": now}  # fmt: skip
+            "previous": previous, "goals": goals, "summary": summary, "note": None, "status": "draft",
+            "sent_at": None, "created_at": now}  # fmt: skip
+
+
+GoalsSource = Callable[
+    [Session, Program, datetime, datetime, datetime, list[str] | None], dict[str, list[dict[str, Any]]]
+]
+_goals_source: list[GoalsSource] = []
+
+
+def set_goals_source(source: GoalsSource) -> None:
+    """goal/service: partner id -> their goals overlapping [start, end) with progress (see goal/service)."""
+    _goals_source[:] = [source]
+
+
+def _goals(
+    session: Session, program: Program, month: str, now: datetime, partner_ids: list[str] | None
+) -> dict[str, list[dict[str, Any]]]:
+    start, end = month_window(month)
+    return _goals_source[0](session, program, start, end, now, partner_ids) if _goals_source else {}
 
 
 def make_review(session: Session, program: Program, partner_id: str, month: str, now: datetime) -> PerformanceReview:
@@ -98,7 +123,8 @@ def make_review(session: Session, program: Program, partner_id: str, month: str,
     if repository.enrollment(session, program.id, partner_id) is None:
         raise ReviewPartnerUnknown(f"No partner {partner_id} in this program.")
     current, before = _figures(session, program, month, [partner_id])
-    row = _row(program, partner_id, month, current.get(partner_id), before.get(partner_id), now)
+    goals = _goals(session, program, month, now, [partner_id]).get(partner_id, [])
+    row = _row(program, partner_id, month, current.get(partner_id), before.get(partner_id), goals, now)
     existing = repository.review(session, program.id, partner_id, month)
     if existing is None:
         repository.add_reviews(session, [row])
@@ -106,6 +132,7 @@ def make_review(session: Session, program: Program, partner_id: str, month: str,
         assert found is not None
         return found
     existing.figures, existing.previous, existing.summary = row["figures"], row["previous"], str(row["summary"])  # type: ignore[assignment]
+    existing.goals = goals
     session.flush()
     return existing
 
@@ -119,7 +146,9 @@ def make_month(session: Session, program: Program, month: str, now: datetime) ->
     if not todo:
         return 0
     current, before = _figures(session, program, month, None)
-    repository.add_reviews(session, [_row(program, pid, month, current.get(pid), before.get(pid), now) for pid in todo])
+    goals = _goals(session, program, month, now, None)
+    rows = [_row(program, pid, month, current.get(pid), before.get(pid), goals.get(pid, []), now) for pid in todo]
+    repository.add_reviews(session, rows)
     return len(todo)
 
 
@@ -169,6 +198,12 @@ def review_text(settings: Settings, program: Program, review: PerformanceReview,
             else (str(now_value), str(before))
         )
         lines.append(f"{label}: {shown[0]} (previous month: {shown[1]})")
+    for goal in review.goals or []:
+        metric = str(goal.get("metric"))
+        goal_shown = [format_money(int(goal[k]), program.currency) if metric in ("revenue", "net_revenue") and
+                 isinstance(goal.get(k), int | float) else str(goal.get(k)) for k in ("current", "target")]  # fmt: skip
+        reached = ", reached" if goal.get("reached") else ""
+        lines.append(f"Goal {goal.get('name')}: {goal_shown[0]} of {goal_shown[1]}{reached}")
     if review.note:
         lines += ["", f"A note from the {program.name} team:", review.note]
     lines += ["", f"In your portal: {settings.base_url.rstrip('/')}/partner/reviews?program={program.id}"]

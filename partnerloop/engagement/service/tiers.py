@@ -15,6 +15,8 @@ from sqlalchemy.orm import Session
 
 from partnerloop.engagement import repository
 from partnerloop.engagement.rules import (
+    RETENTION,
+    RETENTION_MONTHS,
     Tier,
     TierDecision,
     TierFacts,
@@ -24,9 +26,11 @@ from partnerloop.engagement.rules import (
     ladder_problems,
     period_window,
     previous_window,
+    retention_percent,
     rule_problems,
     tier_progress,
 )
+from partnerloop.engagement.schemas import TierMoveOut
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.ids import new_id
@@ -35,8 +39,10 @@ from partnerloop.notify.email import enqueue_email
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.schemas import PartnerPatch
 from partnerloop.plan.terms import plan_in_words
+from partnerloop.webhook.service import emit, listens
 
 EVALUATE_TIERS_JOB = "engagement.evaluate_tiers"
+TIER_CHANGED = "partner.tier_changed"
 KNOWN_PERKS = ("early_access",)
 TIER_FIELDS = ("rank", "promotion", "demotion", "perks")
 
@@ -48,7 +54,8 @@ class InvalidTierRules(InvalidInput):
 def _rule(raw: Mapping[str, Any] | None) -> TierRule | None:
     if raw is None:
         return None
-    return TierRule(str(raw["metric"]), str(raw["period"]), int(raw["threshold"]), str(raw["to_group_id"]))
+    months = int(raw.get("months") or RETENTION_MONTHS)
+    return TierRule(str(raw["metric"]), str(raw["period"]), int(raw["threshold"]), str(raw["to_group_id"]), months)
 
 
 def load_tiers(session: Session, program_id: str) -> dict[str, Tier]:
@@ -123,29 +130,36 @@ def tier_fields(session: Session, group_ids: Sequence[str]) -> dict[str, dict[st
 # ------------------------------------------------------------------------------------ evaluating
 
 
-def _needed(tiers: Mapping[str, Tier]) -> set[tuple[str, str]]:
-    needed: set[tuple[str, str]] = set()
+def _needed(tiers: Mapping[str, Tier]) -> set[TierRule]:
+    """One rule per figure the program's tier rules read (its key and period; the thresholds do not matter)."""
+    needed: dict[tuple[str, str], TierRule] = {}
     for tier in tiers.values():
         for rule in (tier.promotion, tier.demotion):
             if rule is not None:
-                needed.add((rule.metric, rule.period))
-    return needed
+                needed.setdefault((rule.key, rule.period), rule)
+    return set(needed.values())
 
 
 def _values(
     session: Session, program_id: str, tiers: Mapping[str, Tier], now: datetime, partner_ids: Sequence[str] | None
 ) -> dict[str, dict[tuple[str, str, str], int]]:
-    """partner -> {(metric, current|previous, period): value}, one set-based query per metric and window."""
+    """partner -> {(figure key, current|previous, period): value}, one set-based query per figure and window.
+    Retention is read as of the window's end (as of now for the period under way)."""
     values: dict[str, dict[tuple[str, str, str], int]] = {}
-    for metric, period in _needed(tiers):
+    for rule in _needed(tiers):
         for which, (start, end) in (
-            ("current", period_window(now, period)),
-            ("previous", previous_window(now, period)),
+            ("current", period_window(now, rule.period)),
+            ("previous", previous_window(now, rule.period)),
         ):
-            for partner_id, value in repository.metric_by_partner(
-                session, program_id, metric, start, end, partner_ids
-            ).items():
-                values.setdefault(partner_id, {})[(metric, which, period)] = value
+            if rule.metric == RETENTION:
+                as_of = min(end, now)
+                spans = repository.customer_payment_spans(session, program_id, as_of, partner_ids)
+                found = {pid: retention_percent(rows, rule.months, as_of) for pid, rows in spans.items()}
+                figures = {pid: value for pid, value in found.items() if value is not None}
+            else:
+                figures = repository.metric_by_partner(session, program_id, rule.metric, start, end, partner_ids)
+            for partner_id, value in figures.items():
+                values.setdefault(partner_id, {})[(rule.key, which, rule.period)] = value
     return values
 
 
@@ -183,6 +197,7 @@ def _apply(
             "reason": decision.reason, "created_at": now + timedelta(microseconds=step),  # keeps a climb of several tiers in order
         })  # fmt: skip
     repository.add_moves(session, rows)
+    _announce_moves(session, program, tiers, rows)
     for partner_id, group_id in final.items():
         partner, _enrollment = partner_service.update_partner(
             session, program, partner_id, PartnerPatch(group_id=group_id)
@@ -202,6 +217,20 @@ def _apply(
             + "Sales from now on earn under this tier's plan; commissions you already earned keep their amounts.\n"
         )
         enqueue_email(session, to=partner.email, subject=f"{subject} · {program.name}", text=text)
+
+
+def _announce_moves(session: Session, program: Program, tiers: Mapping[str, Tier], rows: list[dict[str, Any]]) -> None:
+    """Each move (a climb of several tiers is several) goes to webhooks as `partner.tier_changed`."""
+    if not rows or not listens(session, program.id, TIER_CHANGED):
+        return
+    for row in rows:
+        source = tiers.get(row["from_group_id"]) if row["from_group_id"] else None
+        move = TierMoveOut(
+            **{key: row[key] for key in TierMoveOut.model_fields if key in row},
+            from_tier=source.name if source else None,
+            to_tier=tiers[row["to_group_id"]].name,
+        )
+        emit(session, program.id, TIER_CHANGED, move.model_dump(mode="json"))
 
 
 def plan_lines(session: Session, program: Program, group_id: str | None) -> list[str]:

@@ -275,6 +275,11 @@ def _invoice_paid(session: Session, program: Program, envelope: Envelope, now: d
         occurred_at=facts.paid_at or envelope.created or now,
     )
     track_service.track_sale(session, program, body, now)
+    if facts.stripe_customer_id:  # a referral program may make each customer an advocate on their first paid invoice
+        referral_service.advocate_from_stripe(
+            session, program, external_id=external_id, stripe_customer_id=facts.stripe_customer_id,
+            email=obj.get("customer_email"), name=obj.get("customer_name"), moment="invoice.paid",
+        )  # fmt: skip
     return Outcome(EventStatus.PROCESSED, wake=wake)
 
 

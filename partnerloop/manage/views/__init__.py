@@ -12,6 +12,7 @@ from partnerloop.manage.views.overview import router as overview_router
 from partnerloop.manage.views.partners import router as partners_router
 from partnerloop.manage.views.plans import router as plans_router
 from partnerloop.manage.views.portal_setup import router as portal_setup_router
+from partnerloop.manage.views.programs import router as programs_router
 from partnerloop.manage.views.referrals import router as referrals_router
 from partnerloop.manage.views.reports import router as reports_router
 from partnerloop.manage.views.settings import router as settings_router
@@ -28,6 +29,7 @@ for section in (
     plans_router,
     engagement_router,  # announcements, leaderboard, tiers, awards, reviews
     referrals_router,
+    programs_router,  # the "New program" form
     settings_router,
 ):
     router.include_router(section)

@@ -4,6 +4,7 @@ moves, awards, and the monthly review queue."""
 from __future__ import annotations
 
 from datetime import datetime
+from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +19,7 @@ from partnerloop.engagement.rules import METRICS, PERIODS, Metric, month_name, p
 from partnerloop.engagement.schemas import AnnouncementIn, AwardIn, CampaignIn
 from partnerloop.engagement.service import announcements, awards, campaigns, leaderboard, reviews, tiers
 from partnerloop.kit.errors import AppError
+from partnerloop.kit.money import minor_digits, round_half_away
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.manage.views.common import page
 from partnerloop.plan import service as plan_service
@@ -294,7 +296,8 @@ def _campaigns_page(
         "plans": plans,
         "metrics": [(m, Metric(m).label) for m in METRICS],
         "values": values or {"name": "", "plan_id": ctx.program.default_plan_id or "", "starts": "", "until": "",
-                             "rate": "", "metric": "revenue", "title": "", "body": "", "email": "yes"},
+                             "rate": "", "metric": "revenue", "title": "", "body": "", "email": "yes",
+                             "bonus_metric": "sales", "bonus_threshold": "", "bonus_amount": ""},
         "error": error,
     }  # fmt: skip
     return page(request, ctx, "manage/campaigns.html", context, status_code)
@@ -307,20 +310,21 @@ def campaigns_page(request: Request, ctx: ManagerPage) -> Response:
 
 @router.post("/manage/campaigns")
 def create_campaign(request: Request, ctx: ManagerAction, form: PostedForm) -> Response:
-    keys = ("name", "plan_id", "starts", "until", "rate", "metric", "title", "body", "email")
+    keys = ("name", "plan_id", "starts", "until", "rate", "metric", "title", "body", "email", "bonus_metric",
+            "bonus_threshold", "bonus_amount")  # fmt: skip
     values = {key: text(form, key) if key != "body" else str(form.get("body") or "") for key in keys}
     try:
         try:
-            rate_bps = round(float(values["rate"]) * 100)  # a percentage typed by a person, e.g. 25 or 12.5
             starts, until = (
                 as_utc(datetime.fromisoformat(values["starts"])),
                 as_utc(datetime.fromisoformat(values["until"])),
             )
         except ValueError:
-            raise AppError("rate, from and until: give a percentage and two times (UTC).", 422) from None
+            raise AppError("from and until: give two times (UTC).", 422) from None
         body = CampaignIn.model_validate({
-            "name": values["name"], "plan_id": values["plan_id"], "from": starts, "until": until,
-            "reward": {"type": "percent", "rate_bps": rate_bps}, "leaderboard_metric": values["metric"] or "revenue",
+            "name": values["name"], "plan_id": values["plan_id"] or None, "from": starts, "until": until,
+            "reward": _campaign_reward(values["rate"]), "bonus": _campaign_bonus(values, ctx.program.currency),
+            "leaderboard_metric": values["metric"] or "revenue",
             "announcement": {"title": values["title"], "body": values["body"], "email": bool(values["email"])}
             if values["title"] else None,
         })  # fmt: skip
@@ -332,3 +336,35 @@ def create_campaign(request: Request, ctx: ManagerAction, form: PostedForm) -> R
     except AppError as error:
         return _campaigns_page(request, ctx, values, error.message, error.status_code)
     return redirect(request, ctx.url("/manage/campaigns"), notice=f"“{campaign.name}” is set up.")
+
+
+def _campaign_reward(rate: str) -> dict[str, Any] | None:
+    if not rate:
+        return None
+    try:
+        return {"type": "percent", "rate_bps": round(float(rate) * 100)}  # a percentage typed by a person: 12.5
+    except ValueError:
+        raise AppError(f"rate: '{rate}' is not a percentage.", 422) from None
+
+
+def _minor(typed: str, currency: str) -> int:
+    """'12.50' USD -> 1250 (ValueError or InvalidOperation for what is not a finite number)."""
+    value = Decimal(typed.strip())
+    if not value.is_finite():
+        raise ValueError(typed)
+    return round_half_away(value * 10 ** minor_digits(currency))
+
+
+def _campaign_bonus(values: dict[str, str], currency: str) -> dict[str, Any] | None:
+    """The form's bonus: money typed as a person writes it (12.50), counts as whole numbers; None when empty."""
+    if not values["bonus_amount"] and not values["bonus_threshold"]:
+        return None
+    metric = values["bonus_metric"] or "sales"
+    try:
+        amount = _minor(values["bonus_amount"], currency)
+        threshold = (
+            _minor(values["bonus_threshold"], currency) if metric == "revenue" else int(values["bonus_threshold"])
+        )
+    except (InvalidOperation, ValueError):
+        raise AppError("bonus: give the target and the bonus amount as numbers.", 422) from None
+    return {"metric": metric, "threshold": threshold, "amount": amount}

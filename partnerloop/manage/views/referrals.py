@@ -6,13 +6,14 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterator
-from datetime import date
+from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response, StreamingResponse
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.db import transaction
@@ -26,7 +27,7 @@ from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.schemas import ProgramPatch
 from partnerloop.program.service import is_email, update_program
 from partnerloop.referral import service as referral_service
-from partnerloop.referral.repository import ReferralTotals, totals
+from partnerloop.referral.repository import ReferralTotals
 from partnerloop.referral.rules import offer_sentence
 from partnerloop.referral.schemas import AdvocateIn
 from partnerloop.web.forms import PostedFields, settings_of
@@ -36,6 +37,7 @@ router = APIRouter(include_in_schema=False)
 REFERRER_TYPES = ("credit", "coupon", "cash", "none")
 FRIEND_TYPES = ("percent_off", "amount_off", "none")
 MAX_CSV_ROWS = 1000
+PAGE_SIZE = 50
 
 
 def _form_values(rewards: ReferralRewards | None, currency: str) -> dict[str, str]:
@@ -55,6 +57,7 @@ def _form_values(rewards: ReferralRewards | None, currency: str) -> dict[str, st
         "limit_per_advocate": str(rewards.limit_per_advocate or ""),
         "hold_days": str(rewards.hold_days),
         "auto_advocates": "on" if rewards.auto_advocates else "",
+        "auto_advocates_on": rewards.auto_advocates_on,
     }
 
 
@@ -92,6 +95,7 @@ def rewards_from_form(form: dict[str, str], currency: str) -> ReferralRewards:
         "hold_days": _number(form.get("hold_days", "")) or 0,
         "limit_per_advocate": _number(form.get("limit_per_advocate", "")),
         "auto_advocates": form.get("auto_advocates") == "on",
+        "auto_advocates_on": form.get("auto_advocates_on") or "customer.created",
     }
     return ReferralRewards.model_validate(body)
 
@@ -109,6 +113,7 @@ def _validation_message(error: ValidationError) -> str:
 def _kpis(current: ReferralTotals, previous: ReferralTotals, currency: str) -> list[dict[str, str]]:
     rows = [
         ("Advocates", current.advocates, previous.advocates, False),
+        ("Advocates who shared", current.advocates_who_shared, previous.advocates_who_shared, False),
         ("Advocates who referred", current.advocates_who_referred, previous.advocates_who_referred, False),
         ("Friends referred", current.friends_referred, previous.friends_referred, False),
         ("Referred revenue", current.referred_revenue, previous.referred_revenue, True),
@@ -139,6 +144,8 @@ def _referrals_page(
     side: str = "",
     q: str = "",
     days: str | None = None,
+    advocates_after: str = "",
+    rewards_after: str = "",
     form: dict[str, str] | None = None,
     preview: str | None = None,
     error: str | None = None,
@@ -146,13 +153,17 @@ def _referrals_page(
 ) -> Response:
     session, program = ctx.session, ctx.program
     period, _period_error = parse_period(days, None, None, date.today())
-    current = totals(session, program.id, period.starts_at, period.ends_before)
+    current = referral_service.referral_totals(session, program, period.starts_at, period.ends_before)
     before_period = period.previous()
-    previous = totals(session, program.id, before_period.starts_at, before_period.ends_before)
-    advocates, _ = referral_service.list_advocates(session, program, None, 50, q or None)
+    previous = referral_service.referral_totals(session, program, before_period.starts_at, before_period.ends_before)
+    advocates, next_advocates = referral_service.list_advocates(
+        session, program, advocates_after or None, PAGE_SIZE, q or None
+    )
     status_filter = status if status in ("pending", "issued", "failed", "rejected") else None
     side_filter = side if side in ("referrer", "friend") else None
-    rewards, _ = referral_service.list_rewards(session, program, status=status_filter, side=side_filter, limit=100)
+    rewards, next_rewards = referral_service.list_rewards(
+        session, program, status=status_filter, side=side_filter, cursor=rewards_after or None, limit=PAGE_SIZE
+    )
     settings = referral_service.reward_settings(program)
     return page(
         request,
@@ -164,8 +175,14 @@ def _referrals_page(
             "advocates": referral_service.advocates_out(session, settings_of(request), advocates),
             "rewards": rewards,
             "referrals": referral_service.latest_referrals(session, program),
-            "advocate_names": {a.id: a.name or a.email for a in advocates},
+            "advocate_names": referral_service.advocate_names(session, program, {r.advocate_id for r in rewards}),
             "filters": {"status": status, "side": side, "q": q},
+            "pages": {
+                "advocates_after": advocates_after,
+                "rewards_after": rewards_after,
+                "next_advocates": next_advocates,
+                "next_rewards": next_rewards,
+            },
             "form": form or _form_values(settings, program.currency),
             "sentence": preview or (offer_sentence(settings, program.currency) if settings else None),
             "is_preview": preview is not None,
@@ -180,9 +197,19 @@ def _referrals_page(
 
 @router.get("/manage/referrals")
 def referrals(
-    request: Request, ctx: ManagerPage, status: str = "", side: str = "", q: str = "", days: str | None = None
+    request: Request,
+    ctx: ManagerPage,
+    status: str = "",
+    side: str = "",
+    q: str = "",
+    days: str | None = None,
+    advocates_after: str = "",
+    rewards_after: str = "",
 ) -> Response:
-    return _referrals_page(request, ctx, status=status, side=side, q=q, days=days)
+    return _referrals_page(
+        request, ctx, status=status, side=side, q=q, days=days, advocates_after=advocates_after,
+        rewards_after=rewards_after,
+    )  # fmt: skip
 
 
 @router.post("/manage/referrals/settings")
@@ -265,50 +292,91 @@ def act_on_reward(request: Request, ctx: ManagerAction, reward_id: str, form: Po
     return redirect(request, ctx.url("/manage/referrals"), notice=notice)
 
 
-@router.get("/manage/referrals/rewards.csv")
-def export_rewards(request: Request, ctx: ManagerPage, status: str = "", side: str = "") -> Response:
-    program = ctx.program
+def _csv_response(
+    request: Request, name: str, header: list[str], pages: Callable[[Session], Iterator[list[list[Any]]]]
+) -> Response:
+    """A CSV streamed a page of rows at a time, read in its own transaction, every cell through
+    kit/spreadsheet (formula injection)."""
     engine = request.app.state.engine
 
     def lines() -> Iterator[str]:
         out = io.StringIO()
         writer = spreadsheet.writer(out)
-        writer.writerow(
-            [
-                "id",
-                "advocate_id",
-                "side",
-                "type",
-                "amount",
-                "currency",
-                "percent",
-                "code",
-                "status",
-                "reason",
-                "external_ref",
-                "created_at",
-            ]
-        )
+        writer.writerow(header)
         with transaction(engine, writes=False) as session:
-            cursor: str | None = None
-            while True:
-                rows, cursor = referral_service.list_rewards(
-                    session, program, status=status or None, side=side or None, cursor=cursor, limit=100
-                )
-                for r in rows:
-                    writer.writerow([r.id, r.advocate_id, r.side, r.type, r.amount if r.amount is not None else "", r.currency,
-                                     r.percent if r.percent is not None else "", r.code or "", r.status, r.reason or "",
-                                     r.external_ref or "", r.created_at.isoformat()])  # fmt: skip
+            for rows in pages(session):
+                writer.writerows(rows)
                 yield out.getvalue()
                 out.seek(0)
                 out.truncate()
-                if cursor is None:
-                    break
+        yield out.getvalue()
 
     response = StreamingResponse(
         lines(),
         media_type="text/csv; charset=utf-8",
-        headers={"Content-Disposition": f'attachment; filename="rewards-{utc_now().date().isoformat()}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}-{utc_now().date().isoformat()}.csv"'},
     )
     apply_security_headers(request, response)
     return response
+
+
+@router.get("/manage/referrals/rewards.csv")
+def export_rewards(request: Request, ctx: ManagerPage, status: str = "", side: str = "") -> Response:
+    program = ctx.program
+    header = ["id", "advocate_id", "side", "type", "amount", "currency", "percent", "code", "status", "reason",
+              "external_ref", "created_at"]  # fmt: skip
+
+    def pages(session: Session) -> Iterator[list[list[Any]]]:
+        cursor: str | None = None
+        while True:
+            rows, cursor = referral_service.list_rewards(
+                session, program, status=status or None, side=side or None, cursor=cursor, limit=100
+            )
+            yield [[r.id, r.advocate_id, r.side, r.type, r.amount if r.amount is not None else "", r.currency,
+                    r.percent if r.percent is not None else "", r.code or "", r.status, r.reason or "",
+                    r.external_ref or "", r.created_at.isoformat()] for r in rows]  # fmt: skip
+            if cursor is None:
+                return
+
+    return _csv_response(request, "rewards", header, pages)
+
+
+@router.get("/manage/referrals/advocates.csv")
+def export_advocates(request: Request, ctx: ManagerPage, q: str = "") -> Response:
+    program, settings = ctx.program, settings_of(request)
+    header = ["id", "customer_external_id", "email", "name", "stripe_customer_id", "referral_code", "share_url",
+              "referrals_count", "rewards_count", "created_at"]  # fmt: skip
+
+    def pages(session: Session) -> Iterator[list[list[Any]]]:
+        cursor: str | None = None
+        while True:
+            rows, cursor = referral_service.list_advocates(session, program, cursor, 100, q or None)
+            yield [[a.id, a.customer_external_id, a.email, a.name or "", a.stripe_customer_id or "", a.referral_code,
+                    a.share_url, a.referrals_count, len(a.rewards), a.created_at.isoformat()]
+                   for a in referral_service.advocates_out(session, settings, rows)]  # fmt: skip
+            if cursor is None:
+                return
+
+    return _csv_response(request, "advocates", header, pages)
+
+
+@router.get("/manage/referrals/referrals.csv")
+def export_referrals(request: Request, ctx: ManagerPage) -> Response:
+    program = ctx.program
+    header = ["id", "advocate_id", "advocate_email", "friend_external_id", "first_lead_at", "first_sale_at",
+              "sales_count", "revenue_amount", "currency", "created_at"]  # fmt: skip
+
+    def when(moment: datetime | None) -> str:
+        return moment.isoformat() if moment else ""
+
+    def pages(session: Session) -> Iterator[list[list[Any]]]:
+        cursor: str | None = None
+        while True:
+            rows, cursor = referral_service.list_referrals(session, program, cursor, 100)
+            yield [[r.id, r.advocate_id, email, r.friend_external_id, when(r.first_lead_at), when(r.first_sale_at),
+                    r.sales_count, r.revenue_amount, program.currency, r.created_at.isoformat()]
+                   for r, email, _name in rows]  # fmt: skip
+            if cursor is None:
+                return
+
+    return _csv_response(request, "referrals", header, pages)

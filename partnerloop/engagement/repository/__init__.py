@@ -1,149 +1,44 @@
-"""Engagement SQL, always scoped by program: per-partner figures over a window (set-based, one query per
-figure for every partner at once), and the engagement tables."""
+"""Engagement SQL, always scoped by program: the engagement tables, and (from repository/figures.py)
+per-partner figures over a window."""
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
+from partnerloop.db import insert_ignore
+from partnerloop.engagement.repository.figures import (
+    FIGURE_METRICS,
+    _scoped,
+    customer_payment_spans,
+    figures_by_partner,
+    last_sale_at,
+    metric_by_partner,
+)
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import (
     Announcement,
     AnnouncementDelivery,
     Award,
-    ClickRollup,
-    Commission,
+    CampaignBonusAward,
     EngagementSettings,
     Enrollment,
-    Event,
     Group,
     GroupTier,
     Partner,
     PartnerEngagement,
     PerformanceReview,
-    Program,
     TierMove,
 )
 from partnerloop.partner.rules import EnrollmentStatus
 
-# ------------------------------------------------------------------------------------- figures
-
-
-def _scoped(statement: Any, column: Any, partner_ids: Sequence[str] | None) -> Any:
-    return statement if partner_ids is None else statement.where(column.in_(partner_ids))
-
-
-def metric_by_partner(
-    session: Session,
-    program_id: str,
-    metric: str,
-    start: datetime,
-    end: datetime,
-    partner_ids: Sequence[str] | None = None,
-) -> dict[str, int]:
-    """One metric for every partner with any of it in [start, end): revenue (sales less refunds, program
-    currency, minor units), sales, leads, new_customers (customers whose first sale fell in the window),
-    clicks, commissions_amount (earnings in the program's currency, reversals included)."""
-    window = (
-        Event.program_id == program_id,
-        Event.occurred_at >= start,
-        Event.occurred_at < end,
-        Event.partner_id.is_not(None),
-    )
-    if metric == "revenue" or metric == "revenue_amount":
-        sales = select(Event.partner_id, func.coalesce(func.sum(Event.program_amount), 0)).where(
-            *window, Event.kind == "sale"
-        )
-        refunds = select(Event.partner_id, func.coalesce(func.sum(Event.program_amount), 0)).where(
-            *window, Event.kind == "refund"
-        )
-        totals: dict[str, int] = {}
-        for statement, sign in ((sales, 1), (refunds, -1)):
-            statement = _scoped(statement, Event.partner_id, partner_ids).group_by(Event.partner_id)
-            for partner_id, amount in session.execute(statement):
-                totals[str(partner_id)] = totals.get(str(partner_id), 0) + sign * int(amount or 0)
-        return totals
-    if metric in ("sales", "leads"):
-        statement = select(Event.partner_id, func.count()).where(*window, Event.kind == metric[:-1])
-    elif metric == "new_customers":
-        first_sales = (
-            select(Event.customer_id, func.min(Event.occurred_at).label("first_at"))
-            .where(Event.program_id == program_id, Event.kind == "sale")
-            .group_by(Event.customer_id)
-            .subquery()
-        )
-        statement = (
-            select(Event.partner_id, func.count(func.distinct(Event.customer_id)))
-            .join(
-                first_sales,
-                and_(first_sales.c.customer_id == Event.customer_id, first_sales.c.first_at == Event.occurred_at),
-            )
-            .where(*window, Event.kind == "sale")
-        )
-    elif metric == "clicks":
-        statement = select(ClickRollup.partner_id, func.coalesce(func.sum(ClickRollup.clicks), 0)).where(
-            ClickRollup.program_id == program_id, ClickRollup.day >= start.date(), ClickRollup.day < _day(end)
-        )
-        statement = _scoped(statement, ClickRollup.partner_id, partner_ids).group_by(ClickRollup.partner_id)
-        return {str(partner_id): int(value) for partner_id, value in session.execute(statement)}
-    elif metric == "commissions_amount":
-        statement = select(Commission.partner_id, func.coalesce(func.sum(Commission.earnings_amount), 0)).where(
-            Commission.program_id == program_id,
-            Commission.occurred_at >= start,
-            Commission.occurred_at < end,
-            Commission.status.not_in(("rejected",)),
-            Commission.earnings_currency == _program_currency(program_id),
-        )
-        statement = _scoped(statement, Commission.partner_id, partner_ids).group_by(Commission.partner_id)
-        return {str(partner_id): int(value) for partner_id, value in session.execute(statement)}
-    else:
-        raise ValueError(f"unknown metric {metric}")
-    statement = _scoped(statement, Event.partner_id, partner_ids).group_by(Event.partner_id)
-    return {str(partner_id): int(value) for partner_id, value in session.execute(statement)}
-
-
-def _day(moment: datetime) -> date:
-    return moment.date()
-
-
-def _program_currency(program_id: str) -> Any:
-    return select(Program.currency).where(Program.id == program_id).scalar_subquery()
-
-
-FIGURE_METRICS = {
-    "clicks": "clicks",
-    "leads": "leads",
-    "sales": "sales",
-    "new_customers": "new_customers",
-    "revenue_amount": "revenue",
-    "commissions_amount": "commissions_amount",
-}
-
-
-def figures_by_partner(
-    session: Session, program_id: str, start: datetime, end: datetime, partner_ids: Sequence[str] | None = None
-) -> dict[str, dict[str, int]]:
-    """Every review figure for every partner with activity in [start, end)."""
-    figures: dict[str, dict[str, int]] = {}
-    for figure, metric in FIGURE_METRICS.items():
-        for partner_id, value in metric_by_partner(session, program_id, metric, start, end, partner_ids).items():
-            figures.setdefault(partner_id, {})[figure] = value
-    return figures
-
-
-def last_sale_at(session: Session, program_id: str) -> dict[str, datetime]:
-    rows = session.execute(
-        select(Event.partner_id, func.max(Event.occurred_at))
-        .where(Event.program_id == program_id, Event.kind == "sale", Event.partner_id.is_not(None))
-        .group_by(Event.partner_id)
-    ).all()
-    return {str(partner_id): moment for partner_id, moment in rows}
-
+# The figures live in repository/figures.py; this module stays the domain's one SQL entry point.
+__all__ = ["FIGURE_METRICS", "customer_payment_spans", "figures_by_partner", "last_sale_at", "metric_by_partner"]
 
 # ---------------------------------------------------------------------------------- enrollments
 
@@ -591,3 +486,24 @@ def mark_clicked(session: Session, announcement_id: str, partner_id: str, now: d
         found.clicked_at = now
         session.flush()
     return True
+
+
+def add_bonus_award(session: Session, values: dict[str, Any]) -> bool:
+    """One campaign bonus per partner: True when this call recorded it (concurrent callers get one row)."""
+    return insert_ignore(session, CampaignBonusAward, values, ["campaign_id", "partner_id"])
+
+
+def set_bonus_commission(session: Session, award_id: str, commission_id: str) -> None:
+    session.execute(
+        update(CampaignBonusAward).where(CampaignBonusAward.id == award_id).values(commission_id=commission_id)
+    )
+
+
+def bonus_totals(session: Session, campaign_id: str) -> tuple[int, int]:
+    """(partners paid, amount paid) of a campaign's bonus."""
+    count, amount = session.execute(
+        select(func.count(), func.coalesce(func.sum(CampaignBonusAward.amount), 0)).where(
+            CampaignBonusAward.campaign_id == campaign_id
+        )
+    ).one()
+    return int(count), int(amount)
