@@ -28,6 +28,7 @@ from partnerloop.models.monitoring import (
     Goal,
     RollupState,
 )
+from partnerloop.models.notify import DevEmail, NotificationPreference
 from partnerloop.models.partner import Enrollment, Partner
 from partnerloop.models.partner_portal import (
     ApplicationAnswer,
@@ -72,6 +73,7 @@ __all__ = [
     "ConversionRollup",
     "Coupon",
     "Customer",
+    "DevEmail",
     "EngagementSettings",
     "Enrollment",
     "Event",
@@ -85,6 +87,7 @@ __all__ = [
     "LedgerEntry",
     "Link",
     "Member",
+    "NotificationPreference",
     "Partner",
     "PartnerApplication",
     "PartnerEngagement",
