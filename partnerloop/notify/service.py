@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from partnerloop.config import Settings
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.kit.time import utc_now
-from partnerloop.models import ApplicationForm, NotificationPreference, Partner, Program
+from partnerloop.models import ApplicationForm, DevEmail, NotificationPreference, Partner, Program
 from partnerloop.notify import unsubscribe
 from partnerloop.notify.compose import Action, Brand, compose
 from partnerloop.notify.email import email_settings, enqueue_email
@@ -184,3 +184,15 @@ def notify_partner(
     if email is None:
         return 0
     return notify(session, program, kind, [str(email)], subject=subject, lines=lines, action=action)
+
+
+# ------------------------------------------------------------------------- emails kept without SMTP
+
+
+def kept_emails(session: Session, *, limit: int) -> list[DevEmail]:
+    """The newest emails kept instead of sent (SMTP_URL unset), newest first."""
+    return list(session.execute(select(DevEmail).order_by(DevEmail.id.desc()).limit(limit)).scalars())
+
+
+def kept_email(session: Session, email_id: str) -> DevEmail | None:
+    return session.get(DevEmail, email_id)
