@@ -24,7 +24,7 @@ def _what(scope: str) -> str:
     found = parse_scope(scope)
     if found is not None:
         return f"emails about “{BY_KEY[found[1]].label.lower()}”"
-    return "its newsletters"
+    return "newsletters"
 
 
 def _checked(request: Request, s: str, t: str) -> None:

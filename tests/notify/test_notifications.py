@@ -11,13 +11,15 @@ from sqlalchemy import Engine, select
 
 import partnerloop.job_registry  # noqa: F401  (adds the notification listener, as the app does)
 from partnerloop.db import transaction
+from partnerloop.jobs.queue import enqueue
 from partnerloop.jobs.runner import run_next_job
-from partnerloop.models import DevEmail, NotificationPreference
+from partnerloop.models import DevEmail, NotificationPreference, PartnerEngagement
+from partnerloop.notify.digest import WEEKLY_DIGEST_JOB
 from partnerloop.notify.email import configure_email
 from partnerloop.webhook.service import emit
 from tests.account.helpers import login, post_form
 from tests.conftest import ProgramKeys, make_settings
-from tests.notify.smtp import SmtpRecorder
+from tests.notify.smtp import SmtpRecorder, mail_client  # noqa: F401
 
 OWNER = "owner-acme@example.com"
 PASSWORD = "correct horse battery"
@@ -128,3 +130,39 @@ def test_without_smtp_emails_are_kept_for_the_owners_sent_emails_page(
     assert listing.status_code == 200 and "You earned 9.80 USD" in listing.text
     opened = client.get(f"/manage/emails/{kept.id}", params={"program": program.id})
     assert opened.status_code == 200 and '<a href="http://testserver/partner/commissions?' in opened.text
+
+
+def test_an_announcement_carries_one_click_headers_that_stop_only_newsletters(
+    mail_client: TestClient,  # noqa: F811
+    engine: Engine,
+    program: ProgramKeys,
+    smtp: SmtpRecorder,
+) -> None:
+    ann = _partner(mail_client, program, "ann@news.test")
+    sent = mail_client.post("/api/v1/announcements", json={"title": "Spring launch", "body": "Hello", "email": True},
+                            headers=program.headers)  # fmt: skip
+    assert sent.status_code == 201, sent.text
+    mail = smtp.wait_for(to="ann@news.test", subject="Spring launch")
+    assert mail.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    target = urlsplit(str(mail.message["List-Unsubscribe"])[1:-1])
+    done = mail_client.post(f"{target.path}?{target.query}", data={"List-Unsubscribe": "One-Click"})
+    assert done.status_code == 200 and "no more newsletters" in done.text
+    with transaction(engine, writes=False) as session:
+        choice = session.execute(select(PartnerEngagement).where(PartnerEngagement.partner_id == ann)).scalar_one()
+    assert choice.newsletter_opt_out
+
+
+def test_the_weekly_digest_tells_the_team_the_weeks_figures(
+    engine: Engine, database_url: str, client: TestClient, program: ProgramKeys, smtp: SmtpRecorder
+) -> None:
+    configure_email(make_settings(database_url, smtp_url=smtp.url))
+    _partner(client, program)
+    with transaction(engine) as session:
+        enqueue(session, WEEKLY_DIGEST_JOB, {})
+    _run_jobs(engine)
+    digest = smtp.wait_for(to=OWNER, subject="[Acme] Your week: 0 sales, 1 new partners")
+    assert "New partners: 1" in digest.text and "the weekly digest of the program" in digest.text
+    with transaction(engine) as session:  # the same week again: once per program and week
+        enqueue(session, WEEKLY_DIGEST_JOB, {})
+    _run_jobs(engine)
+    assert len([m for m in smtp.to(OWNER) if "Your week" in m.subject]) == 1
