@@ -85,9 +85,11 @@ def digest_lines(figures: WeekFigures, currency: str) -> list[str]:
 
 @job_handler(WEEKLY_DIGEST_JOB)
 def weekly_digest(session: Session, _payload: dict[str, Any]) -> None:
-    """Queue one digest job per program (once per program and week, whatever the retries)."""
-    week = utc_now().strftime("%G-W%V")
-    for program_id in session.execute(select(Program.id).order_by(Program.id)).scalars():
+    """Queue one digest job per program at least a week old (once per program and week, whatever the retries)."""
+    now = utc_now()
+    week = now.strftime("%G-W%V")
+    old_enough = select(Program.id).where(Program.created_at <= now - WEEK).order_by(Program.id)
+    for program_id in session.execute(old_enough).scalars():
         enqueue(
             session, PROGRAM_DIGEST_JOB, {"program_id": program_id, "until": utc_now().isoformat()},
             program_id=program_id, unique_key=f"digest:{program_id}:{week}",

@@ -4,6 +4,7 @@ page's choices; without SMTP_URL the email is kept for the owner's Sent emails p
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from fastapi.testclient import TestClient
@@ -13,7 +14,7 @@ import partnerloop.job_registry  # noqa: F401  (adds the notification listener, 
 from partnerloop.db import transaction
 from partnerloop.jobs.queue import enqueue
 from partnerloop.jobs.runner import run_next_job
-from partnerloop.models import DevEmail, NotificationPreference, PartnerEngagement
+from partnerloop.models import DevEmail, NotificationPreference, PartnerEngagement, Program
 from partnerloop.notify.digest import WEEKLY_DIGEST_JOB
 from partnerloop.notify.email import configure_email
 from partnerloop.webhook.service import emit
@@ -158,6 +159,12 @@ def test_the_weekly_digest_tells_the_team_the_weeks_figures(
     configure_email(make_settings(database_url, smtp_url=smtp.url))
     _partner(client, program)
     with transaction(engine) as session:
+        enqueue(session, WEEKLY_DIGEST_JOB, {})
+    _run_jobs(engine)
+    assert not [m for m in smtp.to(OWNER) if "Your week" in m.subject]  # a program less than a week old: none
+    with transaction(engine) as session:
+        acme = session.get_one(Program, program.id)
+        acme.created_at = acme.created_at - timedelta(days=8)
         enqueue(session, WEEKLY_DIGEST_JOB, {})
     _run_jobs(engine)
     digest = smtp.wait_for(to=OWNER, subject="[Acme] Your week: 0 sales, 1 new partners")
