@@ -67,6 +67,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.link.qr import router as link_qr_router
     from partnerloop.manage.views import router as manage_router
     from partnerloop.manage.views.webhooks import router as webhook_pages_router
+    from partnerloop.notify.views import router as notify_pages_router
     from partnerloop.partner.endpoints import router as partner_router
     from partnerloop.partner_portal.views import router as partner_portal_router
     from partnerloop.payout.endpoints import router as payout_router
@@ -108,6 +109,7 @@ def _routers(api: FastAPI) -> None:
         partner_portal_router,
         manage_router,
         webhook_pages_router,
+        notify_pages_router,
     ):
         api.include_router(router)
 

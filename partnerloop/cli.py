@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import secrets
 import sys
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from sqlalchemy import Engine
@@ -96,6 +97,15 @@ def program_create(
             typer.echo(f"{key}: {value}")
 
 
+def _serve_log_config() -> dict[str, Any]:
+    """uvicorn's logging plus our own `partnerloop.*` loggers at INFO (e.g. emails logged without SMTP_URL)."""
+    from uvicorn.config import LOGGING_CONFIG
+
+    config = copy.deepcopy(LOGGING_CONFIG)
+    config["loggers"]["partnerloop"] = {"handlers": ["default"], "level": "INFO", "propagate": False}
+    return config
+
+
 @cli.command()
 def serve(
     host: Annotated[str, typer.Option("--host")] = "127.0.0.1",
@@ -125,6 +135,7 @@ def serve(
         port=port,
         workers=workers,
         log_level="info",
+        log_config=_serve_log_config(),
         access_log=False,
         loop="uvloop",
         http="httptools",

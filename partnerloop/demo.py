@@ -7,6 +7,8 @@ only issues a new API key and prints the logins again.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -37,7 +39,7 @@ from partnerloop.partner_portal.demo import seed_portal_content
 from partnerloop.plan.schemas import PlanIn
 from partnerloop.plan.service import create_plan
 from partnerloop.program.schemas import ProgramPatch
-from partnerloop.program.service import create_program, issue_api_key, update_program
+from partnerloop.program.service import SECRET_KEY_PREFIX, create_program, keep_api_key, update_program
 from partnerloop.tracking import repository as tracking_repository
 from partnerloop.tracking.batch import rollup_increments, utc_text
 from partnerloop.tracking.repository import ClickRow, UniqueFacts
@@ -74,12 +76,19 @@ class DemoLogins:
     created: bool
 
 
+def demo_api_key(settings: Settings, program_id: str) -> str:
+    """The demo program's API key, derived from SECRET_KEY: the same on every start (a login written down or
+    kept in a script keeps working), different on every installation with its own secret."""
+    digest = hmac.new(settings.secret_key.encode(), f"demo-api-key:{program_id}".encode(), hashlib.sha256)
+    return f"{SECRET_KEY_PREFIX}demo_{digest.hexdigest()[:32]}"
+
+
 def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogins:
-    """Seed the demo program once; later calls only issue a fresh API key."""
+    """Seed the demo program once; later calls print the same logins and API key (never a new one)."""
     with transaction(engine) as session:
         existing = _existing_demo_program(session)
         if existing is not None:
-            api_key = issue_api_key(session, existing, "Demo key")
+            api_key = keep_api_key(session, existing, "Demo key", demo_api_key(settings, existing.id))
             partners = len(
                 session.execute(select(Partner.id).where(Partner.workspace_id == existing.workspace_id)).all()
             )
@@ -144,7 +153,7 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
         spammer, _ = enroll_partner(session, program, PartnerIn(email="coupon.spam@bad.example", name="Coupon Spam"))
         ban_partner(session, program, spammer.id, BanCommissions.REJECT, settle=settle_for_ban, actor="demo")
         seed_portal_content(session, program)
-        api_key = created.api_key
+        api_key = keep_api_key(session, program, "Demo key", demo_api_key(settings, program.id))
         program_id, publishable_key = program.id, program.publishable_key
 
     clicks = _clicks(rng, program_id, partner_links, now)
@@ -246,7 +255,7 @@ def print_logins(logins: DemoLogins) -> None:
     table.add_row("Owner login", f"{logins.owner_email} / {logins.owner_password}")
     table.add_row("Partner login", f"{DEMO_PARTNER_EMAIL} / {PARTNER_PASSWORD} (every demo partner)")
     table.add_row("Program id", logins.program_id)
-    table.add_row("API key (new)", logins.api_key)
+    table.add_row("API key", f"{logins.api_key} (the same on every start)")
     table.add_row("Publishable key", logins.publishable_key)
     table.add_row("API docs", f"{logins.base_url}/docs")
     table.add_row("Partners", str(logins.partners))

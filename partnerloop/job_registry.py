@@ -11,12 +11,20 @@ import partnerloop.engagement.tasks
 import partnerloop.goal.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
+import partnerloop.notify.digest
+import partnerloop.notify.events
 import partnerloop.notify.tasks
 import partnerloop.payout.tasks
 import partnerloop.referral.tasks
 import partnerloop.report.tasks
 import partnerloop.webhook.tasks  # noqa: F401
 from partnerloop.jobs.schedules import PeriodicJob
+from partnerloop.notify.events import EVENT_TYPES, on_event
+from partnerloop.webhook.service import add_listener
+
+# Notifications hear domain events through webhook emit; added here, the wiring, so notify and webhook
+# (which queues its emails through notify) do not import each other.
+add_listener(on_event, EVENT_TYPES)
 
 SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("approve_due_commissions", "approve_due_commissions", timedelta(seconds=60)),
@@ -33,4 +41,5 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("alerts_scan_clicks", "alerts.scan_clicks", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_performance", "alerts.scan_performance", timedelta(hours=1)),
     PeriodicJob("referral_issue_due_rewards", "referral.issue_due_rewards", timedelta(minutes=5)),
+    PeriodicJob("notify_weekly_digest", "notify.weekly_digest", timedelta(days=7)),
 )

@@ -34,7 +34,7 @@ def test_demo_seeds_a_program_a_newcomer_can_explore(engine: Engine, settings: S
         assert any(shown in explanation for explanation in explanations), shown
 
     again = seed_demo(engine, settings)
-    assert not again.created and again.program_id == first.program_id and again.api_key != first.api_key
+    assert not again.created and again.program_id == first.program_id and again.api_key == first.api_key
     with transaction(engine, writes=False) as session:
         assert session.execute(select(func.count()).select_from(Click)).scalar_one() == clicks
 

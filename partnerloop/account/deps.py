@@ -24,6 +24,7 @@ from partnerloop.web.pages import (
     CSRF_FIELD,
     CSRF_HEADER,
     CsrfFailed,
+    EmailNotConfirmed,
     LoginRequired,
     PageForbidden,
     PageNotFound,
@@ -217,6 +218,14 @@ def partner_context(
         raise _login_required(request)
     rows = repository.enrollments_of_user(session, user.id)
     if not rows:
+        awaiting = repository.unlinked_enrollments_by_email(session, user.email) if not user.email_verified_at else []
+        if awaiting:
+            applied_to, status = awaiting[0]
+            said = "is approved" if status == "approved" else "is under review" if status == "pending" else "exists"
+            raise EmailNotConfirmed(
+                f"Your application to {applied_to.name} {said}, but your email address is not confirmed yet. "
+                f"Open the link in the confirmation email we sent to {user.email}, then come back."
+            )
         raise PageNotFound("There is no partner account for this login.")
     chosen = rows[0]
     if program:

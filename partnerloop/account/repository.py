@@ -158,6 +158,18 @@ def enrollments_of_user(session: Session, user_id: str) -> list[tuple[Partner, E
     return [(row[0], row[1], row[2]) for row in rows]
 
 
+def unlinked_enrollments_by_email(session: Session, email: str) -> list[tuple[Program, str]]:
+    """(program, enrollment status) of the partner rows with this email that no login holds yet."""
+    rows = session.execute(
+        select(Program, Enrollment.status)
+        .join(Enrollment, Enrollment.program_id == Program.id)
+        .join(Partner, Partner.id == Enrollment.partner_id)
+        .where(Partner.email == email, Partner.user_id.is_(None))
+        .order_by(Enrollment.created_at, Enrollment.id)
+    ).all()
+    return [(row[0], str(row[1])) for row in rows]
+
+
 def link_partners_by_email(session: Session, user_id: str, email: str) -> int:
     """Attach every partner row with this email and no login yet to the user; return how many."""
     result = session.execute(

@@ -306,6 +306,14 @@ def send_verification(session: Session, user: User, settings: Settings) -> None:
     enqueue_email(session, to=user.email, subject=message.subject, text=message.text, html=message.html)
 
 
+def programs_awaiting_confirmation(session: Session, user: User) -> list[tuple[Program, str]]:
+    """(program, enrollment status) where this login applied but its address is not confirmed yet: the partner
+    account is theirs once they open the confirmation email. Empty once confirmed."""
+    if user.email_verified_at is not None:
+        return []
+    return repository.unlinked_enrollments_by_email(session, user.email)
+
+
 def verify_email(session: Session, token: str) -> User:
     """Mark the address verified and attach the partner rows that carry it."""
     row, user = _redeem(session, "verify", token)

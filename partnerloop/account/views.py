@@ -16,7 +16,11 @@ from partnerloop.deps import DbSession
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.ids import sha256_hex
 from partnerloop.kit.time import utc_now
-from partnerloop.models import User
+from partnerloop.models import Program, User
+from partnerloop.notify import service as notify_service
+from partnerloop.notify.kinds import Audience
+from partnerloop.notify.recipients import MANAGING_ROLES
+from partnerloop.web.forms import PostedForm, texts
 from partnerloop.web.pages import LoginRequired, PageError, TooManyAttempts, redirect, render
 
 router = APIRouter(include_in_schema=False)
@@ -228,6 +232,17 @@ def resend_verification(request: Request, session: DbSession, user: CurrentUser,
 # ------------------------------------------------------------------------------------ own account
 
 
+def _notified_programs(session: DbSession, user: User) -> list[tuple[Program, Audience]]:
+    """The programs whose notifications the user chooses: on the team (not as a viewer) and as a partner."""
+    team = [
+        (program, Audience.MANAGER)
+        for program, member in repository.programs_of_member(session, user.id)
+        if member.role in MANAGING_ROLES
+    ]
+    partner = [(program, Audience.PARTNER) for _p, _e, program in repository.enrollments_of_user(session, user.id)]
+    return list(dict.fromkeys(team + partner))
+
+
 def _account_page(
     request: Request, session: DbSession, user: User, error: str | None = None, status_code: int = 200
 ) -> Response:
@@ -239,6 +254,8 @@ def _account_page(
             "error": error,
             "is_member": repository.is_member(session, user.id),
             "is_partner": repository.is_partner(session, user.id),
+            "awaiting": service.programs_awaiting_confirmation(session, user),
+            "notifications": notify_service.choices_of(session, user.email, _notified_programs(session, user)),
         },
         status_code=status_code,
     )
@@ -285,6 +302,23 @@ def account_profile(
         raise LoginRequired("/account")
     service.update_profile(session, user, name=name)
     return redirect(request, "/account", notice="Saved.")
+
+
+@router.post("/account/notifications")
+def account_notifications(
+    request: Request, session: DbSession, user: CurrentUser, _csrf: CsrfChecked, form: PostedForm
+) -> Response:
+    """The notification choices: every box of the page, ticked (on) or not (off)."""
+    if user is None:
+        raise LoginRequired("/account")
+    try:
+        with session.begin_nested():
+            notify_service.save_choices(
+                session, user.email, _notified_programs(session, user), set(texts(form, "notify")), utc_now()
+            )
+    except AppError as error:
+        return _account_page(request, session, user, error.message, error.status_code)
+    return redirect(request, "/account#notifications", notice="Your email choices are saved.")
 
 
 # ------------------------------------------------------------------------------------- invitations

@@ -45,8 +45,8 @@ from partnerloop.kit.pagination import check_limit
 from partnerloop.kit.time import utc_now
 from partnerloop.kit.urls import website_host
 from partnerloop.models import Alert, Commission, Customer, Event, Program
-from partnerloop.notify.email import enqueue_email
-from partnerloop.notify.recipients import manager_emails
+from partnerloop.notify.email import email_settings
+from partnerloop.notify.service import Action, notify_managers
 from partnerloop.report.dimensions import referrer_host
 from partnerloop.report.metrics import Figures
 from partnerloop.report.repository import daily_partner_figures
@@ -130,12 +130,12 @@ def raise_alert(session: Session, program: Program, finding: Finding, now: datet
 
 def _tell_managers(session: Session, program: Program, alert: Alert) -> None:
     subject = f"[{program.name}] {alert.severity} alert: {alert.kind.replace('_', ' ')}"
-    text = (
-        f"{alert.detail}\n\nKind: {alert.kind} ({alert.category}), subject: {alert.subject}.\n"
-        f"Review it in the dashboard: /manage/alerts/{alert.id}\n"
-    )
-    for recipient in manager_emails(session, program):
-        enqueue_email(session, to=recipient, subject=subject, text=text)
+    base = email_settings().base_url.rstrip("/")
+    notify_managers(
+        session, program, "alert_raised", subject=subject,
+        lines=[alert.detail, f"Kind: {alert.kind} ({alert.category}), subject: {alert.subject}."],
+        action=Action("Review it in the dashboard", f"{base}/manage/alerts/{alert.id}?program={program.id}"),
+    )  # fmt: skip
 
 
 def alert_label(alert: Alert) -> str:

@@ -47,7 +47,8 @@ def send_announcement_batch(session: Session, payload: dict[str, Any]) -> None:
             continue
         subject, text, html = announcements.email_for(settings, program, announcement, delivery.partner_id)
         try:
-            send_now(settings, to=address, subject=subject, text=text, html=html)
+            headers = announcements.list_unsubscribe_headers(settings, program.id, delivery.partner_id)
+            send_now(settings, to=address, subject=subject, text=text, html=html, headers=headers, session=session)
         except Exception as error:  # the relay failed: keep what was sent, retry the rest later
             rest = [d.partner_id for d in deliveries[position:]]
             round_ = int(payload.get("round", 0)) + 1

@@ -30,6 +30,7 @@ from partnerloop.models.monitoring import (
     Goal,
     RollupState,
 )
+from partnerloop.models.notify import DevEmail, NotificationPreference
 from partnerloop.models.partner import Enrollment, Partner
 from partnerloop.models.partner_portal import (
     ApplicationAnswer,
@@ -76,6 +77,7 @@ __all__ = [
     "ConversionRollup",
     "Coupon",
     "Customer",
+    "DevEmail",
     "EngagementSettings",
     "Enrollment",
     "Event",
@@ -89,6 +91,7 @@ __all__ = [
     "LedgerEntry",
     "Link",
     "Member",
+    "NotificationPreference",
     "Partner",
     "PartnerApplication",
     "PartnerEngagement",

@@ -2,7 +2,8 @@
 
 `SMTP_URL` chooses the relay: `smtp://[user:password@]host[:port]` (no encryption: a relay on the
 same machine or network), `smtp+starttls://…` (STARTTLS) or `smtps://…` (TLS from the start). Unset: the
-message is written to the log instead, so local development needs no mail server.
+message is written to the log instead (and kept for the manager's "Sent emails" page, outside production), so
+local development needs no mail server.
 """
 
 from __future__ import annotations
@@ -15,10 +16,12 @@ from email.message import EmailMessage
 from email.utils import make_msgid
 from urllib.parse import unquote, urlsplit
 
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from partnerloop.config import Settings, get_settings
 from partnerloop.jobs.queue import enqueue
+from partnerloop.models import DevEmail
 
 log = logging.getLogger("partnerloop.email")
 
@@ -38,11 +41,22 @@ def email_settings() -> Settings:
     return _configured or get_settings()
 
 
-def enqueue_email(session: Session, *, to: str, subject: str, text: str, html: str | None = None) -> str | None:
-    """Queue one email in the caller's transaction; return the job id."""
-    payload: dict[str, str] = {"to": to, "subject": subject, "text": text}
+def enqueue_email(
+    session: Session,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> str | None:
+    """Queue one email in the caller's transaction (`headers`: extra ones, e.g. List-Unsubscribe); return
+    the job id."""
+    payload: dict[str, object] = {"to": to, "subject": subject, "text": text}
     if html is not None:
         payload["html"] = html
+    if headers:
+        payload["headers"] = dict(headers)
     return enqueue(session, SEND_EMAIL_JOB, payload, max_attempts=6)
 
 
@@ -71,23 +85,44 @@ def parse_smtp_url(url: str) -> SmtpTarget:
     )
 
 
-def build_message(sender: str, to: str, subject: str, text: str, html: str | None) -> EmailMessage:
+def build_message(
+    sender: str, to: str, subject: str, text: str, html: str | None, headers: dict[str, str] | None = None
+) -> EmailMessage:
     message = EmailMessage()
     message["From"] = sender
     message["To"] = to
     message["Subject"] = subject
     message["Message-ID"] = make_msgid(domain="partnerloop")
+    for name, value in (headers or {}).items():
+        message[name] = value
     message.set_content(text)
     if html is not None:
         message.add_alternative(html, subtype="html")
     return message
 
 
-def send_now(settings: Settings, *, to: str, subject: str, text: str, html: str | None = None) -> None:
-    """Hand the message to the SMTP relay (or the log when SMTP_URL is unset); raises on failure."""
-    message = build_message(settings.mail_from, to, subject, text, html)
+def keeps_unsent_emails(settings: Settings) -> bool:
+    """Without SMTP_URL and outside production, emails are kept for the Sent emails page."""
+    return not settings.smtp_url and settings.environment != "production"
+
+
+def send_now(
+    settings: Settings,
+    *,
+    to: str,
+    subject: str,
+    text: str,
+    html: str | None = None,
+    headers: dict[str, str] | None = None,
+    session: Session | None = None,
+) -> None:
+    """Hand the message to the SMTP relay; raises on failure. SMTP_URL unset: write it to the log (INFO, which
+    `partnerloop serve` shows) and, given the caller's `session` outside production, keep it in dev_emails."""
+    message = build_message(settings.mail_from, to, subject, text, html, headers)
     if not settings.smtp_url:
-        log.info("email (SMTP_URL unset, not sent) to %s: %s\n%s", to, subject, text)
+        log.info("email not sent (SMTP_URL unset) to %s: %s\n%s", to, subject, text)
+        if session is not None and keeps_unsent_emails(settings):
+            keep_unsent(session, to=to, subject=subject, text=text, html=html, headers=headers)
         return
     target = parse_smtp_url(settings.smtp_url)
     context = ssl.create_default_context()
@@ -104,3 +139,19 @@ def send_now(settings: Settings, *, to: str, subject: str, text: str, html: str 
         if target.username:
             client.login(target.username, target.password or "")
         client.send_message(message)
+
+
+KEPT_UNSENT = 500  # the Sent emails page shows the newest; older ones are dropped
+
+
+def keep_unsent(
+    session: Session, *, to: str, subject: str, text: str, html: str | None, headers: dict[str, str] | None
+) -> None:
+    """Keep an email that was only logged, dropping the oldest beyond KEPT_UNSENT."""
+    session.add(DevEmail(to_address=to, subject=subject[:998], text=text, html=html, headers=headers or None))
+    session.flush()
+    cutoff = session.execute(
+        select(DevEmail.id).order_by(DevEmail.id.desc()).offset(KEPT_UNSENT).limit(1)
+    ).scalar_one_or_none()
+    if cutoff is not None:
+        session.execute(delete(DevEmail).where(DevEmail.id <= cutoff))

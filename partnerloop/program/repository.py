@@ -39,3 +39,8 @@ def get_program(session: Session, program_id: str) -> Program | None:
 
 def program_by_publishable_key(session: Session, key: str) -> Program | None:
     return session.execute(select(Program).where(Program.publishable_key == key)).scalar_one_or_none()
+
+
+def api_key_by_secret(session: Session, secret: str) -> ApiKey | None:
+    """The key row of this secret, revoked or not."""
+    return session.execute(select(ApiKey).where(ApiKey.key_hash == sha256_hex(secret))).scalar_one_or_none()

@@ -15,6 +15,7 @@ from partnerloop.kit.ids import new_secret, sha256_hex
 from partnerloop.kit.money import normalize_currency
 from partnerloop.kit.urls import check_destination, normalize_domain
 from partnerloop.models import ApiKey, Member, Plan, Program, User, Workspace
+from partnerloop.program import repository
 from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.schemas import ProgramOut, ProgramPatch
 
@@ -48,6 +49,20 @@ def issue_api_key(session: Session, program: Program, name: str) -> str:
     """Create a secret key for the program and return it; only its hash is kept."""
     secret = new_secret(SECRET_KEY_PREFIX)
     session.add(ApiKey(program_id=program.id, name=name, key_hash=sha256_hex(secret), key_prefix=secret[:10]))
+    return secret
+
+
+def keep_api_key(session: Session, program: Program, name: str, secret: str) -> str:
+    """Make `secret` (a key the caller derived, e.g. the demo's) a key of the program unless it is one
+    already; return it. Lets `partnerloop demo` print the same working key on every start. Revoked by a
+    manager: it stays revoked, and a fresh key is issued instead."""
+    row = repository.api_key_by_secret(session, secret)
+    if row is None:
+        session.add(ApiKey(program_id=program.id, name=name, key_hash=sha256_hex(secret), key_prefix=secret[:10]))
+        session.flush()
+        return secret
+    if row.revoked_at is not None or row.program_id != program.id:
+        return issue_api_key(session, program, name)
     return secret
 
 

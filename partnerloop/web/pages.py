@@ -206,6 +206,12 @@ class TooManyAttempts(PageError):
     status_code = 429
 
 
+class EmailNotConfirmed(PageForbidden):
+    """A partner page for a login whose address is not confirmed yet: the page offers to resend the email."""
+
+    resend_verification = True
+
+
 class LoginRequired(Exception):
     """Raised by page dependencies: answered with a redirect to /login?next=…"""
 
@@ -217,12 +223,14 @@ class LoginRequired(Exception):
 def render_page_error(request: Request, error: AppError) -> HTMLResponse:
     """The error as a page. The request's transaction is over: only plain values may be shown (no nav)."""
     titles = {403: "Not allowed", 404: "Not found", 429: "Too many attempts"}
-    return render(
-        request,
-        "account/error.html",
-        {"title": titles.get(error.status_code, "Something is wrong"), "message": error.message, "nav": None},
-        status_code=error.status_code,
-    )
+    resend = bool(getattr(error, "resend_verification", False))
+    context = {
+        "title": "Confirm your email address" if resend else titles.get(error.status_code, "Something is wrong"),
+        "message": error.message,
+        "nav": None,
+        "resend_verification": resend,
+    }
+    return render(request, "account/error.html", context, status_code=error.status_code)
 
 
 # ------------------------------------------------------------------------------ header middleware

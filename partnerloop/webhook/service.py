@@ -8,6 +8,7 @@ from __future__ import annotations
 import base64
 import json
 import secrets
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -155,13 +156,28 @@ def _write_event(
 
 def listens(session: Session, program_id: str, event_type: str) -> bool:
     """Whether an active endpoint of the program takes `event_type` (read once per transaction): callers
-    with a costly payload (a click batch's commissions) build it only then."""
+    with a costly payload (a click batch's commissions) build it only then. A listener's event counts too."""
+    if any(event_type in event_types for event_types in _listeners.values()):
+        return True
     return any(subscribes(events, event_type) for _endpoint_id, events in _endpoints_of(session, program_id))
+
+
+Listener = Callable[[Session, str, str, dict[str, Any]], None]
+_listeners: dict[Listener, frozenset[str]] = {}
+
+
+def add_listener(listener: Listener, event_types: frozenset[str]) -> None:
+    """Also hand every emitted event of `event_types` to `listener(session, program_id, event_type, data)`, in
+    the caller's transaction (notifications listen so; the wiring, job_registry, adds them: no import circle)."""
+    _listeners[listener] = event_types
 
 
 def emit(session: Session, program_id: str, event_type: str, data: dict[str, Any]) -> None:
     """Queue `event_type` with `data` (JSON-ready: a resource's `model_dump(mode="json")`) for every
     active endpoint of the program subscribed to it, in the caller's transaction. No endpoint: nothing."""
+    for listener, event_types in _listeners.items():
+        if event_type in event_types:
+            listener(session, program_id, event_type, data)
     targets = [
         endpoint_id for endpoint_id, events in _endpoints_of(session, program_id) if subscribes(events, event_type)
     ]

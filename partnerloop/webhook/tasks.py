@@ -23,8 +23,8 @@ from standardwebhooks.webhooks import Webhook
 from partnerloop.jobs.queue import SplitJobHandler, enqueue, split_job_handler
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
-from partnerloop.models import WebhookAttempt, WebhookDelivery, WebhookEndpoint
-from partnerloop.notify.email import enqueue_email
+from partnerloop.models import Program, WebhookAttempt, WebhookDelivery, WebhookEndpoint
+from partnerloop.notify.service import Action, notify
 from partnerloop.webhook import repository
 from partnerloop.webhook.rules import (
     AttemptVerdict,
@@ -124,20 +124,18 @@ def _perform(prepared: list[Prepared]) -> list[Sent]:
 
 def _tell_admins(session: Session, endpoint: WebhookEndpoint) -> None:
     settings = webhook_settings()
-    program = repository.program_name(session, endpoint.program_id)
-    page = f"{settings.base_url.rstrip('/')}/manage/webhooks"
-    for email in repository.admin_emails(session, endpoint.program_id):
-        enqueue_email(
-            session,
-            to=email,
-            subject=f"[{program}] Webhook endpoint disabled: {endpoint.url}",
-            text=(
-                f"Partnerloop stopped sending webhooks of {program} to {endpoint.url}.\n\n"
-                f"Why: {endpoint.disabled_reason}\n\n"
-                f"Fix the receiver, then resume the endpoint at {page} (its failed deliveries can be retried there).\n\n"
-                "You get this email because you are an owner or admin of the program's workspace.\n"
-            ),
-        )
+    program = session.get(Program, endpoint.program_id)
+    if program is None:
+        return
+    page = f"{settings.base_url.rstrip('/')}/manage/webhooks?program={program.id}"
+    notify(
+        session, program, "webhook_disabled", repository.admin_emails(session, endpoint.program_id),
+        subject=f"[{program.name}] Webhook endpoint disabled: {endpoint.url}",
+        lines=[f"Partnerloop stopped sending webhooks of {program.name} to {endpoint.url}.",
+               f"Why: {endpoint.disabled_reason}",
+               "Fix the receiver, then resume the endpoint (its failed deliveries can be retried there)."],
+        action=Action("Open the webhook endpoints", page),
+    )  # fmt: skip
 
 
 def _disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:

@@ -36,7 +36,19 @@ class Server:
 
 
 @pytest.fixture
-def server(engine: Engine, database_url: str, smtp: SmtpRecorder, tmp_path: Path) -> Iterator[Server]:  # noqa: F811
+def serve_env() -> dict[str, str]:
+    """Extra environment of `partnerloop serve`: a module overrides this fixture (e.g. SMTP_URL="" for no SMTP)."""
+    return {}
+
+
+@pytest.fixture
+def server(
+    engine: Engine,
+    database_url: str,
+    smtp: SmtpRecorder,  # noqa: F811
+    tmp_path: Path,
+    serve_env: dict[str, str],
+) -> Iterator[Server]:
     """`partnerloop serve` on a free loopback port, on the suite's (migrated, emptied after the test) database."""
     port = free_port()
     base_url = f"http://127.0.0.1:{port}"
@@ -48,6 +60,7 @@ def server(engine: Engine, database_url: str, smtp: SmtpRecorder, tmp_path: Path
         "SMTP_URL": smtp.url,
         "JOB_POLL_INTERVAL_MS": "50",
         "CLICK_FLUSH_INTERVAL_MS": "50",
+        **serve_env,
     }
     log = tmp_path / "serve.log"
     with log.open("wb") as output:

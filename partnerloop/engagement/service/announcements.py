@@ -3,8 +3,6 @@ in batches through the job queue (never to banned or unsubscribed partners)."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -21,8 +19,9 @@ from partnerloop.engagement.rules import AudienceKind, Member, in_audience, shou
 from partnerloop.engagement.schemas import AnnouncementFigures, AnnouncementIn, AnnouncementOut
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import InvalidInput, NotFound
-from partnerloop.kit.time import as_utc
+from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import Announcement, Program
+from partnerloop.notify import unsubscribe
 
 SEND_BATCH_JOB = "engagement.announcement_batch"
 BATCH_SIZE = 200
@@ -192,14 +191,33 @@ def announcements_out(session: Session, announcements: Sequence[Announcement]) -
 
 def unsubscribe_token(secret_key: str, program_id: str, partner_id: str) -> str:
     """The token in an email's unsubscribe link: it turns off this partner's newsletters of this program only."""
-    message = f"newsletter-unsubscribe:{program_id}:{partner_id}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+    return unsubscribe.sign(secret_key, newsletter_scope(program_id, partner_id))
+
+
+def newsletter_scope(program_id: str, partner_id: str) -> str:
+    return f"{NEWSLETTER_TOPIC}:{program_id}:{partner_id}"
+
+
+def list_unsubscribe_headers(settings: Settings, program_id: str, partner_id: str) -> dict[str, str]:
+    """RFC 8058 one-click headers of an announcement email (notify's one unsubscribe address)."""
+    return unsubscribe.headers(unsubscribe.url(settings, newsletter_scope(program_id, partner_id)))
+
+
+def _stop_newsletters(session: Session, parts: list[str]) -> Program | None:
+    """The newsletter topic of notify's unsubscribe address: [program_id, partner_id]."""
+    if len(parts) != 2 or repository.enrollment(session, parts[0], parts[1]) is None:
+        return None
+    newsletter_choice(session, parts[0], parts[1], opt_out=True, now=utc_now())
+    return session.get(Program, parts[0])
+
+
+NEWSLETTER_TOPIC = "newsletter-unsubscribe"
+unsubscribe.add_topic(NEWSLETTER_TOPIC, _stop_newsletters)
 
 
 def click_token(secret_key: str, announcement_id: str, partner_id: str, url: str) -> str:
     """Signs a tracked link, so the click address forwards only to links the announcement holds."""
-    message = f"announcement-click:{announcement_id}:{partner_id}:{url}".encode()
-    return hmac.new(secret_key.encode(), message, hashlib.sha256).hexdigest()[:40]
+    return unsubscribe.sign(secret_key, f"announcement-click:{announcement_id}:{partner_id}:{url}")
 
 
 def tracker(settings: Settings, announcement_id: str, partner_id: str) -> Callable[[str], str]:

@@ -6,6 +6,7 @@ from fastapi import APIRouter
 
 from partnerloop.manage.views.alerts import router as alerts_router
 from partnerloop.manage.views.commissions import router as commissions_router
+from partnerloop.manage.views.emails import router as emails_router
 from partnerloop.manage.views.engagement import router as engagement_router
 from partnerloop.manage.views.goals import router as goals_router
 from partnerloop.manage.views.overview import router as overview_router
@@ -31,5 +32,6 @@ for section in (
     referrals_router,
     programs_router,  # the "New program" form
     settings_router,
+    emails_router,  # the Sent emails page (development, without SMTP_URL)
 ):
     router.include_router(section)

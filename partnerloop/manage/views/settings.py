@@ -15,6 +15,7 @@ from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
 from partnerloop.manage import repository, service
 from partnerloop.manage.views.common import page
+from partnerloop.notify.email import keeps_unsent_emails
 from partnerloop.web.forms import PostedForm, settings_of, text
 
 router = APIRouter(include_in_schema=False)
@@ -54,6 +55,7 @@ def _settings_page(
         "assignable": [role.value for role in assignable_roles(ctx.role)],
         "invite": invite or {"email": "", "role": "manager"},
         "base_url": settings.base_url.rstrip("/"),
+        "emails_kept": keeps_unsent_emails(settings),
     }
     return page(request, ctx, "manage/settings.html", context, status_code)
 

@@ -23,6 +23,7 @@ from partnerloop.models import (
     User,
 )
 from partnerloop.models.partner_portal import DEFAULT_BRAND_COLOR
+from partnerloop.notify import service as notify_service
 from partnerloop.notify.email import enqueue_email
 from partnerloop.partner import repository as partner_repository
 from partnerloop.partner import service as partner_service
@@ -337,6 +338,10 @@ def decide(
         message = emails.application_approved(program.name, partner.name, settings.base_url.rstrip("/"))
     else:
         message = emails.application_rejected(program.name, partner.name, reason)
-    enqueue_email(session, to=partner.email, subject=message.subject, text=message.text)
+    # A notification (kind application_decided): branded, with the partner's choice and an unsubscribe link.
+    notify_service.notify(
+        session, program, "application_decided", [partner.email], subject=message.subject,
+        lines=[paragraph.strip() for paragraph in message.text.split("\n\n") if paragraph.strip()], settings=settings,
+    )  # fmt: skip
     session.flush()
     return enrollment

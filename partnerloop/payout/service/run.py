@@ -388,10 +388,11 @@ def get_payout(session: Session, program: Program, payout_id: str, *, lock: bool
 def _notify(session: Session, payout: Payout) -> None:
     """Email the partner (through the job queue, in this transaction) that the payout was sent or failed."""
     from partnerloop.models import Partner
-    from partnerloop.notify.email import enqueue_email
+    from partnerloop.notify.service import notify
 
     partner = session.get(Partner, payout.partner_id)
-    if partner is None:
+    program = session.get(Program, payout.program_id)
+    if partner is None or program is None:
         return
     amount = format_money(payout.amount, payout.currency)
     if payout.status == PayoutStatus.PAID:
@@ -406,7 +407,8 @@ def _notify(session: Session, payout: Payout) -> None:
             f"Hello {partner.name},\n\nYour payout of {amount} by {payout.method} failed: {payout.failure_reason}\n"
             f"The amount is back in your balance and will be paid again; please check your payout details.\n"
         )
-    enqueue_email(session, to=partner.email, subject=subject, text=text)
+    # A notification (kind payout_sent): branded, with the partner's choice and an unsubscribe link.
+    notify(session, program, "payout_sent", [partner.email], subject=subject, lines=text.strip().split("\n\n"))
 
 
 def settle_paid(session: Session, payout: Payout, reference: str) -> None:
