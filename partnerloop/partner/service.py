@@ -165,7 +165,8 @@ def list_partners(
 
 
 def change_status(session: Session, program: Program, partner_id: str, action: str) -> tuple[Partner, Enrollment]:
-    """approve | reject | deactivate … a partner; a ban settles their commissions too, so it is `ban_partner`."""
+    """approve | reject | deactivate | unban a partner; a ban settles their commissions too, so it is
+    `ban_partner`. An unban leaves the commissions as the ban settled them."""
     if action == "ban":
         raise StatusChangeNotAllowed("A ban settles the partner's commissions: it goes through ban_partner.")
     return _move(session, program, partner_id, action)

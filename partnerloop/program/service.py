@@ -13,8 +13,10 @@ from partnerloop.kit.crypto import hash_password
 from partnerloop.kit.errors import AppError, InvalidInput, NotFound
 from partnerloop.kit.ids import new_secret, sha256_hex
 from partnerloop.kit.money import normalize_currency
+from partnerloop.kit.time import utc_now
 from partnerloop.kit.urls import check_destination, normalize_domain
 from partnerloop.models import ApiKey, Member, Plan, Program, User, Workspace
+from partnerloop.program import repository
 from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.schemas import ProgramOut, ProgramPatch
 
@@ -49,6 +51,22 @@ def issue_api_key(session: Session, program: Program, name: str) -> str:
     secret = new_secret(SECRET_KEY_PREFIX)
     session.add(ApiKey(program_id=program.id, name=name, key_hash=sha256_hex(secret), key_prefix=secret[:10]))
     return secret
+
+
+def api_keys_of(session: Session, program_id: str) -> list[ApiKey]:
+    """The program's API keys, oldest first, revoked ones included (only hashes and prefixes are kept)."""
+    return repository.api_keys_of(session, program_id)
+
+
+def revoke_api_key(session: Session, program: Program, key_id: str) -> ApiKey:
+    """Revoke the program's key (once: revoking again keeps the first time); NotFound for any other key."""
+    key = repository.api_key_of(session, program.id, key_id)
+    if key is None:
+        raise NotFound("No such API key in this program.")
+    if key.revoked_at is None:
+        key.revoked_at = utc_now()
+        session.flush()
+    return key
 
 
 def create_program(
