@@ -19,7 +19,7 @@ from partnerloop.commission.events import announce_created
 from partnerloop.commission.rules import CommissionKind, CommissionStatus, Share
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
-from partnerloop.plan import repository as plan_repository
+from partnerloop.plan import service as plan_service
 from partnerloop.plan.rules import (
     Earnings,
     EventFacts,
@@ -63,7 +63,7 @@ def plan_for(session: Session, program: Program, context: PartnerContext) -> Pla
     )
     if plan_id is None:
         return None
-    plan = plan_repository.get_plan(session, program.id, plan_id)
+    plan = plan_service.find_plan(session, program.id, plan_id)
     return None if plan is None else cached_plan_terms(plan)
 
 

@@ -147,6 +147,11 @@ def enrollment_by_code(session: Session, program_id: str, referral_code: str) ->
     return repository.enrollment_by_code(session, program_id, referral_code)
 
 
+def partner_by_email(session: Session, workspace_id: str, email: str) -> Partner | None:
+    """The workspace's partner with this (normalized) email, enrolled anywhere or not."""
+    return repository.partner_by_email(session, workspace_id, email)
+
+
 def get_partner(session: Session, program: Program, partner_id: str) -> tuple[Partner, Enrollment]:
     found = repository.get_enrolled(session, program.id, partner_id)
     if found is None:

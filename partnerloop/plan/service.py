@@ -104,6 +104,11 @@ def find_plan(session: Session, program_id: str, plan_id: str) -> Plan | None:
     return repository.get_plan(session, program_id, plan_id)
 
 
+def plans_by_id(session: Session, plan_ids: set[str]) -> dict[str, Plan]:
+    """The plans with these ids (of any program: the caller chose them from its enrollments), by id."""
+    return repository.plans_by_id(session, plan_ids)
+
+
 def plans_of(session: Session, program_id: str) -> list[Plan]:
     """Every plan of the program, oldest first."""
     return repository.plans_of(session, program_id)

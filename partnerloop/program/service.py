@@ -53,6 +53,20 @@ def issue_api_key(session: Session, program: Program, name: str) -> str:
     return secret
 
 
+def program_for_api_key(session: Session, token: str) -> Program | None:
+    """The program whose unrevoked secret key this is, else None."""
+    return repository.program_for_api_key(session, token)
+
+
+def program_id_for_api_key(session: Session, token: str) -> str | None:
+    return repository.program_id_for_api_key(session, token)
+
+
+def program_by_publishable_key(session: Session, key: str) -> Program | None:
+    """The program of a publishable (browser) key, else None."""
+    return repository.program_by_publishable_key(session, key)
+
+
 def api_keys_of(session: Session, program_id: str) -> list[ApiKey]:
     """The program's API keys, oldest first, revoked ones included (only hashes and prefixes are kept)."""
     return repository.api_keys_of(session, program_id)

@@ -23,7 +23,7 @@ from partnerloop.models import Enrollment, Partner
 from partnerloop.partner import figures as partner_figures
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import BanCommissions, EnrollmentStatus, next_status
-from partnerloop.partner_portal import repository as portal_repository
+from partnerloop.partner_portal.service import application as application_service
 from partnerloop.plan import service as plan_service
 from partnerloop.web.forms import PostedForm, settings_of, text, texts
 from partnerloop.web.pages import PageNotFound
@@ -190,7 +190,8 @@ def _applications_page(
         ctx.session, ctx.program, search="", status="pending", group_id="", sort="newest", offset=0, limit=200
     )
     answers = {
-        row.partner.id: row for row in portal_repository.applications(ctx.session, ctx.program.id, "pending", limit=200)
+        row.partner.id: row
+        for row in application_service.applications(ctx.session, ctx.program.id, "pending", limit=200)
     }
     return page(
         request,

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
+from partnerloop.conversion.replay import sale_shares
 from partnerloop.group import service as group_service
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.money import format_rate
@@ -132,7 +133,7 @@ def _comparison(ctx: ManagerContext, plan: Plan, starts: str | None, to: str | N
     error: str | None = None
     try:
         window = SimulateIn(starts=date.fromisoformat(shown["from"]), to=date.fromisoformat(shown["to"]))
-        result = simulation.simulate(ctx.session, ctx.program, plan, window)
+        result = simulation.simulate(ctx.session, ctx.program, plan, window, sale_shares)
     except ValueError:  # date.fromisoformat, and pydantic's ValidationError
         error = "Give both dates as YYYY-MM-DD."
     except AppError as problem:
