@@ -26,6 +26,7 @@ from partnerloop.kit.money import prorate, round_half_away
 from partnerloop.kit.time import as_utc
 from partnerloop.models import Plan, Program
 from partnerloop.plan import repository
+from partnerloop.plan.bonuses import reached_bonuses
 from partnerloop.plan.rules import (
     CreditShare,
     Earnings,
@@ -38,7 +39,6 @@ from partnerloop.plan.rules import (
     needs_customer_earned,
     period_key,
     period_start,
-    reached_bonuses,
 )
 from partnerloop.plan.schemas import (
     MAX_SIMULATION_DAYS,
@@ -283,6 +283,26 @@ class Replay:
             partner.leads += 1
 
 
+def _partner_row(partner_id: str, partner: _Partner, was: int, clv: tuple[int, int]) -> SimulatedPartner:
+    """One partner's line: now vs proposed, and commissions as a share of their customers' lifetime value."""
+    customers, value = clv
+    return SimulatedPartner(
+        partner_id=partner_id,
+        name=partner.name,
+        group=partner.group_name,
+        leads=partner.leads,
+        sales=partner.sales,
+        revenue_amount=partner.revenue,
+        current_amount=was,
+        proposed_amount=partner.proposed,
+        difference_amount=partner.proposed - was,
+        customers=customers,
+        average_clv_amount=round_half_away(Fraction(value, customers)) if customers else None,
+        current_share_of_clv_bps=_share_bps(was, value),
+        proposed_share_of_clv_bps=_share_bps(partner.proposed, value),
+    )
+
+
 def simulate(
     session: Session, program: Program, plan: Plan, body: SimulateIn, shares: SaleShares | None = None
 ) -> SimulationOut:
@@ -300,29 +320,11 @@ def simulate(
         replay.feed(row)
     current = repository.recorded_in_window(session, program.id, start, end)
     values = repository.customer_values(session, program.id, start, end)
-    rows: list[SimulatedPartner] = []
-    for partner_id, partner in partners.items():
-        was = current.get(partner_id, 0)
-        customers, value = values.get(partner_id, (0, 0))
-        if not (partner.leads or partner.sales or was):
-            continue
-        rows.append(
-            SimulatedPartner(
-                partner_id=partner_id,
-                name=partner.name,
-                group=partner.group_name,
-                leads=partner.leads,
-                sales=partner.sales,
-                revenue_amount=partner.revenue,
-                current_amount=was,
-                proposed_amount=partner.proposed,
-                difference_amount=partner.proposed - was,
-                customers=customers,
-                average_clv_amount=round_half_away(Fraction(value, customers)) if customers else None,
-                current_share_of_clv_bps=_share_bps(was, value),
-                proposed_share_of_clv_bps=_share_bps(partner.proposed, value),
-            )
-        )
+    rows = [
+        _partner_row(partner_id, partner, current.get(partner_id, 0), values.get(partner_id, (0, 0)))
+        for partner_id, partner in partners.items()
+        if partner.leads or partner.sales or current.get(partner_id, 0)
+    ]
     rows.sort(key=lambda row: (-row.proposed_amount, -row.current_amount, row.name))
     revenue = sum(partner.revenue for partner in partners.values())
     current_total = sum(current.values())
