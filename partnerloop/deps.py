@@ -12,11 +12,13 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import service as commission_service
 from partnerloop.config import Settings
+from partnerloop.conversion import replay
 from partnerloop.db import transaction
 from partnerloop.engagement.service import tiers as engagement_tiers
 from partnerloop.kit.errors import Unauthorized
 from partnerloop.models import Program
 from partnerloop.partner.service import PerksOf, SettleCommissions
+from partnerloop.plan.simulation import SaleShares
 from partnerloop.program import repository as program_repository
 
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -98,3 +100,12 @@ def partner_perks() -> PerksOf:
 
 
 PartnerPerks = Annotated[PerksOf, Depends(partner_perks)]
+
+
+def sale_shares() -> SaleShares:
+    """How the plan simulator splits a past sale by the program's multi-touch model, as a live sale is:
+    wired here, as plan may not import conversion."""
+    return replay.sale_shares
+
+
+SaleSplit = Annotated[SaleShares, Depends(sale_shares)]

@@ -34,7 +34,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Program
 from partnerloop.partner.rules import EnrollmentStatus
-from partnerloop.plan import repository as plan_repository
+from partnerloop.plan import service as plan_service
 from partnerloop.plan.rules import Earnings, EventFacts, PlanTerms, capped_periods, choose_plan_id, period_start
 from partnerloop.plan.service import cached_plan_terms
 from partnerloop.webhook.service import listens
@@ -116,7 +116,7 @@ def _price(session: Session, clicks: list[ClickFacts]) -> ClickCommissions:
         plan_id = choose_plan_id(enrollment.plan_id, group.plan_id if group else None, programs[key[0]].default_plan_id)
         if plan_id is not None:
             chosen[key] = plan_id
-    stored_plans = plan_repository.plans_by_id(session, set(chosen.values()))
+    stored_plans = plan_service.plans_by_id(session, set(chosen.values()))
     plans: dict[tuple[str, str], PlanTerms] = {}
     for key, plan_id in chosen.items():
         stored = stored_plans.get(plan_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -19,7 +20,8 @@ from partnerloop.commission.events import announce_created
 from partnerloop.commission.rules import CommissionKind, CommissionStatus, Share
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
-from partnerloop.plan import repository as plan_repository
+from partnerloop.plan import service as plan_service
+from partnerloop.plan.bonuses import reached_bonuses
 from partnerloop.plan.rules import (
     Earnings,
     EventFacts,
@@ -31,7 +33,6 @@ from partnerloop.plan.rules import (
     needed_stats,
     needs_customer_earned,
     period_start,
-    reached_bonuses,
 )
 from partnerloop.plan.service import cached_plan_terms
 
@@ -63,7 +64,7 @@ def plan_for(session: Session, program: Program, context: PartnerContext) -> Pla
     )
     if plan_id is None:
         return None
-    plan = plan_repository.get_plan(session, program.id, plan_id)
+    plan = plan_service.find_plan(session, program.id, plan_id)
     return None if plan is None else cached_plan_terms(plan)
 
 
@@ -195,6 +196,127 @@ def _share_facts(
     return plan, facts
 
 
+def _split_pricings(
+    session: Session,
+    program: Program,
+    split: CreditSplit,
+    credited: tuple[PartnerContext, PlanTerms | None, EventFacts],
+    *,
+    event: Event,
+    customer: Customer,
+    sale: SaleFacts,
+) -> list[_Pricing]:
+    """Each touching partner's share of the sale, priced under their own plan and facts (all read first)."""
+    read = [
+        (share, *_share_facts(session, program, share, split, credited, event=event, customer=customer, sale=sale))
+        for share in split.shares
+    ]
+    return [
+        _Pricing(share.partner_id, share.click_id, share_plan,
+                 compute_earnings(share_plan, share_facts, program.currency, share.credit), share.credit.label)
+        for share, share_plan, share_facts in read
+    ]  # fmt: skip
+
+
+def _share_data(
+    priced: Earnings, split: CreditSplit, credited_partner_id: str, unearned: Sequence[tuple[str, str, str]]
+) -> dict[str, Any]:
+    """A share's explanation data: the model, who was credited, and the shares that earned nothing."""
+    return {
+        **priced.explanation_data,
+        "share": {
+            **priced.explanation_data.get("share", {}),
+            "model": split.model,
+            "credited_partner_id": credited_partner_id,
+            "unearned": [
+                {"partner_id": partner_id, "label": label, "reason": why} for partner_id, label, why in unearned
+            ],
+        },
+    }
+
+
+def _insert_earned(
+    session: Session,
+    program: Program,
+    pricing: _Pricing,
+    priced: Earnings,
+    explanation_data: dict[str, Any],
+    *,
+    kind: str,
+    event: Event,
+    customer: Customer,
+    sale: SaleFacts | None,
+) -> Commission | None:
+    """The pending commission of one priced partner (None: recorded already), posted to the ledger."""
+    assert pricing.plan is not None  # compute_earnings earns nothing without a plan
+    commission = repository.insert_commission(
+        session,
+        {
+            "program_id": program.id,
+            "partner_id": pricing.partner_id,
+            "customer_id": customer.id,
+            "event_id": event.id,
+            "click_id": pricing.click_id,
+            "kind": kind,
+            "reverses_id": "",
+            "amount": sale.original_amount if sale else 0,
+            "currency": sale.original_currency if sale else program.currency,
+            "program_amount": sale.amount if sale else None,
+            "fx_rate": sale.fx_rate if sale else None,
+            "earnings_amount": priced.earnings_amount,
+            "earnings_currency": priced.earnings_currency,
+            "status": CommissionStatus.PENDING.value,
+            "plan_id": pricing.plan.id,
+            "rule_index": priced.rule_index,
+            "rule": priced.rule,
+            "explanation": priced.explanation,
+            "explanation_data": explanation_data,
+            "occurred_at": event.occurred_at,
+            "hold_until": hold_until(program, event.occurred_at),
+        },
+    )
+    if commission is not None:
+        ledger.post_commission_created(session, commission, actor=TRACKING)
+    return commission
+
+
+def _insert_bonuses(
+    session: Session, program: Program, partner_id: str, plan: PlanTerms | None, facts: EventFacts, event: Event
+) -> list[Commission]:
+    """The plan bonuses the event reached for the credited partner (each at most once), posted to the ledger."""
+    created = []
+    for bonus in reached_bonuses(plan, facts, program.currency):
+        assert plan is not None
+        row = repository.insert_bonus(
+            session,
+            {
+                "program_id": program.id,
+                "partner_id": partner_id,
+                "customer_id": None,
+                "event_id": None,
+                "trigger_event_id": event.id,
+                "click_id": None,
+                "kind": CommissionKind.BONUS.value,
+                "reverses_id": "",
+                "amount": 0,
+                "currency": program.currency,
+                "earnings_amount": bonus.earnings_amount,
+                "earnings_currency": bonus.earnings_currency,
+                "status": CommissionStatus.PENDING.value,
+                "plan_id": plan.id,
+                "bonus_key": bonus.bonus_key,
+                "explanation": bonus.explanation,
+                "explanation_data": bonus.explanation_data,
+                "occurred_at": event.occurred_at,
+                "hold_until": hold_until(program, event.occurred_at),
+            },
+        )
+        if row is not None:
+            ledger.post_commission_created(session, row, actor=TRACKING)
+            created.append(row)
+    return created
+
+
 def earn(
     session: Session,
     program: Program,
@@ -220,19 +342,9 @@ def earn(
     plan = plan_for(session, program, context)
     facts = gather_facts(session, program, plan, context, event=event, customer=customer, sale=sale)
     # Read every partner's facts first, then decide for each, then write.
-    pricings: list[_Pricing] = []
     if split is not None and sale is not None:
-        shares = split.shares
-        read = [
-            (share, *_share_facts(session, program, share, split, (context, plan, facts),
-                                  event=event, customer=customer, sale=sale))
-            for share in shares
-        ]  # fmt: skip
-        pricings = [
-            _Pricing(share.partner_id, share.click_id, share_plan,
-                     compute_earnings(share_plan, share_facts, program.currency, share.credit), share.credit.label)
-            for share, share_plan, share_facts in read
-        ]  # fmt: skip
+        credited = (context, plan, facts)
+        pricings = _split_pricings(session, program, split, credited, event=event, customer=customer, sale=sale)
     else:
         pricings = [_Pricing(enrollment.partner_id, click_id, plan, compute_earnings(plan, facts, program.currency))]
     unearned = [
@@ -246,79 +358,16 @@ def earn(
         priced = pricing.priced
         if not isinstance(priced, Earnings):
             continue
-        assert pricing.plan is not None  # compute_earnings earns nothing without a plan
-        explanation_data = priced.explanation_data
+        data = priced.explanation_data
         if pricing.label is not None:
             assert split is not None
-            explanation_data = {
-                **explanation_data,
-                "share": {
-                    **explanation_data.get("share", {}),
-                    "model": split.model,
-                    "credited_partner_id": enrollment.partner_id,
-                    "unearned": [
-                        {"partner_id": partner_id, "label": label, "reason": why} for partner_id, label, why in unearned
-                    ],
-                },
-            }
-        commission = repository.insert_commission(
-            session,
-            {
-                "program_id": program.id,
-                "partner_id": pricing.partner_id,
-                "customer_id": customer.id,
-                "event_id": event.id,
-                "click_id": pricing.click_id,
-                "kind": facts.kind,
-                "reverses_id": "",
-                "amount": sale.original_amount if sale else 0,
-                "currency": sale.original_currency if sale else program.currency,
-                "program_amount": sale.amount if sale else None,
-                "fx_rate": sale.fx_rate if sale else None,
-                "earnings_amount": priced.earnings_amount,
-                "earnings_currency": priced.earnings_currency,
-                "status": CommissionStatus.PENDING.value,
-                "plan_id": pricing.plan.id,
-                "rule_index": priced.rule_index,
-                "rule": priced.rule,
-                "explanation": priced.explanation,
-                "explanation_data": explanation_data,
-                "occurred_at": event.occurred_at,
-                "hold_until": hold_until(program, event.occurred_at),
-            },
+            data = _share_data(priced, split, enrollment.partner_id, unearned)
+        commission = _insert_earned(
+            session, program, pricing, priced, data, kind=facts.kind, event=event, customer=customer, sale=sale
         )
         if commission is not None:
-            ledger.post_commission_created(session, commission, actor=TRACKING)
             created.append(commission)
-    for bonus in reached_bonuses(plan, facts, program.currency):
-        assert plan is not None
-        row = repository.insert_bonus(
-            session,
-            {
-                "program_id": program.id,
-                "partner_id": enrollment.partner_id,
-                "customer_id": None,
-                "event_id": None,
-                "trigger_event_id": event.id,
-                "click_id": None,
-                "kind": CommissionKind.BONUS.value,
-                "reverses_id": "",
-                "amount": 0,
-                "currency": program.currency,
-                "earnings_amount": bonus.earnings_amount,
-                "earnings_currency": bonus.earnings_currency,
-                "status": CommissionStatus.PENDING.value,
-                "plan_id": plan.id,
-                "bonus_key": bonus.bonus_key,
-                "explanation": bonus.explanation,
-                "explanation_data": bonus.explanation_data,
-                "occurred_at": event.occurred_at,
-                "hold_until": hold_until(program, event.occurred_at),
-            },
-        )
-        if row is not None:
-            ledger.post_commission_created(session, row, actor=TRACKING)
-            created.append(row)
+    created += _insert_bonuses(session, program, enrollment.partner_id, plan, facts, event)
     announce_created(session, created)
     if not created and (reason is None or any(isinstance(pricing.priced, Earnings) for pricing in pricings)):
         return repository.commissions_of_event(session, event.id), None  # recorded already

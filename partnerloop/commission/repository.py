@@ -352,3 +352,133 @@ def unpaid_commissions_of(session: Session, program_id: str, partner_id: str) ->
             .with_for_update()
         ).scalars()
     )
+
+
+# ---------------------------------------------------------------- figures the dashboard reads
+
+
+def _moment() -> Any:
+    """When a commission counts in a window: its event's time, else its creation."""
+    return func.coalesce(Commission.occurred_at, Commission.created_at)
+
+
+def _counted(program_id: str, since: datetime | None, before: datetime | None) -> list[Any]:
+    """Commissions that count as earned (not rejected) in [since, before)."""
+    where = [Commission.program_id == program_id, Commission.status != CommissionStatus.REJECTED]
+    if since is not None:
+        where.append(_moment() >= since)
+    if before is not None:
+        where.append(_moment() < before)
+    return where
+
+
+def earned_by_currency(
+    session: Session, program_id: str, since: datetime | None, before: datetime | None, partner_id: str | None
+) -> dict[str, int]:
+    """Earnings per currency in the window (of `partner_id`, or of everyone)."""
+    statement = select(Commission.earnings_currency, func.sum(Commission.earnings_amount)).where(
+        *_counted(program_id, since, before)
+    )
+    if partner_id is not None:
+        statement = statement.where(Commission.partner_id == partner_id)
+    rows = session.execute(statement.group_by(Commission.earnings_currency)).all()
+    return {str(currency): int(total or 0) for currency, total in rows}
+
+
+def earned_by_partner(
+    session: Session, program_id: str, currency: str, since: datetime | None, before: datetime | None
+) -> dict[str, int]:
+    """Per partner with commissions in the window: their earnings in `currency`."""
+    rows = session.execute(
+        select(Commission.partner_id, func.sum(Commission.earnings_amount))
+        .where(*_counted(program_id, since, before), Commission.earnings_currency == currency)
+        .group_by(Commission.partner_id)
+    ).all()
+    return {str(partner_id): int(total or 0) for partner_id, total in rows}
+
+
+def status_counts(session: Session, program_id: str) -> dict[str, int]:
+    """How many commissions (not reversals) the program has in each status."""
+    rows = session.execute(
+        select(Commission.status, func.count())
+        .where(Commission.program_id == program_id, Commission.kind != "reversal")
+        .group_by(Commission.status)
+    ).all()
+    return {str(status): int(count) for status, count in rows}
+
+
+def filtered(
+    program_id: str,
+    *,
+    statuses: tuple[str, ...],
+    partner_id: str,
+    kind: str,
+    partner_ids: tuple[str, ...] | None,
+    commission_id: str,
+    since: datetime | None,
+    until: datetime | None,
+) -> Select[Commission]:
+    """The program's commissions with these statuses, partner, kind and event time in [since, until); with
+    `partner_ids` and/or `commission_id`: only those partners' commissions or that one commission."""
+    statement = select(Commission).where(Commission.program_id == program_id)
+    if statuses:
+        statement = statement.where(Commission.status.in_(statuses))
+    if partner_id:
+        statement = statement.where(Commission.partner_id == partner_id)
+    if kind:
+        statement = statement.where(Commission.kind == kind)
+    chosen: list[ColumnElement[bool]] = []
+    if partner_ids is not None:
+        chosen.append(Commission.partner_id.in_(partner_ids))
+    if commission_id:
+        chosen.append(Commission.id == commission_id)
+    if chosen:
+        statement = statement.where(or_(*chosen))
+    if since is not None:
+        statement = statement.where(_moment() >= since)
+    if until is not None:
+        statement = statement.where(_moment() < until)
+    return statement
+
+
+def count_of(session: Session, statement: Select[Commission]) -> int:
+    return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
+
+
+def page_of_filtered(session: Session, statement: Select[Commission], offset: int, limit: int) -> list[Commission]:
+    """Newest first."""
+    ordered = statement.order_by(Commission.created_at.desc(), Commission.id.desc()).offset(offset).limit(limit)
+    return list(session.execute(ordered).scalars())
+
+
+def stream_filtered(session: Session, statement: Select[Commission], batch: int) -> Any:
+    """Oldest first, fetched `batch` rows at a time."""
+    ordered = statement.order_by(Commission.created_at, Commission.id).execution_options(yield_per=batch)
+    return session.execute(ordered).scalars()
+
+
+def sums_of_filtered(session: Session, statement: Select[Commission]) -> dict[str, int]:
+    matching = statement.subquery()
+    rows = session.execute(
+        select(matching.c.earnings_currency, func.sum(matching.c.earnings_amount)).group_by(
+            matching.c.earnings_currency
+        )
+    ).all()
+    return {str(currency): int(total or 0) for currency, total in rows}
+
+
+def partner_commissions(session: Session, program_id: str, partner_id: str, limit: int) -> list[Commission]:
+    return list(
+        session.execute(
+            select(Commission)
+            .where(Commission.program_id == program_id, Commission.partner_id == partner_id)
+            .order_by(Commission.created_at.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def has_commissions(session: Session, program_id: str) -> bool:
+    return (
+        session.execute(select(Commission.id).where(Commission.program_id == program_id).limit(1)).first() is not None
+    )

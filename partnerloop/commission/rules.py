@@ -5,35 +5,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
-from enum import StrEnum
 
 from partnerloop.kit.money import format_money, prorate
 from partnerloop.kit.time import MAX_CLOCK_SKEW, as_utc
+from partnerloop.models.conversion import CommissionKind as CommissionKind  # re-exported: the status lives by its table
+from partnerloop.models.conversion import CommissionStatus as CommissionStatus
 from partnerloop.partner.rules import BanCommissions
 from partnerloop.plan.rules import CreditShare, Earnings, EventFacts, NoEarnings, PlanTerms, compute_earnings
-
-
-class CommissionStatus(StrEnum):
-    PENDING = "pending"
-    ON_HOLD = "on_hold"
-    APPROVED = "approved"
-    PAID = "paid"
-    REVERSED = "reversed"
-    REJECTED = "rejected"
-
-    @property
-    def is_payable(self) -> bool:
-        """Approved commissions (past their hold: see `is_payable_at`) go into the next payout."""
-        return self is CommissionStatus.APPROVED
-
-    @property
-    def is_owed(self) -> bool:
-        """Still earnings of the partner: a refund reverses these, and only these."""
-        return self not in (CommissionStatus.REJECTED, CommissionStatus.REVERSED)
-
-    @property
-    def is_paid(self) -> bool:
-        return self is CommissionStatus.PAID
 
 
 @dataclass(frozen=True)
@@ -60,25 +38,6 @@ def is_payable_at(status: CommissionStatus, hold_until: datetime, cutoff: dateti
 def approval_hold_until(hold_until: datetime, approved_at: datetime) -> datetime:
     """A manager's explicit approval ends the hold at the approval: the earnings are payable from then."""
     return min(hold_until, approved_at)
-
-
-class CommissionKind(StrEnum):
-    CLICK = "click"
-    LEAD = "lead"
-    SALE = "sale"
-    REVERSAL = "reversal"  # a refund's share of a sale commission (negative)
-    BONUS = "bonus"  # a plan bonus, once per partner, bonus and period
-    MANUAL = "manual"  # made by a person: positive, or negative (a clawback of no commission in particular)
-    CLAWBACK = "clawback"  # a person took back (part of) a commission (negative)
-
-    @property
-    def follows_original(self) -> bool:
-        """Reversals and clawbacks take their status from the commission they reverse."""
-        return self in (CommissionKind.REVERSAL, CommissionKind.CLAWBACK)
-
-    @property
-    def can_be_clawed_back(self) -> bool:
-        return self not in (CommissionKind.REVERSAL, CommissionKind.CLAWBACK)
 
 
 # action -> (target, statuses it may start from)

@@ -45,7 +45,7 @@ from partnerloop.ledger import service as ledger
 from partnerloop.models import Commission, Enrollment, Event, Program
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import BanCommissions
-from partnerloop.plan import repository as plan_repository
+from partnerloop.plan import service as plan_service
 from partnerloop.plan.rules import PlanTerms
 from partnerloop.plan.service import cached_plan_terms
 
@@ -87,9 +87,7 @@ class PaymentNotAllowed(Conflict):
 def partner_plan(session: Session, program: Program, enrollment: Enrollment | None) -> PlanTerms | None:
     """The plan pricing the partner's commissions: their own, else their group's, else the program's default."""
     if enrollment is None:
-        plan = (
-            plan_repository.get_plan(session, program.id, program.default_plan_id) if program.default_plan_id else None
-        )
+        plan = plan_service.find_plan(session, program.id, program.default_plan_id) if program.default_plan_id else None
         return None if plan is None else cached_plan_terms(plan)
     return plan_for(session, program, partner_context(session, program, enrollment))
 

@@ -22,7 +22,7 @@ from partnerloop.deps import bearer_token
 from partnerloop.kit.errors import Unauthorized
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program
-from partnerloop.program import repository as program_repository
+from partnerloop.program import service as program_service
 from partnerloop.tracking.buffer import ClickBuffer
 
 router = APIRouter(prefix="/api/v1/track", tags=["tracking"])
@@ -36,7 +36,7 @@ def _program(request: Request) -> Program:
     if token is None:
         raise Unauthorized("Send the program's secret API key as 'Authorization: Bearer <api_key>'.")
     with transaction(request.app.state.engine, writes=False) as session:
-        program = program_repository.program_for_api_key(session, token)
+        program = program_service.program_for_api_key(session, token)
     if program is None:
         raise Unauthorized("The API key is not valid (unknown or revoked).")
     return program

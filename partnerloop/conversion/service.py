@@ -185,13 +185,14 @@ def _first_click(
     return _click_touch(session, program, touches[0].click_id)
 
 
-def _credit_split(session: Session, program: Program, customer: Customer, event: Event) -> CreditSplit | None:
+def credit_split(session: Session, program: Program, customer: Customer, converted_at: datetime) -> CreditSplit | None:
     """Under a multi-touch model, the touches of approved partners a sale's commission is split over,
-    with their enrollments (None when fewer than two partners touched)."""
+    with their enrollments (None when fewer than two partners touched). The plan simulator replays
+    past sales through this too (`conversion/replay.py`)."""
     model = AttributionModel(program.attribution_model)
     if not model.splits:
         return None
-    touches = _window_touches(session, program, customer, event.occurred_at)
+    touches = _window_touches(session, program, customer, converted_at)
     approved: dict[str, Enrollment] = {}
     for partner_id in sorted({touch.partner_id for touch in touches}):
         enrollment = partner_service.enrollment_of(session, program.id, partner_id)
@@ -200,7 +201,7 @@ def _credit_split(session: Session, program: Program, customer: Customer, event:
     touches = [touch for touch in touches if touch.partner_id in approved]
     if len(approved) < 2:
         return None
-    shares = split_shares(model, touches, event.occurred_at)
+    shares = split_shares(model, touches, converted_at)
     return CreditSplit(model.value, tuple(shares), enrollments=approved)
 
 
@@ -246,7 +247,7 @@ def _attribute_and_earn(
         customer=customer,
         sale=sale,
         click_id=customer.click_id,
-        split=_credit_split(session, program, customer, event) if sale is not None else None,
+        split=credit_split(session, program, customer, event.occurred_at) if sale is not None else None,
     )
     if reason is not None:
         event.note = reason

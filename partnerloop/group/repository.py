@@ -36,3 +36,7 @@ def list_groups(session: Session, program_id: str, cursor: str | None, limit: in
     statement = select(Group).where(Group.program_id == program_id)
     rows = list(session.execute(paginate(statement, Group.id, cursor, limit)).scalars())
     return page_of(rows, limit, lambda group: group.id)
+
+
+def groups_by_name(session: Session, program_id: str) -> list[Group]:
+    return list(session.execute(select(Group).where(Group.program_id == program_id).order_by(Group.name)).scalars())

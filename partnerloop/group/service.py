@@ -82,3 +82,13 @@ def list_groups(
     session: Session, program: Program, *, cursor: str | None, limit: int
 ) -> tuple[list[Group], str | None]:
     return repository.list_groups(session, program.id, cursor, limit)
+
+
+def groups_by_name(session: Session, program_id: str) -> list[Group]:
+    """Every group of the program, by name."""
+    return repository.groups_by_name(session, program_id)
+
+
+def find_group(session: Session, program_id: str, group_id: str) -> Group | None:
+    """The program's group, or None (another program's group is None too)."""
+    return repository.get_group(session, program_id, group_id)

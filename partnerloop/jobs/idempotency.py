@@ -29,7 +29,7 @@ from partnerloop.jobs.rules import (
 )
 from partnerloop.kit.time import utc_now
 from partnerloop.models import IdempotencyKey
-from partnerloop.program import repository as program_repository
+from partnerloop.program import service as program_service
 
 log = logging.getLogger("partnerloop.idempotency")
 
@@ -172,7 +172,7 @@ class IdempotencyMiddleware:
 
     def _program_id(self, token: str) -> str | None:
         with transaction(self.engine, writes=False) as session:
-            return program_repository.program_id_for_api_key(session, token)
+            return program_service.program_id_for_api_key(session, token)
 
     def _begin(self, program_id: str, key: str, request_hash: str) -> _Begun | StoredResponse | IdempotencyDecision:
         """Insert the key as in progress, or say what the stored one means for this request."""

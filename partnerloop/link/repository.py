@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from datetime import date
+from typing import Any
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -33,3 +36,55 @@ def click_totals(session: Session, link_ids: list[str]) -> dict[str, tuple[int, 
         .group_by(ClickRollup.link_id)
     ).all()
     return {link_id: (int(total or 0), int(unique or 0)) for link_id, total, unique in rows}
+
+
+def _rollups(program_id: str, first_day: date | None, last_day: date | None) -> list[Any]:
+    where = [ClickRollup.program_id == program_id]
+    if first_day is not None:
+        where.append(ClickRollup.day >= first_day)
+    if last_day is not None:
+        where.append(ClickRollup.day <= last_day)
+    return where
+
+
+def click_sum(
+    session: Session, program_id: str, first_day: date | None, last_day: date | None, partner_id: str | None
+) -> int:
+    """Recorded clicks of the program's links on the days [first_day, last_day]."""
+    statement = select(func.coalesce(func.sum(ClickRollup.clicks), 0)).where(*_rollups(program_id, first_day, last_day))
+    if partner_id is not None:
+        statement = statement.where(ClickRollup.partner_id == partner_id)
+    return int(session.execute(statement).scalar_one())
+
+
+def clicks_by_day(session: Session, program_id: str, first_day: date, last_day: date) -> list[tuple[date, int]]:
+    rows = session.execute(
+        select(ClickRollup.day, func.sum(ClickRollup.clicks))
+        .where(*_rollups(program_id, first_day, last_day))
+        .group_by(ClickRollup.day)
+    ).all()
+    return [(day, int(total or 0)) for day, total in rows]
+
+
+def clicks_by_partner(
+    session: Session, program_id: str, first_day: date | None, last_day: date | None
+) -> dict[str, int]:
+    rows = session.execute(
+        select(ClickRollup.partner_id, func.sum(ClickRollup.clicks))
+        .where(*_rollups(program_id, first_day, last_day), ClickRollup.partner_id.is_not(None))
+        .group_by(ClickRollup.partner_id)
+    ).all()
+    return {str(partner_id): int(total or 0) for partner_id, total in rows}
+
+
+def partner_links(session: Session, program_id: str, partner_id: str) -> list[tuple[Link, int]]:
+    """The partner's live links, newest first, with their recorded clicks."""
+    clicks = func.coalesce(func.sum(ClickRollup.clicks), 0)
+    rows = session.execute(
+        select(Link, clicks)
+        .outerjoin(ClickRollup, ClickRollup.link_id == Link.id)
+        .where(Link.program_id == program_id, Link.partner_id == partner_id, Link.deleted_at.is_(None))
+        .group_by(Link.id)
+        .order_by(Link.created_at.desc())
+    ).all()
+    return [(row[0], int(row[1])) for row in rows]

@@ -12,20 +12,20 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from partnerloop.commission import figures as commission_figures
 from partnerloop.commission import service as commission_service
 from partnerloop.config import Settings
+from partnerloop.conversion import figures as conversion_figures
 from partnerloop.group import service as group_service
 from partnerloop.group.schemas import GroupIn, GroupPatch
 from partnerloop.kit import spreadsheet
 from partnerloop.kit.errors import AppError, InvalidInput, NotFound
 from partnerloop.kit.money import format_money, normalize_currency
-from partnerloop.kit.time import utc_now
-from partnerloop.manage import repository
 from partnerloop.manage.rules import parse_amount, split_list
-from partnerloop.models import ApiKey, Commission, Event, Group, PartnerNote, Program
+from partnerloop.models import ApiKey, Group, PartnerNote, Program
+from partnerloop.partner import figures as partner_figures
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import BanCommissions
 from partnerloop.partner.schemas import PartnerPatch
@@ -131,9 +131,9 @@ def change_partner_status(
     commissions: BanCommissions = BanCommissions.REJECT,
     actor: str,
 ) -> BulkOutcome:
-    """ban | deactivate | approve partners (each transition checked by the partner domain); a ban
-    rejects or holds their unpaid commissions as `commissions` says."""
-    if action not in ("ban", "deactivate", "approve"):
+    """ban | unban | deactivate | approve partners (each transition checked by the partner domain); a ban
+    rejects or holds their unpaid commissions as `commissions` says, an unban leaves them as they are."""
+    if action not in ("ban", "unban", "deactivate", "approve"):
         raise DashboardError(f"'{action}' is not something a partner can be made to do here.")
     ids = _checked_ids(partner_ids)
 
@@ -166,7 +166,7 @@ def set_partner_plan(session: Session, program: Program, partner_id: str, plan_i
 
 
 def add_note(session: Session, program: Program, partner_id: str, author_user_id: str, body: str) -> PartnerNote:
-    if repository.enrolled_partner(session, program.id, partner_id) is None:
+    if partner_figures.enrolled_partner(session, program.id, partner_id) is None:
         raise NotFound(f"No partner {partner_id} in this program.")
     text = body.strip()
     if not text:
@@ -313,9 +313,7 @@ def save_program_settings(session: Session, program: Program, form: ProgramForm)
 
 
 def _has_money(session: Session, program_id: str) -> bool:
-    events = session.execute(select(func.count()).where(Event.program_id == program_id)).scalar_one()
-    commissions = session.execute(select(func.count()).where(Commission.program_id == program_id)).scalar_one()
-    return bool(events or commissions)
+    return conversion_figures.has_events(session, program_id) or commission_figures.has_commissions(session, program_id)
 
 
 def create_api_key(session: Session, program: Program, name: str) -> str:
@@ -331,13 +329,7 @@ def create_api_key(session: Session, program: Program, name: str) -> str:
 
 
 def revoke_api_key(session: Session, program: Program, key_id: str) -> ApiKey:
-    key = repository.api_key(session, program.id, key_id)
-    if key is None:
-        raise NotFound("No such API key in this program.")
-    if key.revoked_at is None:
-        key.revoked_at = utc_now()
-        session.flush()
-    return key
+    return program_service.revoke_api_key(session, program, key_id)
 
 
 # --------------------------------------------------------------------------------------- groups

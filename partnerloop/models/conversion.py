@@ -1,12 +1,57 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.models.base import Base, created_column, id_column
+
+
+# The statuses and kinds of a commission row: here, beside its table, so that every domain that reads
+# commissions (the plan simulator, payouts, pages) compares through them without importing `commission`.
+class CommissionStatus(StrEnum):
+    PENDING = "pending"
+    ON_HOLD = "on_hold"
+    APPROVED = "approved"
+    PAID = "paid"
+    REVERSED = "reversed"
+    REJECTED = "rejected"
+
+    @property
+    def is_payable(self) -> bool:
+        """Approved commissions (past their hold: see `is_payable_at`) go into the next payout."""
+        return self is CommissionStatus.APPROVED
+
+    @property
+    def is_owed(self) -> bool:
+        """Still earnings of the partner: a refund reverses these, and only these."""
+        return self not in (CommissionStatus.REJECTED, CommissionStatus.REVERSED)
+
+    @property
+    def is_paid(self) -> bool:
+        return self is CommissionStatus.PAID
+
+
+class CommissionKind(StrEnum):
+    CLICK = "click"
+    LEAD = "lead"
+    SALE = "sale"
+    REVERSAL = "reversal"  # a refund's share of a sale commission (negative)
+    BONUS = "bonus"  # a plan bonus, once per partner, bonus and period
+    MANUAL = "manual"  # made by a person: positive, or negative (a clawback of no commission in particular)
+    CLAWBACK = "clawback"  # a person took back (part of) a commission (negative)
+
+    @property
+    def follows_original(self) -> bool:
+        """Reversals and clawbacks take their status from the commission they reverse."""
+        return self in (CommissionKind.REVERSAL, CommissionKind.CLAWBACK)
+
+    @property
+    def can_be_clawed_back(self) -> bool:
+        return self not in (CommissionKind.REVERSAL, CommissionKind.CLAWBACK)
 
 
 class Customer(Base):

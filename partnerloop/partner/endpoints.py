@@ -55,3 +55,10 @@ def ban_partner(partner_id: str, api: Api, settle: BanSettlement, body: BanIn | 
     return service.partner_out(
         *service.ban_partner(api.session, api.program, partner_id, choice, settle=settle, actor=api.actor)
     )
+
+
+@router.post("/{partner_id}/unban")
+def unban_partner(partner_id: str, api: Api) -> PartnerOut:
+    """A banned partner back to approved. Commissions the ban held stay held for the manager to decide;
+    rejected ones stay rejected. A partner who is not banned: 409 StatusChangeNotAllowed."""
+    return service.partner_out(*service.change_status(api.session, api.program, partner_id, "unban"))

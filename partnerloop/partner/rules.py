@@ -53,6 +53,8 @@ TRANSITIONS: dict[str, tuple[EnrollmentStatus, frozenset[EnrollmentStatus]]] = {
         ),
     ),
     "deactivate": (EnrollmentStatus.DEACTIVATED, frozenset({EnrollmentStatus.APPROVED})),
+    # back to approved; what the ban did to commissions stands (held stay held, rejected stay rejected)
+    "unban": (EnrollmentStatus.APPROVED, frozenset({EnrollmentStatus.BANNED})),
 }
 
 

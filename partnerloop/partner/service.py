@@ -160,6 +160,11 @@ def enrollment_by_code(session: Session, program_id: str, referral_code: str) ->
     return repository.enrollment_by_code(session, program_id, referral_code)
 
 
+def partner_by_email(session: Session, workspace_id: str, email: str) -> Partner | None:
+    """The workspace's partner with this (normalized) email, enrolled anywhere or not."""
+    return repository.partner_by_email(session, workspace_id, email)
+
+
 def get_partner(session: Session, program: Program, partner_id: str) -> tuple[Partner, Enrollment]:
     found = repository.get_enrolled(session, program.id, partner_id)
     if found is None:
@@ -178,7 +183,8 @@ def list_partners(
 
 
 def change_status(session: Session, program: Program, partner_id: str, action: str) -> tuple[Partner, Enrollment]:
-    """approve | reject | deactivate … a partner; a ban settles their commissions too, so it is `ban_partner`."""
+    """approve | reject | deactivate | unban a partner; a ban settles their commissions too, so it is
+    `ban_partner`. An unban leaves the commissions as the ban settled them."""
     if action == "ban":
         raise StatusChangeNotAllowed("A ban settles the partner's commissions: it goes through ban_partner.")
     return _move(session, program, partner_id, action)

@@ -38,6 +38,7 @@ def simulate(
 
     from partnerloop.cli import _fail, _migrated_engine
     from partnerloop.db import transaction
+    from partnerloop.deps import sale_shares
     from partnerloop.kit.errors import AppError
     from partnerloop.models import Program
     from partnerloop.plan import service, simulation
@@ -51,7 +52,7 @@ def simulate(
             if program is None:
                 raise AppError(f"No program {program_id}.")
             plan = service.get_plan(session, program, plan_id)
-            result = simulation.simulate(session, program, plan, body)
+            result = simulation.simulate(session, program, plan, body, sale_shares())
     except ValidationError as error:
         _fail("; ".join(f"{'.'.join(map(str, item['loc']))}: {item['msg']}" for item in error.errors()))
         return

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request
 
 from partnerloop.db import transaction
-from partnerloop.deps import Api, ApiContext, api_context
+from partnerloop.deps import Api, ApiContext, SaleSplit, api_context
 from partnerloop.plan import service, simulation
 from partnerloop.plan.schemas import PlanIn, PlanList, PlanOut, PlanPatch, SimulateIn, SimulationOut
 
@@ -44,9 +44,9 @@ ReadOnlyApi = Annotated[ApiContext, Depends(_read_only_api, scope="function")]
 
 
 @router.post("/{plan_id}/simulate")
-def simulate_plan(plan_id: str, body: SimulateIn, api: ReadOnlyApi) -> SimulationOut:
+def simulate_plan(plan_id: str, body: SimulateIn, api: ReadOnlyApi, shares: SaleSplit) -> SimulationOut:
     """Replay the window's leads and sales under this plan, beside the commissions the plans in force
     recorded: totals, revenue, ROI, effective rate, and per partner earnings now vs proposed,
     customers, their average lifetime value and commissions as a share of it. Writes nothing."""
     plan = service.get_plan(api.session, api.program, plan_id)
-    return simulation.simulate(api.session, api.program, plan, body)
+    return simulation.simulate(api.session, api.program, plan, body, shares)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session, aliased
 
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Partner, Plan
+from partnerloop.models.conversion import CommissionKind, CommissionStatus
 
 FirstSale = aliased(Event)
 Refund = aliased(Event)
@@ -74,7 +75,7 @@ def earned_before(
     """Recorded earnings (not rejected) of events in [since, until), per partner (and customer)."""
     where = [
         Commission.program_id == program_id,
-        Commission.status != "rejected",
+        Commission.status != CommissionStatus.REJECTED,
         Commission.occurred_at < until,
     ]
     if since is not None:
@@ -149,8 +150,8 @@ def recorded_in_window(session: Session, program_id: str, start: datetime, end: 
             select(Commission.partner_id, func.sum(Commission.earnings_amount))
             .where(
                 Commission.program_id == program_id,
-                Commission.kind.in_(("sale", "lead", "bonus")),
-                Commission.status != "rejected",
+                Commission.kind.in_((CommissionKind.SALE, CommissionKind.LEAD, CommissionKind.BONUS)),
+                Commission.status != CommissionStatus.REJECTED,
                 Commission.occurred_at >= start,
                 Commission.occurred_at < end,
             )
@@ -163,10 +164,10 @@ def recorded_in_window(session: Session, program_id: str, start: datetime, end: 
         .join(original, original.id == Commission.reverses_id)
         .where(
             Commission.program_id == program_id,
-            Commission.kind == "reversal",
-            Commission.status != "rejected",
+            Commission.kind == CommissionKind.REVERSAL,
+            Commission.status != CommissionStatus.REJECTED,
             Commission.occurred_at < end,
-            original.status != "rejected",
+            original.status != CommissionStatus.REJECTED,
             original.occurred_at >= start,
             original.occurred_at < end,
         )
@@ -213,3 +214,8 @@ def customer_values(session: Session, program_id: str, start: datetime, end: dat
         .group_by(window_customers.c.partner_id)
     ).all()
     return {str(row[0]): (int(row[1]), int(row[2] or 0)) for row in rows}
+
+
+def plans_of(session: Session, program_id: str) -> list[Plan]:
+    """Oldest first."""
+    return list(session.execute(select(Plan).where(Plan.program_id == program_id).order_by(Plan.created_at)).scalars())

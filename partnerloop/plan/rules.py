@@ -11,7 +11,7 @@ values they saw, tier, campaign window, duration, cap, and the arithmetic).
 
 from __future__ import annotations
 
-from collections.abc import Callable, Container, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -216,7 +216,7 @@ def event_volume(kind: str, amount: int) -> dict[str, int]:
 # ---------------------------------------------------------------- pieces of the explanation
 
 
-def _volume_text(metric: str, value: int, currency: str) -> str:
+def volume_text(metric: str, value: int, currency: str) -> str:
     if metric == "revenue":
         return f"{format_money(value, currency)} revenue"
     noun = {"sales_count": "sale", "leads_count": "lead"}.get(metric, metric)
@@ -351,11 +351,11 @@ def _tier(tiers: Tiers, facts: EventFacts) -> tuple[int | None, int]:
 
 
 def _tier_text(tiers: Tiers, reached: int | None, value: int, currency: str) -> str:
-    volume = f"{_volume_text(tiers.metric, value, currency)} {_PERIOD_TEXT[tiers.period]}"
+    volume = f"{volume_text(tiers.metric, value, currency)} {_PERIOD_TEXT[tiers.period]}"
     if reached is None:
-        first = _volume_text(tiers.metric, tiers.levels[0].min, currency)
+        first = volume_text(tiers.metric, tiers.levels[0].min, currency)
         return f"below the first tier ({volume} < {first})"
-    minimum = _volume_text(tiers.metric, tiers.levels[reached].min, currency)
+    minimum = volume_text(tiers.metric, tiers.levels[reached].min, currency)
     return f"tier {reached + 1} of {len(tiers.levels)} ({volume} ≥ {minimum})"
 
 
@@ -453,6 +453,65 @@ def _click_day_limits(
     return limits
 
 
+def _rule_labels(plan: PlanTerms, found: _Match, facts: EventFacts) -> tuple[list[str], dict[str, Any] | None]:
+    """The deciding rule's part of the explanation (named when the plan has several for the event, or
+    conditions; with the values they saw) and its campaign window, as text and data."""
+    rule, labels = found.rule, []
+    if len(plan.compiled.get(facts.kind, ())) > 1 or rule.name or found.conditions:
+        label = _rule_label(found.index, rule)
+        if found.conditions:
+            seen = "; ".join(
+                f"{condition_text(item['field'], item['op'], item['value'], facts.currency)}: {item['actual']}"
+                for item in found.conditions
+            )
+            label += f" ({seen})"
+        labels.append(label)
+    if rule.active is None:
+        return labels, None
+    labels.append(f"campaign {_window_text(rule)}")
+    campaign = {
+        "from": rule.active.starts.isoformat() if rule.active.starts else None,
+        "until": rule.active.until.isoformat() if rule.active.until else None,
+    }
+    return labels, campaign
+
+
+def _tiered_reward(
+    rule: Rule, facts: EventFacts, program_currency: str
+) -> tuple[PercentReward | FlatReward, str | None, dict[str, Any] | None]:
+    """The reward of the tier the partner's volume reached (the rule's own below the first), its text and data."""
+    if rule.tiers is None:
+        return rule.reward, None, None
+    reached, value = _tier(rule.tiers, facts)
+    reward = rule.tiers.levels[reached].reward if reached is not None else rule.reward
+    data = {
+        "metric": rule.tiers.metric,
+        "period": rule.tiers.period,
+        "value": value,
+        "level": None if reached is None else reached + 1,
+        "min": None if reached is None else rule.tiers.levels[reached].min,
+        "levels": len(rule.tiers.levels),
+    }
+    return reward, _tier_text(rule.tiers, reached, value, facts.currency or program_currency), data
+
+
+def _priced_data(reward: PercentReward | FlatReward, facts: EventFacts) -> dict[str, Any]:
+    """The reward and what it was applied to (for a sale: as it came and in the program's currency)."""
+    percent = isinstance(reward, PercentReward)
+    sale = {
+        "amount": facts.original_amount if facts.original_amount is not None else facts.amount,
+        "currency": facts.original_currency or facts.currency,
+        "fx_rate": facts.fx_rate,
+        "program_amount": facts.amount,
+    }
+    return {
+        "reward": _reward_data(reward),
+        "base_amount": facts.amount if percent else None,
+        "base_currency": facts.currency if percent else None,
+        "sale": sale if facts.kind == "sale" else None,
+    }
+
+
 def compute_earnings(
     plan: PlanTerms | None, facts: EventFacts, program_currency: str, share: CreditShare | None = None
 ) -> Earnings | NoEarnings:
@@ -478,43 +537,15 @@ def compute_earnings(
         "duration": None,
         "cap": None,
     }
-    labels: list[str] = []
-    same_event = len(plan.compiled.get(facts.kind, ()))
-    if same_event > 1 or rule.name or found.conditions:
-        label = _rule_label(index, rule)
-        if found.conditions:
-            seen = "; ".join(
-                f"{condition_text(item['field'], item['op'], item['value'], facts.currency)}: {item['actual']}"
-                for item in found.conditions
-            )
-            label += f" ({seen})"
-        labels.append(label)
-    if rule.active is not None:
-        labels.append(f"campaign {_window_text(rule)}")
-        data["campaign"] = {
-            "from": rule.active.starts.isoformat() if rule.active.starts else None,
-            "until": rule.active.until.isoformat() if rule.active.until else None,
-        }
+    labels, data["campaign"] = _rule_labels(plan, found, facts)
     verdict = ""
     if facts.kind == "sale":
         judged = _duration_verdict(plan, rule, facts)
         if isinstance(judged, NoEarnings):
             return judged
         verdict, data["duration"] = judged
-    reward: PercentReward | FlatReward = rule.reward
-    if rule.tiers is not None:
-        reached, value = _tier(rule.tiers, facts)
-        if reached is not None:
-            reward = rule.tiers.levels[reached].reward
-        labels.append(_tier_text(rule.tiers, reached, value, facts.currency or program_currency))
-        data["tier"] = {
-            "metric": rule.tiers.metric,
-            "period": rule.tiers.period,
-            "value": value,
-            "level": None if reached is None else reached + 1,
-            "min": None if reached is None else rule.tiers.levels[reached].min,
-            "levels": len(rule.tiers.levels),
-        }
+    reward, tier_label, data["tier"] = _tiered_reward(rule, facts, program_currency)
+    labels += [tier_label] if tier_label else []
     if facts.kind != "sale":
         assert isinstance(reward, FlatReward)  # validated: only sales take percent rewards
     amount, currency, priced, arithmetic = _price(reward, facts, program_currency)
@@ -531,75 +562,6 @@ def compute_earnings(
     if amount == 0:
         return NoEarnings(f"{priced} rounds to {format_money(0, currency)}: no commission.")
     text = ", ".join([priced, *labels, *([verdict] if verdict else [])]) + cap_text
-    data.update(
-        {
-            "reward": _reward_data(reward),
-            "base_amount": facts.amount if isinstance(reward, PercentReward) else None,
-            "base_currency": facts.currency if isinstance(reward, PercentReward) else None,
-            "sale": {
-                "amount": facts.original_amount if facts.original_amount is not None else facts.amount,
-                "currency": facts.original_currency or facts.currency,
-                "fx_rate": facts.fx_rate,
-                "program_amount": facts.amount,
-            }
-            if facts.kind == "sale"
-            else None,
-            "arithmetic": arithmetic,
-            "earnings_amount": amount,
-            "earnings_currency": currency,
-        }
-    )
+    data.update(_priced_data(reward, facts))
+    data.update({"arithmetic": arithmetic, "earnings_amount": amount, "earnings_currency": currency})
     return Earnings(amount, currency, index, dict(found.stored), text[:1000], data)
-
-
-# ---------------------------------------------------------------- bonuses
-
-
-def reached_bonuses(
-    plan: PlanTerms | None, facts: EventFacts, program_currency: str, already_paid: Container[str] = ()
-) -> list[BonusEarnings]:
-    """The plan's bonuses whose metric, counting this event, has reached the threshold in its period.
-
-    Each carries its key (plan, name, period): the caller records it at most once per partner, so
-    returning a bonus again for a later event of the same period is harmless; keys in `already_paid`
-    are left out.
-    """
-    if plan is None or not plan.bonuses:
-        return []
-    added = event_volume(facts.kind, facts.amount)
-    found: list[BonusEarnings] = []
-    for bonus in plan.bonuses:
-        if bonus.metric not in added:
-            continue
-        value = facts.stats.get((bonus.metric, bonus.period), 0) + added[bonus.metric]
-        if value < bonus.threshold:
-            continue
-        key = period_key(facts.occurred_at, bonus.period)
-        bonus_key = f"{plan.id}:{bonus.name}:{key}"[:300]
-        if bonus_key in already_paid:
-            continue
-        period_text = "in total" if bonus.period == "lifetime" else f"in {key}"
-        threshold = _volume_text(bonus.metric, bonus.threshold, program_currency)
-        text = (
-            f"Bonus '{bonus.name}' under {plan.name}: {format_money(bonus.amount, program_currency)} for reaching "
-            f"{threshold} {period_text} ({_volume_text(bonus.metric, value, program_currency)} with this {facts.kind})"
-        )
-        found.append(
-            BonusEarnings(
-                name=bonus.name,
-                bonus_key=bonus_key,
-                earnings_amount=bonus.amount,
-                earnings_currency=program_currency,
-                explanation=text[:1000],
-                explanation_data={
-                    "plan_id": plan.id,
-                    "plan_name": plan.name,
-                    "bonus": bonus.stored(),
-                    "period_key": key,
-                    "value": value,
-                    "earnings_amount": bonus.amount,
-                    "earnings_currency": program_currency,
-                },
-            )
-        )
-    return found

@@ -99,6 +99,21 @@ def get_plan(session: Session, program: Program, plan_id: str) -> Plan:
     return plan
 
 
+def find_plan(session: Session, program_id: str, plan_id: str) -> Plan | None:
+    """The program's plan, or None (another program's plan is None too)."""
+    return repository.get_plan(session, program_id, plan_id)
+
+
+def plans_by_id(session: Session, plan_ids: set[str]) -> dict[str, Plan]:
+    """The plans with these ids (of any program: the caller chose them from its enrollments), by id."""
+    return repository.plans_by_id(session, plan_ids)
+
+
+def plans_of(session: Session, program_id: str) -> list[Plan]:
+    """Every plan of the program, oldest first."""
+    return repository.plans_of(session, program_id)
+
+
 def update_plan(session: Session, program: Program, plan_id: str, patch: PlanPatch) -> Plan:
     plan = get_plan(session, program, plan_id)
     rules = patch.rules if patch.rules is not None else parse_stored_rules(plan.rules)

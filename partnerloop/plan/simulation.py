@@ -13,10 +13,11 @@ Nothing is written.
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, time, timedelta
 from fractions import Fraction
-from typing import Any
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -25,7 +26,9 @@ from partnerloop.kit.money import prorate, round_half_away
 from partnerloop.kit.time import as_utc
 from partnerloop.models import Plan, Program
 from partnerloop.plan import repository
+from partnerloop.plan.bonuses import reached_bonuses
 from partnerloop.plan.rules import (
+    CreditShare,
     Earnings,
     EventFacts,
     PlanTerms,
@@ -36,7 +39,6 @@ from partnerloop.plan.rules import (
     needs_customer_earned,
     period_key,
     period_start,
-    reached_bonuses,
 )
 from partnerloop.plan.schemas import (
     MAX_SIMULATION_DAYS,
@@ -124,10 +126,37 @@ def _totals(revenue: int, commissions: int) -> SimulatedTotals:
     )
 
 
+class SplitShare(Protocol):
+    """One partner's share of a split sale (`commission.rules.Share`)."""
+
+    @property
+    def partner_id(self) -> str: ...
+
+    @property
+    def credit(self) -> CreditShare: ...
+
+
+class SaleShares(Protocol):
+    """How the program's attribution model splits a customer's sale (`conversion.replay.sale_shares`,
+    handed in by the caller: plan may not import conversion). Empty: the sale is not split."""
+
+    def __call__(
+        self, session: Session, program: Program, customer_id: str, converted_at: datetime
+    ) -> Sequence[SplitShare]: ...
+
+
 class Replay:
     """The stream's state: feed it rows in time order, then read the figures."""
 
-    def __init__(self, program: Program, terms: PlanTerms, partners: dict[str, _Partner]) -> None:
+    def __init__(
+        self,
+        program: Program,
+        terms: PlanTerms,
+        partners: dict[str, _Partner],
+        *,
+        session: Session | None = None,
+        shares: SaleShares | None = None,
+    ) -> None:
         self.program = program
         self.terms = terms
         self.partners = partners
@@ -136,6 +165,8 @@ class Replay:
         self.per_customer = needs_customer_earned(terms)
         self.customer_earned: dict[tuple[str, str], int] = defaultdict(int)
         self.leads = self.sales = 0
+        self.session: Session | None = session if shares is not None else None
+        self.shares: SaleShares | None = shares if session is not None else None
 
     def seed(self, session: Session, start: datetime) -> None:
         """What each partner had before the window: volume per period, earnings per capped period,
@@ -167,8 +198,47 @@ class Replay:
                 if partner.stat(bonus.metric, bonus.period, key) >= bonus.threshold:
                     partner.bonuses_paid.add(f"{self.terms.id}:{bonus.name}:{key}"[:300])
 
+    def _facts(self, partner: _Partner, partner_id: str, customer_id: str, base: EventFacts) -> EventFacts:
+        """The event's facts as `partner` sees them: their group, country, volume and caps."""
+        at = base.occurred_at
+        return replace(
+            base,
+            partner_group_id=partner.group_id,
+            partner_group_name=partner.group_name,
+            partner_country=partner.country,
+            stats={
+                (metric, period): partner.stat(metric, period, period_key(at, period)) for metric, period in self.needed
+            },
+            customer_earned=self.customer_earned.get((partner_id, customer_id), 0) if self.per_customer else 0,
+            period_earned={period: partner.earned_in(period, period_key(at, period)) for period in self.capped},
+        )
+
+    def _earn(self, partner: _Partner, partner_id: str, customer_id: str, at: datetime, earned: int) -> None:
+        partner.proposed += earned
+        if self.per_customer:
+            self.customer_earned[(partner_id, customer_id)] += earned
+        for period in self.capped:
+            partner.add_earned(period, period_key(at, period), earned)
+
+    def _priced(self, facts: EventFacts, share: CreditShare | None, refunded: int, amount: int | None) -> int:
+        """What the proposed plan pays for the event (a share of it), less what a refund reversed."""
+        priced = compute_earnings(self.terms, facts, self.program.currency, share)
+        if not isinstance(priced, Earnings):
+            return 0
+        earned = priced.earnings_amount
+        if facts.kind == "sale" and refunded and amount:
+            earned -= prorate(earned, min(refunded, amount), amount)
+        return earned
+
+    def _shares(self, sale: bool, customer_id: str, at: datetime) -> Sequence[SplitShare]:
+        if not sale or self.shares is None or self.session is None:
+            return ()
+        return self.shares(self.session, self.program, customer_id, at)
+
     def feed(self, row: Any) -> None:
-        """One lead or sale of the window (a row of repository.window_events)."""
+        """One lead or sale of the window (a row of repository.window_events). A split sale pays each
+        touching partner their share, priced with their own facts; bonuses and volume follow the
+        credited partner, as for a live sale."""
         (_event_id, kind, partner_id, customer_id, amount, currency, program_amount, fx_rate, product_id,
          coupon_code, occurred_at, country, metadata, first_sale_at, refunded, refunded_converted) = row  # fmt: skip
         partner = self.partners.get(partner_id)
@@ -176,51 +246,35 @@ class Replay:
             return
         occurred_at = as_utc(occurred_at)
         converted = program_amount if program_amount is not None else (amount or 0)
-        stats = {(metric, period): partner.stat(metric, period, period_key(occurred_at, period))
-                 for metric, period in self.needed}  # fmt: skip
-        period_earned = {period: partner.earned_in(period, period_key(occurred_at, period)) for period in self.capped}
         first = as_utc(first_sale_at) if first_sale_at is not None else occurred_at
-        facts = EventFacts(
-            kind=kind,
-            occurred_at=occurred_at,
-            amount=converted if kind == "sale" else 0,
-            currency=self.program.currency if kind == "sale" else "",
-            first_sale_at=first if kind == "sale" else None,
-            is_first_sale=first >= occurred_at,
-            original_amount=amount if kind == "sale" else None,
-            original_currency=currency if kind == "sale" else None,
-            fx_rate=fx_rate,
-            product_id=product_id,
-            coupon_code=coupon_code,
-            customer_country=country,
-            customer_metadata=metadata or {},
-            partner_group_id=partner.group_id,
-            partner_group_name=partner.group_name,
-            partner_country=partner.country,
-            stats=stats,
-            customer_earned=self.customer_earned.get((partner_id, customer_id), 0) if self.per_customer else 0,
-            period_earned=period_earned,
-        )
-        earned = 0
-        priced = compute_earnings(self.terms, facts, self.program.currency)
-        if isinstance(priced, Earnings):
-            earned = priced.earnings_amount
-            if kind == "sale" and refunded and amount:
-                earned -= prorate(earned, min(int(refunded), amount), amount)
+        sale = kind == "sale"
+        facts = self._facts(partner, partner_id, customer_id, EventFacts(
+            kind=kind, occurred_at=occurred_at, amount=converted if sale else 0,
+            currency=self.program.currency if sale else "", first_sale_at=first if sale else None,
+            is_first_sale=first >= occurred_at, original_amount=amount if sale else None,
+            original_currency=currency if sale else None, fx_rate=fx_rate, product_id=product_id,
+            coupon_code=coupon_code, customer_country=country, customer_metadata=metadata or {},
+        ))  # fmt: skip
+        shares = self._shares(sale, customer_id, occurred_at)
+        if shares:
+            for share in shares:
+                earner = self.partners.get(share.partner_id)
+                if earner is not None:
+                    seen = facts if earner is partner else self._facts(earner, share.partner_id, customer_id, facts)
+                    earned = self._priced(seen, share.credit, int(refunded or 0), amount)
+                    self._earn(earner, share.partner_id, customer_id, occurred_at, earned)
+        else:
+            earned = self._priced(facts, None, int(refunded or 0), amount)
+            self._earn(partner, partner_id, customer_id, occurred_at, earned)
         if self.terms.bonuses:
             for bonus in reached_bonuses(self.terms, facts, self.program.currency, partner.bonuses_paid):
                 partner.bonuses_paid.add(bonus.bonus_key)
-                earned += bonus.earnings_amount
-        partner.proposed += earned
-        if self.per_customer:
-            self.customer_earned[(partner_id, customer_id)] += earned
-        for period in self.capped:
-            partner.add_earned(period, period_key(occurred_at, period), earned)
+                self._earn(partner, partner_id, customer_id, occurred_at, bonus.earnings_amount)
         volume = event_volume(kind, converted)
         for metric, period in self.needed:
             if metric in volume:
                 partner.add_stat(metric, period, period_key(occurred_at, period), volume[metric])
-        if kind == "sale":
+        if sale:
             self.sales += 1
             partner.sales += 1
             partner.revenue += converted - int(refunded_converted or 0)
@@ -229,43 +283,48 @@ class Replay:
             partner.leads += 1
 
 
-def simulate(session: Session, program: Program, plan: Plan, body: SimulateIn) -> SimulationOut:
-    """Replay the window's events under `plan` and compare with what the plans in force recorded."""
+def _partner_row(partner_id: str, partner: _Partner, was: int, clv: tuple[int, int]) -> SimulatedPartner:
+    """One partner's line: now vs proposed, and commissions as a share of their customers' lifetime value."""
+    customers, value = clv
+    return SimulatedPartner(
+        partner_id=partner_id,
+        name=partner.name,
+        group=partner.group_name,
+        leads=partner.leads,
+        sales=partner.sales,
+        revenue_amount=partner.revenue,
+        current_amount=was,
+        proposed_amount=partner.proposed,
+        difference_amount=partner.proposed - was,
+        customers=customers,
+        average_clv_amount=round_half_away(Fraction(value, customers)) if customers else None,
+        current_share_of_clv_bps=_share_bps(was, value),
+        proposed_share_of_clv_bps=_share_bps(partner.proposed, value),
+    )
+
+
+def simulate(
+    session: Session, program: Program, plan: Plan, body: SimulateIn, shares: SaleShares | None = None
+) -> SimulationOut:
+    """Replay the window's events under `plan` and compare with what the plans in force recorded.
+    `shares` splits sales by the program's multi-touch model as live sales are (None: not split)."""
     start, end = window_of(body)
     terms = plan_terms(plan)
     partners = {
         partner_id: _Partner(name, country, group_id, group_name)
         for partner_id, (name, country, group_id, group_name) in repository.partners_of(session, program.id).items()
     }
-    replay = Replay(program, terms, partners)
+    replay = Replay(program, terms, partners, session=session, shares=shares)
     replay.seed(session, start)
     for row in repository.window_events(session, program.id, start, end, BATCH):
         replay.feed(row)
     current = repository.recorded_in_window(session, program.id, start, end)
     values = repository.customer_values(session, program.id, start, end)
-    rows: list[SimulatedPartner] = []
-    for partner_id, partner in partners.items():
-        was = current.get(partner_id, 0)
-        customers, value = values.get(partner_id, (0, 0))
-        if not (partner.leads or partner.sales or was):
-            continue
-        rows.append(
-            SimulatedPartner(
-                partner_id=partner_id,
-                name=partner.name,
-                group=partner.group_name,
-                leads=partner.leads,
-                sales=partner.sales,
-                revenue_amount=partner.revenue,
-                current_amount=was,
-                proposed_amount=partner.proposed,
-                difference_amount=partner.proposed - was,
-                customers=customers,
-                average_clv_amount=round_half_away(Fraction(value, customers)) if customers else None,
-                current_share_of_clv_bps=_share_bps(was, value),
-                proposed_share_of_clv_bps=_share_bps(partner.proposed, value),
-            )
-        )
+    rows = [
+        _partner_row(partner_id, partner, current.get(partner_id, 0), values.get(partner_id, (0, 0)))
+        for partner_id, partner in partners.items()
+        if partner.leads or partner.sales or current.get(partner_id, 0)
+    ]
     rows.sort(key=lambda row: (-row.proposed_amount, -row.current_amount, row.name))
     revenue = sum(partner.revenue for partner in partners.values())
     current_total = sum(current.values())

@@ -44,3 +44,15 @@ def program_by_publishable_key(session: Session, key: str) -> Program | None:
 def api_key_by_secret(session: Session, secret: str) -> ApiKey | None:
     """The key row of this secret, revoked or not."""
     return session.execute(select(ApiKey).where(ApiKey.key_hash == sha256_hex(secret))).scalar_one_or_none()
+
+
+def api_keys_of(session: Session, program_id: str) -> list[ApiKey]:
+    """Oldest first, revoked ones included."""
+    statement = select(ApiKey).where(ApiKey.program_id == program_id).order_by(ApiKey.created_at)
+    return list(session.execute(statement).scalars())
+
+
+def api_key_of(session: Session, program_id: str, key_id: str) -> ApiKey | None:
+    return session.execute(
+        select(ApiKey).where(ApiKey.id == key_id, ApiKey.program_id == program_id)
+    ).scalar_one_or_none()

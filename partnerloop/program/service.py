@@ -13,6 +13,7 @@ from partnerloop.kit.crypto import hash_password
 from partnerloop.kit.errors import AppError, InvalidInput, NotFound
 from partnerloop.kit.ids import new_secret, sha256_hex
 from partnerloop.kit.money import normalize_currency
+from partnerloop.kit.time import utc_now
 from partnerloop.kit.urls import check_destination, normalize_domain
 from partnerloop.models import ApiKey, Member, Plan, Program, User, Workspace
 from partnerloop.program import repository
@@ -64,6 +65,36 @@ def keep_api_key(session: Session, program: Program, name: str, secret: str) -> 
     if row.revoked_at is not None or row.program_id != program.id:
         return issue_api_key(session, program, name)
     return secret
+
+
+def program_for_api_key(session: Session, token: str) -> Program | None:
+    """The program whose unrevoked secret key this is, else None."""
+    return repository.program_for_api_key(session, token)
+
+
+def program_id_for_api_key(session: Session, token: str) -> str | None:
+    return repository.program_id_for_api_key(session, token)
+
+
+def program_by_publishable_key(session: Session, key: str) -> Program | None:
+    """The program of a publishable (browser) key, else None."""
+    return repository.program_by_publishable_key(session, key)
+
+
+def api_keys_of(session: Session, program_id: str) -> list[ApiKey]:
+    """The program's API keys, oldest first, revoked ones included (only hashes and prefixes are kept)."""
+    return repository.api_keys_of(session, program_id)
+
+
+def revoke_api_key(session: Session, program: Program, key_id: str) -> ApiKey:
+    """Revoke the program's key (once: revoking again keeps the first time); NotFound for any other key."""
+    key = repository.api_key_of(session, program.id, key_id)
+    if key is None:
+        raise NotFound("No such API key in this program.")
+    if key.revoked_at is None:
+        key.revoked_at = utc_now()
+        session.flush()
+    return key
 
 
 def create_program(

@@ -18,8 +18,8 @@ from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.errors import error_response
 from partnerloop.models import Program
-from partnerloop.partner_portal import repository as portal_repository
-from partnerloop.program import repository as program_repository
+from partnerloop.partner_portal.service import application as portal_application
+from partnerloop.program import service as program_service
 from partnerloop.referral import service
 from partnerloop.referral.rules import friend_offer, offer_sentence
 from partnerloop.tracking.link_rules import cookie_click_id
@@ -41,7 +41,7 @@ def _settings(request: Request) -> Settings:
 
 
 def _brand(session: Any, program: Program) -> str:
-    form = portal_repository.application_form(session, program.id)
+    form = portal_application.application_form(session, program.id)
     color = form.brand_color if form is not None else DEFAULT_BRAND
     return color if _COLOR.match(color) else DEFAULT_BRAND  # it goes into a style sheet
 
@@ -161,7 +161,7 @@ def widget_data(request: Request, key: str = "", customer: str = "", token: str 
     origin = request.headers.get("origin")
     cors: dict[str, str] = {"Vary": "Origin", "Cache-Control": "no-store"}
     with transaction(request.app.state.engine, writes=False) as session:
-        program = program_repository.program_by_publishable_key(session, key) if key else None
+        program = program_service.program_by_publishable_key(session, key) if key else None
         if program is None or not customer or len(customer) > 200:
             return _nothing(cors)
         if origin is not None:

@@ -19,7 +19,7 @@ from partnerloop.kit.urls import check_destination
 from partnerloop.link import service as link_service
 from partnerloop.link.schemas import LinkIn
 from partnerloop.models import Enrollment, Link, Program
-from partnerloop.program import repository as program_repository
+from partnerloop.program import service as program_service
 from partnerloop.tracking import repository as tracking_repository
 from partnerloop.tracking.cache import LinkTarget, target_for
 from partnerloop.tracking.rules import clean_ref, origin_allowed, site_link_destination
@@ -78,7 +78,7 @@ def program_for_origin(engine: Engine, publishable_key: str, origin: str | None)
     if not publishable_key:
         raise InvalidPublishableKey("Send the program's publishable key (data-key on the script tag).")
     with transaction(engine, writes=False) as session:
-        program = program_repository.program_by_publishable_key(session, publishable_key)
+        program = program_service.program_by_publishable_key(session, publishable_key)
     if program is None:
         raise InvalidPublishableKey("The publishable key is not valid.")
     if not origin_allowed(origin, list(program.allowed_domains)):

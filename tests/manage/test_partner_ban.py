@@ -114,3 +114,52 @@ def test_a_ban_with_an_unknown_commissions_choice_is_refused_on_the_page_and_cha
     assert bulk.status_code == 422 and "not &#39;forgive&#39;" in bulk.text
     assert _partner(client, program, jane["id"])["status"] == "approved"
     assert _commission_statuses(client, program, jane["id"]) == ["pending", "pending"]
+
+
+def test_the_partner_page_unbans_a_banned_partner_and_the_held_commissions_stay_held(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    make_plan(client, program)
+    jane = make_partner(client, program, name="Jane")
+    convert(client, program, jane["referral_code"], "cus_1", 10000, "in_1")
+    as_owner(client)
+    detail = f"/manage/partners/{jane['id']}?program={program.id}"
+    status_url = f"/manage/partners/{jane['id']}/status?program={program.id}"
+    assert 'value="unban"' not in client.get(detail).text
+    form_post(client, detail, status_url, {"action": "ban", "commissions": "hold"})
+    page = client.get(detail).text
+    assert 'value="unban"' in page and 'value="ban"' not in page
+
+    unbanned = form_post(client, detail, status_url, {"action": "unban", "reason": "Appeal accepted"})
+
+    assert unbanned.status_code == 303
+    assert _partner(client, program, jane["id"])["status"] == "approved"
+    assert _commission_statuses(client, program, jane["id"]) == ["on_hold", "on_hold"]
+    assert _approve_due_after_the_hold(engine) == 0
+    page = client.get(detail).text
+    assert 'value="unban"' not in page and 'value="ban"' in page and "Appeal accepted" in page
+
+
+def test_a_bulk_unban_unbans_the_banned_and_names_the_partner_who_was_not(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    make_plan(client, program)
+    jane = make_partner(client, program, name="Jane")
+    mark = make_partner(client, program, name="Mark")
+    assert client.post(f"/api/v1/partners/{jane['id']}/ban", headers=program.headers).status_code == 200
+    as_owner(client)
+    listing = f"/manage/partners?program={program.id}"
+    assert 'value="unban"' in client.get(listing).text
+
+    unbanned = form_post(
+        client,
+        listing,
+        f"/manage/partners/bulk?program={program.id}",
+        [("action", "unban"), ("partner_ids", jane["id"]), ("partner_ids", mark["id"])],
+    )
+
+    assert unbanned.status_code == 303
+    notice = client.get(unbanned.headers["location"]).text
+    assert "1 partner unbanned. 1 not: A partner who is approved cannot be asked to unban." in notice
+    assert _partner(client, program, jane["id"])["status"] == "approved"
+    assert _partner(client, program, mark["id"])["status"] == "approved"

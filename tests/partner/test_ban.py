@@ -13,7 +13,7 @@ from sqlalchemy import Engine
 from partnerloop.commission.tasks import approve_due
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from tests.commission.factories import make_partner, make_plan, set_commission_status
+from tests.commission.factories import make_partner, set_commission_status
 from tests.conftest import ProgramKeys
 
 
@@ -51,12 +51,6 @@ def _balance(client: TestClient, program: ProgramKeys, partner_id: str) -> dict[
 def _run_approval_job_after_the_hold(engine: Engine) -> int:
     with transaction(engine) as session:
         return approve_due(session, utc_now() + timedelta(days=60))
-
-
-@pytest.fixture
-def jane(client: TestClient, program: ProgramKeys) -> dict[str, Any]:
-    make_plan(client, program)
-    return make_partner(client, program, referral_code="JANE10")
 
 
 def test_a_ban_without_a_body_rejects_pending_commissions_and_the_job_approves_none(

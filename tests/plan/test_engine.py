@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 
+from partnerloop.plan.bonuses import reached_bonuses
 from partnerloop.plan.rules import (
     Earnings,
     EventFacts,
@@ -15,7 +16,6 @@ from partnerloop.plan.rules import (
     compute_earnings,
     period_key,
     period_start,
-    reached_bonuses,
 )
 from partnerloop.plan.schemas import Bonus, Rule
 

@@ -13,9 +13,10 @@ from partnerloop.commission.rules import CommissionStatus
 from partnerloop.db import transaction
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
-from partnerloop.manage import repository, service
+from partnerloop.manage import figures, service
 from partnerloop.manage.rules import COMMISSION_QUEUE_STATUSES, page_bounds
 from partnerloop.manage.views.common import page
+from partnerloop.partner import figures as partner_figures
 from partnerloop.web.forms import PostedForm, text, texts
 from partnerloop.web.pages import apply_security_headers
 
@@ -40,8 +41,8 @@ def _day(value: str, *, end: bool = False) -> datetime | None:
     return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 
 
-def _filter(status: str, partner_id: str, kind: str, q: str, start: str, end: str) -> repository.CommissionFilter:
-    return repository.CommissionFilter(
+def _filter(status: str, partner_id: str, kind: str, q: str, start: str, end: str) -> figures.CommissionFilter:
+    return figures.CommissionFilter(
         statuses=_statuses(status),
         partner_id=partner_id,
         kind=kind if kind in KINDS else "",
@@ -66,9 +67,9 @@ def _queue_page(
     status_code: int = 200,
 ) -> Response:
     where = _filter(status, partner_id, kind, q, start, end)
-    _rows, total = repository.commissions(ctx.session, ctx.program.id, where, offset=0, limit=1)
+    _rows, total = figures.commissions(ctx.session, ctx.program.id, where, offset=0, limit=1)
     number, offset = page_bounds(page_number, total, PER_PAGE)
-    rows, total = repository.commissions(ctx.session, ctx.program.id, where, offset=offset, limit=PER_PAGE)
+    rows, total = figures.commissions(ctx.session, ctx.program.id, where, offset=offset, limit=PER_PAGE)
     filters = {"status": status or "queue", "partner_id": partner_id, "kind": kind, "q": q, "start": start, "end": end}
     bad_dates = (start and _day(start) is None) or (end and _day(end) is None)
     return page(
@@ -78,14 +79,16 @@ def _queue_page(
         {
             "rows": rows,
             "total": total,
-            "sums": repository.commission_sums(ctx.session, ctx.program.id, where),
+            "sums": figures.commission_sums(ctx.session, ctx.program.id, where),
             "filters": filters,
             "statuses": [item.value for item in CommissionStatus],
             "kinds": KINDS,
             "page_number": number,
             "pages": max(1, -(-total // PER_PAGE)),
             "error": error or ("Dates are written YYYY-MM-DD." if bad_dates else None),
-            "partner": repository.enrolled_partner(ctx.session, ctx.program.id, partner_id) if partner_id else None,
+            "partner": partner_figures.enrolled_partner(ctx.session, ctx.program.id, partner_id)
+            if partner_id
+            else None,
         },
         status_code,
     )
@@ -151,7 +154,7 @@ def export_commissions(
 
     def lines() -> Iterator[str]:
         with transaction(engine, writes=False) as session:
-            yield from service.commissions_csv(repository.commissions_for_export(session, program_id, where))
+            yield from service.commissions_csv(figures.commissions_for_export(session, program_id, where))
 
     filename = f"commissions-{utc_now().date().isoformat()}.csv"
     response = StreamingResponse(

@@ -15,9 +15,9 @@ from partnerloop.goal import service as goal_service
 from partnerloop.goal.rules import GOAL_METRICS, RATES
 from partnerloop.goal.schemas import GoalIn
 from partnerloop.goal.views import MONEY_METRICS, goal_cards
+from partnerloop.group import service as group_service
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
-from partnerloop.manage import repository as manage_repository
 from partnerloop.manage.rules import parse_amount
 from partnerloop.manage.views.common import page
 from partnerloop.models import Program
@@ -88,7 +88,7 @@ def _goals_page(
         {
             "cards": goal_cards(ctx.session, ctx.program, goals, now),
             "metrics": [(name, METRICS[name]) for name in GOAL_METRICS],
-            "groups": manage_repository.groups(ctx.session, ctx.program.id),
+            "groups": group_service.groups_by_name(ctx.session, ctx.program.id),
             "partners": partners,
             "error": error,
             "form": form or {},

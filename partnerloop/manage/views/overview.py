@@ -11,7 +11,7 @@ from partnerloop.goal import service as goal_service
 from partnerloop.goal.views import goal_cards
 from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
-from partnerloop.manage import repository
+from partnerloop.manage import figures
 from partnerloop.manage.rules import PERIOD_CHOICES, kpis, parse_period
 from partnerloop.manage.views.common import page
 from partnerloop.web.charts import bar_chart_svg, bucketed, daily_series
@@ -26,13 +26,13 @@ def overview(
     period, period_error = parse_period(days, start, end, utc_now().date())
     previous = period.previous()
     program = ctx.program
-    current_totals = repository.totals(ctx.session, program, period)
-    previous_totals = repository.totals(ctx.session, program, previous)
-    clicks = daily_series(repository.clicks_by_day(ctx.session, program.id, period), period.start, period.end)
-    revenue = daily_series(repository.revenue_by_day(ctx.session, program.id, period), period.start, period.end)
+    current_totals = figures.totals(ctx.session, program, period)
+    previous_totals = figures.totals(ctx.session, program, previous)
+    clicks = daily_series(figures.clicks_by_day(ctx.session, program.id, period), period.start, period.end)
+    revenue = daily_series(figures.revenue_by_day(ctx.session, program.id, period), period.start, period.end)
     clicks, unit = bucketed(clicks)
     revenue, _unit = bucketed(revenue)
-    commission_counts = repository.commission_counts(ctx.session, program.id)
+    commission_counts = figures.commission_counts(ctx.session, program.id)
     now = utc_now()
     goals, _cursor = goal_service.list_goals(ctx.session, program, limit=100)
     running = [goal for goal in goals if goal.ends_at > now or goal.achieved_at is not None][:6]
@@ -48,7 +48,7 @@ def overview(
             "days": days if days and not (start or end) else ("" if start or end else "30"),
             "choices": PERIOD_CHOICES,
             "kpis": kpis(current_totals, previous_totals, program.currency),
-            "other_currencies": repository.other_currency_commissions(ctx.session, program, period),
+            "other_currencies": figures.other_currency_commissions(ctx.session, program, period),
             "unit": unit,
             "clicks_chart": bar_chart_svg(clicks, title=f"Clicks per {unit}", unit=unit),
             "revenue_chart": bar_chart_svg(
@@ -57,11 +57,11 @@ def overview(
                 label=lambda value: format_money(value, program.currency),
                 unit=unit,
             ),
-            "top_partners": repository.top_partners(ctx.session, program, period),
-            "pending_applications": repository.count_enrollments(ctx.session, program.id, "pending"),
+            "top_partners": figures.top_partners(ctx.session, program, period),
+            "pending_applications": figures.count_enrollments(ctx.session, program.id, "pending"),
             "pending_commissions": commission_counts.get("pending", 0),
             "held_commissions": commission_counts.get("on_hold", 0),
-            "activity": repository.recent_activity(ctx.session, program.id),
+            "activity": figures.recent_activity(ctx.session, program.id),
             "goal_cards": goal_cards(ctx.session, program, running, now),
             "open_alerts": len(open_alerts),
             "fraud_alerts": sum(1 for alert in open_alerts if alert.category == "fraud"),

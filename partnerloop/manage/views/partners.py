@@ -6,19 +6,25 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from sqlalchemy import select
 from starlette.datastructures import FormData
 
 from partnerloop.account import service as account_service
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
+from partnerloop.commission import figures as commission_figures
+from partnerloop.conversion import figures as conversion_figures
+from partnerloop.group import service as group_service
 from partnerloop.kit.errors import AppError, InvalidInput
 from partnerloop.ledger import service as ledger_service
-from partnerloop.manage import repository, service
+from partnerloop.link import figures as link_figures
+from partnerloop.manage import figures, repository, service
 from partnerloop.manage.rules import PARTNER_SORTS, page_bounds
 from partnerloop.manage.views.common import page
 from partnerloop.models import Enrollment, Partner
+from partnerloop.partner import figures as partner_figures
+from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import BanCommissions, EnrollmentStatus, next_status
-from partnerloop.partner_portal import repository as portal_repository
+from partnerloop.partner_portal.service import application as application_service
+from partnerloop.plan import service as plan_service
 from partnerloop.web.forms import PostedForm, settings_of, text, texts
 from partnerloop.web.pages import PageNotFound
 
@@ -48,11 +54,11 @@ def _list_page(
 ) -> Response:
     status = status if status in STATUSES else ""
     sort = sort if sort in PARTNER_SORTS else "name"
-    _rows, total = repository.partners(
+    _rows, total = figures.partners(
         ctx.session, ctx.program, search=q, status=status, group_id=group, sort=sort, offset=0, limit=1
     )
     number, offset = page_bounds(page_number, total, PER_PAGE)
-    rows, total = repository.partners(
+    rows, total = figures.partners(
         ctx.session, ctx.program, search=q, status=status, group_id=group, sort=sort, offset=offset, limit=PER_PAGE
     )
     pages = max(1, -(-total // PER_PAGE))
@@ -69,7 +75,7 @@ def _list_page(
             "sort": sort,
             "statuses": STATUSES,
             "sorts": PARTNER_SORTS,
-            "groups": repository.groups(ctx.session, ctx.program.id),
+            "groups": group_service.groups_by_name(ctx.session, ctx.program.id),
             "page_number": number,
             "pages": pages,
             "error": error,
@@ -122,7 +128,9 @@ def bulk_partners(request: Request, ctx: ManagerAction, form: PostedForm) -> Res
                 commissions=_ban_choice(form),
                 actor=ctx.user.email,
             )
-            verb = {"ban": "banned", "deactivate": "deactivated", "approve": "approved"}.get(action, action)
+            verb = {"ban": "banned", "unban": "unbanned", "deactivate": "deactivated", "approve": "approved"}.get(
+                action, action
+            )
             message = outcome.summary(verb, "partner")
     except AppError as error:
         return _list_page(
@@ -178,11 +186,12 @@ def invite_partner(request: Request, ctx: ManagerAction, form: PostedForm) -> Re
 def _applications_page(
     request: Request, ctx: ManagerContext, *, error: str | None = None, status_code: int = 200
 ) -> Response:
-    rows, _total = repository.partners(
+    rows, _total = figures.partners(
         ctx.session, ctx.program, search="", status="pending", group_id="", sort="newest", offset=0, limit=200
     )
     answers = {
-        row.partner.id: row for row in portal_repository.applications(ctx.session, ctx.program.id, "pending", limit=200)
+        row.partner.id: row
+        for row in application_service.applications(ctx.session, ctx.program.id, "pending", limit=200)
     }
     return page(
         request,
@@ -221,7 +230,7 @@ def decide_applications(request: Request, ctx: ManagerAction, form: PostedForm) 
 
 
 def _partner_or_404(ctx: ManagerContext, partner_id: str) -> tuple[Partner, Enrollment]:
-    found = repository.enrolled_partner(ctx.session, ctx.program.id, partner_id)
+    found = partner_figures.enrolled_partner(ctx.session, ctx.program.id, partner_id)
     if found is None:
         raise PageNotFound("No such partner in this program.")
     return found
@@ -234,17 +243,20 @@ def _detail_page(
     context: dict[str, Any] = {
         "partner": partner,
         "enrollment": enrollment,
-        "totals": repository.totals(ctx.session, ctx.program, None, partner_id=partner.id),
-        "links": repository.partner_links(ctx.session, ctx.program.id, partner.id),
-        "customers": repository.partner_customers(ctx.session, ctx.program.id, partner.id, limit=10),
-        "commissions": repository.partner_commissions(ctx.session, ctx.program.id, partner.id, limit=15),
+        "totals": figures.totals(ctx.session, ctx.program, None, partner_id=partner.id),
+        "links": link_figures.partner_links(ctx.session, ctx.program.id, partner.id),
+        "customers": conversion_figures.partner_customers(ctx.session, ctx.program.id, partner.id, limit=10),
+        "commissions": commission_figures.partner_commissions(ctx.session, ctx.program.id, partner.id, limit=15),
         "balances": ledger_service.balances(ctx.session, ctx.program.id, partner.id),
         "notes": repository.partner_notes(ctx.session, ctx.program.id, partner.id),
-        "groups": repository.groups(ctx.session, ctx.program.id),
-        "plans": repository.plans(ctx.session, ctx.program.id),
-        "group": repository.group(ctx.session, ctx.program.id, enrollment.group_id) if enrollment.group_id else None,
+        "groups": group_service.groups_by_name(ctx.session, ctx.program.id),
+        "plans": plan_service.plans_of(ctx.session, ctx.program.id),
+        "group": group_service.find_group(ctx.session, ctx.program.id, enrollment.group_id)
+        if enrollment.group_id
+        else None,
         "has_login": partner.user_id is not None,
         "can_ban": next_status(EnrollmentStatus(enrollment.status), "ban") is not None,
+        "can_unban": next_status(EnrollmentStatus(enrollment.status), "unban") is not None,
         "error": error,
         "base_url": settings_of(request).base_url.rstrip("/"),
     }
@@ -260,7 +272,7 @@ def _plan_in_force(ctx: ManagerContext, enrollment: Enrollment, group: Any) -> t
         (ctx.program.default_plan_id, "the program's default plan"),
     ):
         if plan_id:
-            found = repository.plan(ctx.session, ctx.program.id, plan_id)
+            found = plan_service.find_plan(ctx.session, ctx.program.id, plan_id)
             if found is not None:
                 return found.name, source
     return None
@@ -304,10 +316,8 @@ def partner_status(request: Request, ctx: ManagerAction, partner_id: str, form: 
 
 
 def _is_pending(ctx: ManagerContext, partner_id: str) -> bool:
-    status = ctx.session.execute(
-        select(Enrollment.status).where(Enrollment.program_id == ctx.program.id, Enrollment.partner_id == partner_id)
-    ).scalar_one_or_none()
-    return status in ("pending", "invited")
+    enrollment = partner_service.enrollment_of(ctx.session, ctx.program.id, partner_id)
+    return enrollment is not None and enrollment.status in (EnrollmentStatus.PENDING, EnrollmentStatus.INVITED)
 
 
 @router.post("/manage/partners/{partner_id}/group")

@@ -11,12 +11,15 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
+from partnerloop.conversion.replay import sale_shares
+from partnerloop.group import service as group_service
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.money import format_rate
 from partnerloop.kit.time import utc_now
-from partnerloop.manage import plan_forms, repository, service
+from partnerloop.manage import plan_forms, service
 from partnerloop.manage.views.common import page
 from partnerloop.models import Plan
+from partnerloop.partner import figures as partner_figures
 from partnerloop.plan import service as plan_service
 from partnerloop.plan import simulation
 from partnerloop.plan.schemas import PlanIn, PlanPatch, SimulateIn, SimulationOut
@@ -28,7 +31,7 @@ router = APIRouter(include_in_schema=False)
 
 
 def _group_names(ctx: ManagerContext) -> dict[str, str]:
-    return {group.id: group.name for group in repository.groups(ctx.session, ctx.program.id)}
+    return {group.id: group.name for group in group_service.groups_by_name(ctx.session, ctx.program.id)}
 
 
 def _plans_page(
@@ -39,7 +42,7 @@ def _plans_page(
     group_form: dict[str, str] | None = None,
     status_code: int = 200,
 ) -> Response:
-    plans = repository.plans(ctx.session, ctx.program.id)
+    plans = plan_service.plans_of(ctx.session, ctx.program.id)
     names = _group_names(ctx)
     words = {
         plan.id: plan_in_words(plan.rules, ctx.program.currency, bonuses=plan.bonuses or [], group_names=names)
@@ -52,9 +55,9 @@ def _plans_page(
         {
             "plans": plans,
             "words": words,
-            "usage": repository.plan_usage(ctx.session, ctx.program.id),
-            "groups": repository.groups(ctx.session, ctx.program.id),
-            "group_sizes": repository.group_sizes(ctx.session, ctx.program.id),
+            "usage": partner_figures.plan_usage(ctx.session, ctx.program.id),
+            "groups": group_service.groups_by_name(ctx.session, ctx.program.id),
+            "group_sizes": partner_figures.group_sizes(ctx.session, ctx.program.id),
             "plan_names": {plan.id: plan.name for plan in plans},
             "error": error,
             "group_form": group_form or {"name": "", "plan_id": ""},
@@ -107,7 +110,7 @@ def _editor(
 
 
 def _plan_or_404(ctx: ManagerContext, plan_id: str) -> Plan:
-    found = repository.plan(ctx.session, ctx.program.id, plan_id)
+    found = plan_service.find_plan(ctx.session, ctx.program.id, plan_id)
     if found is None:
         raise PageNotFound("No such plan in this program.")
     return found
@@ -130,7 +133,7 @@ def _comparison(ctx: ManagerContext, plan: Plan, starts: str | None, to: str | N
     error: str | None = None
     try:
         window = SimulateIn(starts=date.fromisoformat(shown["from"]), to=date.fromisoformat(shown["to"]))
-        result = simulation.simulate(ctx.session, ctx.program, plan, window)
+        result = simulation.simulate(ctx.session, ctx.program, plan, window, sale_shares)
     except ValueError:  # date.fromisoformat, and pydantic's ValidationError
         error = "Give both dates as YYYY-MM-DD."
     except AppError as problem:

@@ -9,7 +9,7 @@ from fastapi.responses import Response
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect, render
 from partnerloop.kit.errors import AppError
-from partnerloop.partner_portal import groups, repository
+from partnerloop.partner_portal import groups
 from partnerloop.partner_portal.rules import QuestionKind, ResourceKind, text_color_on
 from partnerloop.partner_portal.service import application as application_service
 from partnerloop.partner_portal.service import library
@@ -59,7 +59,7 @@ def _resources_page(
     status_code: int = 200,
 ) -> Response:
     context = {
-        "resources": repository.resources(ctx.session, ctx.program.id),
+        "resources": library.resources(ctx.session, ctx.program.id),
         "kinds": KINDS,
         "kind_labels": dict(KINDS),
         "groups": groups.group_names(ctx.session, ctx.program.id),
@@ -86,7 +86,7 @@ def add_resource(request: Request, ctx: ManagerAction, form: PostedForm) -> Resp
 
 @router.get("/manage/resources/{resource_id}")
 def edit_resource(request: Request, ctx: ManagerPage, resource_id: str) -> Response:
-    resource = repository.resource(ctx.session, ctx.program.id, resource_id)
+    resource = library.find_resource(ctx.session, ctx.program.id, resource_id)
     if resource is None:
         raise PageNotFound("No such resource in this program.")
     values = library.ResourceIn(
@@ -188,12 +188,12 @@ def _application_page(
     context = {
         "form": settings,
         "brand_text": text_color_on(settings.brand_color) if len(settings.brand_color) == 7 else "#ffffff",
-        "questions": repository.questions(ctx.session, ctx.program.id),
+        "questions": application_service.questions(ctx.session, ctx.program.id),
         "question_kinds": QUESTION_KINDS,
         "question_kind_labels": dict(QUESTION_KINDS),
         "question": question or {},
         "public_url": f"{settings_of(request).base_url.rstrip('/')}/apply/{ctx.program.id}",
-        "pending": len(repository.applications(ctx.session, ctx.program.id, "pending")),
+        "pending": len(application_service.applications(ctx.session, ctx.program.id, "pending")),
         "error": error,
     }
     return _page(request, ctx, "manage/portal_application.html", context, status_code)

@@ -10,9 +10,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
 from partnerloop.account.deps import ManagerContext, ManagerPage
+from partnerloop.group import service as group_service
 from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
-from partnerloop.manage import repository as manage_repository
 from partnerloop.manage.rules import PERIOD_CHOICES, parse_period
 from partnerloop.manage.views.common import page
 from partnerloop.report import service as report_service
@@ -73,7 +73,7 @@ def _sorted(rows: list[dict[str, Any]], sort: str, direction: str) -> list[dict[
 
 
 def _group(ctx: ManagerContext, group_id: str) -> str | None:
-    groups = {group.id for group in manage_repository.groups(ctx.session, ctx.program.id)}
+    groups = {group.id for group in group_service.groups_by_name(ctx.session, ctx.program.id)}
     return group_id if group_id in groups else None
 
 
@@ -125,7 +125,7 @@ def reports(
             "period_error": period_error,
             "days": days if days and not (start or end) else ("" if start or end else "30"),
             "choices": PERIOD_CHOICES,
-            "groups": manage_repository.groups(ctx.session, program.id),
+            "groups": group_service.groups_by_name(ctx.session, program.id),
             "group_id": group or "",
             "columns": [(field, METRICS[name]) for field, name in COLUMNS],
             "rows": _sorted(partners["data"], sort, dir),

@@ -13,9 +13,11 @@ from partnerloop.account.deps import ManagerAdmin, ManagerContext, ManagerPage, 
 from partnerloop.account.rules import Role, assignable_roles
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
-from partnerloop.manage import repository, service
+from partnerloop.manage import service
 from partnerloop.manage.views.common import page
 from partnerloop.notify.email import keeps_unsent_emails
+from partnerloop.plan import service as plan_service
+from partnerloop.program import service as program_service
 from partnerloop.web.forms import PostedForm, settings_of, text
 
 router = APIRouter(include_in_schema=False)
@@ -46,9 +48,9 @@ def _settings_page(
         "error": error,
         "section": section,
         "new_key": new_key,
-        "plans": repository.plans(ctx.session, ctx.program.id),
+        "plans": plan_service.plans_of(ctx.session, ctx.program.id),
         "attribution_models": ATTRIBUTION_MODELS,
-        "api_keys": repository.api_keys(ctx.session, ctx.program.id),
+        "api_keys": program_service.api_keys_of(ctx.session, ctx.program.id),
         "members": account_repository.members_of_workspace(ctx.session, ctx.program.workspace_id),
         "invitations": account_repository.open_invitations(ctx.session, ctx.program.workspace_id, "member", utc_now()),
         "roles": [role.value for role in Role],

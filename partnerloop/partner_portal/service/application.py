@@ -25,7 +25,6 @@ from partnerloop.models import (
 from partnerloop.models.partner_portal import DEFAULT_BRAND_COLOR
 from partnerloop.notify import service as notify_service
 from partnerloop.notify.email import enqueue_email
-from partnerloop.partner import repository as partner_repository
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.schemas import PartnerIn
 from partnerloop.partner_portal import emails, repository
@@ -91,6 +90,23 @@ class FormSettings:
     intro: str = ""
     terms: str = ""
     brand_color: str = DEFAULT_BRAND_COLOR
+
+
+def application_form(session: Session, program_id: str) -> ApplicationForm | None:
+    """The program's application form (its settings and brand), None until a manager saves one."""
+    return repository.application_form(session, program_id)
+
+
+def questions(session: Session, program_id: str) -> list[ApplicationQuestion]:
+    """The form's questions, in order."""
+    return repository.questions(session, program_id)
+
+
+def applications(
+    session: Session, program_id: str, status: str | None, limit: int = 100
+) -> list[repository.ApplicationRow]:
+    """Applications with `status` (None: all), newest first, with the partner and the answers."""
+    return repository.applications(session, program_id, status, limit)
 
 
 def form_settings(session: Session, program_id: str) -> FormSettings:
@@ -229,8 +245,8 @@ def apply(
     if errors:
         raise ApplicationInvalid("Some answers need another look.", errors)
     email = current_user.email if current_user is not None else body.email.strip().lower()
-    existing = partner_repository.partner_by_email(session, program.workspace_id, email)
-    if existing is not None and partner_repository.get_enrolled(session, program.id, existing.id) is not None:
+    existing = partner_service.partner_by_email(session, program.workspace_id, email)
+    if existing is not None and partner_service.enrollment_of(session, program.id, existing.id) is not None:
         raise AlreadyApplied(f"{email} has applied to {program.name} already: log in to see where it stands.")
     if current_user is None and account_repository.user_by_email(session, email) is not None:
         raise LoginToApply(f"{email} has a Partnerloop account already: log in first, then apply.")

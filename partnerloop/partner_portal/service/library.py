@@ -71,6 +71,15 @@ def add_resource(session: Session, program: Program, body: ResourceIn) -> Resour
     return resource
 
 
+def resources(session: Session, program_id: str) -> list[Resource]:
+    """Every resource of the program, in the manager's order."""
+    return repository.resources(session, program_id)
+
+
+def find_resource(session: Session, program_id: str, resource_id: str) -> Resource | None:
+    return repository.resource(session, program_id, resource_id)
+
+
 def get_resource(session: Session, program: Program, resource_id: str) -> Resource:
     resource = repository.resource(session, program.id, resource_id)
     if resource is None:

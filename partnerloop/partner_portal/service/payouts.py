@@ -14,7 +14,6 @@ from partnerloop.config import Settings
 from partnerloop.kit.errors import InvalidInput
 from partnerloop.models import Partner, Payout, Program
 from partnerloop.partner_portal.rules import next_run_date
-from partnerloop.payout import repository as payout_repository
 from partnerloop.payout.schemas import PayoutMethodIn, PayoutMethodOut
 from partnerloop.payout.service import methods as payout_methods
 
@@ -56,7 +55,7 @@ class PayoutsPage:
 
 
 def has_method(session: Session, program: Program, partner: Partner) -> bool:
-    return payout_repository.get_method(session, program.id, partner.id) is not None
+    return payout_methods.method_of(session, program.id, partner.id) is not None
 
 
 def schedule_of(session: Session, program: Program, today: date) -> tuple[str, date | None]:
@@ -65,11 +64,11 @@ def schedule_of(session: Session, program: Program, today: date) -> tuple[str, d
 
 
 def payouts_page(session: Session, program: Program, partner: Partner, today: date) -> PayoutsPage:
-    method = payout_repository.get_method(session, program.id, partner.id)
+    method = payout_methods.method_of(session, program.id, partner.id)
     schedule, next_run = schedule_of(session, program, today)
     return PayoutsPage(
         method=payout_methods.method_out(method, program) if method is not None else None,
-        payouts=list(reversed(payout_repository.payouts_of_partner(session, program.id, partner.id))),
+        payouts=list(reversed(payout_methods.payouts_of_partner(session, program.id, partner.id))),
         schedule=schedule,
         next_run=next_run,
     )

@@ -38,7 +38,7 @@ from partnerloop.partner_portal.rules import (
     utm_problem,
 )
 from partnerloop.partner_portal.service import library, payouts
-from partnerloop.plan import repository as plan_repository
+from partnerloop.plan import service as plan_service
 from partnerloop.plan.terms import ProgramTerms, plan_in_words, program_in_words
 from partnerloop.web.charts import bar_chart_svg, daily_series
 
@@ -70,7 +70,7 @@ def partner_plan_row(session: Session, program: Program, enrollment: Enrollment 
     else:
         terms = commission_service.partner_plan(session, program, enrollment)
         plan_id = None if terms is None else terms.id
-    return None if plan_id is None else plan_repository.get_plan(session, program.id, plan_id)
+    return None if plan_id is None else plan_service.find_plan(session, program.id, plan_id)
 
 
 def terms_for(session: Session, program: Program, enrollment: Enrollment) -> Terms:

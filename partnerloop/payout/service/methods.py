@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 from partnerloop.config import Settings
 from partnerloop.kit.errors import AppError, InvalidInput, NotFound
 from partnerloop.kit.money import UnknownCurrency, normalize_currency
-from partnerloop.models import PayoutMethod, PayoutSettings, Program
+from partnerloop.models import Payout, PayoutMethod, PayoutSettings, Program
 from partnerloop.partner import service as partner_service
 from partnerloop.payout import repository
 from partnerloop.payout.rules import (
@@ -175,6 +175,16 @@ def get_method(session: Session, program: Program, partner_id: str) -> PayoutMet
             f"Partner {partner_id} has no payout method yet: earnings accrue but are not paid until one is set."
         )
     return method
+
+
+def method_of(session: Session, program_id: str, partner_id: str) -> PayoutMethod | None:
+    """The partner's payout method in the program, or None when they have not set one."""
+    return repository.get_method(session, program_id, partner_id)
+
+
+def payouts_of_partner(session: Session, program_id: str, partner_id: str) -> list[Payout]:
+    """The partner's payouts in the program, oldest first."""
+    return repository.payouts_of_partner(session, program_id, partner_id)
 
 
 def method_details(settings: Settings, method: PayoutMethod) -> dict[str, Any]:

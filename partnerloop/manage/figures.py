@@ -1,0 +1,253 @@
+"""The dashboard's figures, put together from the domains that own them: clicks from `link`, leads, sales
+and revenue from `conversion`, earnings from `commission`, partners from `partner` (no SQL here).
+
+Money is in the program's currency; commissions earned in another currency are shown apart."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy.orm import Session
+
+from partnerloop.commission import figures as commissions_of
+from partnerloop.commission.figures import Selection
+from partnerloop.conversion import figures as conversions_of
+from partnerloop.group import service as group_service
+from partnerloop.link import figures as clicks_of
+from partnerloop.manage.rules import Period, Totals
+from partnerloop.models import Commission, Enrollment, Partner, Program
+from partnerloop.partner import figures as partners_of
+
+# ------------------------------------------------------------------------------------- overview
+
+
+def totals(session: Session, program: Program, period: Period | None, partner_id: str | None = None) -> Totals:
+    """Clicks, leads, sales, net revenue and commissions (program currency) of the period (None: all time)."""
+    since, before = (period.starts_at, period.ends_before) if period is not None else (None, None)
+    first_day, last_day = (period.start, period.end) if period is not None else (None, None)
+    events = conversions_of.totals(session, program.id, since, before, partner_id)
+    earned = commissions_of.earned_by_currency(session, program.id, since, before, partner_id)
+    return Totals(
+        clicks=clicks_of.clicks(session, program.id, first_day, last_day, partner_id),
+        leads=events.leads,
+        sales=events.sales,
+        revenue=events.revenue,
+        commissions=earned.get(program.currency, 0),
+    )
+
+
+def clicks_by_day(session: Session, program_id: str, period: Period) -> list[tuple[date, int]]:
+    return clicks_of.clicks_by_day(session, program_id, period.start, period.end)
+
+
+def revenue_by_day(session: Session, program_id: str, period: Period) -> list[tuple[date, int]]:
+    """Partner-driven sales per UTC day (program currency)."""
+    return conversions_of.revenue_by_day(session, program_id, period.starts_at, period.ends_before)
+
+
+def other_currency_commissions(session: Session, program: Program, period: Period) -> dict[str, int]:
+    """Commissions earned in currencies other than the program's (not in the KPIs)."""
+    earned = commissions_of.earned_by_currency(session, program.id, period.starts_at, period.ends_before)
+    return {currency: total for currency, total in earned.items() if currency != program.currency}
+
+
+@dataclass(frozen=True)
+class PartnerFigures:
+    partner_id: str
+    name: str
+    email: str
+    status: str
+    clicks: int
+    sales: int
+    revenue: int
+    earnings: int
+
+
+def top_partners(session: Session, program: Program, period: Period, limit: int = 5) -> list[PartnerFigures]:
+    """Partners with the most revenue in the period (then earnings, then name)."""
+    revenue = conversions_of.revenue_by_partner(session, program.id, period.starts_at, period.ends_before)
+    earned = commissions_of.earned_by_partner(
+        session, program.id, program.currency, period.starts_at, period.ends_before
+    )
+    clicks = clicks_of.clicks_by_partner(session, program.id, period.start, period.end)
+    enrolled = partners_of.enrolled_among(session, program.id, sorted(set(revenue) | set(earned) | set(clicks)))
+    rows = []
+    for partner_id, (partner, enrollment) in enrolled.items():
+        sold = revenue.get(partner_id)
+        rows.append(
+            PartnerFigures(
+                partner_id=partner_id,
+                name=partner.name,
+                email=partner.email,
+                status=enrollment.status,
+                clicks=clicks.get(partner_id, 0),
+                sales=sold.sales if sold else 0,
+                revenue=sold.revenue if sold else 0,
+                earnings=earned.get(partner_id, 0),
+            )
+        )
+    rows.sort(key=lambda row: (-row.revenue, -row.earnings, row.name))
+    return rows[:limit]
+
+
+def count_enrollments(session: Session, program_id: str, status: str) -> int:
+    return partners_of.count_with_status(session, program_id, status)
+
+
+def commission_counts(session: Session, program_id: str) -> dict[str, int]:
+    return commissions_of.status_counts(session, program_id)
+
+
+@dataclass(frozen=True)
+class Activity:
+    at: datetime
+    kind: str
+    text: str
+    partner_id: str | None
+    partner_name: str | None
+    amount: int | None
+    currency: str | None
+
+
+_EVENT_TEXT = {"lead": "New lead", "sale": "Sale", "refund": "Refund"}
+_JOIN_TEXT = {"pending": "Applied", "invited": "Invited"}
+
+
+def recent_activity(session: Session, program_id: str, limit: int = 12) -> list[Activity]:
+    """The latest conversions and partner sign-ups, newest first."""
+    events = conversions_of.recent_events(session, program_id, limit)
+    names = partners_of.names_of(session, {event.partner_id for event in events if event.partner_id})
+    items = [
+        Activity(
+            event.at,
+            event.kind,
+            _EVENT_TEXT.get(event.kind, event.kind),
+            event.partner_id,
+            names[event.partner_id][0] if event.partner_id in names else None,
+            event.amount,
+            event.currency,
+        )
+        for event in events
+    ]
+    items += [
+        Activity(at, "partner", _JOIN_TEXT.get(status, "Joined"), partner_id, name, None, None)
+        for at, status, partner_id, name in partners_of.recent_enrollments(session, program_id, limit)
+    ]
+    return sorted(items, key=lambda item: item.at, reverse=True)[:limit]
+
+
+# ------------------------------------------------------------------------------------- partners
+
+
+@dataclass(frozen=True)
+class PartnerRow:
+    partner: Partner
+    enrollment: Enrollment
+    group_name: str | None
+    clicks: int
+    revenue: int
+    earnings: int
+
+
+_BY_FIGURE = ("revenue", "earnings", "clicks")
+
+
+def partners(
+    session: Session,
+    program: Program,
+    *,
+    search: str,
+    status: str,
+    group_id: str,
+    sort: str,
+    offset: int,
+    limit: int,
+) -> tuple[list[PartnerRow], int]:
+    """One page of the program's partners with lifetime figures, and how many match in all. Sorted by
+    name (the default), newest, or a figure (highest first, then id)."""
+    matching = {"search": search, "status": status, "group_id": group_id}
+    total = partners_of.count_matching(session, program.id, **matching)
+    revenue = {key: sold.revenue for key, sold in conversions_of.revenue_by_partner(session, program.id).items()}
+    figures = {
+        "revenue": revenue,
+        "earnings": commissions_of.earned_by_partner(session, program.id, program.currency),
+        "clicks": clicks_of.clicks_by_partner(session, program.id),
+    }
+    if sort in _BY_FIGURE:
+        by = figures[sort]
+        ids = sorted(partners_of.ids_matching(session, program.id, **matching), key=lambda key: (-by.get(key, 0), key))[
+            offset : offset + limit
+        ]
+        found = partners_of.enrolled_among(session, program.id, ids)
+        pairs = [found[key] for key in ids if key in found]
+    else:
+        newest = sort == "newest"
+        pairs = partners_of.page_matching(session, program.id, **matching, newest=newest, offset=offset, limit=limit)
+    group_names = {group.id: group.name for group in group_service.groups_by_name(session, program.id)}
+    rows = [
+        PartnerRow(
+            partner,
+            enrollment,
+            group_names.get(enrollment.group_id) if enrollment.group_id else None,
+            figures["clicks"].get(partner.id, 0),
+            revenue.get(partner.id, 0),
+            figures["earnings"].get(partner.id, 0),
+        )
+        for partner, enrollment in pairs
+    ]
+    return rows, total
+
+
+# ---------------------------------------------------------------------------------- commissions
+
+
+@dataclass(frozen=True)
+class CommissionFilter:
+    statuses: tuple[str, ...]
+    partner_id: str = ""
+    kind: str = ""
+    search: str = ""  # a partner's name or email (part of it), or a commission id
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+def _selection(session: Session, program_id: str, where: CommissionFilter) -> Selection:
+    search = where.search.strip()
+    return Selection(
+        statuses=where.statuses,
+        partner_id=where.partner_id,
+        kind=where.kind,
+        partner_ids=tuple(partners_of.ids_by_name_or_email(session, program_id, search)) if search else None,
+        commission_id=search,
+        since=where.since,
+        until=where.until,
+    )
+
+
+def _named(session: Session, rows: list[Commission]) -> list[tuple[Commission, str, str]]:
+    names = partners_of.names_of(session, {commission.partner_id for commission in rows})
+    return [(commission, *names.get(commission.partner_id, ("", ""))) for commission in rows]
+
+
+def commissions(
+    session: Session, program_id: str, where: CommissionFilter, *, offset: int, limit: int
+) -> tuple[list[tuple[Commission, str, str]], int]:
+    """One page of matching commissions, newest first, each with its partner's name and email; and the count."""
+    rows, total = commissions_of.selected(
+        session, program_id, _selection(session, program_id, where), offset=offset, limit=limit
+    )
+    return _named(session, rows), total
+
+
+def commissions_for_export(
+    session: Session, program_id: str, where: CommissionFilter, batch: int = 1000
+) -> Iterator[tuple[Commission, str, str]]:
+    """Every matching commission, oldest first, with its partner's name and email (fetched in batches)."""
+    for chunk in commissions_of.stream_selected(session, program_id, _selection(session, program_id, where), batch):
+        yield from _named(session, chunk)
+
+
+def commission_sums(session: Session, program_id: str, where: CommissionFilter) -> dict[str, int]:
+    return commissions_of.selected_sums(session, program_id, _selection(session, program_id, where))
