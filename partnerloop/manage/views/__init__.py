@@ -10,6 +10,7 @@ from partnerloop.manage.views.engagement import router as engagement_router
 from partnerloop.manage.views.goals import router as goals_router
 from partnerloop.manage.views.overview import router as overview_router
 from partnerloop.manage.views.partners import router as partners_router
+from partnerloop.manage.views.payouts import router as payouts_router
 from partnerloop.manage.views.plans import router as plans_router
 from partnerloop.manage.views.portal_setup import router as portal_setup_router
 from partnerloop.manage.views.referrals import router as referrals_router
@@ -22,6 +23,7 @@ for section in (
     overview_router,
     partners_router,
     commissions_router,
+    payouts_router,
     reports_router,
     goals_router,
     alerts_router,

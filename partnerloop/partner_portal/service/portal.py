@@ -34,7 +34,9 @@ from partnerloop.partner_portal.rules import (
     is_web_url,
     next_payout,
     onboarding_checklist,
+    personalize,
     profile_complete,
+    site_urls,
     utm_problem,
 )
 from partnerloop.partner_portal.service import library, payouts
@@ -257,6 +259,46 @@ def links(session: Session, settings: Settings, program: Program, partner: Partn
         LinkRow(link, short_url(settings, link), clicks.get(link.id, 0), *conversions.get(link.id, (0, 0)))
         for link in rows
     ]
+
+
+@dataclass(frozen=True)
+class ShareKit:
+    """What the partner shares, first thing on the dashboard: their default link (the first they made,
+    None before any), their referral code and the program's site with the code (`?ref=` / `?via=`)."""
+
+    link: LinkRow | None
+    referral_code: str
+    site_urls: list[tuple[str, str]]
+    first_destination: str  # where a first link sends visitors
+
+    @property
+    def share_url(self) -> str:
+        """The one URL that credits the partner: the default link, else the site with `?ref=`."""
+        if self.link is not None:
+            return self.link.short_url
+        return self.site_urls[0][1] if self.site_urls else ""
+
+
+def share_kit(
+    session: Session, settings: Settings, program: Program, partner: Partner, enrollment: Enrollment
+) -> ShareKit:
+    rows = links(session, settings, program, partner)  # newest first
+    domains = list(program.allowed_domains)
+    return ShareKit(
+        link=rows[-1] if rows else None,
+        referral_code=enrollment.referral_code,
+        site_urls=site_urls(domains, list(program.link_params), enrollment.referral_code),
+        first_destination=f"https://{domains[0]}/" if domains else "",
+    )
+
+
+def personalized_resources(resources: list[Resource], kit: ShareKit) -> dict[str, str]:
+    """resource id -> its swipe copy with the partner's own link and code."""
+    return {
+        resource.id: personalize(resource.body, kit.share_url, kit.referral_code)
+        for resource in resources
+        if resource.kind == "swipe_copy" and resource.body
+    }
 
 
 @dataclass(frozen=True)

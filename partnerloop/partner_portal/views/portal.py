@@ -56,13 +56,16 @@ def dashboard(
     figures = service.dashboard(ctx.session, ctx.program, ctx.partner, period)
     goals, _cursor = goal_service.list_goals(ctx.session, ctx.program, partner_id=ctx.partner.id, limit=20)
     cards = goal_cards(ctx.session, ctx.program, goals, utc_now())
-    return _page(
-        request,
-        ctx,
-        "partner/dashboard.html",
-        {"figures": figures, "presets": RANGE_PRESETS, "range_error": problem, "days": days, "goal_cards": cards},
-        status_code=422 if problem else 200,
-    )
+    share = service.share_kit(ctx.session, settings_of(request), ctx.program, ctx.partner, ctx.enrollment)
+    context = {
+        "share": share,
+        "figures": figures,
+        "presets": RANGE_PRESETS,
+        "range_error": problem,
+        "days": days,
+        "goal_cards": cards,
+    }
+    return _page(request, ctx, "partner/dashboard.html", context, status_code=422 if problem else 200)
 
 
 # ------------------------------------------------------------------------------ getting started
@@ -82,7 +85,10 @@ def resources(request: Request, ctx: PartnerPage) -> Response:
         return page
     onboarding = service.onboarding(ctx.session, ctx.program, ctx.partner, ctx.enrollment)
     kinds = {kind.value: kind.label for kind in ResourceKind}
-    return _page(request, ctx, "partner/resources.html", {"resources": onboarding.resources, "kinds": kinds})
+    share = service.share_kit(ctx.session, settings_of(request), ctx.program, ctx.partner, ctx.enrollment)
+    copies = service.personalized_resources(onboarding.resources, share)
+    context = {"resources": onboarding.resources, "kinds": kinds, "copies": copies, "share": share}
+    return _page(request, ctx, "partner/resources.html", context)
 
 
 @router.get("/partner/profile")
