@@ -8,6 +8,7 @@ from partnerloop.manage.views.alerts import router as alerts_router
 from partnerloop.manage.views.commissions import router as commissions_router
 from partnerloop.manage.views.engagement import router as engagement_router
 from partnerloop.manage.views.goals import router as goals_router
+from partnerloop.manage.views.links import router as links_router
 from partnerloop.manage.views.overview import router as overview_router
 from partnerloop.manage.views.partners import router as partners_router
 from partnerloop.manage.views.payouts import router as payouts_router
@@ -24,6 +25,7 @@ for section in (
     partners_router,
     commissions_router,
     payouts_router,
+    links_router,
     reports_router,
     goals_router,
     alerts_router,

@@ -19,7 +19,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger_service
 from partnerloop.ledger.rules import Balance
 from partnerloop.link import service as link_service
-from partnerloop.link.schemas import LinkIn
+from partnerloop.link.schemas import LinkIn, LinkPatch
 from partnerloop.models import Commission, Enrollment, Link, Partner, Plan, Program, Resource
 from partnerloop.partner_portal import groups, repository
 from partnerloop.partner_portal.rules import (
@@ -334,6 +334,22 @@ def partner_link(session: Session, program: Program, partner: Partner, link_id: 
     link = repository.partner_link(session, program.id, partner.id, link_id)
     if link is None:
         raise LinkNotFound("No such link among yours.")
+    return link
+
+
+def change_destination(session: Session, program: Program, partner: Partner, link_id: str, destination: str) -> Link:
+    """The partner's own link sends visitors to another page (on an allowed domain)."""
+    link = partner_link(session, program, partner, link_id)
+    destination = destination.strip()
+    if not is_web_url(destination):
+        raise InvalidInput("The destination must be a web address starting with https:// or http://.")
+    return link_service.update_link(session, program, link.id, LinkPatch(destination_url=destination))
+
+
+def archive_link(session: Session, program: Program, partner: Partner, link_id: str) -> Link:
+    """The partner's own link stops redirecting and leaves their list; its clicks stay in the figures."""
+    link = partner_link(session, program, partner, link_id)
+    link_service.delete_link(session, program, link.id)
     return link
 
 
