@@ -131,9 +131,8 @@ def plan_run(
     only: Select[str] | None = None,
     csv_methods: frozenset[str] = frozenset(),
 ) -> tuple[list[PlannedPayout], list[SkippedOut]]:
-    """Decide who gets what at `cutoff`, how it is delivered, and every reason a partner is skipped
-    (reads only). `only`: among these commissions (a retry). `csv_methods`: methods the manager chose to
-    pay from the CSV even though their provider is configured (never the other way round)."""
+    """Who gets what at `cutoff`, how (`csv_methods`: by CSV though their provider is configured) and why others
+    are skipped (reads only). `only`: among these commissions (a retry)."""
     totals = repository.partner_totals(session, program.id, cutoff, only)
     methods = repository.methods_of(session, program.id)
     statuses = repository.enrollment_statuses(session, program.id)
