@@ -147,3 +147,53 @@ def test_a_partner_sees_their_link_code_and_qr_code_first(server: Server, browsi
     _log_in(desk, PAT, PAT_PASSWORD)
     expect(desk.locator("[data-default-link]")).to_have_value(link)
     screenshot(desk, "partner-dashboard-link")
+
+
+def test_a_manager_manages_links_and_a_partner_archives_one(server: Server, browsing: Browsing, engine: Engine) -> None:
+    program = make_program(engine)
+    add_partner_user(engine, program.id, PAT, name="Pat Creator", password=PAT_PASSWORD)
+    manager = browsing.person()
+    _log_in(manager, OWNER, OWNER_PASSWORD)
+    manager.get_by_role("link", name="Links", exact=True).click()
+    manager.get_by_label("Partner", exact=True).select_option(label=f"Pat Creator ({PAT})")
+    manager.get_by_label("Page to send visitors to").fill("https://acme.test/pricing")
+    manager.get_by_label("Key", exact=False).fill("pat-pricing")
+    manager.get_by_role("button", name="Create link").click()
+    expect(manager.get_by_role("status")).to_have_text("Link /go/pat-pricing created.")
+    for agent in ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 Mobile/15E148",) * 2:
+        visit = httpx.get(
+            f"{server.base_url}/go/pat-pricing",
+            headers={"User-Agent": agent, "Referer": "https://blog.example/post", "cf-ipcountry": "DE"},
+        )
+        assert visit.status_code == 302
+    for _ in range(100):  # the click buffer flushes every 50 ms here
+        manager.reload()
+        if manager.locator("[data-total-clicks]").inner_text() == "2":
+            break
+        manager.wait_for_timeout(100)
+    expect(manager.locator('[data-breakdown="country"]')).to_contain_text("Germany")
+    expect(manager.locator('[data-breakdown="referrer"]')).to_contain_text("blog.example")
+    manager.get_by_label("New destination").fill("https://acme.test/")
+    manager.get_by_role("button", name="Change destination").click()
+    expect(manager.locator("[data-destination]")).to_have_text("https://acme.test/")
+    screenshot(manager, "manage-link")
+    manager.goto("/manage/links")
+    manager.get_by_role("searchbox", name="Search").fill("Pat")
+    manager.get_by_role("button", name="Search").click()
+    expect(manager.locator('[data-link="pat-pricing"]')).to_be_visible()
+    screenshot(manager, "manage-links")
+
+    pat = browsing.person(phone=True)
+    _log_in(pat, PAT, PAT_PASSWORD)
+    pat.goto("/partner/links")
+    pat.get_by_role("link", name="Stats and QR code for pat-pricing").click()
+    pat.get_by_label("Send visitors to").fill("https://acme.test/blog")
+    pat.get_by_role("button", name="Save the destination").click()
+    expect(pat.get_by_role("status")).to_contain_text("new page")
+    screenshot(pat, "partner-link-edit-phone")
+    pat.once("dialog", lambda dialog: dialog.accept())
+    pat.get_by_role("button", name="Archive the link").click()
+    expect(pat.get_by_role("status")).to_contain_text("archived")
+    assert httpx.get(f"{server.base_url}/go/pat-pricing").status_code == 404
+    manager.goto("/manage/links")
+    expect(manager.get_by_text("No link matches.")).to_be_visible()
