@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
-from partnerloop.models import ClickRollup, Link
+from partnerloop.models import Click, ClickRollup, Link, Partner
 
 
 def get_live(session: Session, program_id: str, link_id: str) -> Link | None:
@@ -88,3 +88,49 @@ def partner_links(session: Session, program_id: str, partner_id: str) -> list[tu
         .order_by(Link.created_at.desc())
     ).all()
     return [(row[0], int(row[1])) for row in rows]
+
+
+def search(
+    session: Session, program_id: str, *, text: str, partner_id: str, offset: int, limit: int
+) -> tuple[list[tuple[Link, str, str]], int]:
+    """Live links with their partner's name and email, newest first, matching `text` in the key, the
+    destination or the partner's name or email; and how many match."""
+    where = [Link.program_id == program_id, Link.deleted_at.is_(None)]
+    if partner_id:
+        where.append(Link.partner_id == partner_id)
+    if text:
+        pattern = f"%{text.lower()}%"
+        where.append(
+            or_(
+                func.lower(Link.key).like(pattern),
+                func.lower(Link.destination_url).like(pattern),
+                func.lower(Partner.name).like(pattern),
+                func.lower(Partner.email).like(pattern),
+            )
+        )
+    joined = select(Link, Partner.name, Partner.email).join(Partner, Partner.id == Link.partner_id).where(*where)
+    total = session.execute(select(func.count()).select_from(joined.subquery())).scalar_one()
+    rows = session.execute(joined.order_by(Link.id.desc()).offset(offset).limit(limit)).all()
+    return [(link, name, email) for link, name, email in rows], int(total)
+
+
+def link_clicks_by_day(session: Session, link_id: str, since: date) -> list[tuple[date, int]]:
+    rows = session.execute(
+        select(ClickRollup.day, func.sum(ClickRollup.clicks))
+        .where(ClickRollup.link_id == link_id, ClickRollup.day >= since)
+        .group_by(ClickRollup.day)
+    ).all()
+    return [(day, int(clicks or 0)) for day, clicks in rows]
+
+
+def clicks_by(session: Session, link_id: str, column: str, since: datetime, limit: int) -> list[tuple[str | None, int]]:
+    """Human clicks of the link since then, counted by a click column (country, device, referrer), most first."""
+    field = {"country": Click.country, "device": Click.device, "referrer": Click.referrer}[column]
+    rows = session.execute(
+        select(field, func.count())
+        .where(Click.link_id == link_id, Click.created_at >= since, Click.is_bot.is_(False))
+        .group_by(field)
+        .order_by(func.count().desc())
+        .limit(limit)
+    ).all()
+    return [(value, int(count)) for value, count in rows]

@@ -354,3 +354,30 @@ def next_payout(
     return NextPayout(
         False, f"{approved} is approved: {missing} more reaches the minimum payout of {minimum}.{later}{details}"
     )
+
+
+# ------------------------------------------------------------------------------- sharing
+
+LINK_PLACEHOLDERS = ("{{link}}", "{link}", "[link]")  # the double braces first: "{link}" is inside them
+CODE_PLACEHOLDERS = ("{{code}}", "{code}", "[code]")
+
+
+def site_urls(domains: Sequence[str], params: Sequence[str], code: str) -> list[tuple[str, str]]:
+    """(parameter, URL) of the program's site with the partner's code, one per accepted link parameter:
+    `https://acme.test/?ref=jo`. Empty when the program has no domain."""
+    if not domains:
+        return []
+    return [(param, f"https://{domains[0]}/?{urlencode({param: code})}") for param in params]
+
+
+def personalize(body: str, link: str, code: str) -> str:
+    """Swipe copy with the partner's own link and code: `{link}` / `{code}` (or `{{link}}`, `[link]`) are
+    replaced; a text that names no link gets the link at its end, so what the partner copies credits them."""
+    named_link = any(placeholder in body for placeholder in LINK_PLACEHOLDERS)
+    for placeholder in LINK_PLACEHOLDERS:
+        body = body.replace(placeholder, link)
+    for placeholder in CODE_PLACEHOLDERS:
+        body = body.replace(placeholder, code)
+    if not named_link and link and link not in body:
+        body = f"{body.rstrip()}\n\n{link}"
+    return body

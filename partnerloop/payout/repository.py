@@ -311,3 +311,47 @@ def paid_in_year(session: Session, program_id: str, start: datetime, end: dateti
         .order_by(Payout.partner_id)
     ).all()
     return [(row[0], row[1], int(row[2] or 0), int(row[3])) for row in rows]
+
+
+def payouts_in_status(session: Session, program_id: str, statuses: Sequence[str], limit: int) -> list[Payout]:
+    """The program's most recent payouts in these statuses (newest first)."""
+    return list(
+        session.execute(
+            select(Payout)
+            .where(Payout.program_id == program_id, Payout.status.in_(list(statuses)))
+            .order_by(Payout.created_at.desc(), Payout.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def retried_ids(session: Session, payout_ids: Sequence[str]) -> set[str]:
+    """Which of these payouts a retry replaced already."""
+    if not payout_ids:
+        return set()
+    found = session.execute(select(Payout.retry_of_id).where(Payout.retry_of_id.in_(list(payout_ids)))).scalars()
+    return {payout_id for payout_id in found if payout_id is not None}
+
+
+def recent_runs(session: Session, program_id: str, limit: int) -> list[PayoutRun]:
+    return list(
+        session.execute(
+            select(PayoutRun)
+            .where(PayoutRun.program_id == program_id)
+            .order_by(PayoutRun.created_at.desc(), PayoutRun.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
+
+
+def run_figures(session: Session, run_ids: Sequence[str]) -> list[tuple[str, str, str, str, str, int, int]]:
+    """(run id, method, delivery, currency, status, payouts, amount) of these runs' payouts."""
+    if not run_ids:
+        return []
+    columns = (Payout.run_id, Payout.method, Payout.delivery, Payout.currency, Payout.status)
+    rows = session.execute(
+        select(*columns, func.count(), func.sum(Payout.amount))
+        .where(Payout.run_id.in_(list(run_ids)))
+        .group_by(*columns)
+    ).all()
+    return [(*row[:5], int(row[5]), int(row[6] or 0)) for row in rows]

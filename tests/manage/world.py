@@ -69,6 +69,7 @@ class Victim:
         )
         referral = client.get(f"/api/v1/partners/{self.partner_id}", headers=program.headers).json()["referral_code"]
         convert(client, program, referral, "cus_victim", 10000, "in_victim")
+        run = self._payout_run(client, program)
         add_member(engine, program.workspace_id, "victim-viewer@a.test", "viewer")
         with transaction(engine) as session:
             group = Group(program_id=program.id, name="Gold")
@@ -110,8 +111,21 @@ class Victim:
                 "question_id": self._question(session, program.id),
                 **self._engagement(session, program.id, self.partner_id),
                 "kind": "svg",
+                "run_id": run["id"],
+                "payout_id": run["payouts"][0]["id"],
                 **self._webhook(session, program.id),
             }
+
+    def _payout_run(self, client: TestClient, program: ProgramKeys) -> dict[str, Any]:
+        """A confirmed payout run paying the partner (a payout method and approved earnings first)."""
+        method = {"type": "paypal", "email": "victim@pay.test"}
+        url = f"/api/v1/partners/{self.partner_id}/payout-method"
+        assert client.put(url, json=method, headers=program.headers).status_code == 200
+        earned = {"partner_id": self.partner_id, "amount": 10000, "reason": "victim earnings"}
+        assert client.post("/api/v1/commissions", json=earned, headers=program.headers).status_code == 201
+        run = client.post("/api/v1/payouts/runs", json={"preview": False}, headers=program.headers)
+        assert run.status_code == 200 and run.json()["payouts"], run.text
+        return dict(run.json())
 
     @staticmethod
     def _webhook(session: Any, program_id: str) -> dict[str, str]:

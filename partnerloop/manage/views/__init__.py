@@ -9,8 +9,10 @@ from partnerloop.manage.views.commissions import router as commissions_router
 from partnerloop.manage.views.emails import router as emails_router
 from partnerloop.manage.views.engagement import router as engagement_router
 from partnerloop.manage.views.goals import router as goals_router
+from partnerloop.manage.views.links import router as links_router
 from partnerloop.manage.views.overview import router as overview_router
 from partnerloop.manage.views.partners import router as partners_router
+from partnerloop.manage.views.payouts import router as payouts_router
 from partnerloop.manage.views.plans import router as plans_router
 from partnerloop.manage.views.portal_setup import router as portal_setup_router
 from partnerloop.manage.views.programs import router as programs_router
@@ -24,6 +26,8 @@ for section in (
     overview_router,
     partners_router,
     commissions_router,
+    payouts_router,
+    links_router,
     reports_router,
     goals_router,
     alerts_router,

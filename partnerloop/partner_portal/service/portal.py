@@ -19,7 +19,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.ledger import service as ledger_service
 from partnerloop.ledger.rules import Balance
 from partnerloop.link import service as link_service
-from partnerloop.link.schemas import LinkIn
+from partnerloop.link.schemas import LinkIn, LinkPatch
 from partnerloop.models import Commission, Enrollment, Link, Partner, Plan, Program, Resource
 from partnerloop.partner_portal import groups, repository
 from partnerloop.partner_portal.rules import (
@@ -34,7 +34,9 @@ from partnerloop.partner_portal.rules import (
     is_web_url,
     next_payout,
     onboarding_checklist,
+    personalize,
     profile_complete,
+    site_urls,
     utm_problem,
 )
 from partnerloop.partner_portal.service import library, payouts
@@ -260,6 +262,46 @@ def links(session: Session, settings: Settings, program: Program, partner: Partn
 
 
 @dataclass(frozen=True)
+class ShareKit:
+    """What the partner shares, first thing on the dashboard: their default link (the first they made,
+    None before any), their referral code and the program's site with the code (`?ref=` / `?via=`)."""
+
+    link: LinkRow | None
+    referral_code: str
+    site_urls: list[tuple[str, str]]
+    first_destination: str  # where a first link sends visitors
+
+    @property
+    def share_url(self) -> str:
+        """The one URL that credits the partner: the default link, else the site with `?ref=`."""
+        if self.link is not None:
+            return self.link.short_url
+        return self.site_urls[0][1] if self.site_urls else ""
+
+
+def share_kit(
+    session: Session, settings: Settings, program: Program, partner: Partner, enrollment: Enrollment
+) -> ShareKit:
+    rows = links(session, settings, program, partner)  # newest first
+    domains = list(program.allowed_domains)
+    return ShareKit(
+        link=rows[-1] if rows else None,
+        referral_code=enrollment.referral_code,
+        site_urls=site_urls(domains, list(program.link_params), enrollment.referral_code),
+        first_destination=f"https://{domains[0]}/" if domains else "",
+    )
+
+
+def personalized_resources(resources: list[Resource], kit: ShareKit) -> dict[str, str]:
+    """resource id -> its swipe copy with the partner's own link and code."""
+    return {
+        resource.id: personalize(resource.body, kit.share_url, kit.referral_code)
+        for resource in resources
+        if resource.kind == "swipe_copy" and resource.body
+    }
+
+
+@dataclass(frozen=True)
 class LinkBuilderIn:
     destination_url: str
     key: str = ""
@@ -292,6 +334,22 @@ def partner_link(session: Session, program: Program, partner: Partner, link_id: 
     link = repository.partner_link(session, program.id, partner.id, link_id)
     if link is None:
         raise LinkNotFound("No such link among yours.")
+    return link
+
+
+def change_destination(session: Session, program: Program, partner: Partner, link_id: str, destination: str) -> Link:
+    """The partner's own link sends visitors to another page (on an allowed domain)."""
+    link = partner_link(session, program, partner, link_id)
+    destination = destination.strip()
+    if not is_web_url(destination):
+        raise InvalidInput("The destination must be a web address starting with https:// or http://.")
+    return link_service.update_link(session, program, link.id, LinkPatch(destination_url=destination))
+
+
+def archive_link(session: Session, program: Program, partner: Partner, link_id: str) -> Link:
+    """The partner's own link stops redirecting and leaves their list; its clicks stay in the figures."""
+    link = partner_link(session, program, partner, link_id)
+    link_service.delete_link(session, program, link.id)
     return link
 
 

@@ -56,13 +56,16 @@ def dashboard(
     figures = service.dashboard(ctx.session, ctx.program, ctx.partner, period)
     goals, _cursor = goal_service.list_goals(ctx.session, ctx.program, partner_id=ctx.partner.id, limit=20)
     cards = goal_cards(ctx.session, ctx.program, goals, utc_now())
-    return _page(
-        request,
-        ctx,
-        "partner/dashboard.html",
-        {"figures": figures, "presets": RANGE_PRESETS, "range_error": problem, "days": days, "goal_cards": cards},
-        status_code=422 if problem else 200,
-    )
+    share = service.share_kit(ctx.session, settings_of(request), ctx.program, ctx.partner, ctx.enrollment)
+    context = {
+        "share": share,
+        "figures": figures,
+        "presets": RANGE_PRESETS,
+        "range_error": problem,
+        "days": days,
+        "goal_cards": cards,
+    }
+    return _page(request, ctx, "partner/dashboard.html", context, status_code=422 if problem else 200)
 
 
 # ------------------------------------------------------------------------------ getting started
@@ -82,7 +85,10 @@ def resources(request: Request, ctx: PartnerPage) -> Response:
         return page
     onboarding = service.onboarding(ctx.session, ctx.program, ctx.partner, ctx.enrollment)
     kinds = {kind.value: kind.label for kind in ResourceKind}
-    return _page(request, ctx, "partner/resources.html", {"resources": onboarding.resources, "kinds": kinds})
+    share = service.share_kit(ctx.session, settings_of(request), ctx.program, ctx.partner, ctx.enrollment)
+    copies = service.personalized_resources(onboarding.resources, share)
+    context = {"resources": onboarding.resources, "kinds": kinds, "copies": copies, "share": share}
+    return _page(request, ctx, "partner/resources.html", context)
 
 
 @router.get("/partner/profile")
@@ -159,7 +165,20 @@ def link_page(
 ) -> Response:
     if (page := _not_approved(request, ctx)) is not None:
         return page
-    link = _own_link(ctx, link_id)
+    return _link_page(request, ctx, _own_link(ctx, link_id), days=days, start=start, end=end)
+
+
+def _link_page(
+    request: Request,
+    ctx: PartnerContext,
+    link: Link,
+    *,
+    days: str | None = None,
+    start: str | None = None,
+    end: str | None = None,
+    error: str | None = None,
+    status_code: int = 200,
+) -> Response:
     period, problem = parse_range(start, end, days, utc_now().date())
     figures = service.dashboard(ctx.session, ctx.program, ctx.partner, period, link_id=link.id)
     context = {
@@ -169,8 +188,31 @@ def link_page(
         "presets": RANGE_PRESETS,
         "range_error": problem,
         "days": days,
+        "error": error,
     }
-    return _page(request, ctx, "partner/link.html", context, status_code=422 if problem else 200)
+    return _page(request, ctx, "partner/link.html", context, status_code=422 if problem else status_code)
+
+
+@router.post("/partner/links/{link_id}")
+def change_link(request: Request, ctx: PartnerPage, _csrf: CsrfChecked, link_id: str, fields: PostedFields) -> Response:
+    if (page := _not_approved(request, ctx)) is not None:
+        return page
+    link = _own_link(ctx, link_id)
+    try:
+        service.change_destination(ctx.session, ctx.program, ctx.partner, link.id, fields.get("destination_url", ""))
+    except AppError as error:
+        return _link_page(request, ctx, link, error=error.message, status_code=error.status_code)
+    return redirect(request, ctx.url(f"/partner/links/{link.id}"), notice="Your link sends visitors to the new page.")
+
+
+@router.post("/partner/links/{link_id}/archive")
+def archive_link(request: Request, ctx: PartnerPage, _csrf: CsrfChecked, link_id: str) -> Response:
+    if (page := _not_approved(request, ctx)) is not None:
+        return page
+    link = service.archive_link(ctx.session, ctx.program, ctx.partner, _own_link(ctx, link_id).id)
+    return redirect(
+        request, ctx.url("/partner/links"), notice=f"Link /go/{link.key} is archived: it no longer redirects."
+    )
 
 
 @router.get("/partner/links/{link_id}/qr.{kind}")

@@ -129,9 +129,10 @@ def plan_run(
     settings: Settings,
     *,
     only: Select[str] | None = None,
+    csv_methods: frozenset[str] = frozenset(),
 ) -> tuple[list[PlannedPayout], list[SkippedOut]]:
-    """Decide who gets what at `cutoff`, how it is delivered, and every reason a partner is skipped
-    (reads only). `only`: among these commissions (a retry)."""
+    """Who gets what at `cutoff`, how (`csv_methods`: by CSV though their provider is configured) and why others
+    are skipped (reads only). `only`: among these commissions (a retry)."""
     totals = repository.partner_totals(session, program.id, cutoff, only)
     methods = repository.methods_of(session, program.id)
     statuses = repository.enrollment_statuses(session, program.id)
@@ -170,7 +171,7 @@ def plan_run(
                 if method_type not in configured:
                     configured[method_type] = provider_configured(session, settings, program.id, method_type)
                 amount = convert(total.amount, total.currency, method.currency, rate) if rate else total.amount
-                delivery = delivery_for(method_type, configured[method_type])
+                delivery = delivery_for(method_type, configured[method_type] and method_type not in csv_methods)
                 planned.append(PlannedPayout(decision, method, amount, method.currency, rate, total.count, delivery))
                 continue
         skipped.append(
@@ -199,11 +200,12 @@ def preview_run(
     cutoff: datetime | None = None,
     run_key: str | None = None,
     settings: Settings | None = None,
+    csv_methods: frozenset[str] = frozenset(),
 ) -> RunOut:
     """What a run would pay now (how, and for how many commissions), and who would be skipped and why;
     writes nothing."""
     cutoff = as_utc(cutoff) if cutoff else utc_now()
-    planned, skipped = plan_run(session, program, cutoff, settings or payout_settings())
+    planned, skipped = plan_run(session, program, cutoff, settings or payout_settings(), csv_methods=csv_methods)
     payouts = [
         PayoutOut(
             id=None,
@@ -239,14 +241,15 @@ def confirm_run(
     cutoff: datetime | None = None,
     actor: str = ledger.SYSTEM,
     settings: Settings | None = None,
+    csv_methods: frozenset[str] = frozenset(),
 ) -> PayoutRun:
     """Create the run and its payouts, settle their commissions; raises RunAlreadyConfirmed for a run key
-    used before and NothingToPay when no partner is due anything."""
+    used before and NothingToPay when no partner is due anything. `csv_methods`: see `plan_run`."""
     cutoff = as_utc(cutoff) if cutoff else utc_now()
     repository.lock_program(session, program.id)
     if repository.run_by_key(session, program.id, run_key) is not None:
         raise RunAlreadyConfirmed(f"The payout run '{run_key}' was confirmed already; nothing was written twice.")
-    planned, skipped = plan_run(session, program, cutoff, settings or payout_settings())
+    planned, skipped = plan_run(session, program, cutoff, settings or payout_settings(), csv_methods=csv_methods)
     if not planned:
         raise NothingToPay(
             "No partner is due a payout: no approved commissions past their hold reach the minimum"
