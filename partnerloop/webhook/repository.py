@@ -23,8 +23,24 @@ def receiving_endpoints(session: Session, program_id: str) -> list[tuple[str, li
     return [(row[0], list(row[1] or [])) for row in rows]
 
 
-def insert_event(session: Session, values: dict[str, Any]) -> None:
-    session.execute(insert(WebhookEvent).values(**values))
+def receiving_endpoints_of(session: Session, program_ids: Iterable[str]) -> dict[str, list[tuple[str, list[str]]]]:
+    """(id, events) of the active endpoints of each program, in id order."""
+    wanted = sorted(set(program_ids))
+    found: dict[str, list[tuple[str, list[str]]]] = {program_id: [] for program_id in wanted}
+    if not wanted:
+        return found
+    rows = session.execute(
+        select(WebhookEndpoint.program_id, WebhookEndpoint.id, WebhookEndpoint.events)
+        .where(WebhookEndpoint.program_id.in_(wanted), WebhookEndpoint.status == EndpointStatus.ACTIVE.value)
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    for program_id, endpoint_id, events in rows:
+        found[program_id].append((endpoint_id, list(events or [])))
+    return found
+
+
+def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(insert(WebhookEvent), list(rows))
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
