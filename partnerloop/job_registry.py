@@ -32,5 +32,6 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("reports_refresh_rollups", "reports.refresh_rollups", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_clicks", "alerts.scan_clicks", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_performance", "alerts.scan_performance", timedelta(hours=1)),
+    PeriodicJob("webhook_sweep", "webhook.sweep", timedelta(days=1)),
     PeriodicJob("referral_issue_due_rewards", "referral.issue_due_rewards", timedelta(minutes=5)),
 )

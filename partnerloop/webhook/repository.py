@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import Member, Program, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from partnerloop.webhook.rules import EndpointStatus
+from partnerloop.webhook.rules import DeliveryStatus, EndpointStatus
 
 
 def receiving_endpoints(session: Session, program_id: str) -> list[tuple[str, list[str]]]:
@@ -153,3 +154,26 @@ def admin_emails(session: Session, program_id: str) -> list[str]:
 
 def program_name(session: Session, program_id: str) -> str:
     return str(session.execute(select(Program.name).where(Program.id == program_id)).scalar_one_or_none() or "")
+
+
+def delete_finished_events(session: Session, before: datetime, *, limit: int = 5000) -> int:
+    """Delete up to `limit` events recorded before `before` none of whose deliveries is still pending, with
+    their deliveries and attempts; returns how many events went."""
+    pending = exists().where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == DeliveryStatus.PENDING.value
+    )
+    event_ids = list(
+        session.execute(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.created_at < before, ~pending)
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        ).scalars()
+    )
+    if not event_ids:
+        return 0
+    delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(event_ids))
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(delivery_ids)))
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(event_ids)))
+    session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
+    return len(event_ids)
