@@ -9,6 +9,7 @@ import partnerloop.alert.tasks
 import partnerloop.commission.tasks
 import partnerloop.engagement.tasks
 import partnerloop.goal.tasks
+import partnerloop.integrations.slack.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.tasks
@@ -16,7 +17,11 @@ import partnerloop.payout.tasks
 import partnerloop.referral.tasks
 import partnerloop.report.tasks
 import partnerloop.webhook.tasks  # noqa: F401
+from partnerloop.integrations.slack.service import subscriber as slack_subscriber
 from partnerloop.jobs.schedules import PeriodicJob
+from partnerloop.webhook.outbox import subscribe
+
+subscribe(slack_subscriber)  # Slack hears the outbox's events: the integrations are wired here, not called by domains
 
 SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("approve_due_commissions", "approve_due_commissions", timedelta(seconds=60)),
