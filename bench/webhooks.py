@@ -7,7 +7,7 @@ receiver, and what subscribed endpoints cost the tracking paths, in one run.
    with the official standardwebhooks verifier.
 2. Tracking: `partnerloop serve --no-jobs`, the same receiver; GET /go/{key} and POST /api/v1/track/sale
    from concurrent clients, first with no endpoint, then with 5 endpoints subscribed to "*" (each sale
-   then writes its events, their deliveries and jobs in its transaction). No worker runs while they are
+   then writes one outbox row per event in its transaction; a worker fans them out). No worker runs while they are
    measured (the request path alone; on 2 cores a worker's CPU would be measured too), then one
    `partnerloop worker` delivers the backlog, all of which must succeed. The ratio with/without is
    what webhooks cost tracking.
@@ -103,14 +103,18 @@ def _emit_events(database_url: str, program_id: str, count: int) -> None:
 
 
 def _succeeded(database_url: str) -> tuple[int, int]:
+    """(succeeded, all) deliveries; `all` counts an event not yet fanned out as one more."""
     import psycopg
 
     with psycopg.connect(database_url) as connection:
         row = connection.execute(
             "SELECT count(*) FILTER (WHERE status = 'succeeded'), count(*) FROM webhook_deliveries"
         ).fetchone()
-        assert row is not None
-        return int(row[0]), int(row[1])
+        waiting = connection.execute(
+            "SELECT count(*) FROM jobs WHERE kind = 'webhook.fanout' AND status IN ('queued', 'running')"
+        ).fetchone()
+        assert row is not None and waiting is not None
+        return int(row[0]), int(row[1]) + int(waiting[0])
 
 
 def bench_delivery(events: int, workers: int, receiver: Receiver) -> float:
@@ -280,6 +284,7 @@ def main() -> None:
         bench_delivery(args.events, args.workers, receiver)
     if not args.skip_tracking:
         bench_tracking(args.requests, args.concurrency, receiver, args.rounds)
+    print("load average at the end " + ", ".join(f"{value:.1f}" for value in os.getloadavg()))
 
 
 if __name__ == "__main__":

@@ -46,7 +46,12 @@ class Settings(BaseSettings):
     # Outbound webhooks: private, loopback and link-local receivers are refused unless this is set
     # (ALLOW_PRIVATE_WEBHOOKS=1, development and tests only).
     allow_private_webhooks: bool = False
-    webhook_timeout_s: float = 10.0  # connect, and the whole answer of one delivery attempt  # how often a sent PayPal batch is polled until every item is final
+    webhook_timeout_s: float = 10.0  # connect, and the whole answer of one delivery attempt
+    webhook_retention_days: int = 30  # finished events, deliveries and attempts older than this are deleted daily
+    # Slack and HubSpot: Slack URLs must be https://hooks.slack.com/… and HubSpot is api.hubapi.com, unless
+    # this is set (ALLOW_PRIVATE_INTEGRATIONS=1, development and tests only: loopback stand-ins).
+    allow_private_integrations: bool = False
+    hubspot_api_base: str | None = None  # e.g. a loopback server in tests; unset: https://api.hubapi.com
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -9,6 +9,7 @@ import partnerloop.alert.tasks
 import partnerloop.commission.tasks
 import partnerloop.engagement.tasks
 import partnerloop.goal.tasks
+import partnerloop.integrations.slack.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
 import partnerloop.notify.digest
@@ -18,13 +19,16 @@ import partnerloop.payout.tasks
 import partnerloop.referral.tasks
 import partnerloop.report.tasks
 import partnerloop.webhook.tasks  # noqa: F401
+from partnerloop.integrations.slack.service import subscriber as slack_subscriber
 from partnerloop.jobs.schedules import PeriodicJob
-from partnerloop.notify.events import EVENT_TYPES, on_event
-from partnerloop.webhook.service import add_listener
+from partnerloop.notify.events import subscriber as notification_subscriber
+from partnerloop.webhook.outbox import subscribe
 
-# Notifications hear domain events through webhook emit; added here, the wiring, so notify and webhook
-# (which queues its emails through notify) do not import each other.
-add_listener(on_event, EVENT_TYPES)
+# The integrations and the email notifications hear the outbox's events on the fan-out worker: they are
+# wired here, not called by the domains (and notify and webhook, which queues its emails through notify,
+# do not import each other).
+subscribe(slack_subscriber)
+subscribe(notification_subscriber)
 
 SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("approve_due_commissions", "approve_due_commissions", timedelta(seconds=60)),
@@ -40,6 +44,7 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("reports_refresh_rollups", "reports.refresh_rollups", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_clicks", "alerts.scan_clicks", timedelta(seconds=60)),
     PeriodicJob("alerts_scan_performance", "alerts.scan_performance", timedelta(hours=1)),
+    PeriodicJob("webhook_sweep", "webhook.sweep", timedelta(days=1)),
     PeriodicJob("referral_issue_due_rewards", "referral.issue_due_rewards", timedelta(minutes=5)),
     PeriodicJob("notify_weekly_digest", "notify.weekly_digest", timedelta(days=7)),
 )

@@ -1,10 +1,12 @@
-"""Notifications that follow domain events: webhook/service.emit hands these event types to `on_event` (the
-wiring, job_registry, adds it), which queues one `notify.event` job in the event's transaction. The job
-writes the emails, so a sale's transaction only adds a row, and a rolled-back change notifies no one."""
+"""Notifications that follow domain events: the webhook outbox's fan-out worker hands each recorded event
+to `subscriber` (the wiring, job_registry, subscribes it), which queues one `notify.event` job for the
+events that make a notice, in the fan-out's transaction. That job writes the emails, so a sale's
+transaction adds nothing for notifications, and a rolled-back change notifies no one."""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
 from sqlalchemy.orm import Session
 
@@ -47,6 +49,32 @@ def on_event(session: Session, program_id: str, event_type: str, data: dict[str,
         program_id=program_id,
         max_attempts=6,
     )
+
+
+class RecordedEvent(Protocol):
+    """What a subscriber reads of an outbox event (webhook/outbox.OutboxEvent; not imported: webhook sends
+    its own emails through notify)."""
+
+    @property
+    def program_id(self) -> str: ...
+    @property
+    def type(self) -> str: ...
+    @property
+    def data(self) -> dict[str, Any]: ...
+
+
+class NotificationSubscriber:
+    """The email notifications as an outbox subscriber (webhook/outbox.Integration)."""
+
+    def listens(self, session: Session, program_id: str, event_type: str) -> bool:
+        return event_type in EVENT_TYPES
+
+    def receive(self, session: Session, events: Sequence[RecordedEvent]) -> None:
+        for event in events:
+            on_event(session, event.program_id, event.type, event.data)
+
+
+subscriber = NotificationSubscriber()
 
 
 @job_handler(NOTIFY_EVENT_JOB)

@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from datetime import datetime
 from typing import Any
 
-from sqlalchemy import insert, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import Member, Program, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from partnerloop.webhook.rules import EndpointStatus
+from partnerloop.webhook.rules import DeliveryStatus, EndpointStatus
 
 
 def receiving_endpoints(session: Session, program_id: str) -> list[tuple[str, list[str]]]:
@@ -23,8 +24,24 @@ def receiving_endpoints(session: Session, program_id: str) -> list[tuple[str, li
     return [(row[0], list(row[1] or [])) for row in rows]
 
 
-def insert_event(session: Session, values: dict[str, Any]) -> None:
-    session.execute(insert(WebhookEvent).values(**values))
+def receiving_endpoints_of(session: Session, program_ids: Iterable[str]) -> dict[str, list[tuple[str, list[str]]]]:
+    """(id, events) of the active endpoints of each program, in id order."""
+    wanted = sorted(set(program_ids))
+    found: dict[str, list[tuple[str, list[str]]]] = {program_id: [] for program_id in wanted}
+    if not wanted:
+        return found
+    rows = session.execute(
+        select(WebhookEndpoint.program_id, WebhookEndpoint.id, WebhookEndpoint.events)
+        .where(WebhookEndpoint.program_id.in_(wanted), WebhookEndpoint.status == EndpointStatus.ACTIVE.value)
+        .order_by(WebhookEndpoint.id)
+    ).all()
+    for program_id, endpoint_id, events in rows:
+        found[program_id].append((endpoint_id, list(events or [])))
+    return found
+
+
+def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
+    session.execute(insert(WebhookEvent), list(rows))
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -137,3 +154,26 @@ def admin_emails(session: Session, program_id: str) -> list[str]:
 
 def program_name(session: Session, program_id: str) -> str:
     return str(session.execute(select(Program.name).where(Program.id == program_id)).scalar_one_or_none() or "")
+
+
+def delete_finished_events(session: Session, before: datetime, *, limit: int = 5000) -> int:
+    """Delete up to `limit` events recorded before `before` none of whose deliveries is still pending, with
+    their deliveries and attempts; returns how many events went."""
+    pending = exists().where(
+        WebhookDelivery.event_id == WebhookEvent.id, WebhookDelivery.status == DeliveryStatus.PENDING.value
+    )
+    event_ids = list(
+        session.execute(
+            select(WebhookEvent.id)
+            .where(WebhookEvent.created_at < before, ~pending)
+            .order_by(WebhookEvent.id)
+            .limit(limit)
+        ).scalars()
+    )
+    if not event_ids:
+        return 0
+    delivery_ids = select(WebhookDelivery.id).where(WebhookDelivery.event_id.in_(event_ids))
+    session.execute(delete(WebhookAttempt).where(WebhookAttempt.delivery_id.in_(delivery_ids)))
+    session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(event_ids)))
+    session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
+    return len(event_ids)

@@ -1,15 +1,13 @@
 """Outbound webhooks: endpoints (the merchant's URLs and their secrets) and `emit`, the one way an event
-leaves Partnerloop. `emit` writes the event and its deliveries into the caller's transaction (the
-outbox: a rolled-back change sends nothing, a committed one cannot lose its event); job-queue workers
-deliver them (webhook/tasks.py)."""
+leaves Partnerloop. `emit` writes the event into the outbox in the caller's transaction (a rolled-back
+change sends nothing, a committed one cannot lose its event); a worker fans it out to endpoints and
+integrations (webhook/outbox.py) and job-queue workers deliver it (webhook/tasks.py)."""
 
 from __future__ import annotations
 
 import base64
 import json
 import secrets
-from collections.abc import Callable
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -21,7 +19,7 @@ from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
-from partnerloop.webhook import repository
+from partnerloop.webhook import outbox, repository
 from partnerloop.webhook.catalogue import BY_TYPE, SUBSCRIBABLE, TEST_EVENT
 from partnerloop.webhook.rules import (
     PREVIOUS_SECRET_GRACE,
@@ -41,8 +39,9 @@ from partnerloop.webhook.schemas import (
 )
 from partnerloop.webhook.sender import check_url
 
-DELIVER_JOB = "webhook.deliver"
-DELIVER_JOB_ATTEMPTS = 5  # the job's own retries: only when our side fails (database, a bug), not the receiver
+DELIVER_JOB = outbox.DELIVER_JOB
+DELIVER_JOB_ATTEMPTS = outbox.DELIVER_JOB_ATTEMPTS
+FANOUT_JOB = outbox.FANOUT_JOB
 SECRET_BYTES = 32
 
 
@@ -102,10 +101,6 @@ def unseal(settings: Settings, token: str) -> str:
 # ---------------------------------------------------------------- emit
 
 
-def _now_text(now: datetime) -> str:
-    return now.isoformat().replace("+00:00", "Z")
-
-
 def _endpoints_of(session: Session, program_id: str) -> list[tuple[str, list[str]]]:
     """The program's active endpoints, read once per transaction (a sale emits several events)."""
     cache: dict[str, list[tuple[str, list[str]]]] = session.info.setdefault("webhook_endpoints", {})
@@ -121,68 +116,25 @@ def _forget_endpoints(session: Session) -> None:
 def _write_event(
     session: Session, program_id: str, event_type: str, data: dict[str, Any], endpoint_ids: list[str]
 ) -> list[str]:
-    """The event, one pending delivery per endpoint and one job sending them; returns the delivery ids."""
-    now = utc_now()
-    event_id = f"msg_{new_id()}"
-    body = json.dumps({"type": event_type, "timestamp": _now_text(now), "data": data}, separators=(",", ":"))
-    repository.insert_event(
-        session, {"id": event_id, "program_id": program_id, "type": event_type, "body": body, "created_at": now}
-    )
-    deliveries = [
-        {
-            "id": new_id(),
-            "program_id": program_id,
-            "endpoint_id": endpoint_id,
-            "event_id": event_id,
-            "status": DeliveryStatus.PENDING.value,
-            "attempts": 0,
-            "attempt_token": new_id(),
-            "next_attempt_at": now,
-            "created_at": now,
-        }
-        for endpoint_id in endpoint_ids
-    ]
-    repository.insert_deliveries(session, deliveries)
-    enqueue(
-        session,
-        DELIVER_JOB,
-        {"deliveries": [[row["id"], row["attempt_token"]] for row in deliveries]},
-        program_id=program_id,
-        run_at=now,
-        max_attempts=DELIVER_JOB_ATTEMPTS,
-    )
-    return [str(row["id"]) for row in deliveries]
+    """The event, one pending delivery per endpoint and one job sending them, now (no fan-out: a test
+    event to one endpoint); returns the delivery ids."""
+    event = outbox.OutboxEvent(f"msg_{new_id()}", program_id, event_type, utc_now(), data)
+    return outbox.write_events(session, [(event, endpoint_ids)])
 
 
 def listens(session: Session, program_id: str, event_type: str) -> bool:
-    """Whether an active endpoint of the program takes `event_type` (read once per transaction): callers
-    with a costly payload (a click batch's commissions) build it only then. A listener's event counts too."""
-    if any(event_type in event_types for event_types in _listeners.values()):
+    """Whether an active endpoint of the program, or a connected integration, takes `event_type` (read
+    once per transaction): callers with a costly payload (a click batch's commissions) build it only then."""
+    if any(subscribes(events, event_type) for _endpoint_id, events in _endpoints_of(session, program_id)):
         return True
-    return any(subscribes(events, event_type) for _endpoint_id, events in _endpoints_of(session, program_id))
-
-
-Listener = Callable[[Session, str, str, dict[str, Any]], None]
-_listeners: dict[Listener, frozenset[str]] = {}
-
-
-def add_listener(listener: Listener, event_types: frozenset[str]) -> None:
-    """Also hand every emitted event of `event_types` to `listener(session, program_id, event_type, data)`, in
-    the caller's transaction (notifications listen so; the wiring, job_registry, adds them: no import circle)."""
-    _listeners[listener] = event_types
+    return outbox.integrations_listen(session, program_id, event_type)
 
 
 def emit(session: Session, program_id: str, event_type: str, data: dict[str, Any]) -> None:
-    """Queue `event_type` with `data` (JSON-ready: a resource's `model_dump(mode="json")`) for every
-    active endpoint of the program subscribed to it, in the caller's transaction. No endpoint: nothing."""
-    for listener, event_types in _listeners.items():
-        if event_type in event_types:
-            listener(session, program_id, event_type, data)
-    targets = [
-        endpoint_id for endpoint_id, events in _endpoints_of(session, program_id) if subscribes(events, event_type)
-    ]
-    if targets:
-        _write_event(session, program_id, event_type, data, targets)
+    """Record `event_type` with `data` (JSON-ready: a resource's `model_dump(mode="json")`) in the outbox,
+    in the caller's transaction: one row, whoever listens. A worker matches the program's endpoints and
+    integrations and writes their deliveries (webhook/outbox.py); the webhook-id is fixed here."""
+    outbox.record(session, program_id, event_type, data)
 
 
 # ---------------------------------------------------------------- endpoints

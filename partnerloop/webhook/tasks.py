@@ -14,13 +14,14 @@ import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from partnerloop.jobs.queue import SplitJobHandler, enqueue, split_job_handler
+from partnerloop.jobs.queue import SplitJobHandler, enqueue, job_handler, split_job_handler
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program, WebhookAttempt, WebhookDelivery, WebhookEndpoint
@@ -40,6 +41,8 @@ from partnerloop.webhook.sender import AttemptResult, send
 from partnerloop.webhook.service import DELIVER_JOB, DELIVER_JOB_ATTEMPTS, unseal, webhook_settings
 
 log = logging.getLogger("partnerloop.webhook")
+
+SWEEP_JOB = "webhook.sweep"
 
 MAX_PARALLEL_SENDS = 16  # a batch's requests (a fan-out, a backlog) go out side by side
 BATCH = 50  # deliver jobs taken together by one worker: one claim, one read, one write for all
@@ -230,8 +233,18 @@ def _finish(session: Session, _payloads: list[dict[str, Any]], sent: list[Sent])
         _record(session, item, deliveries, endpoints)
 
 
+@job_handler(SWEEP_JOB)
+def sweep(session: Session, _payload: dict[str, Any]) -> None:
+    """Delete finished events (no delivery pending) older than WEBHOOK_RETENTION_DAYS, with their
+    deliveries and attempts, in batches; what is left of a long backlog goes at the next run."""
+    before = utc_now() - timedelta(days=webhook_settings().webhook_retention_days)
+    deleted = repository.delete_finished_events(session, before)
+    if deleted:
+        log.info("webhook sweep: %d events older than %s deleted", deleted, before.isoformat())
+
+
 deliver = split_job_handler(
     DELIVER_JOB, SplitJobHandler(prepare=_prepare, perform=_perform, finish=_finish, batch=BATCH)
 )
 
-__all__ = ["deliver"]
+__all__ = ["deliver", "sweep"]

@@ -1,6 +1,6 @@
 """A worker killed with SIGKILL in the middle of delivering webhooks loses no event: the outbox rows
-committed with the changes stay pending, a fresh `partnerloop worker` takes the jobs over once their
-lease has passed, and every event reaches the receiver (the ones in flight again, with the same
+committed with the changes are fanned out into pending deliveries, a fresh `partnerloop worker` takes
+the jobs over once their lease has passed, and every event reaches the receiver (the ones in flight again, with the same
 webhook-id). Real worker processes, a real database, a real loopback receiver."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ from partnerloop.app import create_app
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Job, WebhookDelivery, WebhookEvent
-from partnerloop.webhook.service import DELIVER_JOB
+from partnerloop.webhook.service import DELIVER_JOB, FANOUT_JOB
 from tests.conftest import ProgramKeys, make_settings
 from tests.jobs.processes import Process
 from tests.webhook.receiver import Answer, Receiver
@@ -59,7 +59,9 @@ def test_sigkill_mid_delivery_loses_no_event(
                 headers=program.headers,
             )
             assert response.status_code == 201
-    assert _statuses(engine) == {"pending": EVENTS}  # committed with the partners, not sent yet
+    with transaction(engine, writes=False) as session:  # in the outbox with the partners, not fanned out yet
+        recorded = session.execute(select(func.count()).select_from(Job).where(Job.kind == FANOUT_JOB)).scalar_one()
+    assert (recorded, _statuses(engine)) == (EVENTS, {})
 
     receiver.default = Answer(delay_s=5.0)  # the first requests hang while the worker is killed
     first = Process(["worker"], database_url)
@@ -72,7 +74,7 @@ def test_sigkill_mid_delivery_loses_no_event(
     with transaction(engine) as session:  # the lease of the killed worker's jobs passes (instead of 60 s)
         running = session.execute(
             update(Job)
-            .where(Job.kind == DELIVER_JOB, Job.status == "running")
+            .where(Job.kind.in_([DELIVER_JOB, FANOUT_JOB]), Job.status == "running")
             .values(locked_until=utc_now().replace(year=2000))
             .execution_options(synchronize_session=False)
         ).rowcount  # type: ignore[attr-defined]

@@ -17,7 +17,7 @@ from partnerloop.models import Job, Program, WebhookDelivery, WebhookEvent
 from partnerloop.partner.schemas import PartnerOut
 from partnerloop.payout.schemas import PayoutOut
 from partnerloop.webhook.catalogue import EVENT_TYPES
-from partnerloop.webhook.service import DELIVER_JOB, emit
+from partnerloop.webhook.service import DELIVER_JOB, FANOUT_JOB, emit
 from tests.commission.factories import make_partner, make_plan
 from tests.conftest import ProgramKeys
 from tests.payout.helpers import earn, partner_with_method
@@ -154,10 +154,13 @@ def test_a_rolled_back_change_sends_nothing(
     assert duplicate.status_code == 201
     again = api.post("/api/v1/partners", json={"email": "a@example.com", "name": "A"}, headers=program.headers)
     assert again.status_code == 409
+    with transaction(engine, writes=False) as session:  # the outbox holds the committed event alone
+        outbox = list(session.execute(select(Job.payload).where(Job.kind == FANOUT_JOB)).scalars())
+        assert [payload["type"] for payload in outbox] == ["partner.created"]
+    run_jobs(engine)
     with transaction(engine, writes=False) as session:
         assert [event.type for event in session.execute(select(WebhookEvent)).scalars()] == ["partner.created"]
         assert session.execute(select(func.count()).select_from(Job).where(Job.kind == DELIVER_JOB)).scalar_one() == 1
-    run_jobs(engine)
     assert [request.json["type"] for request in receiver.received()] == ["partner.created"]
 
 

@@ -1,7 +1,7 @@
 """click_day_rollups (clicks per program, day and partner, and per program and day); the program's own
 row per day in conversion_rollups (rebuilt: the rollup state is reset, so the next run builds every day)
 
-Revision ID: 0007_mon
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-03 16:00:00
 """
@@ -11,7 +11,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_mon"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None

@@ -1,7 +1,7 @@
 """engagement and referrals, finishing: goals in reviews, campaign bonuses, the friend's email
 
-Revision ID: 0007_refeng
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-03 16:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import partnerloop.models.base
 
-revision = "0007_refeng"
-down_revision = "0006"
+revision = "0008"
+down_revision = "0007"
 branch_labels = None
 depends_on = None
 

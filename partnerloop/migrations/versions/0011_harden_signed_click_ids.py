@@ -1,7 +1,7 @@
 """signed click ids: clicks.id and the columns naming a click widen to 64 characters
 
-Revision ID: 0007_harden
-Revises: 0006
+Revision ID: 0011
+Revises: 0010
 Create Date: 2026-12-03 16:00:00
 """
 
@@ -12,8 +12,8 @@ import re
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0007_harden"
-down_revision = "0006"
+revision = "0011"
+down_revision = "0010"
 branch_labels = None
 depends_on = None
 

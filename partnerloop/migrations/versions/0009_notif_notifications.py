@@ -1,7 +1,7 @@
 """notifications: notification_preferences (per program, address, kind) and dev_emails (kept without SMTP)
 
-Revision ID: 0007_notif
-Revises: 0006
+Revision ID: 0009
+Revises: 0008
 Create Date: 2026-12-03 16:00:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import partnerloop.models.base
 
-revision = "0007_notif"
-down_revision = "0006"
+revision = "0009"
+down_revision = "0008"
 branch_labels = None
 depends_on = None
 
