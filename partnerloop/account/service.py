@@ -18,7 +18,7 @@ from partnerloop.kit.ids import sha256_hex
 from partnerloop.kit.time import utc_now
 from partnerloop.models import AccountToken, Invitation, Member, Partner, Program, User, UserSession
 from partnerloop.notify.email import enqueue_email
-from partnerloop.partner import repository as partner_repository
+from partnerloop.partner import service as partner_service
 from partnerloop.partner.schemas import PartnerIn
 from partnerloop.partner.service import change_status, enroll_partner
 from partnerloop.program.service import create_program, is_email
@@ -379,14 +379,14 @@ def invite_partner(
 ) -> IssuedInvitation:
     """Enrol the partner as `invited` (or reuse an open enrollment) and email them a link to accept."""
     email = normalize_email(email)
-    partner = partner_repository.partner_by_email(session, program.workspace_id, email)
-    enrollment = partner_repository.get_enrolled(session, program.id, partner.id) if partner else None
+    partner = partner_service.partner_by_email(session, program.workspace_id, email)
+    enrollment = partner_service.enrollment_of(session, program.id, partner.id) if partner else None
     if partner is None or enrollment is None:
         partner, _ = enroll_partner(
             session, program, PartnerIn(email=email, name=name.strip() or email, status="invited")
         )
-    elif enrollment[1].status not in ("invited", "pending"):
-        raise EmailTaken(f"{email} is already {enrollment[1].status} in this program.")
+    elif enrollment.status not in ("invited", "pending"):
+        raise EmailTaken(f"{email} is already {enrollment.status} in this program.")
     token, token_hash = new_token()
     now = utc_now()
     invitation = Invitation(
@@ -463,8 +463,8 @@ def _accept_partner_invitation(session: Session, invitation: Invitation, user: U
     if partner.user_id not in (None, user.id):
         raise NotAllowed("This partner account belongs to another login.")
     partner.user_id = user.id
-    found = partner_repository.get_enrolled(session, program.id, partner.id)
-    if found is not None and found[1].status == "invited":
+    found = partner_service.enrollment_of(session, program.id, partner.id)
+    if found is not None and found.status == "invited":
         change_status(session, program, partner.id, "approve")
 
 
@@ -515,3 +515,18 @@ def remove_member(session: Session, *, actor: Member, member_id: str) -> None:
         raise AccountError("The workspace needs at least one owner.")
     session.delete(member)
     session.flush()
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    """The login with this email (compared in lower case), or None."""
+    return repository.user_by_email(session, email)
+
+
+def members_of_workspace(session: Session, workspace_id: str) -> list[tuple[Member, User]]:
+    """The workspace's team: each membership with its login."""
+    return repository.members_of_workspace(session, workspace_id)
+
+
+def open_invitations(session: Session, workspace_id: str, kind: str) -> list[Invitation]:
+    """Invitations of this kind ("member" or "partner") not yet accepted, revoked or expired."""
+    return repository.open_invitations(session, workspace_id, kind, utc_now())

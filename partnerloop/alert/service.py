@@ -49,8 +49,8 @@ from partnerloop.notify.email import email_settings
 from partnerloop.notify.service import Action, notify_managers
 from partnerloop.report.dimensions import referrer_host
 from partnerloop.report.metrics import Figures
-from partnerloop.report.repository import daily_partner_figures
 from partnerloop.report.rules import Window
+from partnerloop.report.service import daily_partner_figures
 from partnerloop.webhook.service import emit
 
 RULES_ACTOR = "alerts"

@@ -15,11 +15,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import service as commission_service
 from partnerloop.commission.earning import CreditSplit, SaleFacts, earn
-from partnerloop.commission.rules import (
-    RefundPlan,
-    is_in_future,
-    plan_refund,
-)
+from partnerloop.commission.rules import RefundPlan, is_in_future, plan_refund
 from partnerloop.commission.service import commission_out
 from partnerloop.conversion import repository, screens
 from partnerloop.conversion.attribution import (

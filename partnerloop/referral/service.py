@@ -45,6 +45,7 @@ from partnerloop.referral.issuing import (
     retry_reward,
     schedule,
 )
+from partnerloop.referral.repository import ReferralTotals
 from partnerloop.referral.rules import (
     ConversionFacts,
     Person,
@@ -73,6 +74,7 @@ __all__ = [
     "ISSUE_JOB",
     "AdvocateNotFound",
     "InvalidAdvocate",
+    "ReferralTotals",
     "RewardNotFound",
     "RewardNotIssuable",
     "RewardNotRetryable",
@@ -237,7 +239,7 @@ def continue_path(session: Session, advocate: Advocate, click_cookie: str | None
     return f"{path}?{urlencode({'to': urlunsplit(parts._replace(query=query))})}"
 
 
-def referral_totals(session: Session, program: Program, since: datetime, until: datetime) -> repository.ReferralTotals:
+def referral_totals(session: Session, program: Program, since: datetime, until: datetime) -> ReferralTotals:
     """The KPIs of a window: advocates, who shared (a human click on their link or share page's link in the
     window: the share page sends the friend through the link), who referred, friends, revenue, rewards."""
     found = repository.totals(session, program.id, since, until)

@@ -277,3 +277,9 @@ def cohorts_csv(report: Mapping[str, Any]) -> str:
         for month in cohort["months"]
     ]
     return to_csv(rows, ("cohort", "customers", "month", "net_revenue_amount", "ltv_amount"))
+
+
+def daily_partner_figures(session: Session, program: Program, window: Window) -> dict[tuple[date, str], Figures]:
+    """Each (UTC day, partner)'s counts in the window, days with nothing absent (the alerts' performance
+    rules compare them)."""
+    return repository.daily_partner_figures(session, program, window)

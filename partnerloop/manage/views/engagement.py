@@ -13,11 +13,11 @@ from markupsafe import Markup
 from pydantic import ValidationError
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
-from partnerloop.engagement import repository
 from partnerloop.engagement.markdown import render_markdown
 from partnerloop.engagement.rules import METRICS, PERIODS, Metric, month_name, program_month
 from partnerloop.engagement.schemas import AnnouncementIn, AwardIn, CampaignIn
 from partnerloop.engagement.service import announcements, awards, campaigns, leaderboard, reviews, tiers
+from partnerloop.engagement.service import pages as engagement_pages
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.money import minor_digits, round_half_away
 from partnerloop.kit.time import as_utc, utc_now
@@ -81,7 +81,7 @@ def _announcements_page(
     rows, _next = announcements.list_announcements(ctx.session, ctx.program, None, 50)
     context = {
         "announcements": announcements.announcements_out(ctx.session, rows),
-        "groups": [(group, tier) for group, tier in repository.groups(ctx.session, ctx.program.id)],
+        "groups": [(group, tier) for group, tier in engagement_pages.groups(ctx.session, ctx.program.id)],
         "audiences": AUDIENCES,
         "values": values or {"title": "", "body": "", "audience": "all", "group_ids": [], "email": True, "send_at": ""},
         "preview": preview,
@@ -159,7 +159,7 @@ def leaderboard_page(
         "metrics": [(m, Metric(m).label) for m in METRICS],
         "periods": PERIODS,
         "is_money": metric == "revenue",
-        "settings": repository.settings_of(ctx.session, ctx.program.id),
+        "settings": engagement_pages.settings_of(ctx.session, ctx.program.id),
         "error": error,
     }
     return page(request, ctx, "manage/leaderboard.html", context, 422 if error else 200)
@@ -167,13 +167,13 @@ def leaderboard_page(
 
 @router.post("/manage/leaderboard/settings")
 def save_leaderboard_settings(request: Request, ctx: ManagerAction, form: PostedForm) -> Response:
-    found = repository.settings_of(ctx.session, ctx.program.id)
+    found = engagement_pages.settings_of(ctx.session, ctx.program.id)
     found.leaderboard_in_portal = bool(form.get("leaderboard_in_portal"))
     metric = text(form, "leaderboard_metric")
     if metric in METRICS:
         found.leaderboard_metric = metric
     found.public_partners_page = bool(form.get("public_partners_page"))
-    repository.save_settings(ctx.session, found)
+    engagement_pages.save_settings(ctx.session, found)
     return redirect(request, ctx.url("/manage/leaderboard"), notice="Saved.")
 
 
@@ -186,8 +186,8 @@ def tiers_page(request: Request, ctx: ManagerPage) -> Response:
         tiers.load_tiers(ctx.session, ctx.program.id).values(), key=lambda t: (t.rank is None, t.rank or 0, t.name)
     )
     names = {tier.group_id: tier.name for tier in ladder}
-    moves = repository.recent_moves(ctx.session, ctx.program.id)
-    people = repository.partner_names(ctx.session, ctx.program.id, {move.partner_id for move in moves})
+    moves = engagement_pages.recent_moves(ctx.session, ctx.program.id)
+    people = engagement_pages.partner_names(ctx.session, ctx.program.id, {move.partner_id for move in moves})
     context = {"ladder": ladder, "names": names, "moves": moves, "people": people}
     return page(request, ctx, "manage/tiers.html", context)
 
@@ -203,7 +203,7 @@ def evaluate_tiers_now(request: Request, ctx: ManagerAction) -> Response:
 
 def _awards_page(request: Request, ctx: ManagerContext, error: str | None = None, status_code: int = 200) -> Response:
     given = awards.awards_of(ctx.session, ctx.program, None)
-    partners = repository.members(ctx.session, ctx.program.id)
+    partners = engagement_pages.members(ctx.session, ctx.program.id)
     context = {
         "awards": given,
         "partners": sorted(

@@ -27,9 +27,9 @@ from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.schemas import ProgramPatch
 from partnerloop.program.service import is_email, update_program
 from partnerloop.referral import service as referral_service
-from partnerloop.referral.repository import ReferralTotals
 from partnerloop.referral.rules import offer_sentence
 from partnerloop.referral.schemas import AdvocateIn
+from partnerloop.referral.service import ReferralTotals
 from partnerloop.web.forms import PostedFields, settings_of
 from partnerloop.web.pages import apply_security_headers
 

@@ -7,12 +7,10 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 
-from partnerloop.account import repository as account_repository
 from partnerloop.account import service as account_service
 from partnerloop.account.deps import ManagerAdmin, ManagerContext, ManagerPage, redirect
 from partnerloop.account.rules import Role, assignable_roles
 from partnerloop.kit.errors import AppError
-from partnerloop.kit.time import utc_now
 from partnerloop.manage import service
 from partnerloop.manage.views.common import page
 from partnerloop.notify.email import keeps_unsent_emails
@@ -51,8 +49,8 @@ def _settings_page(
         "plans": plan_service.plans_of(ctx.session, ctx.program.id),
         "attribution_models": ATTRIBUTION_MODELS,
         "api_keys": program_service.api_keys_of(ctx.session, ctx.program.id),
-        "members": account_repository.members_of_workspace(ctx.session, ctx.program.workspace_id),
-        "invitations": account_repository.open_invitations(ctx.session, ctx.program.workspace_id, "member", utc_now()),
+        "members": account_service.members_of_workspace(ctx.session, ctx.program.workspace_id),
+        "invitations": account_service.open_invitations(ctx.session, ctx.program.workspace_id, "member"),
         "roles": [role.value for role in Role],
         "assignable": [role.value for role in assignable_roles(ctx.role)],
         "invite": invite or {"email": "", "role": "manager"},

@@ -7,7 +7,6 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from partnerloop.account import repository as account_repository
 from partnerloop.account import service as account_service
 from partnerloop.config import Settings
 from partnerloop.kit.errors import AppError, Conflict, NotFound
@@ -248,7 +247,7 @@ def apply(
     existing = partner_service.partner_by_email(session, program.workspace_id, email)
     if existing is not None and partner_service.enrollment_of(session, program.id, existing.id) is not None:
         raise AlreadyApplied(f"{email} has applied to {program.name} already: log in to see where it stands.")
-    if current_user is None and account_repository.user_by_email(session, email) is not None:
+    if current_user is None and account_service.user_by_email(session, email) is not None:
         raise LoginToApply(f"{email} has a Partnerloop account already: log in first, then apply.")
     status = status_on_apply(form.auto_approve)
     answers, _ = check_answers(specs, body.answers)

@@ -11,10 +11,10 @@ from markupsafe import Markup
 
 from partnerloop.account.deps import CsrfChecked, PartnerContext, PartnerPage, redirect, render
 from partnerloop.db import transaction
-from partnerloop.engagement import repository
 from partnerloop.engagement.markdown import render_markdown
 from partnerloop.engagement.rules import Metric, month_name
 from partnerloop.engagement.service import awards, leaderboard, tiers
+from partnerloop.engagement.service import pages as engagement_pages
 from partnerloop.engagement.service.announcements import tracker
 from partnerloop.kit.time import utc_now
 from partnerloop.partner.rules import EnrollmentStatus
@@ -27,7 +27,7 @@ router = APIRouter(include_in_schema=False)
 def _page(
     request: Request, ctx: PartnerContext, template: str, context: dict[str, Any], status_code: int = 200
 ) -> Response:
-    unread = repository.unread_count(ctx.session, ctx.program.id, ctx.partner.id)
+    unread = engagement_pages.unread_count(ctx.session, ctx.program.id, ctx.partner.id)
     return render(request, template, {"ctx": ctx, "unread": unread, **context}, status_code=status_code)
 
 
@@ -39,7 +39,7 @@ def _approved(ctx: PartnerContext) -> None:
 @router.get("/partner/announcements")
 def news(request: Request, ctx: PartnerPage) -> Response:
     _approved(ctx)
-    rows = repository.partner_announcements(ctx.session, ctx.program.id, ctx.partner.id)
+    rows = engagement_pages.partner_announcements(ctx.session, ctx.program.id, ctx.partner.id)
     return _page(request, ctx, "partner/announcements.html", {"rows": rows})
 
 
@@ -49,7 +49,7 @@ def news_item(request: Request, ctx: PartnerPage, announcement_id: str) -> Respo
     found = next(
         (
             (a, d)
-            for a, d in repository.partner_announcements(ctx.session, ctx.program.id, ctx.partner.id, 500)
+            for a, d in engagement_pages.partner_announcements(ctx.session, ctx.program.id, ctx.partner.id, 500)
             if a.id == announcement_id
         ),
         None,
@@ -60,7 +60,7 @@ def news_item(request: Request, ctx: PartnerPage, announcement_id: str) -> Respo
     if delivery.read_at is None:
         # The page's own transaction only reads (GET); opening it is recorded in a short one of its own.
         with transaction(request.app.state.engine) as writer:
-            repository.mark_read(writer, ctx.program.id, ctx.partner.id, announcement.id, utc_now())
+            engagement_pages.mark_read(writer, ctx.program.id, ctx.partner.id, announcement.id, utc_now())
     track = tracker(settings_of(request), announcement.id, ctx.partner.id)
     html = Markup(render_markdown(announcement.body, heading_offset=1, track=track))
     return _page(request, ctx, "partner/announcement.html", {"announcement": announcement, "html": html})
@@ -71,7 +71,7 @@ def progress(request: Request, ctx: PartnerPage) -> Response:
     _approved(ctx)
     now = utc_now()
     tier = tiers.partner_tier(ctx.session, ctx.program, ctx.partner.id, ctx.enrollment.group_id, now)
-    settings = repository.settings_of(ctx.session, ctx.program.id)
+    settings = engagement_pages.settings_of(ctx.session, ctx.program.id)
     board = None
     if settings.leaderboard_in_portal:
         rows, mine, window = leaderboard.partner_view(
@@ -79,7 +79,7 @@ def progress(request: Request, ctx: PartnerPage) -> Response:
         )
         board = {"rows": rows, "mine": mine, "window": window, "metric": settings.leaderboard_metric,
                  "label": Metric(settings.leaderboard_metric).label}  # fmt: skip
-    choices = repository.partner_choices_or_default(ctx.session, ctx.program.id, ctx.partner.id)
+    choices = engagement_pages.partner_choices_or_default(ctx.session, ctx.program.id, ctx.partner.id)
     context = {
         "tier": tier,
         "board": board,
@@ -93,7 +93,7 @@ def progress(request: Request, ctx: PartnerPage) -> Response:
 @router.post("/partner/progress/choices")
 def save_choices(request: Request, ctx: PartnerPage, _csrf: CsrfChecked, fields: PostedFields) -> Response:
     _approved(ctx)
-    choices = repository.partner_choices(ctx.session, ctx.program.id, ctx.partner.id)
+    choices = engagement_pages.partner_choices(ctx.session, ctx.program.id, ctx.partner.id)
     display_name = fields.get("display_name", "").strip()[:100]
     choices.display_name = display_name or None
     choices.newsletter_opt_out = fields.get("newsletters") != "yes"
@@ -106,5 +106,5 @@ def save_choices(request: Request, ctx: PartnerPage, _csrf: CsrfChecked, fields:
 @router.get("/partner/reviews")
 def partner_reviews(request: Request, ctx: PartnerPage) -> Response:
     _approved(ctx)
-    rows = repository.reviews_of(ctx.session, ctx.program.id, ctx.partner.id, sent_only=True)
+    rows = engagement_pages.reviews_of(ctx.session, ctx.program.id, ctx.partner.id, sent_only=True)
     return _page(request, ctx, "partner/reviews.html", {"reviews": rows, "month_name": month_name})
