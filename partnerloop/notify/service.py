@@ -4,6 +4,7 @@ the caller's transaction (notify/email.py), so an SMTP outage delays them and lo
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -189,10 +190,15 @@ def notify_partner(
 # ------------------------------------------------------------------------- emails kept without SMTP
 
 
-def kept_emails(session: Session, *, limit: int) -> list[DevEmail]:
-    """The newest emails kept instead of sent (SMTP_URL unset), newest first."""
-    return list(session.execute(select(DevEmail).order_by(DevEmail.id.desc()).limit(limit)).scalars())
+def kept_emails(session: Session, *, to: Collection[str], limit: int) -> list[DevEmail]:
+    """The newest emails kept instead of sent (SMTP_URL unset) to these addresses, newest first."""
+    if not to:
+        return []
+    statement = select(DevEmail).where(DevEmail.to_address.in_(sorted(to))).order_by(DevEmail.id.desc())
+    return list(session.execute(statement.limit(limit)).scalars())
 
 
-def kept_email(session: Session, email_id: str) -> DevEmail | None:
-    return session.get(DevEmail, email_id)
+def kept_email(session: Session, email_id: str, *, to: Collection[str]) -> DevEmail | None:
+    """The kept email, when it went to one of these addresses."""
+    email = session.get(DevEmail, email_id)
+    return email if email is not None and email.to_address in to else None

@@ -155,3 +155,7 @@ def enrollments_per(session: Session, program_id: str, column: Any) -> dict[str,
         select(column, func.count()).where(Enrollment.program_id == program_id, column.is_not(None)).group_by(column)
     ).all()
     return {str(value): int(count) for value, count in rows}
+
+
+def emails_of_workspace(session: Session, workspace_id: str) -> set[str]:
+    return set(session.execute(select(Partner.email).where(Partner.workspace_id == workspace_id)).scalars())

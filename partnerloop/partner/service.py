@@ -165,6 +165,11 @@ def partner_by_email(session: Session, workspace_id: str, email: str) -> Partner
     return repository.partner_by_email(session, workspace_id, email)
 
 
+def emails_of_workspace(session: Session, workspace_id: str) -> set[str]:
+    """Every partner's email in the workspace, whatever their status."""
+    return repository.emails_of_workspace(session, workspace_id)
+
+
 def get_partner(session: Session, program: Program, partner_id: str) -> tuple[Partner, Enrollment]:
     found = repository.get_enrolled(session, program.id, partner_id)
     if found is None:

@@ -114,6 +114,7 @@ class Victim:
                 "run_id": run["id"],
                 "payout_id": run["payouts"][0]["id"],
                 **self._webhook(session, program.id),
+                "email_id": self._kept_email(session),
             }
 
     def _payout_run(self, client: TestClient, program: ProgramKeys) -> dict[str, Any]:
@@ -148,6 +149,18 @@ class Victim:
         session.add(delivery)
         session.flush()
         return {"endpoint_id": endpoint.id, "delivery_id": delivery.id}
+
+    @staticmethod
+    def _kept_email(session: Any) -> str:
+        """An email kept in development (no SMTP_URL) for the victim's partner: the Sent emails page's."""
+        try:
+            from partnerloop.models import DevEmail
+        except ImportError:
+            return MISSING_ID
+        email = DevEmail(to_address="victim-partner@a.test", subject="Victim sign-in", text="secret link")
+        session.add(email)
+        session.flush()
+        return str(email.id)
 
     @staticmethod
     def _resource(session: Any, program_id: str) -> str:
