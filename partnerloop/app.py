@@ -60,6 +60,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.fx.endpoints import router as fx_router
     from partnerloop.goal.endpoints import router as goal_router
     from partnerloop.group.endpoints import router as group_router
+    from partnerloop.integrations.hubspot.endpoints import router as hubspot_router
     from partnerloop.integrations.slack.endpoints import router as slack_router
     from partnerloop.integrations.stripe.endpoints import router as stripe_router
     from partnerloop.integrations.stripe.endpoints import webhook_router as stripe_webhook_router
@@ -99,6 +100,7 @@ def _routers(api: FastAPI) -> None:
         stripe_router,
         stripe_webhook_router,
         slack_router,
+        hubspot_router,
         group_router,
         engagement_router,
         engagement_pages_router,
