@@ -68,6 +68,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.link.endpoints import router as link_router
     from partnerloop.link.qr import router as link_qr_router
     from partnerloop.manage.views import router as manage_router
+    from partnerloop.manage.views.integrations import router as integration_pages_router
     from partnerloop.manage.views.webhooks import router as webhook_pages_router
     from partnerloop.notify.views import router as notify_pages_router
     from partnerloop.partner.endpoints import router as partner_router
@@ -113,6 +114,7 @@ def _routers(api: FastAPI) -> None:
         partner_portal_router,
         manage_router,
         webhook_pages_router,
+        integration_pages_router,
         notify_pages_router,
     ):
         api.include_router(router)
