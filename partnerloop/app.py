@@ -60,6 +60,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.fx.endpoints import router as fx_router
     from partnerloop.goal.endpoints import router as goal_router
     from partnerloop.group.endpoints import router as group_router
+    from partnerloop.integrations.hubspot.endpoints import router as hubspot_router
     from partnerloop.integrations.slack.endpoints import router as slack_router
     from partnerloop.integrations.stripe.endpoints import router as stripe_router
     from partnerloop.integrations.stripe.endpoints import webhook_router as stripe_webhook_router
@@ -67,6 +68,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.link.endpoints import router as link_router
     from partnerloop.link.qr import router as link_qr_router
     from partnerloop.manage.views import router as manage_router
+    from partnerloop.manage.views.integrations import router as integration_pages_router
     from partnerloop.manage.views.webhooks import router as webhook_pages_router
     from partnerloop.notify.views import router as notify_pages_router
     from partnerloop.partner.endpoints import router as partner_router
@@ -99,6 +101,7 @@ def _routers(api: FastAPI) -> None:
         stripe_router,
         stripe_webhook_router,
         slack_router,
+        hubspot_router,
         group_router,
         engagement_router,
         engagement_pages_router,
@@ -111,6 +114,7 @@ def _routers(api: FastAPI) -> None:
         partner_portal_router,
         manage_router,
         webhook_pages_router,
+        integration_pages_router,
         notify_pages_router,
     ):
         api.include_router(router)

@@ -9,6 +9,7 @@ import partnerloop.alert.tasks
 import partnerloop.commission.tasks
 import partnerloop.engagement.tasks
 import partnerloop.goal.tasks
+import partnerloop.integrations.hubspot.tasks
 import partnerloop.integrations.slack.tasks
 import partnerloop.integrations.stripe.tasks
 import partnerloop.jobs.tasks
@@ -19,6 +20,7 @@ import partnerloop.payout.tasks
 import partnerloop.referral.tasks
 import partnerloop.report.tasks
 import partnerloop.webhook.tasks  # noqa: F401
+from partnerloop.integrations.hubspot.service import subscriber as hubspot_subscriber
 from partnerloop.integrations.slack.service import subscriber as slack_subscriber
 from partnerloop.jobs.schedules import PeriodicJob
 from partnerloop.notify.events import subscriber as notification_subscriber
@@ -28,6 +30,7 @@ from partnerloop.webhook.outbox import subscribe
 # wired here, not called by the domains (and notify and webhook, which queues its emails through notify,
 # do not import each other).
 subscribe(slack_subscriber)
+subscribe(hubspot_subscriber)
 subscribe(notification_subscriber)
 
 SCHEDULES: tuple[PeriodicJob, ...] = (

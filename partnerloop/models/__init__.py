@@ -18,7 +18,7 @@ from partnerloop.models.engagement import (
 )
 from partnerloop.models.fx import FxRate
 from partnerloop.models.group import Group
-from partnerloop.models.integrations import SlackConnection
+from partnerloop.models.integrations import HubSpotConnection, SlackConnection
 from partnerloop.models.jobs import IdempotencyKey, Job, Schedule
 from partnerloop.models.ledger import LedgerEntry
 from partnerloop.models.link import Click, ClickRollup, Link
@@ -86,6 +86,7 @@ __all__ = [
     "Goal",
     "Group",
     "GroupTier",
+    "HubSpotConnection",
     "IdempotencyKey",
     "Invitation",
     "Job",

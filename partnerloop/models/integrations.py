@@ -1,4 +1,4 @@
-"""Outbound integrations on the event outbox: a program's Slack channel."""
+"""Outbound integrations on the event outbox: a program's Slack channel and HubSpot CRM."""
 
 from __future__ import annotations
 
@@ -22,5 +22,17 @@ class SlackConnection(Base):
     events: Mapped[list[Any]] = mapped_column(default=list)  # choices of integrations/slack/rules.CHOICES
     sale_min_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # minor units of the program currency
     last_posted_at: Mapped[datetime | None] = mapped_column()
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
+
+
+class HubSpotConnection(Base):
+    """A program's HubSpot private-app token (Fernet-encrypted: it is a secret) and how its sync went."""
+
+    __tablename__ = "hubspot_connections"
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), primary_key=True)
+    token_encrypted: Mapped[str] = mapped_column(Text)
+    token_hint: Mapped[str] = mapped_column(String(40))  # the masked token shown back
+    last_synced_at: Mapped[datetime | None] = mapped_column()
     last_error: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
