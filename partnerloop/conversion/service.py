@@ -112,12 +112,6 @@ def refunded_total(session: Session, sale_id: str) -> int:
     return repository.refunded_total(session, sale_id)
 
 
-def external_id_of(session: Session, customer_id: str) -> str | None:
-    """The external id of the customer with this id, or None."""
-    customer = session.get(Customer, customer_id)
-    return customer.external_id if customer is not None else None
-
-
 def customer_for(session: Session, program_id: str, external_id: str) -> Customer:
     """The program's customer with this external id, created when new."""
     return repository.customer_for(session, program_id, external_id)

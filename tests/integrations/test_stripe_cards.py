@@ -15,7 +15,7 @@ from partnerloop.integrations.stripe import rules
 from partnerloop.models import StripeCardSeen
 from tests.commission.factories import make_partner, make_plan
 from tests.conftest import ProgramKeys
-from tests.integrations.stripe_kit import connect, new_event, paid_invoice, send, stripe_object
+from tests.integrations.stripe_kit import checkout_session, connect, new_event, paid_invoice, send, stripe_object
 
 PARTNER_EMAIL = "pat.partner@example.com"
 
@@ -138,3 +138,19 @@ def test_card_payment(obj: dict[str, Any], expected: rules.CardPayment | None) -
 def test_stripes_own_charge_fixture_shows_its_card() -> None:
     found = rules.card_payment(stripe_object("charge"))
     assert found is not None and found.fingerprint == "AOB934RVNwzk6xtn"
+
+
+def test_a_guests_checkout_paid_with_the_partners_card_is_held(
+    client: TestClient, program: ProgramKeys, partner: dict[str, Any]
+) -> None:
+    send(client, program, new_event("charge.succeeded", charge("ch_own", "cus_pat", "fpPAT", PARTNER_EMAIL)))
+    discount = {"coupon": None, "promotion_code": {"id": "promo_pat", "object": "promotion_code", "code": "PAT20"}}
+    guest = checkout_session(None, mode="payment", payment_intent="pi_guest", subscription=None, invoice=None,
+                             discounts=[discount], total_details={"amount_tax": 0})  # fmt: skip
+    send(client, program, new_event("checkout.session.completed", guest))
+    assert set(statuses(client, program).values()) == {"pending"}
+    paid = charge("ch_guest", None, "fpPAT")
+    paid["payment_intent"] = "pi_guest"
+    send(client, program, new_event("charge.succeeded", paid))
+    assert set(statuses(client, program).values()) == {"on_hold"}
+    assert card_alerts(client, program)[0]["evidence"]["matched"] == ["the partner's own card"]

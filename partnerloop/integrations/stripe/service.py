@@ -392,12 +392,12 @@ def _card_seen(session: Session, program: Program, envelope: Envelope, now: date
     card = rules.card_payment(envelope.obj)
     if card is None:
         return Outcome(EventStatus.IGNORED, "the payment shows no card fingerprint")
-    external_id = None
+    intent = next((ref for ref in card.payment_refs if ref.startswith("pi_")), None)
+    external_id = None  # a guest's one-time Checkout payment is the customer "stripe_payment:<intent>"
     if card.stripe_customer_id is not None:
         external_id = _external_id(session, program, card.stripe_customer_id, {})
-    elif card.payment_refs and (invoice_id := repository.invoice_of_payment(session, program.id, card.payment_refs)):
-        sale = track_service.sale_of_invoice(session, program.id, invoice_id)
-        external_id = track_service.external_id_of(session, sale.customer_id) if sale is not None else None
+    elif intent is not None:
+        external_id = f"stripe_payment:{intent}"
     email_hash = email_key(card.email) if card.email else None
     if external_id is None and email_hash is None:
         return Outcome(EventStatus.IGNORED, "the card payment names no customer, known payment or email")
