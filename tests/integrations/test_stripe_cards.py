@@ -16,6 +16,7 @@ from partnerloop.models import StripeCardSeen
 from tests.commission.factories import make_partner, make_plan
 from tests.conftest import ProgramKeys
 from tests.integrations.stripe_kit import checkout_session, connect, new_event, paid_invoice, send, stripe_object
+from tests.manage.factories import as_owner
 
 PARTNER_EMAIL = "pat.partner@example.com"
 
@@ -79,6 +80,14 @@ def test_the_partners_own_card_arriving_after_the_invoice_holds_the_sale(
     with transaction(engine, writes=False) as session:
         stored = list(session.execute(select(StripeCardSeen.fingerprint_hash)).scalars())
     assert len(stored) == 2 and "fpPAT" not in stored and all(len(value) == 64 for value in stored)
+    # the review page shows the evidence and what it holds
+    as_owner(client)
+    detail = client.get(f"/manage/alerts/{alert['id']}?program={program.id}")
+    assert detail.status_code == 200, detail.text
+    assert "Card fingerprint" in detail.text and "the partner&#39;s own card" in detail.text
+    assert alert["evidence"]["partner_cards"][0] in detail.text and "Commissions this alert holds" in detail.text
+    settings = client.get(f"/manage/alerts?program={program.id}")
+    assert settings.status_code == 200 and "card_shared_customers" in settings.text
 
 
 def test_one_card_paying_for_many_customers_of_the_partner_is_held_when_it_reaches_the_threshold(
