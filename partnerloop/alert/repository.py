@@ -25,6 +25,7 @@ from partnerloop.models import (
     Link,
     Partner,
     Program,
+    StripeCardSeen,
     StripeCustomerLink,
     StripeDispute,
     UserSession,
@@ -170,6 +171,74 @@ def customers_with_email(session: Session, program_id: str, hashes: frozenset[st
             )
         ).scalars()
     ]
+
+
+def customer_cards(session: Session, program_id: str, external_id: str) -> frozenset[str]:
+    """The card hashes Stripe showed paying for the customer."""
+    rows = session.execute(
+        select(StripeCardSeen.fingerprint_hash).where(
+            StripeCardSeen.program_id == program_id, StripeCardSeen.customer_external_id == external_id
+        )
+    ).scalars()
+    return frozenset(rows)
+
+
+def partner_cards(
+    session: Session, program_id: str, hashes: frozenset[str], external_ids: Sequence[str]
+) -> frozenset[str]:
+    """The card hashes the partner paid with: payments under the partner's email, or for the partner's own
+    customers (those with the partner's email)."""
+    if not hashes and not external_ids:
+        return frozenset()
+    rows = session.execute(
+        select(StripeCardSeen.fingerprint_hash).where(
+            StripeCardSeen.program_id == program_id,
+            or_(StripeCardSeen.email_hash.in_(hashes), StripeCardSeen.customer_external_id.in_(list(external_ids))),
+        )
+    ).scalars()
+    return frozenset(rows)
+
+
+def card_sharing(
+    session: Session, program_id: str, partner_id: str, cards: frozenset[str], external_id: str
+) -> tuple[tuple[str, int], ...]:
+    """(card hash, distinct customers of the partner who paid with it, this customer included) per card."""
+    if not cards:
+        return ()
+    rows = session.execute(
+        select(StripeCardSeen.fingerprint_hash, func.count(func.distinct(StripeCardSeen.customer_external_id)))
+        .join(
+            Customer,
+            (Customer.program_id == program_id) & (Customer.external_id == StripeCardSeen.customer_external_id),
+        )
+        .where(
+            StripeCardSeen.program_id == program_id,
+            StripeCardSeen.fingerprint_hash.in_(sorted(cards)),
+            StripeCardSeen.customer_external_id != external_id,
+            Customer.partner_id == partner_id,
+        )
+        .group_by(StripeCardSeen.fingerprint_hash)
+    ).all()
+    others = {str(card): int(count) for card, count in rows}
+    return tuple(sorted((card, others.get(card, 0) + 1) for card in cards))
+
+
+def customer_by_external_id(session: Session, program_id: str, external_id: str) -> Customer | None:
+    return session.execute(
+        select(Customer).where(Customer.program_id == program_id, Customer.external_id == external_id)
+    ).scalar_one_or_none()
+
+
+def credited_conversions(session: Session, customer_id: str, limit: int) -> list[Event]:
+    """The customer's latest leads and sales that credited a partner."""
+    return list(
+        session.execute(
+            select(Event)
+            .where(Event.customer_id == customer_id, Event.kind.in_(("lead", "sale")), Event.partner_id.is_not(None))
+            .order_by(Event.occurred_at.desc(), Event.id.desc())
+            .limit(limit)
+        ).scalars()
+    )
 
 
 # ---------------------------------------------------------------------------------- click signals

@@ -25,6 +25,7 @@ class AlertKind(StrEnum):
     SELF_REFERRAL = "self_referral"
     FAST_CONVERSION = "fast_conversion"
     COUPON_OFF_SITE = "coupon_off_site"
+    CARD_FINGERPRINT = "card_fingerprint"
     CLICK_SPIKE = "click_spike"
     IP_CONCENTRATION = "ip_concentration"
     BOT_TRAFFIC = "bot_traffic"
@@ -46,7 +47,9 @@ class AlertKind(StrEnum):
     @property
     def holds_commissions(self) -> bool:
         """Rules that judge one conversion hold its commissions until a manager decides."""
-        return self in (AlertKind.SELF_REFERRAL, AlertKind.FAST_CONVERSION, AlertKind.COUPON_OFF_SITE)
+        return self in (
+            AlertKind.SELF_REFERRAL, AlertKind.FAST_CONVERSION, AlertKind.COUPON_OFF_SITE, AlertKind.CARD_FINGERPRINT
+        )  # fmt: skip
 
 
 _PERFORMANCE = frozenset({AlertKind.PERFORMANCE_DIP, AlertKind.CONVERSION_DROP, AlertKind.GONE_QUIET})
@@ -75,6 +78,8 @@ THRESHOLDS: dict[str, Threshold] = {
     # 3 s: a person who follows a link still has to see the page load and fill in a form or a checkout.
     "fast_conversion_seconds": Threshold(3, 0, 3600, True, "A conversion this many seconds or less after its "
                                          "click is flagged (0: off)"),
+    "card_shared_customers": Threshold(3, 2, 1_000_000, True, "Customers of one partner paying with the same "
+                                       "card that are flagged"),
     "click_spike_min_clicks": Threshold(50, 1, 1_000_000, True, "Clicks on a link in the scan window before a "
                                         "spike is considered"),
     "click_spike_factor": Threshold(5, 1, 1000, False, "A spike is this many times the link's usual rate"),
@@ -214,6 +219,11 @@ class ConversionFacts:
     referrer_host: str = ""  # the site the crediting click came from ("" none: typed, bookmarked, an app)
     partner_sites: frozenset[str] = frozenset()  # hosts the partner promotes on (their profile's website)
     program_sites: frozenset[str] = frozenset()  # the program's own domains
+    # sha256 of the Stripe card fingerprints that paid for the customer, and of those the partner paid with
+    customer_cards: frozenset[str] = frozenset()
+    partner_cards: frozenset[str] = frozenset()
+    # (card hash, distinct customers credited to the partner who paid with it, this one included) per card
+    card_sharing: tuple[tuple[str, int], ...] = ()
 
 
 def self_referral(facts: ConversionFacts) -> Finding | None:
@@ -286,9 +296,41 @@ def coupon_off_site(facts: ConversionFacts) -> Finding | None:
     )  # fmt: skip
 
 
+def card_fingerprint(facts: ConversionFacts, thresholds: Mapping[str, float]) -> Finding | None:
+    """The customer paid with a card the partner paid with (self-referral with another name and email), or
+    with a card that paid for at least the threshold's number of the partner's customers (one card, many
+    customers). Cards are compared by the sha256 of Stripe's fingerprint; evidence names its first 12 digits."""
+    if not facts.customer_cards:
+        return None
+    own = sorted(facts.customer_cards & facts.partner_cards)
+    limit = thresholds["card_shared_customers"]
+    shared = sorted(
+        (count, card) for card, count in facts.card_sharing if card in facts.customer_cards and count >= limit
+    )
+    if not own and not shared:
+        return None
+    matched: list[str] = []
+    evidence: dict[str, Any] = {"event_id": facts.event_id, "customer_id": facts.customer_id}
+    if own:
+        matched.append("the partner's own card")
+        evidence["partner_cards"] = [card[:12] for card in own]
+    if shared:
+        count, card = shared[-1]
+        matched.append(f"one card paying for {count} of the partner's customers")
+        evidence["shared_card"] = card[:12]
+        evidence["customers_on_card"] = count
+        evidence["card_shared_customers_threshold"] = int(limit)
+    evidence["matched"] = matched
+    return Finding(
+        AlertKind.CARD_FINGERPRINT, "high", f"partner:{facts.partner_id}",
+        f"A {facts.event_kind} paid with {' and '.join(matched)}.", evidence, partner_id=facts.partner_id,
+    )  # fmt: skip
+
+
 def conversion_findings(facts: ConversionFacts, thresholds: Mapping[str, float]) -> list[Finding]:
     """Every fraud rule on one conversion."""
-    found = [self_referral(facts), fast_conversion(facts, thresholds), coupon_off_site(facts)]
+    found = [self_referral(facts), fast_conversion(facts, thresholds), coupon_off_site(facts),
+             card_fingerprint(facts, thresholds)]  # fmt: skip
     return [finding for finding in found if finding is not None]
 
 

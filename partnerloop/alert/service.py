@@ -24,6 +24,7 @@ from partnerloop.alert.rules import (
     LinkWindow,
     PartnerPeriod,
     bot_traffic,
+    card_fingerprint,
     click_spike,
     closing,
     conversion_drop,
@@ -38,7 +39,7 @@ from partnerloop.alert.rules import (
     threshold_problem,
 )
 from partnerloop.commission import service as commission_service
-from partnerloop.conversion.screens import add_screen
+from partnerloop.conversion.screens import add_rescreen, add_screen
 from partnerloop.kit.emails import normalize_email
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.pagination import check_limit
@@ -160,6 +161,11 @@ def _conversion_facts(session: Session, program: Program, customer: Customer, ev
         repository.customers_with_email(session, program.id, hashes, customer.id) if customer_stripe else []
     )
     click = repository.click_seen(session, program.id, event.click_id or customer.click_id)
+    cards = repository.customer_cards(session, program.id, customer.external_id)
+    if cards:  # the partner's cards are looked for only when Stripe showed this customer's
+        partner_customers = partner_customers or repository.customers_with_email(
+            session, program.id, hashes, customer.id
+        )
     return ConversionFacts(
         event_kind=event.kind,
         event_id=event.id,
@@ -176,6 +182,11 @@ def _conversion_facts(session: Session, program: Program, customer: Customer, ev
         referrer_host=referrer_host(click.referrer) if click is not None else "",
         partner_sites=frozenset(host for host in [website_host(partner.website)] if host),
         program_sites=frozenset(str(domain).removeprefix("www.") for domain in program.allowed_domains or []),
+        customer_cards=cards,
+        partner_cards=repository.partner_cards(session, program.id, hashes, partner_customers)
+        if cards
+        else frozenset(),
+        card_sharing=repository.card_sharing(session, program.id, partner_id, cards, customer.external_id),
     )
 
 
@@ -190,15 +201,36 @@ def screen_conversion(
     findings = conversion_findings(facts, thresholds(session, program))
     now = utc_now()
     for finding in findings:
-        alert, _created = raise_alert(session, program, finding, now)
-        if finding.kind.holds_commissions and commissions:
-            held = commission_service.hold_for_alert(
-                session, program, commissions, alert_label(alert), actor=RULES_ACTOR
-            )
-            if held:
-                alert.evidence = {**alert.evidence, "held_commission_ids": sorted(
-                    {*alert.evidence.get("held_commission_ids", []), *(row.id for row in held)})}  # fmt: skip
+        _raise_and_hold(session, program, finding, commissions, now)
     return commissions
+
+
+def _raise_and_hold(
+    session: Session, program: Program, finding: Finding, commissions: list[Commission], now: datetime
+) -> None:
+    alert, _created = raise_alert(session, program, finding, now)
+    if finding.kind.holds_commissions and commissions:
+        held = commission_service.hold_for_alert(session, program, commissions, alert_label(alert), actor=RULES_ACTOR)
+        if held:
+            alert.evidence = {**alert.evidence, "held_commission_ids": sorted(
+                {*alert.evidence.get("held_commission_ids", []), *(row.id for row in held)})}  # fmt: skip
+
+
+RESCREEN_LIMIT = 20  # the customer's latest credited conversions looked at again when a card arrives
+
+
+def rescreen_cards(session: Session, program: Program, external_id: str) -> None:
+    """A Stripe card arrived for the customer after their conversions were screened (the charge after its
+    invoice): the card rule judges their latest credited leads and sales again, holding what it flags."""
+    customer = repository.customer_by_external_id(session, program.id, external_id)
+    if customer is None:
+        return
+    limits, now = thresholds(session, program), utc_now()
+    for event in repository.credited_conversions(session, customer.id, RESCREEN_LIMIT):
+        facts = _conversion_facts(session, program, customer, event)
+        finding = card_fingerprint(facts, limits) if facts is not None else None
+        if finding is not None:
+            _raise_and_hold(session, program, finding, commission_service.commissions_of_event(session, event.id), now)
 
 
 # ------------------------------------------------------------------------------------ click scans
@@ -426,3 +458,4 @@ def held_commissions(session: Session, program: Program, alert: Alert) -> list[C
 
 
 add_screen(screen_conversion)  # every lead and sale recorded in this process is screened (conversion/screens.py)
+add_rescreen(rescreen_cards)  # and screened again for cards when Stripe shows one later

@@ -1,7 +1,8 @@
 """Who hears of a lead, sale or refund as it is recorded, in its transaction, before the answer.
 
 - screens (alerts' fraud rules) look at a conversion just priced and may hold its commissions (through
-  commission/service), returning them as they are now;
+  commission/service), returning them as they are now; rescreens look again at a customer's conversions
+  when a fact about the customer arrives later (a card fingerprint from Stripe);
 - followers (referrals) hear of a conversion once it is attributed, and of a refund of a sale.
 
 Alerts read reports and referrals make partners and links, which read conversions: conversion/service
@@ -37,6 +38,23 @@ def screened(
     for screen in _screens:
         commissions = screen(session, program, customer, event, commissions)
     return commissions
+
+
+Rescreen = Callable[[Session, Program, str], None]
+
+_rescreens: list[Rescreen] = []
+
+
+def add_rescreen(rescreen: Rescreen) -> None:
+    if rescreen not in _rescreens:
+        _rescreens.append(rescreen)
+
+
+def customer_facts_changed(session: Session, program: Program, external_id: str) -> None:
+    """A fact the screens judge arrived after the customer's conversions were screened (a Stripe charge's
+    card after its invoice's sale): the screens that judge it look at them again."""
+    for rescreen in _rescreens:
+        rescreen(session, program, external_id)
 
 
 class Follower(Protocol):

@@ -46,6 +46,7 @@ from partnerloop.models.plan import Plan
 from partnerloop.models.program import ApiKey, Program
 from partnerloop.models.referral import Advocate, Referral, Reward
 from partnerloop.models.stripe import (
+    StripeCardSeen,
     StripeCustomerLink,
     StripeDispute,
     StripeEvent,
@@ -113,6 +114,7 @@ __all__ = [
     "RollupState",
     "Schedule",
     "SlackConnection",
+    "StripeCardSeen",
     "StripeCustomerLink",
     "StripeDispute",
     "StripeEvent",

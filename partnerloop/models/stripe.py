@@ -88,3 +88,26 @@ class StripeDispute(Base):
     held: Mapped[dict[str, Any]] = mapped_column(default=dict)  # commission id -> status before the hold
     created_at: Mapped[datetime] = created_column()
     closed_at: Mapped[datetime | None]
+
+
+class StripeCardSeen(Base):
+    """A card that paid, by the sha256 of Stripe's card fingerprint (never the fingerprint itself), and who
+    paid with it: our customer (external id) when the payment names one, and the sha256 of the payment's
+    email (billing or receipt), so the partner's own card is known when the partner paid with it.
+
+    holder: the customer's external id, else "email:<hash>": one row per card and holder."""
+
+    __tablename__ = "stripe_cards_seen"
+    __table_args__ = (
+        UniqueConstraint("program_id", "fingerprint_hash", "holder"),
+        Index("ix_stripe_cards_seen_customer", "program_id", "customer_external_id"),
+        Index("ix_stripe_cards_seen_email", "program_id", "email_hash"),
+    )
+    id: Mapped[str] = id_column()
+    program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
+    fingerprint_hash: Mapped[str] = mapped_column(String(64))
+    holder: Mapped[str] = mapped_column(String(210))
+    customer_external_id: Mapped[str | None] = mapped_column(String(200))
+    email_hash: Mapped[str | None] = mapped_column(String(64))
+    payment_ref: Mapped[str | None] = mapped_column(String(255))  # the charge or payment intent that showed it
+    seen_at: Mapped[datetime] = created_column()

@@ -265,3 +265,48 @@ def test_coupon_off_site(facts: ConversionFacts, flagged: bool) -> None:
 )
 def test_website_host(website: str, host: str | None) -> None:
     assert website_host(website) == host
+
+
+CARD, OTHER = "a" * 64, "b" * 64
+
+
+@pytest.mark.parametrize(
+    ("facts", "limit", "matched"),
+    [
+        pytest.param(FACTS, 3, None, id="no card shown: nothing to judge"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), card_sharing=((CARD, 1),)), 3, None,
+                     id="a card only this customer used"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), partner_cards=frozenset({OTHER}),
+                             card_sharing=((CARD, 1),)), 3, None, id="the partner paid with another card"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), partner_cards=frozenset({CARD}),
+                             card_sharing=((CARD, 1),)), 3, ["the partner's own card"], id="the partner's own card"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), card_sharing=((CARD, 2),)), 3, None,
+                     id="two customers on one card, below the threshold"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), card_sharing=((CARD, 3),)), 3,
+                     ["one card paying for 3 of the partner's customers"], id="three customers on one card"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), card_sharing=((CARD, 2),)), 2,
+                     ["one card paying for 2 of the partner's customers"], id="the program's lower threshold"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), partner_cards=frozenset({CARD}),
+                             card_sharing=((CARD, 4),)), 3,
+                     ["the partner's own card", "one card paying for 4 of the partner's customers"], id="both"),
+        pytest.param(replace(FACTS, customer_cards=frozenset({CARD}), card_sharing=((OTHER, 9),)), 3, None,
+                     id="sharing of a card this customer did not use"),
+    ],
+)  # fmt: skip
+def test_card_fingerprint(facts: ConversionFacts, limit: int, matched: list[str] | None) -> None:
+    found = rules.card_fingerprint(facts, {**LIMITS, "card_shared_customers": limit})
+    if matched is None:
+        assert found is None
+        return
+    assert found is not None
+    assert (found.kind, found.subject, found.evidence["matched"]) == (AlertKind.CARD_FINGERPRINT, "partner:p1", matched)
+    assert found.kind.holds_commissions and found.kind.category == "fraud"
+    assert CARD not in str(found.evidence) and CARD[:12] in str(found.evidence)  # only a prefix of the hash
+    assert found in rules.conversion_findings(facts, {**LIMITS, "card_shared_customers": limit})
+
+
+def test_card_shared_customers_threshold_is_checked() -> None:
+    assert rules.threshold_problem({"card_shared_customers": 1}) == (
+        "card_shared_customers", "card_shared_customers must be between 2 and 1e+06.")  # fmt: skip
+    assert rules.threshold_problem({"card_shared_customers": 2.5})[0] == "card_shared_customers"  # type: ignore[index]
+    assert rules.threshold_problem({"card_shared_customers": 5}) is None

@@ -14,6 +14,7 @@ from partnerloop.integrations.stripe.rules import EventStatus
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import (
+    StripeCardSeen,
     StripeCustomerLink,
     StripeDispute,
     StripeEvent,
@@ -174,3 +175,21 @@ def dispute_for(
         .with_for_update()
     ).scalar_one()
     return row, created
+
+
+def record_card(
+    session: Session,
+    program_id: str,
+    fingerprint_hash: str,
+    *,
+    external_id: str | None,
+    email_hash: str | None,
+    payment_ref: str | None,
+) -> bool:
+    """Remember that this card paid for the customer (else for the email); True when it is new for them."""
+    holder = external_id if external_id is not None else f"email:{email_hash}"
+    values = {
+        "id": new_id(), "program_id": program_id, "fingerprint_hash": fingerprint_hash, "holder": holder,
+        "customer_external_id": external_id, "email_hash": email_hash, "payment_ref": payment_ref,
+    }  # fmt: skip
+    return insert_ignore(session, StripeCardSeen, values, ["program_id", "fingerprint_hash", "holder"])

@@ -40,6 +40,8 @@ HANDLED_TYPES = frozenset(
         "charge.dispute.created",
         "charge.dispute.closed",
         "customer.subscription.deleted",
+        "charge.succeeded",
+        "payment_intent.succeeded",
     }
 )
 LINK_KEYS = ("partnerloop_customer", "customer_external_id")  # metadata naming our customer
@@ -410,3 +412,60 @@ def checkout_sale(checkout: Mapping[str, Any]) -> CheckoutSale | None:
     details = checkout.get("total_details")
     tax = (_int(details.get("amount_tax")) or 0) if isinstance(details, Mapping) else 0
     return CheckoutSale(key, total - tax, currency.lower())
+
+
+@dataclass(frozen=True)
+class CardPayment:
+    """A payment by card: Stripe's card fingerprint (the same card gives the same one across customers of
+    the account), the Stripe customer and email that paid, and the payment's ids."""
+
+    fingerprint: str
+    stripe_customer_id: str | None
+    email: str | None
+    payment_refs: tuple[str, ...]  # the charge id and its payment intent's, as far as given
+
+
+def _card_fingerprint(payment_method_details: object) -> str | None:
+    if not isinstance(payment_method_details, Mapping):
+        return None
+    card = payment_method_details.get("card") or payment_method_details.get("card_present")
+    return _text(card.get("fingerprint")) if isinstance(card, Mapping) else None
+
+
+def _email_of(obj: Mapping[str, Any]) -> str | None:
+    billing = obj.get("billing_details")
+    email = billing.get("email") if isinstance(billing, Mapping) else None
+    found = _text(email) or _text(obj.get("receipt_email"))
+    return found if found is not None and "@" in found else None
+
+
+def _charge_card(charge: Mapping[str, Any]) -> CardPayment | None:
+    fingerprint = _card_fingerprint(charge.get("payment_method_details"))
+    if fingerprint is None:
+        return None
+    refs = tuple(ref for ref in (_text(charge.get("id")), id_of(charge.get("payment_intent"))) if ref)
+    return CardPayment(fingerprint, id_of(charge.get("customer")), _email_of(charge), refs)
+
+
+def card_payment(obj: Mapping[str, Any]) -> CardPayment | None:
+    """The card that paid a charge or a payment intent (its latest charge when expanded, its `charges`
+    list in API versions before 2022-11, or its expanded payment method); None when no card shows."""
+    if obj.get("object") != "payment_intent":
+        return _charge_card(obj)
+    intent_id, customer = _text(obj.get("id")), id_of(obj.get("customer"))
+    charges: list[Any] = [obj.get("latest_charge")]
+    listed = obj.get("charges")
+    if isinstance(listed, Mapping) and isinstance(listed.get("data"), list):
+        charges += listed["data"]
+    for charge in charges:
+        if isinstance(charge, Mapping) and (found := _charge_card(charge)) is not None:
+            refs = tuple(dict.fromkeys([*found.payment_refs, *([intent_id] if intent_id else [])]))
+            return CardPayment(found.fingerprint, found.stripe_customer_id or customer,
+                               found.email or _email_of(obj), refs)  # fmt: skip
+    method = obj.get("payment_method")
+    card = method.get("card") if isinstance(method, Mapping) else None
+    fingerprint = _text(card.get("fingerprint")) if isinstance(card, Mapping) else None
+    if fingerprint is None or not isinstance(method, Mapping):
+        return None
+    email = _email_of(method) or _email_of(obj)
+    return CardPayment(fingerprint, customer or id_of(method.get("customer")), email, (intent_id,) if intent_id else ())

@@ -8,6 +8,7 @@ again when that thing arrives: events in any order reach the same end state.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 from dataclasses import dataclass, replace
@@ -20,12 +21,14 @@ from sqlalchemy.orm import Session
 
 from partnerloop.commission import service as commission_service
 from partnerloop.commission.rules import CommissionKind, CommissionStatus
+from partnerloop.conversion import screens
 from partnerloop.conversion import service as track_service
 from partnerloop.conversion.schemas import RefundIn, SaleIn
 from partnerloop.coupon import service as coupon_service
 from partnerloop.integrations.stripe import repository, rules
 from partnerloop.integrations.stripe.rules import Envelope, EventStatus, PromotionRef
 from partnerloop.jobs.queue import enqueue
+from partnerloop.kit.emails import email_key
 from partnerloop.kit.errors import AppError, NotFound
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import Program, StripeDispute, StripeEvent
@@ -382,6 +385,32 @@ def _dispute(session: Session, program: Program, envelope: Envelope, now: dateti
     return Outcome(EventStatus.PROCESSED)
 
 
+def _card_seen(session: Session, program: Program, envelope: Envelope, now: datetime) -> Outcome:
+    """A charge or payment intent that succeeded: remember its card (hashed) against the customer and the
+    payer's email, and have the customer's conversions screened again when the card is new for them (the
+    charge often arrives after the invoice whose sale was screened without it)."""
+    card = rules.card_payment(envelope.obj)
+    if card is None:
+        return Outcome(EventStatus.IGNORED, "the payment shows no card fingerprint")
+    intent = next((ref for ref in card.payment_refs if ref.startswith("pi_")), None)
+    external_id = None  # a guest's one-time Checkout payment is the customer "stripe_payment:<intent>"
+    if card.stripe_customer_id is not None:
+        external_id = _external_id(session, program, card.stripe_customer_id, {})
+    elif intent is not None:
+        external_id = f"stripe_payment:{intent}"
+    email_hash = email_key(card.email) if card.email else None
+    if external_id is None and email_hash is None:
+        return Outcome(EventStatus.IGNORED, "the card payment names no customer, known payment or email")
+    fingerprint_hash = hashlib.sha256(card.fingerprint.encode()).hexdigest()
+    ref = card.payment_refs[0] if card.payment_refs else None
+    new = repository.record_card(
+        session, program.id, fingerprint_hash, external_id=external_id, email_hash=email_hash, payment_ref=ref
+    )
+    if new and external_id is not None:
+        screens.customer_facts_changed(session, program, external_id)
+    return Outcome(EventStatus.PROCESSED)
+
+
 def _subscription_deleted(session: Session, program: Program, envelope: Envelope, now: datetime) -> Outcome:
     obj = envelope.obj
     subscription_id = rules.id_of(obj)
@@ -431,6 +460,8 @@ _HANDLERS = {
     "charge.dispute.created": _dispute,
     "charge.dispute.closed": _dispute,
     "customer.subscription.deleted": _subscription_deleted,
+    "charge.succeeded": _card_seen,
+    "payment_intent.succeeded": _card_seen,
 }
 
 
