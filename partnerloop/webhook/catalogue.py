@@ -29,6 +29,7 @@ _PARTNER = {
     "group_id": None,
     "created_at": "2026-12-01T09:30:00Z",
     "perks": None,
+    "website": "https://ada.example.com",
 }
 _COMMISSION = {
     "id": "01jeb71m2z6q0x8c4b5t3v9w1k",

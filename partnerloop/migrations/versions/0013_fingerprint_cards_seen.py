@@ -1,7 +1,7 @@
 """card fingerprints: stripe_cards_seen (hashed Stripe card fingerprints and who paid with them)
 
-Revision ID: 0012_fingerprint
-Revises: 0011
+Revision ID: 0013
+Revises: 0012
 Create Date: 2026-12-03 17:20:00
 """
 
@@ -12,8 +12,8 @@ from alembic import op
 
 import partnerloop.models.base
 
-revision = "0012_fingerprint"
-down_revision = "0011"
+revision = "0013"
+down_revision = "0012"
 branch_labels = None
 depends_on = None
 
