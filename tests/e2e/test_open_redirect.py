@@ -4,9 +4,12 @@ delimiter is refused; an allowed one lands on the merchant's site."""
 
 from __future__ import annotations
 
+import fcntl
 import http.server
+import tempfile
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
@@ -35,18 +38,21 @@ class _Capture(http.server.BaseHTTPRequestHandler):
 
 @pytest.fixture
 def capture() -> Iterator[list[str]]:
-    """Every Host header that reached 127.0.0.1:80."""
-    try:
-        site = http.server.ThreadingHTTPServer(("127.0.0.1", 80), _Capture)
-    except OSError as error:  # the test needs the port a browser goes to for a URL without one
-        raise AssertionError(f"the capture server needs 127.0.0.1:80 (run as root, port free): {error}") from error
-    site.hosts = []  # type: ignore[attr-defined]
-    threading.Thread(target=site.serve_forever, daemon=True).start()
-    try:
-        yield site.hosts  # type: ignore[attr-defined]
-    finally:
-        site.shutdown()
-        site.server_close()
+    """Every Host header that reached 127.0.0.1:80. The SQLite and PostgreSQL runs go side by side (make
+    test), so the port is taken under a lock file that the other run waits for."""
+    with open(Path(tempfile.gettempdir()) / "partnerloop-tests-port-80.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        try:
+            site = http.server.ThreadingHTTPServer(("127.0.0.1", 80), _Capture)
+        except OSError as error:  # the test needs the port a browser goes to for a URL without one
+            raise AssertionError(f"the capture server needs 127.0.0.1:80 (run as root, port free): {error}") from error
+        site.hosts = []  # type: ignore[attr-defined]
+        threading.Thread(target=site.serve_forever, daemon=True).start()
+        try:
+            yield site.hosts  # type: ignore[attr-defined]
+        finally:
+            site.shutdown()
+            site.server_close()
 
 
 ATTACKS = [
