@@ -56,8 +56,9 @@ def history(client: TestClient, program: ProgramKeys) -> dict[str, str]:
     return {"jane": jane["id"], "bob": bob["id"]}
 
 
-# Kept by periodic jobs of the running app, whatever a request does (the report rollups' bookkeeping).
-BACKGROUND_TABLES = {"rollup_state"}
+# Kept by the running app's jobs, whatever a request does: the report rollups' bookkeeping, and the
+# notices (jobs, and the emails kept without SMTP) that the setup's own events queue and finish meanwhile.
+BACKGROUND_TABLES = {"rollup_state", "jobs", "dev_emails"}
 
 
 def row_counts(engine: Engine) -> dict[str, int]:
