@@ -128,7 +128,7 @@ def test_a_partner_applies_is_approved_gets_started_and_sees_a_click_and_a_sale(
     expect(jo.get_by_text(f"{merchant_site.origin}/pricing?utm_source=newsletter")).to_be_visible()
     qr = jo.get_by_role("img", name=f"QR code of {short_url}")
     expect(qr).to_be_visible()
-    assert qr.evaluate("image => image.complete && image.naturalWidth > 0")
+    assert qr.evaluate("image => image.decode().then(() => image.naturalWidth > 0)")  # waits for it to load
     screenshot(jo, "partner-link-phone")
 
     # A visitor clicks the link and lands on the merchant's site (a server on loopback).

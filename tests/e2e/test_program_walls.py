@@ -136,7 +136,7 @@ def test_a_partner_sees_their_link_code_and_qr_code_first(server: Server, browsi
     assert re.fullmatch(rf"{re.escape(server.base_url)}/go/[\w-]+", link), link
     qr = pat.get_by_role("img", name=f"QR code of {link}")
     expect(qr).to_be_visible()
-    assert qr.evaluate("image => image.complete && image.naturalWidth > 0")
+    assert qr.evaluate("image => image.decode().then(() => image.naturalWidth > 0)")  # waits for it to load
     screenshot(pat, "partner-dashboard-link-phone")
 
     pat.get_by_role("link", name="Resources").first.click()
