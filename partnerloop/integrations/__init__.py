@@ -1,1 +1,1 @@
-"""Integrations with outside services (Stripe)."""
+"""Integrations with outside services (Stripe, Slack, HubSpot) and what their senders share."""

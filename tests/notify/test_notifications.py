@@ -88,17 +88,19 @@ def test_an_smtp_outage_delays_the_notice_and_loses_nothing(
         _run_jobs(engine)  # the notify job writes the email job; sending fails and is retried later
         with transaction(engine, writes=False) as session:
             jobs = session.execute(select(Job).where(Job.kind == "send_email")).scalars().all()
-            tried = [job for job in jobs if job.payload["to"] == "ada@example.org" and job.attempts >= 1]
+            tried = [
+                j for j in jobs if j.payload["to"] == "ada@example.org" and j.attempts >= 1 and j.status == "queued"
+            ]
         if tried or time.monotonic() > deadline:
             break
         time.sleep(0.05)
-    with transaction(engine) as session:
-        jobs = session.execute(select(Job).where(Job.kind == "send_email")).scalars().all()
-        [job] = [job for job in jobs if job.payload["to"] == "ada@example.org"]
-        assert job.status == "queued" and job.attempts == 1
-        for waiting in jobs:
-            waiting.run_at = waiting.created_at  # due again now
-    with down:
+    with down:  # the server is up before the job is due again, whichever runner then sends it
+        with transaction(engine) as session:
+            jobs = session.execute(select(Job).where(Job.kind == "send_email")).scalars().all()
+            [job] = [job for job in jobs if job.payload["to"] == "ada@example.org"]
+            assert job.status == "queued" and job.attempts == 1
+            for waiting in jobs:
+                waiting.run_at = waiting.created_at  # due again now
         _run_jobs(engine)
         assert down.wait_for(to="ada@example.org", subject="You earned").text
 

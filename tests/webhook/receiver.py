@@ -54,6 +54,9 @@ class Receiver:
             def do_POST(self) -> None:
                 length = int(self.headers.get("content-length") or 0)
                 body = self.rfile.read(length)
+                if len(body) < length:  # the sender died mid-request (a SIGKILL test): nothing was delivered
+                    self.close_connection = True
+                    return
                 with receiver._lock:
                     receiver.requests.append(Received(self.path, {k.lower(): v for k, v in self.headers.items()}, body))
                     answer = receiver.answers.pop(0) if receiver.answers else receiver.default

@@ -6,10 +6,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit
 
-from partnerloop.integrations.slack.rules import retry_delay
-
-__all__ = ["retry_delay"]
-
 HUBSPOT_API = "https://api.hubapi.com"
 EVENTS = ("partner.created", "partner.approved", "sale.created")  # and every commission.* event
 ID_PROPERTY = "partnerloop_id"  # a unique-value custom property on contacts and deals (docs/integrations.md)

@@ -7,9 +7,8 @@ harmlessly); another 4xx (a revoked token, a missing property) is recorded and d
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import InvalidToken
@@ -17,14 +16,12 @@ from sqlalchemy.orm import Session
 
 from partnerloop.integrations.hubspot import records
 from partnerloop.integrations.hubspot.client import Crm
-from partnerloop.integrations.hubspot.rules import ID_PROPERTY, api_base, retry_delay
+from partnerloop.integrations.hubspot.rules import ID_PROPERTY, api_base
 from partnerloop.integrations.hubspot.service import SYNC_JOB, get_connection
-from partnerloop.jobs.queue import JobSpec, SplitJobHandler, enqueue_many, split_job_handler
-from partnerloop.kit.time import utc_now
-from partnerloop.models import Program
+from partnerloop.integrations.sends import Outcome, finish_sends
+from partnerloop.jobs.queue import SplitJobHandler, split_job_handler
+from partnerloop.models import HubSpotConnection, Program
 from partnerloop.webhook.service import unseal, webhook_settings
-
-log = logging.getLogger("partnerloop.hubspot")
 
 
 @dataclass(frozen=True)
@@ -109,26 +106,19 @@ def _perform(syncs: list[Sync]) -> list[Synced]:
     return [_send(sync) for sync in syncs]
 
 
+def _synced(connection: HubSpotConnection, now: datetime) -> None:
+    connection.last_synced_at = now
+
+
 def _finish(session: Session, _payloads: list[dict[str, Any]], outcomes: list[Synced]) -> None:
-    now = utc_now()
-    retries = []
-    for outcome in outcomes:
-        connection = get_connection(session, outcome.sync.program_id, lock=True)
-        if connection is None:
-            continue
-        if outcome.error is None:
-            connection.last_synced_at = now
-            connection.last_error = None
-            continue
-        connection.last_error = f"{now.isoformat()}: {outcome.error}"
-        tries = int(outcome.sync.payload.get("tries") or 0) + 1
-        delay = None if outcome.sync.token is None else retry_delay(tries, outcome.status_code, outcome.retry_after)
-        if delay is None:
-            log.warning("hubspot sync of %s dropped: %s", outcome.sync.program_id, outcome.error)
-            continue
-        payload = {**outcome.sync.payload, "tries": tries}
-        retries.append(JobSpec(SYNC_JOB, payload, outcome.sync.program_id, now + timedelta(seconds=delay)))
-    enqueue_many(session, retries)
+    finish_sends(
+        session,
+        [Outcome(o.sync.program_id, o.sync.payload, o.sync.token is not None, o.status_code, o.retry_after, o.error)
+         for o in outcomes],
+        job_kind=SYNC_JOB,
+        connection=lambda session, program_id: get_connection(session, program_id, lock=True),
+        succeeded=_synced,
+    )  # fmt: skip
 
 
 sync = split_job_handler(SYNC_JOB, SplitJobHandler(prepare=_prepare, perform=_perform, finish=_finish, batch=10))

@@ -1,5 +1,5 @@
 """Slack's share of the outbox, as pure decisions: which events a program posts, the Block Kit message of
-each, the URL check, and when to try again."""
+each, and the URL check (when to try again: integrations/rules.py)."""
 
 from __future__ import annotations
 
@@ -21,9 +21,6 @@ LABELS: dict[str, str] = {
     "goal.achieved": "Goals reached",
 }
 SLACK_PREFIX = "https://hooks.slack.com/"
-MAX_TRIES = 8
-BACKOFF_SECONDS = (5, 30, 120, 600, 1800, 3600, 7200)
-MAX_RETRY_AFTER_SECONDS = 3600
 
 
 def unknown_choices(choices: list[str]) -> list[str]:
@@ -111,15 +108,3 @@ def message(program_name: str, event_type: str, data: dict[str, Any], base_url: 
         text = f"Goal reached: {data.get('name')} ({progress.get('current')} of {progress.get('target')})"
         link = _button("Open goals", f"{root}/manage/goals")
     return Message(text=text, blocks=[header, _section(f"*{text}*"), link])
-
-
-def retry_delay(tries_made: int, status_code: int | None, retry_after: str | None) -> float | None:
-    """Seconds until the next try after a failed one, or None to give up: 429 and 5xx and no answer are
-    retried (Retry-After honoured, at most an hour), any other 4xx is Slack saying no (bad URL, removed)."""
-    if tries_made >= MAX_TRIES:
-        return None
-    if status_code is not None and status_code != 429 and status_code < 500:
-        return None
-    if status_code == 429 and retry_after and retry_after.strip().isdigit():
-        return float(min(int(retry_after.strip()), MAX_RETRY_AFTER_SECONDS))
-    return float(BACKOFF_SECONDS[min(tries_made - 1, len(BACKOFF_SECONDS) - 1)])

@@ -6,22 +6,21 @@ is tried again later as a new job due then; another 4xx (a removed webhook) is r
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime
 from typing import Any
 
 from cryptography.fernet import InvalidToken
 from slack_sdk.webhook import WebhookClient
 from sqlalchemy.orm import Session
 
-from partnerloop.integrations.slack.rules import check_webhook_url, retry_delay
+from partnerloop.integrations.sends import Outcome, finish_sends
+from partnerloop.integrations.slack.rules import check_webhook_url
 from partnerloop.integrations.slack.service import POST_JOB, get_connection
-from partnerloop.jobs.queue import JobSpec, SplitJobHandler, enqueue_many, split_job_handler
-from partnerloop.kit.time import utc_now
+from partnerloop.jobs.queue import SplitJobHandler, split_job_handler
+from partnerloop.models import SlackConnection
 from partnerloop.webhook.service import unseal, webhook_settings
 
-log = logging.getLogger("partnerloop.slack")
 TIMEOUT_S = 10
 
 
@@ -82,26 +81,19 @@ def _perform(posts: list[Post]) -> list[Posted]:
     return [_send(post) for post in posts]  # one program's messages in the order recorded
 
 
+def _posted(connection: SlackConnection, now: datetime) -> None:
+    connection.last_posted_at = now
+
+
 def _finish(session: Session, _payloads: list[dict[str, Any]], outcomes: list[Posted]) -> None:
-    now = utc_now()
-    retries = []
-    for outcome in outcomes:
-        connection = get_connection(session, outcome.post.program_id, lock=True)
-        if connection is None:
-            continue
-        if outcome.error is None:
-            connection.last_posted_at = now
-            connection.last_error = None
-            continue
-        connection.last_error = f"{now.isoformat()}: {outcome.error}"
-        tries = int(outcome.post.payload.get("tries") or 0) + 1
-        delay = None if outcome.post.url is None else retry_delay(tries, outcome.status_code, outcome.retry_after)
-        if delay is None:
-            log.warning("slack post of %s dropped: %s", outcome.post.program_id, outcome.error)
-            continue
-        payload = {**outcome.post.payload, "tries": tries}
-        retries.append(JobSpec(POST_JOB, payload, outcome.post.program_id, now + timedelta(seconds=delay)))
-    enqueue_many(session, retries)
+    finish_sends(
+        session,
+        [Outcome(o.post.program_id, o.post.payload, o.post.url is not None, o.status_code, o.retry_after, o.error)
+         for o in outcomes],
+        job_kind=POST_JOB,
+        connection=lambda session, program_id: get_connection(session, program_id, lock=True),
+        succeeded=_posted,
+    )  # fmt: skip
 
 
 post = split_job_handler(POST_JOB, SplitJobHandler(prepare=_prepare, perform=_perform, finish=_finish, batch=10))
