@@ -130,7 +130,11 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
         click_buffer=ClickBuffer(
             engine, settings, ClickWriterProcess(settings) if settings.writes_clicks_in_a_process else None
         ),
-        job_runner=JobRunner(engine, settings, job_registry.SCHEDULES) if settings.run_jobs_in_process else None,
+        job_runner=(
+            JobRunner(engine, settings, job_registry.SCHEDULES if settings.periodic_jobs else ())
+            if settings.run_jobs_in_process
+            else None
+        ),
     )
 
     @asynccontextmanager

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     click_writer: Literal["process", "inline"] = "process"
     link_cache_poll_ms: int = 500
     run_jobs_in_process: bool = True
+    # Whether this process's job runner also starts the periodic jobs (approvals, scans, digests...) when due.
+    # Any number of processes may (one of them wins each run); false leaves them to the others, e.g. to
+    # `partnerloop worker`. Queued jobs run either way.
+    periodic_jobs: bool = True
     job_poll_interval_ms: int = 500
     # Accounts: a login session ends after this long without a request, and in any case after the maximum.
     session_idle_minutes: int = 120

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Every test: lint and types, then the whole suite on SQLite and on PostgreSQL, side by side
-# (two databases, two cores). PostgreSQL is required: TEST_PG_URL
+# Every test: lint and types, then the whole suite on SQLite and on PostgreSQL (but the browser tests,
+# below), side by side (two databases, two cores). PostgreSQL is required: TEST_PG_URL
 # (default postgresql://postgres@127.0.0.1:5432/partnerloop_test).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -27,10 +27,13 @@ then
   exit 1
 fi
 
+# The browser tests (tests/e2e: Chromium on a real `serve`) run once, on SQLite, the quick start's
+# database: what their pages read and write is run on both databases by the page and API tests, and
+# running them twice cost CI three minutes of its two cores.
 echo "== tests on SQLite and on PostgreSQL ($PG_URL), in parallel; logs in $LOGS/"
 env -u TEST_DATABASE_URL python -m pytest tests "$@" > "$LOGS/sqlite.log" 2>&1 &
 sqlite_pid=$!
-TEST_DATABASE_URL="$PG_URL" python -m pytest tests "$@" > "$LOGS/postgres.log" 2>&1 &
+TEST_DATABASE_URL="$PG_URL" python -m pytest tests --ignore=tests/e2e "$@" > "$LOGS/postgres.log" 2>&1 &
 postgres_pid=$!
 sqlite_rc=0; postgres_rc=0
 wait "$sqlite_pid" || sqlite_rc=$?

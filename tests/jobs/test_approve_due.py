@@ -9,7 +9,7 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
-from partnerloop.app import PartnerloopApp
+from partnerloop.app import PartnerloopApp, create_app
 from partnerloop.commission.tasks import approve_due
 from partnerloop.db import transaction
 from partnerloop.job_registry import SCHEDULES
@@ -19,7 +19,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.models import Enrollment, Program
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import BanCommissions, EnrollmentStatus
-from tests.conftest import ProgramKeys
+from tests.conftest import ProgramKeys, make_settings
 from tests.jobs.factories import commission_statuses, count_jobs, get_job, make_commission, make_partner
 
 
@@ -67,8 +67,9 @@ def test_a_commission_is_approved_at_the_exact_end_of_its_hold(engine: Engine, p
 
 
 def test_the_runner_inside_serve_approves_due_commissions_and_runs_jobs(
-    engine: Engine, program: ProgramKeys, app: PartnerloopApp
+    engine: Engine, program: ProgramKeys, database_url: str
 ) -> None:
+    app = create_app(make_settings(database_url, periodic_jobs=True))  # as serve runs: periodic jobs too
     partner_id = make_partner(engine, program)
     commission_id = make_commission(
         engine, program, partner_id, status="pending", hold_until=utc_now() - timedelta(seconds=1)

@@ -288,7 +288,7 @@ def test_random_histories_keep_the_ledger_balanced(client: TestClient, engine: E
     run_state_machine_as_test(
         lambda: LedgerMachine(client, engine),
         settings=settings(
-            max_examples=20,
+            max_examples=12,  # each history is up to 40 API calls with their jobs
             stateful_step_count=40,
             deadline=None,
             suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
