@@ -10,7 +10,9 @@ from partnerloop.models import Click, Commission, Event
 from tests.account.helpers import login
 
 
-def test_demo_seeds_an_affiliate_and_a_referral_program_a_newcomer_can_explore(engine: Engine, settings: Settings, client: TestClient) -> None:
+def test_demo_seeds_an_affiliate_and_a_referral_program_a_newcomer_can_explore(
+    engine: Engine, settings: Settings, client: TestClient
+) -> None:
     first = seed_demo(engine, settings)
     assert first.created
     with transaction(engine, writes=False) as session:
