@@ -48,6 +48,24 @@ def test_a_key_over_its_limit_gets_429_with_retry_after_and_another_key_does_not
         assert client.get("/api/v1/partners", headers=other).json()["data"] == []
 
 
+def test_conversion_tracking_counts_against_the_same_limit(
+    engine: Engine, database_url: str, program: ProgramKeys
+) -> None:
+    """track/lead|sale|refund authenticate the key themselves (outside the request's transaction)."""
+    other = second_key(engine, program)
+    with TestClient(create_app(make_settings(database_url, api_rate_limit=LIMIT))) as client:
+        for number in range(3):
+            sale = {"customer_external_id": "cus_1", "amount": 4900, "currency": "usd", "invoice_id": f"in_{number}"}
+            tracked = client.post("/api/v1/track/sale", json=sale, headers=program.headers)
+            assert tracked.status_code == 200, tracked.text
+        sale = {"customer_external_id": "cus_1", "amount": 4900, "currency": "usd", "invoice_id": "in_3"}
+        over = client.post("/api/v1/track/sale", json=sale, headers=program.headers)
+        assert over.status_code == 429 and over.json()["error"] == "RateLimited"
+        assert int(over.headers["retry-after"]) >= 1
+        assert client.get("/api/v1/program", headers=program.headers).status_code == 429  # one count per key
+        assert client.post("/api/v1/track/sale", json=sale, headers=other).status_code == 200
+
+
 def test_a_rate_limited_post_is_not_kept_for_its_idempotency_key(
     engine: Engine, database_url: str, program: ProgramKeys
 ) -> None:
