@@ -22,6 +22,7 @@ from partnerloop.db import get_engine
 from partnerloop.errors import error_response, install_error_handlers
 from partnerloop.jobs.idempotency import IdempotencyMiddleware
 from partnerloop.jobs.runner import JobRunner
+from partnerloop.kit.ratelimit import KeyedLimit, counter_storage
 from partnerloop.notify.email import configure_email
 from partnerloop.payout.tasks import configure_payouts
 from partnerloop.referral.tasks import configure_referrals
@@ -47,6 +48,7 @@ class Runtime:
     link_cache: LinkCache
     click_buffer: ClickBuffer
     job_runner: JobRunner | None
+    api_key_limit: KeyedLimit
 
 
 def _routers(api: FastAPI) -> None:
@@ -135,6 +137,9 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
             if settings.run_jobs_in_process
             else None
         ),
+        api_key_limit=KeyedLimit(
+            counter_storage(settings.redis_url, settings.rate_limit_key_prefix), settings.api_rate_limit, "api_key"
+        ),
     )
 
     @asynccontextmanager
@@ -161,6 +166,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     api.state.settings = settings
     api.state.engine = engine
     api.state.runtime = runtime
+    api.state.api_key_limit = runtime.api_key_limit
     install_error_handlers(api)
     install_page_handlers(api)
     api.add_middleware(RequestLimitsMiddleware)  # inside the security headers, so its answers carry them

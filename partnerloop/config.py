@@ -5,7 +5,8 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Literal
 
-from pydantic import model_validator
+from limits import parse
+from pydantic import field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEFAULT_SECRET = "dev-secret-change-me"
@@ -17,7 +18,11 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///./partnerloop.db"
     secret_key: str = DEFAULT_SECRET
     base_url: str = "http://127.0.0.1:8000"
-    redis_url: str | None = None
+    redis_url: str | None = None  # shared rate-limit counters (login lockout, API keys); unset: per process
+    # Keys in Redis start with this: deployments (or test runs) sharing one Redis keep apart.
+    rate_limit_key_prefix: str = "partnerloop"
+    # Requests per secret API key to /api/v1/… (limits notation: "10000/minute", "100/second"); over it: 429.
+    api_rate_limit: str = "10000/minute"
     smtp_url: str | None = None
     environment: str = "development"  # PARTNERLOOP_ENV is read below too
     # The click buffer: flushed every interval or when this many clicks wait.
@@ -56,6 +61,17 @@ class Settings(BaseSettings):
     # this is set (ALLOW_PRIVATE_INTEGRATIONS=1, development and tests only: loopback stand-ins).
     allow_private_integrations: bool = False
     hubspot_api_base: str | None = None  # e.g. a loopback server in tests; unset: https://api.hubapi.com
+
+    @field_validator("api_rate_limit")
+    @classmethod
+    def _parse_rate_limit(cls, value: str) -> str:
+        try:
+            amount = parse(value).amount
+        except ValueError as error:
+            raise ValueError(f"API_RATE_LIMIT {value!r} is not a limit like '10000/minute'.") from error
+        if amount < 1:
+            raise ValueError("API_RATE_LIMIT must allow at least one request.")
+        return value
 
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:

@@ -15,7 +15,7 @@ from partnerloop.config import Settings
 from partnerloop.conversion import replay
 from partnerloop.db import transaction
 from partnerloop.engagement.service import tiers as engagement_tiers
-from partnerloop.kit.errors import Unauthorized
+from partnerloop.kit.errors import RateLimited, Unauthorized
 from partnerloop.models import Program
 from partnerloop.partner.service import PerksOf, SettleCommissions
 from partnerloop.plan.simulation import SaleShares
@@ -65,8 +65,18 @@ class ApiContext:
         return f"api_key:{self.api_key_id} ({self.api_key_name})" if self.api_key_id else "api"
 
 
+def count_api_request(request: Request, api_key_id: str) -> None:
+    """Count one request of the secret key `api_key_id`; RateLimited (429, Retry-After) when it is over
+    `API_RATE_LIMIT`. Every endpoint that takes the secret key calls this once the key is found."""
+    wait_s = request.app.state.api_key_limit.hit(api_key_id)
+    if wait_s is not None:
+        limit = request.app.state.settings.api_rate_limit
+        raise RateLimited(f"This API key is over its limit of {limit}; retry in {wait_s} s.", wait_s)
+
+
 def api_context(request: Request, session: DbSession) -> ApiContext:
-    """The program whose secret API key is in `Authorization: Bearer …`; 401 otherwise."""
+    """The program whose secret API key is in `Authorization: Bearer …`; 401 otherwise, 429 (with
+    Retry-After) when the key is over `API_RATE_LIMIT`, counted per key after it is found."""
     token = bearer_token(request)
     if token is None:
         raise Unauthorized("Send the program's secret API key as 'Authorization: Bearer <api_key>'.")
@@ -74,6 +84,7 @@ def api_context(request: Request, session: DbSession) -> ApiContext:
     if found is None:
         raise Unauthorized("The API key is not valid (unknown or revoked).")
     program, api_key = found
+    count_api_request(request, api_key.id)
     return ApiContext(
         session=session,
         program=program,

@@ -17,8 +17,8 @@ log = logging.getLogger("partnerloop")
 _HTTP_NAMES = {400: "BadRequest", 401: "Unauthorized", 403: "Forbidden", 404: "NotFound", 405: "MethodNotAllowed"}
 
 
-def error_response(status_code: int, name: str, detail: str) -> JSONResponse:
-    return JSONResponse({"error": name, "detail": detail}, status_code=status_code)
+def error_response(status_code: int, name: str, detail: str, headers: dict[str, str] | None = None) -> JSONResponse:
+    return JSONResponse({"error": name, "detail": detail}, status_code=status_code, headers=headers)
 
 
 def _describe(errors: list[dict[str, object]]) -> str:
@@ -33,7 +33,7 @@ def _describe(errors: list[dict[str, object]]) -> str:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_request: Request, error: AppError) -> JSONResponse:
-        return error_response(error.status_code, error.name, error.message)
+        return error_response(error.status_code, error.name, error.message, error.headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def _validation(request: Request, error: RequestValidationError) -> JSONResponse:

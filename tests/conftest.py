@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import uuid
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -174,6 +175,30 @@ def program(engine: Engine) -> ProgramKeys:
 @pytest.fixture
 def other_program(engine: Engine) -> ProgramKeys:
     return make_program(engine, name="Other", domains=("other.test",), email="owner-other@example.com")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """A real Redis (TEST_REDIS_URL, default 127.0.0.1:6379/0); every test counts under a prefix of its own in
+    `rate_limit_key_prefix` (see `redis_prefix`), removed afterwards: nothing else in that Redis is touched."""
+    redis = pytest.importorskip("redis", reason="the redis client is not installed (not a dependency yet)")
+    url = os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+    try:
+        redis.Redis.from_url(url).ping()
+    except redis.RedisError as error:  # Redis is part of the test machine: never skip silently
+        pytest.fail(f"Redis is not reachable at {url}: {error}")
+    yield url
+
+
+@pytest.fixture
+def redis_prefix(redis_url: str) -> Iterator[str]:
+    import redis
+
+    prefix = f"partnerloop-test-{uuid.uuid4().hex}"
+    yield prefix
+    connection = redis.Redis.from_url(redis_url)
+    for key in connection.scan_iter(match=f"{prefix}:*"):
+        connection.delete(key)
 
 
 CHROMIUM = "/usr/bin/chromium"

@@ -73,13 +73,16 @@ def login(
     next: FormText = "",
 ) -> Response:
     context = {"email": email, "next": next}
-    if not _limiter(request).allow(ratelimit.LOGIN, ip=_client_ip(request), account=email):
+    limiter, ip = _limiter(request), _client_ip(request)
+    if not limiter.login_allowed(ip=ip, account=email):
         error = "Too many login attempts. Wait 15 minutes, or reset your password."
         return render(request, "account/login.html", {**context, "error": error}, status_code=429)
     try:
         user = service.authenticate(session, email, password)
     except service.InvalidCredentials as failure:
+        limiter.login_failed(ip=ip)
         return render(request, "account/login.html", {**context, "error": failure.message}, status_code=401)
+    limiter.login_succeeded(ip=ip, account=email)
     response = redirect(request, "/")  # the target is set below, once the session exists
     service.start_session(response, session, user, request)
     response.headers["location"] = safe_next(next, _landing(session, user))

@@ -18,7 +18,7 @@ from partnerloop.conversion import repository
 from partnerloop.conversion import service as track_service
 from partnerloop.conversion.schemas import LeadIn, RefundIn, SaleIn, TrackedLead, TrackedRefund, TrackedSale
 from partnerloop.db import transaction
-from partnerloop.deps import bearer_token
+from partnerloop.deps import bearer_token, count_api_request
 from partnerloop.kit.errors import Unauthorized
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program
@@ -36,9 +36,11 @@ def _program(request: Request) -> Program:
     if token is None:
         raise Unauthorized("Send the program's secret API key as 'Authorization: Bearer <api_key>'.")
     with transaction(request.app.state.engine, writes=False) as session:
-        program = program_service.program_for_api_key(session, token)
-    if program is None:
+        found = program_service.program_and_key_for_api_key(session, token)
+    if found is None:
         raise Unauthorized("The API key is not valid (unknown or revoked).")
+    program, api_key = found
+    count_api_request(request, api_key.id)
     return program
 
 

@@ -85,8 +85,9 @@ def idempotency_decision(
 
 
 def is_stored_response(status_code: int) -> bool:
-    """5xx answers are not stored, so a retry with the same key runs the request again."""
-    return status_code < 500
+    """5xx and 429 (rate limited) answers are not stored, so a retry with the same key runs the request
+    again: the request never ran."""
+    return status_code < 500 and status_code != 429
 
 
 def request_fingerprint(method: str, path: str, query: bytes, body: bytes) -> str:

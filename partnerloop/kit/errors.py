@@ -18,6 +18,11 @@ class AppError(Exception):
     def name(self) -> str:
         return type(self).__name__
 
+    @property
+    def headers(self) -> dict[str, str]:
+        """Response headers that go with the error (none unless a subclass says)."""
+        return {}
+
 
 class NotFound(AppError):
     status_code = 404
@@ -37,3 +42,17 @@ class Unauthorized(AppError):
 
 class Forbidden(AppError):
     status_code = 403
+
+
+class RateLimited(AppError):
+    """Too many requests: the answer says, in Retry-After, how many seconds to wait."""
+
+    status_code = 429
+
+    def __init__(self, message: str, retry_after_s: int) -> None:
+        super().__init__(message)
+        self.retry_after_s = retry_after_s
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after_s)}

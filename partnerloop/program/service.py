@@ -72,6 +72,11 @@ def program_for_api_key(session: Session, token: str) -> Program | None:
     return repository.program_for_api_key(session, token)
 
 
+def program_and_key_for_api_key(session: Session, token: str) -> tuple[Program, ApiKey] | None:
+    """The program and the unrevoked secret key itself (its id counts the key's requests), else None."""
+    return repository.program_and_key_for_api_key(session, token)
+
+
 def program_id_for_api_key(session: Session, token: str) -> str | None:
     return repository.program_id_for_api_key(session, token)
 

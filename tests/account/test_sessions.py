@@ -7,13 +7,13 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select, update
 
-from partnerloop.app import PartnerloopApp
+from partnerloop.app import PartnerloopApp, create_app
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
 from partnerloop.models import UserSession
-from tests.account.factories import PASSWORD, add_partner_user
+from tests.account.factories import PASSWORD, add_member, add_partner_user
 from tests.account.helpers import login, page_token, post_form
-from tests.conftest import ProgramKeys
+from tests.conftest import ProgramKeys, make_settings
 
 OWNER = "owner-acme@example.com"
 
@@ -157,18 +157,79 @@ def test_after_login_the_user_returns_to_the_page_asked_for_but_never_off_site(
     assert login(client, OWNER, PASSWORD, next="//evil.example/phish").headers["location"] == "/manage"
 
 
-def test_login_is_rate_limited_per_account(client: TestClient, program: ProgramKeys) -> None:
-    for _ in range(10):
-        assert login(client, OWNER, "wrong password").status_code == 401
-    blocked = login(client, OWNER, PASSWORD)
+ATTACKER_IP = "198.51.100.7"
+OWNERS_IP = "203.0.113.9"
+
+
+def browser_at(app: PartnerloopApp, ip: str) -> TestClient:
+    """Another browser (its own cookies) on the same running app, whose requests come from `ip`."""
+    return TestClient(app, base_url="http://testserver", client=(ip, 50000))
+
+
+def test_a_wrong_password_flood_locks_the_account_out_from_that_ip_only(
+    client: TestClient, app: PartnerloopApp, program: ProgramKeys, engine: Engine
+) -> None:
+    attacker = browser_at(app, ATTACKER_IP)
+    answers = [login(attacker, OWNER, f"guess {attempt}").status_code for attempt in range(30)]
+    assert answers == [401] * 10 + [429] * 20
+    blocked = login(attacker, OWNER, PASSWORD)  # the right password from there is refused too: no more guessing
     assert blocked.status_code == 429 and "Too many login attempts" in blocked.text
     assert "pl_session" not in blocked.headers.get("set-cookie", "")
+    owner = browser_at(app, OWNERS_IP)
+    assert login(owner, OWNER, PASSWORD).headers["location"] == "/manage"  # the owner, from their own IP
+    assert owner.get("/manage").status_code == 200
+    add_partner_user(engine, program.id, "pat@example.org")
+    assert login(attacker, "pat@example.org", PASSWORD).status_code == 303  # the IP is not locked out for others
 
 
-def test_login_is_rate_limited_per_ip_across_accounts(client: TestClient, program: ProgramKeys) -> None:
-    for attempt in range(60):
-        assert login(client, f"guess{attempt}@example.com", "wrong password").status_code == 401
-    assert login(client, OWNER, PASSWORD).status_code == 429
+def test_a_successful_login_clears_the_failures_of_its_account_and_ip(
+    client: TestClient, app: PartnerloopApp, program: ProgramKeys
+) -> None:
+    browser = browser_at(app, OWNERS_IP)
+    for _round in range(3):  # 27 wrong passwords in all, never 10 in a row
+        assert [login(browser, OWNER, "typo").status_code for _ in range(9)] == [401] * 9
+        assert login(browser, OWNER, PASSWORD).status_code == 303
+        post_form(browser, "/logout")
+    assert [login(browser, OWNER, "typo").status_code for _ in range(10)] == [401] * 10
+    assert login(browser, OWNER, PASSWORD).status_code == 429  # ten in a row still lock the pair
+
+
+def test_thirty_colleagues_behind_one_nat_all_log_in(
+    client: TestClient, app: PartnerloopApp, program: ProgramKeys, engine: Engine
+) -> None:
+    colleagues = [f"colleague{number}@acme.test" for number in range(30)]
+    for email in colleagues:
+        add_member(engine, program.workspace_id, email, "admin")
+    answers = []
+    for email in colleagues:  # each mistypes once, logs in, and logs in again on a second device
+        office = browser_at(app, "192.0.2.1")
+        assert login(office, email, "Monday morning").status_code == 401
+        answers.append(login(office, email, PASSWORD).status_code)
+        answers.append(login(browser_at(app, "192.0.2.1"), email, PASSWORD).status_code)
+    assert answers == [303] * 60
+
+
+def test_password_spraying_from_one_ip_is_stopped_there(
+    client: TestClient, app: PartnerloopApp, program: ProgramKeys
+) -> None:
+    sprayer = browser_at(app, ATTACKER_IP)
+    for attempt in range(100):
+        assert login(sprayer, f"guess{attempt}@example.com", "wrong password").status_code == 401
+    assert login(sprayer, OWNER, PASSWORD).status_code == 429
+    assert login(browser_at(app, OWNERS_IP), OWNER, PASSWORD).status_code == 303
+
+
+def test_with_redis_two_app_processes_share_the_lockout(
+    engine: Engine, database_url: str, program: ProgramKeys, redis_url: str, redis_prefix: str
+) -> None:
+    settings = make_settings(database_url, redis_url=redis_url, rate_limit_key_prefix=redis_prefix)
+    first, second = create_app(settings), create_app(settings)
+    with browser_at(first, ATTACKER_IP) as on_first, browser_at(second, ATTACKER_IP) as on_second:
+        for attempt in range(10):  # five wrong passwords on each process
+            assert login(on_first if attempt % 2 else on_second, OWNER, f"guess {attempt}").status_code == 401
+        assert login(on_first, OWNER, PASSWORD).status_code == 429
+        assert login(on_second, OWNER, PASSWORD).status_code == 429
+        assert login(browser_at(second, OWNERS_IP), OWNER, PASSWORD).status_code == 303
 
 
 def test_every_page_carries_the_security_headers_and_no_inline_script(client: TestClient, program: ProgramKeys) -> None:

@@ -135,11 +135,12 @@ def test_idempotency_decision(
         pytest.param(201, True, id="201 stored"),
         pytest.param(409, True, id="409 stored"),
         pytest.param(422, True, id="422 stored"),
+        pytest.param(429, False, id="429 not stored: the rate-limited request never ran"),
         pytest.param(500, False, id="500 not stored"),
         pytest.param(503, False, id="503 not stored"),
     ],
 )
-def test_only_answers_below_500_are_stored(status_code: int, stored: bool) -> None:
+def test_only_answers_below_500_but_429_are_stored(status_code: int, stored: bool) -> None:
     assert is_stored_response(status_code) is stored
 
 
