@@ -8,11 +8,15 @@ one): tests build many apps in one process, and each must count its own requests
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from bisect import bisect_left
+from collections.abc import Callable, Iterator
+from itertools import accumulate
 from time import perf_counter
 
-from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
+from prometheus_client import CollectorRegistry, generate_latest
+from prometheus_client.core import CounterMetricFamily, HistogramMetricFamily, Metric
 from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
 from sqlalchemy import Engine
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -49,19 +53,8 @@ class AppMetrics:
 
     def __init__(self, engine: Engine, click_buffer: ClickBuffer) -> None:
         self.registry = CollectorRegistry()
-        self.requests = Counter(
-            "partnerloop_http_requests",
-            "HTTP requests answered, by route template, method and status code.",
-            ["route", "method", "status"],
-            registry=self.registry,
-        )
-        self.duration = Histogram(
-            "partnerloop_http_request_duration_seconds",
-            "Time from a request's arrival to the end of its answer, by route template and method.",
-            ["route", "method"],
-            buckets=LATENCY_BUCKETS,
-            registry=self.registry,
-        )
+        self.requests = RequestCollector()
+        self.registry.register(self.requests)
         ProcessCollector(registry=self.registry)
         self.registry.register(ClickCollector(click_buffer))
         self.registry.register(DatabaseCollector(engine))
@@ -71,19 +64,55 @@ class AppMetrics:
         return encoder(self.registry)
 
     def middleware(self, app: ASGIApp) -> HttpMetrics:
-        return HttpMetrics(app, self)
+        return HttpMetrics(app, self.requests.series)
+
+
+# A series: a count per latency bucket (the last one +Inf, not cumulative), then the sum of seconds.
+Series = list[float]
+
+
+class RequestCollector(Collector):
+    """Requests and their latency, exposed as a counter and a histogram.
+
+    Hand-kept instead of prometheus-client's Counter and Histogram, which take a lock per value: those
+    cost ~2.5 µs a request (~5% of a redirect's CPU), plain lists ~1.3 µs. The event loop is the only
+    writer; a scrape (a thread-pool thread) copies each dict and list in one step under the GIL."""
+
+    def __init__(self) -> None:
+        self.series: dict[tuple[str, str, int], Series] = {}
+
+    def collect(self) -> Iterator[Metric]:
+        requests = CounterMetricFamily(
+            "partnerloop_http_requests",
+            "HTTP requests answered, by route template, method and status code.",
+            labels=["route", "method", "status"],
+        )
+        latency: dict[tuple[str, str], Series] = {}
+        for (route, method, status), counts in sorted(self.series.copy().items()):
+            counts = list(counts)
+            requests.add_metric([route, method, str(status)], sum(counts[:-1]))
+            into = latency.setdefault((route, method), [0] * len(counts))
+            for index, count in enumerate(counts):
+                into[index] += count
+        duration = HistogramMetricFamily(
+            "partnerloop_http_request_duration_seconds",
+            "Time from a request's arrival to the end of its answer, by route template and method.",
+            labels=["route", "method"],
+        )
+        bounds = [*(str(bound) for bound in LATENCY_BUCKETS), "+Inf"]  # as prometheus-client writes them
+        for (route, method), counts in latency.items():
+            cumulative = list(accumulate(counts[:-1]))
+            duration.add_metric([route, method], list(zip(bounds, cumulative, strict=True)), counts[-1])
+        yield requests
+        yield duration
 
 
 class HttpMetrics:
-    """Raw ASGI around the whole app, short links included: ~2 µs a request (docs/operations.md).
+    """Raw ASGI around the whole app, short links included: ~1.3 µs a request (docs/operations.md)."""
 
-    The (counter, histogram) children are bound once per label set and kept: `labels()` costs more than
-    the increment and the observation together."""
-
-    def __init__(self, app: ASGIApp, metrics: AppMetrics) -> None:
+    def __init__(self, app: ASGIApp, series: dict[tuple[str, str, int], Series]) -> None:
         self.app = app
-        self.metrics = metrics
-        self._children: dict[tuple[str, str, int], tuple[Counter, Histogram]] = {}
+        self.series = series
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -104,15 +133,8 @@ class HttpMetrics:
             elapsed = perf_counter() - started
             method = scope["method"]
             key = (route_template(scope), method if method in METHODS else "other", status)
-            children = self._children.get(key) or self._bind(key)
-            children[0].inc()
-            children[1].observe(elapsed)
-
-    def _bind(self, key: tuple[str, str, int]) -> tuple[Counter, Histogram]:
-        route, method, status = key
-        children = (
-            self.metrics.requests.labels(route, method, str(status)),
-            self.metrics.duration.labels(route, method),
-        )
-        self._children[key] = children
-        return children
+            series = self.series.get(key)
+            if series is None:
+                series = self.series[key] = [0] * (len(LATENCY_BUCKETS) + 1) + [0.0]
+            series[bisect_left(LATENCY_BUCKETS, elapsed)] += 1  # the first bucket whose bound is >= elapsed
+            series[-1] += elapsed
