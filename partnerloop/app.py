@@ -24,6 +24,7 @@ from partnerloop.jobs.idempotency import IdempotencyMiddleware
 from partnerloop.jobs.runner import JobRunner
 from partnerloop.kit.ratelimit import KeyedLimit, counter_storage
 from partnerloop.notify.email import configure_email
+from partnerloop.ops.metrics import LINK_DOMAIN_ROUTE, ROUTE_SCOPE_KEY, AppMetrics
 from partnerloop.payout.tasks import configure_payouts
 from partnerloop.referral.tasks import configure_referrals
 from partnerloop.tracking.buffer import ClickBuffer
@@ -73,6 +74,7 @@ def _routers(api: FastAPI) -> None:
     from partnerloop.manage.views.integrations import router as integration_pages_router
     from partnerloop.manage.views.webhooks import router as webhook_pages_router
     from partnerloop.notify.views import router as notify_pages_router
+    from partnerloop.ops.endpoints import router as ops_router
     from partnerloop.partner.endpoints import router as partner_router
     from partnerloop.partner_portal.views import router as partner_portal_router
     from partnerloop.payout.endpoints import router as payout_router
@@ -118,6 +120,7 @@ def _routers(api: FastAPI) -> None:
         webhook_pages_router,
         integration_pages_router,
         notify_pages_router,
+        ops_router,
     ):
         api.include_router(router)
 
@@ -167,6 +170,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     api.state.engine = engine
     api.state.runtime = runtime
     api.state.api_key_limit = runtime.api_key_limit
+    api.state.metrics = AppMetrics(engine, runtime.click_buffer) if settings.metrics_enabled else None
     install_error_handlers(api)
     install_page_handlers(api)
     api.add_middleware(RequestLimitsMiddleware)  # inside the security headers, so its answers carry them
@@ -202,8 +206,13 @@ class PartnerloopApp:
         self.runtime = runtime
         self._api_stack: ASGIApp = IdempotencyMiddleware(api, runtime.engine)
         self._link_cache = runtime.link_cache
+        metrics: AppMetrics | None = api.state.metrics
+        self._entry: ASGIApp = metrics.middleware(self._dispatch) if metrics is not None else self._dispatch
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        await self._entry(scope, receive, send)
+
+    async def _dispatch(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
             path = scope["path"]
             if path.startswith("/go/"):
@@ -216,6 +225,7 @@ class PartnerloopApp:
                     if name == b"host":
                         host = hosts.get(host_of(value))
                         if host is not None:
+                            scope[ROUTE_SCOPE_KEY] = LINK_DOMAIN_ROUTE
                             await self.redirect.answer(scope, send, key, host)
                             return
                         break

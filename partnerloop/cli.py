@@ -127,6 +127,9 @@ def serve(
     if workers > 1 and get_settings().is_sqlite and not no_jobs:
         os.environ["RUN_JOBS_IN_PROCESS"] = "false"  # SQLite: one job runner; start `partnerloop worker`
         typer.echo("note: with several workers on SQLite, run jobs with `partnerloop worker`", err=True)
+    if workers > 1 and get_settings().metrics_enabled:
+        typer.echo("note: with several workers, /metrics counts requests and clicks per worker (docs/operations.md)",
+                   err=True)  # fmt: skip
     engine.dispose()
     uvicorn.run(
         "partnerloop.app:app_factory",

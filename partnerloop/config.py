@@ -61,6 +61,10 @@ class Settings(BaseSettings):
     # this is set (ALLOW_PRIVATE_INTEGRATIONS=1, development and tests only: loopback stand-ins).
     allow_private_integrations: bool = False
     hubspot_api_base: str | None = None  # e.g. a loopback server in tests; unset: https://api.hubapi.com
+    # GET /metrics (docs/operations.md): with METRICS_TOKEN set, scrapers send `Authorization: Bearer <token>`;
+    # unset, only clients on loopback are answered. METRICS_ENABLED=0: no /metrics and no request timing.
+    metrics_enabled: bool = True
+    metrics_token: str | None = None
 
     @field_validator("api_rate_limit")
     @classmethod

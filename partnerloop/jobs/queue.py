@@ -14,14 +14,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, insert, or_, select, update
+from sqlalchemy import and_, case, delete, func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
 from partnerloop.db import insert_ignore
 from partnerloop.jobs.rules import JobStatus, after_failure
 from partnerloop.kit.errors import Conflict, NotFound
 from partnerloop.kit.ids import new_id
-from partnerloop.kit.time import utc_now
+from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import Job
 
 log = logging.getLogger("partnerloop.jobs")
@@ -353,3 +353,37 @@ def delete_finished(session: Session, before: datetime) -> int:
         delete(Job).where(Job.status == JobStatus.DONE.value, Job.finished_at < before, Job.unique_key.is_(None))
     )
     return int(result.rowcount)  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class QueueFigures:
+    """The queue across all programs, for /metrics: jobs per (kind, status) (queued, running and dead;
+    done jobs are history, not depth), queued jobs per kind that already failed at least once, and how
+    long the oldest job that is due has waited (0.0 when none is due)."""
+
+    jobs: dict[tuple[str, str], int]
+    retrying: dict[str, int]
+    oldest_due_seconds: float
+
+
+def queue_figures(session: Session, now: datetime) -> QueueFigures:
+    """Two aggregate queries over the statuses the claim index leads with; no program is named."""
+    waiting = (JobStatus.QUEUED.value, JobStatus.RUNNING.value, JobStatus.DEAD.value)
+    failed_before = case((and_(Job.status == JobStatus.QUEUED.value, Job.attempts > 0), 1), else_=0)
+    rows = session.execute(
+        select(Job.kind, Job.status, func.count(), func.sum(failed_before))
+        .where(Job.status.in_(waiting))
+        .group_by(Job.kind, Job.status)
+    ).all()
+    oldest = session.execute(
+        select(func.min(Job.run_at)).where(Job.status == JobStatus.QUEUED.value, Job.run_at <= now)
+    ).scalar_one_or_none()
+    retrying: dict[str, int] = {}
+    for kind, status, _count, failed in rows:
+        if status == JobStatus.QUEUED.value:
+            retrying[kind] = int(failed or 0)
+    return QueueFigures(
+        jobs={(kind, status): int(count) for kind, status, count, _failed in rows},
+        retrying=retrying,
+        oldest_due_seconds=0.0 if oldest is None else max(0.0, (now - as_utc(oldest)).total_seconds()),
+    )

@@ -22,7 +22,7 @@ import contextlib
 import logging
 import time
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import Engine
 
@@ -37,6 +37,17 @@ if TYPE_CHECKING:
 log = logging.getLogger("partnerloop.tracking")
 
 MAX_BACKOFF_S = 5.0
+
+
+class ClickCounts(NamedTuple):
+    """The buffer's totals since the process started (pending = accepted - written - unwritable)."""
+
+    accepted: int
+    written: int
+    unwritable: int  # set aside: a row the database refuses (logged), never retried
+    pending: int
+    waits_for_room: int
+    failing_since: float | None  # epoch seconds of the first of the current failed writes
 
 
 class ClickBuffer:
@@ -54,6 +65,7 @@ class ClickBuffer:
         self._accepted = 0
         self._done = 0  # written, or set aside as unwritable: always _accepted - len(_pending)
         self.unwritable: list[PendingClick] = []
+        self.waits_for_room = 0  # requests that found the buffer full and waited (back-pressure, never a drop)
         self.failing_since: float | None = None  # epoch seconds of the first of the current failed writes
         self.last_error: str | None = None  # the latest failed write's error, until a write succeeds
         self.writer = BatchWriter(engine)  # inline writing only; the writer process has its own
@@ -79,6 +91,18 @@ class ClickBuffer:
             "last_error": self.last_error,
         }
 
+    def counts(self) -> ClickCounts:
+        """What /metrics reports, read without I/O: totals since this process started."""
+        unwritable = len(self.unwritable)
+        return ClickCounts(
+            accepted=self._accepted,
+            written=self._done - unwritable,
+            unwritable=unwritable,
+            pending=len(self._pending),
+            waits_for_room=self.waits_for_room,
+            failing_since=self.failing_since,
+        )
+
     async def start(self) -> None:
         if self.process is not None:
             await self.process.start()
@@ -102,6 +126,7 @@ class ClickBuffer:
 
     async def wait_for_room(self) -> None:
         """Back-pressure: return once the buffer is below `click_buffer_max`."""
+        self.waits_for_room += 1
         while self.full:
             self._room.clear()
             await self._room.wait()
