@@ -33,6 +33,7 @@ from partnerloop.tracking.click_ids import configure_click_ids
 from partnerloop.tracking.click_writer import ClickWriterProcess
 from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
+from partnerloop.web.api_docs import install_api_docs
 from partnerloop.web.pages import SecurityHeadersMiddleware, install_page_handlers
 from partnerloop.web.request_limits import RequestLimitsMiddleware
 from partnerloop.webhook.service import configure_webhooks
@@ -165,6 +166,8 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
         version="0.1.0",
         description="Affiliate, partner and customer-referral programs: tracking, commissions, payouts.",
         lifespan=lifespan,
+        docs_url=None,  # install_api_docs serves /docs and /redoc without a CDN
+        redoc_url=None,
     )
     api.state.settings = settings
     api.state.engine = engine
@@ -173,6 +176,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     api.state.metrics = AppMetrics(engine, runtime.click_buffer) if settings.metrics_enabled else None
     install_error_handlers(api)
     install_page_handlers(api)
+    install_api_docs(api, rate_limited=True)  # every /api/v1 operation may answer 429 (kit/ratelimit)
     api.add_middleware(RequestLimitsMiddleware)  # inside the security headers, so its answers carry them
     api.add_middleware(SecurityHeadersMiddleware)
     configure_email(settings)
@@ -181,7 +185,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     configure_referrals(settings)
     click_ids = configure_click_ids(settings.secret_key)
 
-    @api.get("/healthz", tags=["ops"])
+    @api.get("/healthz", summary="Check the service's health", tags=["ops"])
     def healthz() -> JSONResponse:
         try:
             with engine.connect() as connection:

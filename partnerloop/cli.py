@@ -57,6 +57,7 @@ def program_create(
     kind: Annotated[str, typer.Option("--kind", help="affiliate or referral (customer advocates)")] = "affiliate",
 ) -> None:
     """Create a workspace, its owner and a program; print its id and keys."""
+    from partnerloop.account.service import check_new_password
     from partnerloop.db import transaction
     from partnerloop.kit.errors import AppError
     from partnerloop.program.service import create_program
@@ -65,6 +66,8 @@ def program_create(
     email = owner_email or f"owner+{secrets.token_hex(4)}@partnerloop.local"
     password = owner_password or (None if owner_email else secrets.token_urlsafe(12))
     try:
+        if owner_password is not None:  # the policy of the signup and reset pages, so no weak login is made here
+            check_new_password(owner_password, email.strip().lower())
         with transaction(engine) as session:
             created = create_program(
                 session,

@@ -97,15 +97,12 @@ def logout(request: Request, session: DbSession, _csrf: CsrfChecked) -> Response
 
 
 @router.get("/logout")
-def logout_link(request: Request) -> Response:
-    """Kept for links and scripts (API.md); the page's own button posts with a CSRF token.
-
-    Runs in its own writing transaction: GET requests are read-only otherwise.
-    """
-    response = redirect(request, "/login", notice="You are logged out.")
-    with transaction(request.app.state.engine) as session:
-        service.end_session(response, session, request)
-    return response
+def logout_confirm(request: Request, user: CurrentUser) -> Response:
+    """A page asking to confirm with a button that posts (with the CSRF token): a GET never logs out, so an
+    image or link on another site cannot end the session. Not logged in: on to /login."""
+    if user is None:
+        return redirect(request, "/login")
+    return render(request, "account/logout.html", {})
 
 
 @router.get("/dashboard")

@@ -13,7 +13,7 @@ from partnerloop.deps import Api
 router = APIRouter(prefix="/api/v1/alerts", tags=["alerts"])
 
 
-@router.get("")
+@router.get("", summary="List alerts")
 def list_alerts(
     api: Api,
     status: str | None = None,
@@ -29,25 +29,25 @@ def list_alerts(
     return {"data": [service.alert_out(alert) for alert in alerts], "next_cursor": next_cursor}
 
 
-@router.get("/settings")
+@router.get("/settings", summary="Get the alert thresholds")
 def get_settings(api: Api) -> dict[str, Any]:
     """The program's alert thresholds, each with its default and allowed range."""
     return {"thresholds": service.thresholds_out(service.thresholds(api.session, api.program))}
 
 
-@router.patch("/settings")
+@router.patch("/settings", summary="Change the alert thresholds")
 def patch_settings(api: Api, body: dict[str, Any] = Body(...)) -> dict[str, Any]:
     """Change thresholds: {"click_spike_factor": 8, …}; a 422 names the first one unknown or out of range."""
     values = service.update_thresholds(api.session, api.program, body, actor=api.actor)
     return {"thresholds": service.thresholds_out(values)}
 
 
-@router.get("/{alert_id}")
+@router.get("/{alert_id}", summary="Get an alert")
 def get_alert(api: Api, alert_id: str) -> dict[str, Any]:
     return service.alert_out(service.get_alert(api.session, api.program, alert_id))
 
 
-@router.post("/{alert_id}/resolve")
+@router.post("/{alert_id}/resolve", summary="Resolve an alert")
 def resolve(api: Api, alert_id: str, body: CloseAlertIn | None = None) -> dict[str, Any]:
     """Resolved: the alert was right (pass "commissions": "reject" to reject what it held)."""
     body = body or CloseAlertIn()
@@ -56,7 +56,7 @@ def resolve(api: Api, alert_id: str, body: CloseAlertIn | None = None) -> dict[s
     return service.alert_out(alert)
 
 
-@router.post("/{alert_id}/dismiss")
+@router.post("/{alert_id}/dismiss", summary="Dismiss an alert")
 def dismiss(api: Api, alert_id: str, body: CloseAlertIn | None = None) -> dict[str, Any]:
     """Dismissed: a false alarm (pass "commissions": "approve" to release what it held)."""
     body = body or CloseAlertIn()

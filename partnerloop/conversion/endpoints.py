@@ -64,21 +64,21 @@ def _in_transaction(request: Request, work: Callable[[Session], T]) -> T:
         return work(session)
 
 
-@router.post("/lead")
+@router.post("/lead", summary="Track a lead")
 def track_lead(body: LeadIn, request: Request, program: TrackProgram) -> TrackedLead:
     _wait_for_click(request, program, body.click_id)
     now = utc_now()
     return _in_transaction(request, lambda session: track_service.track_lead(session, program, body, now))
 
 
-@router.post("/sale")
+@router.post("/sale", summary="Track a sale")
 def track_sale(body: SaleIn, request: Request, program: TrackProgram) -> TrackedSale:
     _wait_for_click(request, program, body.click_id)
     now = utc_now()
     return _in_transaction(request, lambda session: track_service.track_sale(session, program, body, now))
 
 
-@router.post("/refund")
+@router.post("/refund", summary="Track a refund")
 def track_refund(body: RefundIn, request: Request, program: TrackProgram) -> TrackedRefund:
     now = utc_now()
     return _in_transaction(request, lambda session: track_service.track_refund(session, program, body, now))

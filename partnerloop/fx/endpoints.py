@@ -24,13 +24,13 @@ class RateInForce(BaseModel):
     date: dt.date  # the day the rate was set for
 
 
-@router.post("", status_code=201)
+@router.post("", summary="Record an exchange rate", status_code=201)
 def record_rate(body: FxRateIn, api: Api) -> FxRateOut:
     """Record the rate of one pair and day (1 base = rate quote); the same pair and day again replaces it."""
     return service.rate_out(service.record_rate(api.session, api.program, body))
 
 
-@router.post("/import")
+@router.post("/import", summary="Import exchange rates from CSV")
 async def import_rates(request: Request, api: Api) -> FxImportOut:
     """A CSV body (text/csv) with the columns date,base,quote,rate; taken whole or not at all."""
     body = await request.body()
@@ -43,7 +43,7 @@ async def import_rates(request: Request, api: Api) -> FxImportOut:
     return service.import_csv(api.session, api.program, text, source="api-csv")
 
 
-@router.get("")
+@router.get("", summary="List exchange rates")
 def list_rates(
     api: Api,
     base: str | None = None,
@@ -62,7 +62,7 @@ def list_rates(
     return FxRateList(data=[service.rate_out(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/latest")
+@router.get("/latest", summary="Get the exchange rate in force")
 def rate_in_force(api: Api, base: str, quote: str, on: dt.date) -> RateInForce:
     """The rate a sale of day `on` in `base` would be converted to `quote` with."""
     rate, day = service.latest(api.session, api.program, base, quote, on)

@@ -14,7 +14,7 @@ from partnerloop.kit.time import utc_now
 router = APIRouter(prefix="/api/v1/goals", tags=["goals"])
 
 
-@router.post("", status_code=201)
+@router.post("", summary="Create a goal", status_code=201)
 def create_goal(api: Api, body: GoalIn) -> dict[str, Any]:
     """A goal for the program, a group or a partner: an absolute target or {"relative_pct": n}."""
     now = utc_now()
@@ -22,7 +22,7 @@ def create_goal(api: Api, body: GoalIn) -> dict[str, Any]:
     return service.goal_out(api.session, api.program, goal, now)
 
 
-@router.get("")
+@router.get("", summary="List goals")
 def list_goals(api: Api, partner_id: str | None = None, cursor: str | None = None, limit: int = 50) -> dict[str, Any]:
     now = utc_now()
     goals, next_cursor = service.list_goals(api.session, api.program, partner_id=partner_id, cursor=cursor, limit=limit)
@@ -32,7 +32,7 @@ def list_goals(api: Api, partner_id: str | None = None, cursor: str | None = Non
     }
 
 
-@router.get("/{goal_id}")
+@router.get("/{goal_id}", summary="Get a goal with its progress")
 def get_goal(api: Api, goal_id: str) -> dict[str, Any]:
     """The goal with its progress recomputed now."""
     now = utc_now()

@@ -26,14 +26,14 @@ def _out(session: Session, group: Group) -> GroupOut:
     return out.model_copy(update=tiers.tier_fields(session, [group.id])[group.id])
 
 
-@router.post("", status_code=201)
+@router.post("", summary="Create a group", status_code=201)
 def create_group(body: GroupIn, api: Api) -> GroupOut:
     group = service.create_group(api.session, api.program, body)
     tiers.configure(api.session, api.program, group.id, group.name, _tier_changes(body))  # a 422 rolls all back
     return _out(api.session, group)
 
 
-@router.get("")
+@router.get("", summary="List groups")
 def list_groups(api: Api, cursor: str | None = None, limit: int = Query(default=50, ge=1, le=100)) -> GroupList:
     groups, next_cursor = service.list_groups(api.session, api.program, cursor=cursor, limit=limit)
     fields = tiers.tier_fields(api.session, [group.id for group in groups])
@@ -41,12 +41,12 @@ def list_groups(api: Api, cursor: str | None = None, limit: int = Query(default=
     return GroupList(data=data, next_cursor=next_cursor)
 
 
-@router.get("/{group_id}")
+@router.get("/{group_id}", summary="Get a group")
 def get_group(group_id: str, api: Api) -> GroupOut:
     return _out(api.session, service.get_group(api.session, api.program, group_id))
 
 
-@router.patch("/{group_id}")
+@router.patch("/{group_id}", summary="Change a group")
 def patch_group(group_id: str, body: GroupPatch, api: Api) -> GroupOut:
     group = service.update_group(api.session, api.program, group_id, body)
     tiers.configure(api.session, api.program, group.id, group.name, _tier_changes(body))

@@ -28,7 +28,7 @@ def balance_out(balance: Balance) -> BalanceOut:
     )
 
 
-@router.get("/{partner_id}/balance")
+@router.get("/{partner_id}/balance", summary="Get a partner's balance")
 def get_balance(partner_id: str, api: Api) -> BalanceList:
     """Per currency (the program's always first): pending, approved, paid and available amounts."""
     get_partner(api.session, api.program, partner_id)
@@ -39,7 +39,7 @@ def get_balance(partner_id: str, api: Api) -> BalanceList:
     return BalanceList(partner_id=partner_id, data=[balance_out(balance) for balance in ordered])
 
 
-@router.get("/{partner_id}/ledger")
+@router.get("/{partner_id}/ledger", summary="List a partner's ledger postings")
 def list_ledger_entries(
     partner_id: str,
     api: Api,

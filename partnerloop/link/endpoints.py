@@ -15,13 +15,13 @@ def _one(api: Api, link_id: str) -> LinkOut:
     return service.link_out(link, clicks, api.settings, unique)
 
 
-@router.post("", status_code=201)
+@router.post("", summary="Create a link", status_code=201)
 def create_link(body: LinkIn, api: Api) -> LinkOut:
     link = service.create_link(api.session, api.program, body)
     return service.link_out(link, 0, api.settings)
 
 
-@router.get("")
+@router.get("", summary="List links")
 def list_links(
     api: Api,
     partner_id: str | None = None,
@@ -39,18 +39,18 @@ def list_links(
     )
 
 
-@router.get("/{link_id}")
+@router.get("/{link_id}", summary="Get a link")
 def get_link(link_id: str, api: Api) -> LinkOut:
     return _one(api, link_id)
 
 
-@router.patch("/{link_id}")
+@router.patch("/{link_id}", summary="Change a link")
 def update_link(link_id: str, body: LinkPatch, api: Api) -> LinkOut:
     service.update_link(api.session, api.program, link_id, body)
     return _one(api, link_id)
 
 
-@router.delete("/{link_id}", status_code=204)
+@router.delete("/{link_id}", summary="Delete a link", status_code=204)
 def delete_link(link_id: str, api: Api) -> Response:
     service.delete_link(api.session, api.program, link_id)
     return Response(status_code=204)

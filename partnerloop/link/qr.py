@@ -35,7 +35,7 @@ def _qr(api: Api, link_id: str, kind: QrKind, scale: int, border: int) -> Respon
     return Response(qr_image(short_url, kind, scale, border), media_type=_MEDIA_TYPES[kind], headers=headers)
 
 
-@router.get("/{link_id}/qr.svg", response_class=Response)
+@router.get("/{link_id}/qr.svg", summary="Get a link's QR code as SVG", response_class=Response)
 def link_qr_svg(
     link_id: str, api: Api, scale: int = Query(default=8, ge=1, le=40), border: int = Query(default=4, ge=0, le=20)
 ) -> Response:
@@ -43,7 +43,7 @@ def link_qr_svg(
     return _qr(api, link_id, "svg", scale, border)
 
 
-@router.get("/{link_id}/qr.png", response_class=Response)
+@router.get("/{link_id}/qr.png", summary="Get a link's QR code as PNG", response_class=Response)
 def link_qr_png(
     link_id: str, api: Api, scale: int = Query(default=8, ge=1, le=40), border: int = Query(default=4, ge=0, le=20)
 ) -> Response:

@@ -39,7 +39,7 @@ class Program(Base):
 
 
 class ApiKey(Base):
-    """A program-scoped secret key, stored only as its SHA-256 (keys carry 192 random bits)."""
+    """A program-scoped secret key, stored only as its SHA-256 (keys carry 256 random bits; older ones 192)."""
 
     __tablename__ = "api_keys"
     id: Mapped[str] = id_column()

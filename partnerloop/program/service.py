@@ -21,6 +21,7 @@ from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.schemas import ProgramOut, ProgramPatch
 
 SECRET_KEY_PREFIX = "pl_sk_"
+SECRET_KEY_BYTES = 32  # 256 random bits; keys minted before (192 bits) keep working, as only hashes are looked up
 PUBLISHABLE_KEY_PREFIX = "pl_pk_"
 _LINK_PARAM = re.compile(r"^[A-Za-z][A-Za-z0-9_-]{0,31}$")
 PROGRAM_KINDS = ("affiliate", "referral")
@@ -48,7 +49,7 @@ def is_email(text: str) -> bool:
 
 def issue_api_key(session: Session, program: Program, name: str) -> str:
     """Create a secret key for the program and return it; only its hash is kept."""
-    secret = new_secret(SECRET_KEY_PREFIX)
+    secret = new_secret(SECRET_KEY_PREFIX, SECRET_KEY_BYTES)
     session.add(ApiKey(program_id=program.id, name=name, key_hash=sha256_hex(secret), key_prefix=secret[:10]))
     return secret
 

@@ -29,7 +29,7 @@ def _aware(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-@router.get("/attribution")
+@router.get("/attribution", summary="Report attribution by model")
 def attribution(
     api: Api,
     start: datetime = Query(alias="from"),
@@ -67,7 +67,7 @@ def _answer(request: Request, suffix: str, body: dict[str, Any], as_csv: Callabl
     return JSONResponse(body)
 
 
-@router.get("/partners{suffix:path}")
+@router.get("/partners{suffix:path}", summary="Report figures per partner")
 def partners(
     request: Request,
     api: Api,
@@ -82,7 +82,7 @@ def partners(
     return _answer(request, suffix, body, report_service.partners_csv, "partners")
 
 
-@router.get("/timeseries{suffix:path}")
+@router.get("/timeseries{suffix:path}", summary="Report a metric over time")
 def timeseries(
     request: Request,
     api: Api,
@@ -102,7 +102,7 @@ def timeseries(
     return _answer(request, suffix, body, report_service.timeseries_csv, f"timeseries-{metric}")
 
 
-@router.get("/channels{suffix:path}")
+@router.get("/channels{suffix:path}", summary="Report figures per channel")
 def channels(
     request: Request,
     api: Api,
@@ -118,7 +118,7 @@ def channels(
     return _answer(request, suffix, body, report_service.channels_csv, f"channels-{by}")
 
 
-@router.get("/cohorts{suffix:path}")
+@router.get("/cohorts{suffix:path}", summary="Report customer cohorts")
 def cohorts(
     request: Request,
     api: Api,

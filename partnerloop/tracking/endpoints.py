@@ -83,7 +83,7 @@ async def click_preflight(request: Request, key: str = "") -> Response:
     return Response(status_code=204, headers=headers)
 
 
-@router.post("/api/v1/track/click", tags=["tracking"])
+@router.post("/api/v1/track/click", summary="Track a click from the site snippet", tags=["tracking"])
 async def track_click(request: Request) -> Response:
     """Record a site click for the snippet: `{"key", "ref", "url", "referrer"?}` ->
     `{"click_id", "cookie_days", "params"}`."""

@@ -38,8 +38,6 @@ CONTENT_SECURITY_POLICY = (
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
 HSTS = "max-age=63072000; includeSubDomains"
-# Swagger UI and ReDoc load their own scripts from a CDN: they keep FastAPI's defaults.
-_PATHS_WITHOUT_CSP = ("/docs", "/redoc")
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 templates.env.globals["money"] = format_money
@@ -247,7 +245,6 @@ class SecurityHeadersMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope["path"]
         https = scope.get("scheme") == "https"
 
         async def send_with_headers(message: Message) -> None:
@@ -258,7 +255,7 @@ class SecurityHeadersMiddleware:
                 if https:
                     headers.setdefault("Strict-Transport-Security", HSTS)
                 is_html = headers.get("content-type", "").startswith("text/html")
-                if is_html and not path.startswith(_PATHS_WITHOUT_CSP):
+                if is_html:
                     headers.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
                     headers.setdefault("X-Frame-Options", "DENY")
             await send(message)

@@ -75,11 +75,18 @@ def test_after_logout_the_old_cookie_opens_nothing(client: TestClient, program: 
     assert response.status_code == 303 and response.headers["location"].startswith("/login?next=")
 
 
-def test_the_logout_link_also_ends_the_session(client: TestClient, program: ProgramKeys) -> None:
-    token = login(client, OWNER, PASSWORD).cookies["pl_session"]
-    assert client.get("/logout", follow_redirects=False).headers["location"] == "/login"
-    client.cookies.set("pl_session", token)
+def test_the_logout_link_only_asks_and_its_button_logs_out(client: TestClient, program: ProgramKeys) -> None:
+    login(client, OWNER, PASSWORD)
+    # An <img src="/logout"> on another site sends the cookie with a GET: that must not end the session.
+    asked = client.get("/logout", follow_redirects=False)
+    assert asked.status_code == 200
+    assert '<form method="post" action="/logout">' in asked.text and 'name="csrf_token"' in asked.text
+    assert "pl_session" not in asked.headers.get("set-cookie", "")
+    assert client.get("/manage", follow_redirects=False).status_code == 200
+    out = post_form(client, "/logout", page="/logout")
+    assert out.status_code == 303 and out.headers["location"] == "/login"
     assert client.get("/manage", follow_redirects=False).status_code == 303
+    assert client.get("/logout", follow_redirects=False).headers["location"] == "/login"
 
 
 def test_an_idle_session_expires(client: TestClient, program: ProgramKeys, engine: Engine) -> None:

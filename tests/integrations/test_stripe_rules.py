@@ -1,4 +1,4 @@
-"""Stripe rules as tables: waiting for a click that is not written yet, and its backoff."""
+"""Stripe rules as tables: waiting for a click that is not written yet, and its backoff; signature times."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ import pytest
 from partnerloop.integrations.stripe.rules import (
     CLICK_WAIT_LIMIT,
     click_retry_round,
+    is_signed_in_the_future,
     looks_like_click_id,
+    signature_timestamp,
     without_unknown_click,
 )
 
@@ -75,3 +77,29 @@ def test_click_retry_round(waited: timedelta, expected: int) -> None:
 )
 def test_without_unknown_click(click_id: str, waited: timedelta, reason: str | None) -> None:
     assert without_unknown_click(click_id, waited) == reason
+
+
+@pytest.mark.parametrize(
+    ("header", "expected"),
+    [
+        pytest.param("t=1700000000,v1=abc", 1700000000, id="the t of a signature"),
+        pytest.param("v1=abc, t=1700000000", 1700000000, id="t after the signature, with a space"),
+        pytest.param("v1=abc", None, id="no t"),
+        pytest.param("t=-5,v1=abc", None, id="a t that is not a count of seconds"),
+    ],
+)
+def test_signature_timestamp(header: str, expected: int | None) -> None:
+    assert signature_timestamp(header) == expected
+
+
+@pytest.mark.parametrize(
+    ("signed_at", "expected"),
+    [
+        pytest.param(1_000, False, id="signed now is fine"),
+        pytest.param(1_300, False, id="300 s ahead is clock skew we accept"),
+        pytest.param(1_301, True, id="301 s ahead is refused"),
+        pytest.param(500, False, id="the past is the library's to judge"),
+    ],
+)
+def test_is_signed_in_the_future(signed_at: int, expected: bool) -> None:
+    assert is_signed_in_the_future(signed_at, 1_000.0, 300) is expected

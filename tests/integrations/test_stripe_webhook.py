@@ -72,6 +72,22 @@ def test_unsigned_stale_and_tampered_events_are_refused(
     assert _stored(engine) == 0
 
 
+def test_event_signed_too_far_in_the_future_is_refused_and_a_small_clock_skew_is_not(
+    client: TestClient, engine: Engine, program: ProgramKeys
+) -> None:
+    connect(client, program)
+    payload = json.dumps(new_event("invoice.paid", paid_invoice("in_future", "cus_future"))).encode()
+    for ahead in (330, 86_400 * 365):  # the exact bound is in test_stripe_rules; a slow run must not cross it
+        response = _post_raw(client, program, payload, sign(payload, SECRET, int(time.time()) + ahead))
+        assert response.status_code == 400, response.text  # type: ignore[attr-defined]
+        assert response.json()["error"] == "InvalidSignature"  # type: ignore[attr-defined]
+        assert "future" in response.json()["detail"]  # type: ignore[attr-defined]
+    assert _stored(engine) == 0
+    skewed = _post_raw(client, program, payload, sign(payload, SECRET, int(time.time()) + 60))
+    assert skewed.status_code == 200, skewed.text  # type: ignore[attr-defined]
+    assert _stored(engine) == 1
+
+
 def test_signed_body_that_is_not_an_event_is_400(client: TestClient, engine: Engine, program: ProgramKeys) -> None:
     connect(client, program)
     for body in (b"{not json", b"[1, 2]", json.dumps({"id": "evt_1", "type": "invoice.paid"}).encode()):

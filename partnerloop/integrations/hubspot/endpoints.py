@@ -11,17 +11,17 @@ from partnerloop.integrations.hubspot.schemas import HubSpotIn, HubSpotOut
 router = APIRouter(prefix="/api/v1/integrations/hubspot", tags=["integrations"])
 
 
-@router.get("")
+@router.get("", summary="Get the HubSpot connection")
 def get_hubspot(api: Api) -> HubSpotOut:
     return service.hubspot_out(service.get_connection(api.session, api.program.id))
 
 
-@router.put("")
+@router.put("", summary="Connect or change HubSpot")
 def put_hubspot(body: HubSpotIn, api: Api) -> HubSpotOut:
     return service.hubspot_out(service.connect(api.session, api.program, body))
 
 
-@router.delete("", status_code=204)
+@router.delete("", summary="Disconnect HubSpot", status_code=204)
 def delete_hubspot(api: Api) -> Response:
     service.disconnect(api.session, api.program)
     return Response(status_code=204)

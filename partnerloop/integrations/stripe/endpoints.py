@@ -38,7 +38,7 @@ def _ingest(engine: Engine, program_id: str, payload: bytes, signature: str | No
         service.store(session, program, envelope, data)
 
 
-@webhook_router.post("/integrations/stripe/webhook/{program_id}")
+@webhook_router.post("/integrations/stripe/webhook/{program_id}", summary="Receive a Stripe webhook event")
 async def stripe_webhook(program_id: str, request: Request) -> WebhookAnswer:
     """Verify, store once, enqueue processing, answer 200 `{"received": true}`."""
     payload = await request.body()
@@ -70,7 +70,7 @@ def event_out(row: StripeEvent, *, with_payload: bool = False) -> StripeEventOut
     )
 
 
-@router.get("/events")
+@router.get("/events", summary="List received Stripe events")
 def list_events(
     api: Api,
     status: str | None = None,
@@ -86,7 +86,7 @@ def list_events(
     return StripeEventList(data=[event_out(row) for row in rows], next_cursor=next_cursor)
 
 
-@router.get("/events/{event_id}")
+@router.get("/events/{event_id}", summary="Get a received Stripe event")
 def get_event(event_id: str, api: Api) -> StripeEventOut:
     row = repository.get_event(api.session, api.program.id, event_id)
     if row is None:
@@ -94,7 +94,7 @@ def get_event(event_id: str, api: Api) -> StripeEventOut:
     return event_out(row, with_payload=True)
 
 
-@router.post("/events/{event_id}/replay", status_code=202)
+@router.post("/events/{event_id}/replay", summary="Replay a Stripe event", status_code=202)
 def replay_event(event_id: str, api: Api) -> StripeEventOut:
     """Queue the stored event for processing again; answers it, status `received`."""
     return event_out(service.replay(api.session, api.program, event_id))

@@ -28,6 +28,21 @@ class EventStatus(StrEnum):
         return self in (EventStatus.PROCESSED, EventStatus.IGNORED, EventStatus.FAILED)
 
 
+def signature_timestamp(signature_header: str) -> int | None:
+    """The `t=` of a Stripe-Signature header (`t=…,v1=…`), or None when it has none that is a number."""
+    for item in signature_header.split(","):
+        key, _, value = item.strip().partition("=")
+        if key == "t":
+            return int(value) if value.isdigit() else None
+    return None
+
+
+def is_signed_in_the_future(signed_at: int, now: float, tolerance_seconds: int) -> bool:
+    """True when the signature claims a time further ahead than the clock skew we accept: the stripe
+    library's tolerance bounds only the past, and a timestamp far ahead would keep a replay fresh."""
+    return signed_at > now + tolerance_seconds
+
+
 HANDLED_TYPES = frozenset(
     {
         "checkout.session.completed",
