@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
 
 import pytest
 from prometheus_client import CollectorRegistry, generate_latest
@@ -10,6 +13,12 @@ from prometheus_client.parser import text_string_to_metric_families
 from starlette.types import Message, Receive, Scope, Send
 
 from partnerloop.ops.metrics import HttpMetrics, RequestCollector
+
+
+def _run(call: Coroutine[Any, Any, None]) -> None:
+    """asyncio.run in a thread of its own: the session's Playwright keeps an event loop running in this one."""
+    with ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, call).result()
 
 
 async def _slow_answer(_scope: Scope, _receive: Receive, send: Send) -> None:
@@ -48,8 +57,8 @@ def _scope(method: str = "GET", path: str = "/api/v1/things") -> Scope:
 def test_latency_lands_in_the_right_cumulative_buckets() -> None:
     collector = RequestCollector()
     middleware = HttpMetrics(_slow_answer, collector.series)
-    asyncio.run(middleware(_scope(), _receive, _send))
-    asyncio.run(middleware(_scope(), _receive, _send))
+    _run(middleware(_scope(), _receive, _send))
+    _run(middleware(_scope(), _receive, _send))
     samples = _samples(collector)
     labels = {("route", "unmatched"), ("method", "GET")}
 
@@ -68,7 +77,7 @@ def test_latency_lands_in_the_right_cumulative_buckets() -> None:
 def test_an_app_that_raises_counts_as_a_500_and_still_raises() -> None:
     collector = RequestCollector()
     with pytest.raises(RuntimeError):
-        asyncio.run(HttpMetrics(_fails, collector.series)(_scope("POST"), _receive, _send))
+        _run(HttpMetrics(_fails, collector.series)(_scope("POST"), _receive, _send))
     samples = _samples(collector)
     key = frozenset({("route", "unmatched"), ("method", "POST"), ("status", "500")})
     assert samples[("partnerloop_http_requests_total", key)] == 1
@@ -78,7 +87,7 @@ def test_unknown_methods_share_one_label() -> None:
     collector = RequestCollector()
     middleware = HttpMetrics(_slow_answer, collector.series)
     for method in ("PROPFIND", "BREW", "GET"):
-        asyncio.run(middleware(_scope(method, "/go/abc"), _receive, _send))
+        _run(middleware(_scope(method, "/go/abc"), _receive, _send))
     samples = _samples(collector)
     methods = {dict(labels)["method"] for name, labels in samples if name == "partnerloop_http_requests_total"}
     assert methods == {"other", "GET"}
