@@ -120,6 +120,8 @@ def serve(
     """Serve the API, the portals and links (migrating first)."""
     import uvicorn
 
+    if not os.environ.get("BASE_URL"):  # links, emails and the demo's logins name the address served
+        os.environ["BASE_URL"] = served_base_url(host, port)
     engine = _migrated_engine()
     if demo:
         from partnerloop.demo import print_logins, seed_demo
@@ -147,6 +149,12 @@ def serve(
         http="httptools",
         timeout_graceful_shutdown=30,
     )
+
+
+def served_base_url(host: str, port: int) -> str:
+    """BASE_URL when none is set: the address `serve` listens on (loopback for "every interface")."""
+    shown = "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+    return f"http://[{shown}]:{port}" if ":" in shown else f"http://{shown}:{port}"
 
 
 @cli.command()

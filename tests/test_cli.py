@@ -7,8 +7,10 @@ import os
 import subprocess
 import sys
 
+import pytest
 from sqlalchemy import Engine, func, select
 
+from partnerloop.cli import served_base_url
 from partnerloop.db import transaction
 from partnerloop.models import Program, User
 
@@ -44,3 +46,18 @@ def test_program_create_refuses_an_owner_password_the_signup_page_refuses(engine
     assert accepted.returncode == 0, accepted.stderr
     assert json.loads(accepted.stdout)["owner_email"] == "owner@cli.test"
     assert _counts(engine) == (1, 1)
+
+
+@pytest.mark.parametrize(
+    ("host", "port", "expected"),
+    [
+        ("127.0.0.1", 8000, "http://127.0.0.1:8000"),
+        ("127.0.0.1", 8765, "http://127.0.0.1:8765"),  # `serve --port 8765`: the demo's logins name 8765
+        ("0.0.0.0", 9000, "http://127.0.0.1:9000"),
+        ("::", 9000, "http://127.0.0.1:9000"),
+        ("::1", 9000, "http://[::1]:9000"),
+        ("partners.acme.test", 80, "http://partners.acme.test:80"),
+    ],
+)
+def test_serve_without_base_url_names_the_address_it_listens_on(host: str, port: int, expected: str) -> None:
+    assert served_base_url(host, port) == expected
