@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from rich.console import Console
 from rich.table import Table
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from partnerloop.account.service import create_partner_user
@@ -31,7 +31,7 @@ from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
 from partnerloop.link.schemas import LinkIn
 from partnerloop.link.service import create_link
-from partnerloop.models import Member, Partner, Program, User
+from partnerloop.models import Commission, Enrollment, Link, Member, Partner, Program, User
 from partnerloop.partner.rules import BanCommissions
 from partnerloop.partner.schemas import PartnerIn
 from partnerloop.partner.service import ban_partner, enroll_partner
@@ -134,6 +134,7 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
             for name, plan_id in (("Bronze", None), ("Silver", silver.id), ("Gold", gold.id))
         }
         partner_links: list[tuple[str, str, float]] = []  # (partner id, link id, popularity)
+        joined: dict[str, datetime] = {}  # partner id -> when they joined (their clicks start then)
         for index, name in enumerate(PARTNER_NAMES):
             email = name.lower().replace(" ", ".") + "@partners.example"
             partner, _ = enroll_partner(
@@ -147,16 +148,24 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
                     LinkIn(partner_id=partner.id, destination_url=f"https://acme.example/{slug}?utm_source=partner"),
                 )  # fmt: skip
                 partner_links.append((partner.id, link.id, 1.0 / (1 + index)))
+            joined[partner.id] = now - timedelta(days=DAYS + 2 - 6 * index)  # the first a quarter ago, then one a week
         for name in ("Riley Park", "Sam Taylor"):
             enroll_partner(session, program, PartnerIn(email=name.lower().replace(" ", ".") + "@apply.example",
                                                        name=name, status="pending"))  # fmt: skip
         spammer, _ = enroll_partner(session, program, PartnerIn(email="coupon.spam@bad.example", name="Coupon Spam"))
         ban_partner(session, program, spammer.id, BanCommissions.REJECT, settle=settle_for_ban, actor="demo")
+        for email, days_ago in (("riley.park@apply.example", 3), ("sam.taylor@apply.example", 1),
+                                (spammer.email, 20)):  # fmt: skip
+            partner_id = session.execute(
+                select(Partner.id).where(Partner.workspace_id == program.workspace_id, Partner.email == email)
+            ).scalar_one()
+            joined[partner_id] = now - timedelta(days=days_ago)
+        _date_history(session, joined)
         seed_portal_content(session, program)
         api_key = keep_api_key(session, program, "Demo key", demo_api_key(settings, program.id))
         program_id, publishable_key = program.id, program.publishable_key
 
-    clicks = _clicks(rng, program_id, partner_links, now)
+    clicks = _clicks(rng, program_id, partner_links, joined, now)
     with transaction(engine) as session:
         connection = session.connection()
         # The demo's visitors come from many networks: every human click counts as unique (bots never do).
@@ -183,14 +192,30 @@ def _existing_demo_program(session: Session) -> Program | None:
     ).scalar_one_or_none()
 
 
-def _clicks(rng: random.Random, program_id: str, links: list[tuple[str, str, float]], now: datetime) -> list[ClickRow]:
-    """Clicks per link and day, growing over the 90 days, with a weekly rhythm and some bots."""
+def _date_history(session: Session, joined: dict[str, datetime]) -> None:
+    """Partners, their enrollments and links as of the day each joined, not the day the demo was seeded."""
+    for partner_id, at in joined.items():
+        session.execute(update(Partner).where(Partner.id == partner_id).values(created_at=at))
+        session.execute(update(Enrollment).where(Enrollment.partner_id == partner_id).values(created_at=at))
+        session.execute(update(Link).where(Link.partner_id == partner_id).values(created_at=at))
+
+
+def _clicks(
+    rng: random.Random,
+    program_id: str,
+    links: list[tuple[str, str, float]],
+    joined: dict[str, datetime],
+    now: datetime,
+) -> list[ClickRow]:
+    """Clicks per link and day from the day its partner joined, growing, with a weekly rhythm and some bots."""
     rows: list[ClickRow] = []
     for day in range(DAYS, 0, -1):
         start = now - timedelta(days=day)
         growth = 0.6 + 0.8 * (DAYS - day) / DAYS
         weekday = 0.7 if start.weekday() >= 5 else 1.0
         for partner_id, link_id, popularity in links:
+            if start < joined[partner_id]:
+                continue
             for _ in range(rng.randint(0, int(40 * popularity * growth * weekday) + 1)):
                 at = start + timedelta(seconds=rng.randint(0, 86_399))
                 agent = rng.choice(BROWSERS)
@@ -221,10 +246,17 @@ def _conversions(session: Session, program: Program, rng: random.Random, clicks:
         if signed_up >= now:
             continue
         customer = f"cus_demo_{number:05d}"
-        track_service.track_lead(session, program, LeadIn(
-            click_id=row[0], customer_external_id=customer, email=f"{customer}@customers.example",
-            occurred_at=signed_up,
-        ), now)  # fmt: skip
+        track_service.track_lead(
+            session,
+            program,
+            LeadIn(
+                click_id=row[0],
+                customer_external_id=customer,
+                email=f"{customer}@customers.example",
+                occurred_at=signed_up,
+            ),
+            signed_up,
+        )  # fmt: skip  (recorded when it happened: holds and dates as in a real history)
         if rng.random() > 0.4:
             continue
         price = rng.choice([2900, 4900, 9900])
@@ -236,16 +268,21 @@ def _conversions(session: Session, program: Program, rng: random.Random, clicks:
             track_service.track_sale(session, program, SaleIn(
                 customer_external_id=customer, amount=price, currency="usd", invoice_id=invoice,
                 product_id=product, occurred_at=paid_at,
-            ), now)  # fmt: skip
+            ), paid_at)  # fmt: skip
             if rng.random() < 0.05:
                 refunded_at = min(paid_at + timedelta(days=rng.randint(1, 10)), now)
                 amount = price if rng.random() < 0.5 else price // 2
                 track_service.track_refund(session, program, RefundIn(
                     invoice_id=invoice, amount=amount, occurred_at=refunded_at,
-                ), now)  # fmt: skip
+                ), refunded_at)  # fmt: skip
                 break
             month += 1
             paid_at += timedelta(days=30)
+    session.execute(  # recorded as they happened (the ledger keeps the seeding's own times)
+        update(Commission)
+        .where(Commission.program_id == program.id, Commission.occurred_at.is_not(None))
+        .values(created_at=Commission.occurred_at)
+    )
 
 
 def print_logins(logins: DemoLogins) -> None:

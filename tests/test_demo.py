@@ -1,12 +1,15 @@
 from __future__ import annotations
 
+from datetime import timedelta
+
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, func, select
 
 from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.demo import OWNER_EMAIL, OWNER_PASSWORD, seed_demo
-from partnerloop.models import Click, Commission, Event
+from partnerloop.kit.time import utc_now
+from partnerloop.models import Click, Commission, Event, Partner
 from tests.account.helpers import login
 
 
@@ -20,6 +23,14 @@ def test_demo_seeds_an_affiliate_and_a_referral_program_a_newcomer_can_explore(
         kinds = dict(session.execute(select(Event.kind, func.count()).group_by(Event.kind)).all())
         reversals = session.execute(select(func.count()).where(Commission.kind == "reversal")).scalar_one()
     assert clicks > 1000
+    with transaction(engine, writes=False) as session:  # a real history: partners joined over the quarter
+        joined = sorted(
+            session.execute(select(Partner.created_at).where(Partner.email.like("%@partners.example"))).scalars()
+        )
+        first_click = session.execute(select(func.min(Click.created_at))).scalar_one()
+        holds_over = session.execute(select(func.count()).where(Commission.hold_until < utc_now())).scalar_one()
+    assert len({at.date() for at in joined}) == len(joined) and joined[-1] - joined[0] > timedelta(days=60)
+    assert first_click >= joined[0] and holds_over > 0  # older sales are past their hold: ready to approve
     assert kinds["lead"] > 50 and kinds["sale"] > 20 and kinds["refund"] > 0
     assert reversals > 0
 
