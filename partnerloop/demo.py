@@ -36,6 +36,8 @@ from partnerloop.partner.rules import BanCommissions
 from partnerloop.partner.schemas import PartnerIn
 from partnerloop.partner.service import ban_partner, enroll_partner
 from partnerloop.partner_portal.demo import seed_portal_content
+from partnerloop.payout.schemas import PaypalIn
+from partnerloop.payout.service.methods import set_method
 from partnerloop.plan.schemas import PlanIn
 from partnerloop.plan.service import create_plan
 from partnerloop.program.schemas import ProgramPatch
@@ -142,6 +144,8 @@ def seed_demo(engine: Engine, settings: Settings, *, seed: int = 7) -> DemoLogin
                                             group_id=groups["Gold" if index < 2 else "Silver" if index < 5 else "Bronze"].id),
             )  # fmt: skip
             create_partner_user(session, email=email, password=PARTNER_PASSWORD, name=name, verified=True)
+            if index < 4:  # the top partners have told where to be paid: the Payouts page has someone due
+                set_method(session, settings, program, partner.id, PaypalIn(type="paypal", email=email))
             for slug in ("pricing", "blog/analytics-guide")[: 1 + index % 2]:
                 link = create_link(
                     session, program,

@@ -15,9 +15,9 @@ from partnerloop.db import transaction
 from partnerloop.jobs import queue
 from partnerloop.jobs.rules import JobStatus
 from partnerloop.kit.time import utc_now
-from partnerloop.payout import repository as payout_repository
+from partnerloop.payout import figures as payout_figures
 from partnerloop.tracking.buffer import ClickBuffer
-from partnerloop.webhook import repository as webhook_repository
+from partnerloop.webhook import figures as webhook_figures
 
 log = logging.getLogger("partnerloop.ops")
 
@@ -70,8 +70,8 @@ class DatabaseCollector(Collector):
         try:
             with transaction(self.engine, writes=False) as session:
                 jobs = queue.queue_figures(session, utc_now())
-                deliveries = webhook_repository.deliveries_by_status(session)
-                payouts = payout_repository.payouts_by_status(session)
+                deliveries = webhook_figures.deliveries_by_status(session)
+                payouts = payout_figures.payouts_by_status(session)
         except Exception as error:  # an unreachable database must not fail the process's own figures
             log.warning("metrics: reading the database figures failed: %s", error)
             up.add_metric([], 0)

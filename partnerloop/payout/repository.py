@@ -25,7 +25,7 @@ from partnerloop.models import (
     Program,
     ProviderBatch,
 )
-from partnerloop.payout.rules import Delivery, PartnerTotal, PayoutStatus
+from partnerloop.payout.rules import Delivery, PartnerTotal
 
 
 def lock_program(session: Session, program_id: str) -> None:
@@ -355,11 +355,3 @@ def run_figures(session: Session, run_ids: Sequence[str]) -> list[tuple[str, str
         .group_by(*columns)
     ).all()
     return [(*row[:5], int(row[5]), int(row[6] or 0)) for row in rows]
-
-
-def payouts_by_status(session: Session) -> dict[str, int]:
-    """Payouts per status across all programs (one aggregate over the status index): /metrics."""
-    found = {status.value: 0 for status in PayoutStatus}
-    for status, count in session.execute(select(Payout.status, func.count()).group_by(Payout.status)).all():
-        found[status] = int(count)
-    return found

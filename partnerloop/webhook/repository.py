@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, func, insert, select
+from sqlalchemy import delete, exists, insert, select
 from sqlalchemy.orm import Session
 
 from partnerloop.kit.pagination import page_of, paginate
@@ -177,13 +177,3 @@ def delete_finished_events(session: Session, before: datetime, *, limit: int = 5
     session.execute(delete(WebhookDelivery).where(WebhookDelivery.event_id.in_(event_ids)))
     session.execute(delete(WebhookEvent).where(WebhookEvent.id.in_(event_ids)))
     return len(event_ids)
-
-
-def deliveries_by_status(session: Session) -> dict[str, int]:
-    """Deliveries kept (finished ones for `webhook_retention_days`) per status, across all programs: /metrics."""
-    found = {status.value: 0 for status in DeliveryStatus}
-    for status, count in session.execute(
-        select(WebhookDelivery.status, func.count()).group_by(WebhookDelivery.status)
-    ).all():
-        found[status] = int(count)
-    return found
