@@ -274,3 +274,29 @@ def install_page_handlers(api: Any) -> None:
     @api.exception_handler(LoginRequired)
     async def _login_required(request: Request, error: LoginRequired) -> RedirectResponse:
         return redirect(request, "/login?" + urlencode({"next": error.next_url}))
+
+    # A browser on a page path gets a page for any error, never the API's JSON: an unknown /manage/... path
+    # (Starlette's 404) or a domain error a page did not turn into a PageError (an unknown webhook id).
+    from starlette.exceptions import HTTPException as StarletteHTTPException
+
+    for caught in (AppError, StarletteHTTPException):
+        as_json = api.exception_handlers[caught]
+
+        async def _as_page(request: Request, error: Exception, as_json: Any = as_json) -> Any:
+            if not wants_page(request):
+                return await as_json(request, error)
+            if isinstance(error, AppError):
+                return render_page_error(request, error)
+            status = int(getattr(error, "status_code", 500))
+            message = "There is no such page." if status == 404 else str(getattr(error, "detail", "")) or "Error."
+            return render_page_error(request, AppError(message, status))
+
+        api.add_exception_handler(caught, _as_page)
+
+
+def wants_page(request: Request) -> bool:
+    """A browser asking for a page (HTML accepted, outside the API): errors are shown as pages."""
+    path = request.url.path
+    if path.startswith(("/api/", "/openapi.json", "/healthz", "/metrics")):
+        return False
+    return "text/html" in request.headers.get("accept", "")
