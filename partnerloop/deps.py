@@ -74,6 +74,16 @@ def count_api_request(request: Request, api_key_id: str) -> None:
         raise RateLimited(f"This API key is over its limit of {limit}; retry in {wait_s} s.", wait_s)
 
 
+def refused_key(token: str) -> Unauthorized:
+    """The 401 for a bearer token that is no live secret key, saying which key to send instead."""
+    if token.startswith("pl_pk_"):
+        return Unauthorized(
+            "This is the program's publishable key (pl_pk_…), for the site snippet and the referral widget; "
+            "the API takes a secret key (pl_sk_…): Settings → API keys in the dashboard."
+        )
+    return Unauthorized("The API key is not valid (unknown or revoked).")
+
+
 def api_context(request: Request, session: DbSession) -> ApiContext:
     """The program whose secret API key is in `Authorization: Bearer …`; 401 otherwise, 429 (with
     Retry-After) when the key is over `API_RATE_LIMIT`, counted per key after it is found."""
@@ -82,7 +92,7 @@ def api_context(request: Request, session: DbSession) -> ApiContext:
         raise Unauthorized("Send the program's secret API key as 'Authorization: Bearer <api_key>'.")
     found = program_repository.program_and_key_for_api_key(session, token)
     if found is None:
-        raise Unauthorized("The API key is not valid (unknown or revoked).")
+        raise refused_key(token)
     program, api_key = found
     count_api_request(request, api_key.id)
     return ApiContext(

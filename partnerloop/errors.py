@@ -21,18 +21,48 @@ def error_response(status_code: int, name: str, detail: str, headers: dict[str, 
     return JSONResponse({"error": name, "detail": detail}, status_code=status_code, headers=headers)
 
 
+def _plain(error: dict[str, object]) -> str:
+    """Pydantic's message in words that say what to send instead (its own message for the rest)."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") if isinstance(error.get("ctx"), dict) else {}
+    assert isinstance(ctx, dict)
+    worded = {
+        "missing": "is required",
+        "greater_than_equal": f"must be at least {ctx.get('ge')}",
+        "greater_than": f"must be more than {ctx.get('gt')}",
+        "less_than_equal": f"must be at most {ctx.get('le')}",
+        "less_than": f"must be less than {ctx.get('lt')}",
+        "string_too_short": "must not be empty"
+        if ctx.get("min_length") == 1
+        else f"must be at least {ctx.get('min_length')} characters",
+        "string_too_long": f"must be at most {ctx.get('max_length')} characters",
+        "int_parsing": "must be a whole number",
+        "int_from_float": "must be a whole number (amounts are in minor units: cents)",
+        "extra_forbidden": "is not a field of this request (check its spelling in the API reference)",
+    }
+    return worded.get(kind) or str(error.get("msg", "invalid"))
+
+
 def _describe(errors: list[dict[str, object]]) -> str:
     parts = []
     for error in errors[:5]:
-        location = ".".join(str(item) for item in error.get("loc", ()) if item != "body")  # type: ignore[attr-defined]
-        message = str(error.get("msg", "invalid"))
-        parts.append(f"{location}: {message}" if location else message)
+        raw = error.get("loc", ())
+        loc: tuple[object, ...] = tuple(raw) if isinstance(raw, (list, tuple)) else ()
+        location = ".".join(str(item) for item in loc if item != "body")
+        if not location and loc == ("body",) and error.get("type") == "missing":
+            parts.append("The request needs a JSON body; none was sent")
+            continue
+        parts.append(f"{location}: {_plain(error)}" if location else str(error.get("msg", "invalid")))
     return "; ".join(parts) + "."
 
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_request: Request, error: AppError) -> JSONResponse:
+    async def _app_error(request: Request, error: AppError) -> JSONResponse:
+        blank = [name for name, value in request.path_params.items() if not str(value).strip()]
+        if error.status_code == 404 and blank:  # "No partner   in this program." says nothing
+            message = f"The {blank[0]} in the path is empty: put the id there (as the list endpoints give it)."
+            return error_response(404, error.name, message)
         return error_response(error.status_code, error.name, error.message, error.headers or None)
 
     @app.exception_handler(RequestValidationError)

@@ -18,7 +18,7 @@ from partnerloop.conversion import repository
 from partnerloop.conversion import service as track_service
 from partnerloop.conversion.schemas import LeadIn, RefundIn, SaleIn, TrackedLead, TrackedRefund, TrackedSale
 from partnerloop.db import transaction
-from partnerloop.deps import bearer_token, count_api_request
+from partnerloop.deps import bearer_token, count_api_request, refused_key
 from partnerloop.kit.errors import Unauthorized
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program
@@ -38,7 +38,7 @@ def _program(request: Request) -> Program:
     with transaction(request.app.state.engine, writes=False) as session:
         found = program_service.program_and_key_for_api_key(session, token)
     if found is None:
-        raise Unauthorized("The API key is not valid (unknown or revoked).")
+        raise refused_key(token)
     program, api_key = found
     count_api_request(request, api_key.id)
     return program
