@@ -29,7 +29,7 @@ from partnerloop.integrations.stripe import repository, rules
 from partnerloop.integrations.stripe.rules import Envelope, EventStatus, PromotionRef
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.emails import email_key
-from partnerloop.kit.errors import AppError, InvalidInput, NotFound
+from partnerloop.kit.errors import AppError, Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import Program, StripeDispute, StripeEvent
@@ -533,6 +533,10 @@ class StripeSettingsInvalid(InvalidInput):
     pass
 
 
+class ConnectionTestNeedsSecret(Conflict):
+    pass
+
+
 @dataclass(frozen=True)
 class StripeConnection:
     """What the Stripe page shows: whether each secret is set (never the secret), test mode, recent events."""
@@ -546,7 +550,9 @@ class StripeConnection:
 def connection(session: Session, program: Program, *, events: int = 5) -> StripeConnection:
     """The program's Stripe settings as the API shows them (secrets as set / not set) and its latest events."""
     shown = program_service.program_out(program)
-    rows, _cursor = repository.list_events(session, program.id, status=None, type_=None, cursor=None, limit=events)
+    rows: list[StripeEvent] = []
+    if events > 0:
+        rows, _cursor = repository.list_events(session, program.id, status=None, type_=None, cursor=None, limit=events)
     return StripeConnection(shown.stripe_webhook_secret_set, shown.stripe_secret_key_set, shown.stripe_test_mode, rows)
 
 
@@ -578,7 +584,10 @@ def send_connection_test(session: Session, program: Program) -> StripeEvent:
     """Sign a test event with the saved secret as Stripe does (the stripe library), run it through the
     webhook's own verification and store it as received, ignored. Proves the secret is saved and verifies;
     only an event sent by Stripe proves that Stripe reaches this server with the same secret."""
-    secret = _signing_secret(program)
+    try:
+        secret = _signing_secret(program)
+    except StripeNotConfigured:
+        raise ConnectionTestNeedsSecret("Save the signing secret first: the test event is signed with it.")
     now = utc_now()
     event = {
         "id": f"evt_partnerloop_test_{new_id()}",
