@@ -76,7 +76,10 @@ def test_a_manager_connects_stripe_and_gives_a_partner_a_coupon(
 
     phone = browsing.person(phone=True)
     _log_in(phone, OWNER, OWNER_PASSWORD)
-    for path, name in (("/manage/integrations/stripe", "manage-stripe-phone"), ("/manage/coupons", "manage-coupons-phone")):
+    for path, name in (
+        ("/manage/integrations/stripe", "manage-stripe-phone"),
+        ("/manage/coupons", "manage-coupons-phone"),
+    ):
         phone.goto(f"{path}?program={program.id}")
         width = phone.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path} scrolls sideways on a phone ({width}px)"

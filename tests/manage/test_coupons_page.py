@@ -63,7 +63,7 @@ def test_create_for_a_partner_in_stripe_too_then_deactivate(
     (call,) = fake_stripe.posts("/v1/promotion_codes")
     assert call.form["code"] == "ANNA20" and call.form["promotion[coupon]"] == "SPRING20"
     listed = browser.get(page).text
-    promo = [row for row in _coupons(engine) if row[0] == "ANNA20"][0][3]
+    promo = next(row for row in _coupons(engine) if row[0] == "ANNA20")[3]
     assert promo and promo.startswith("promo_") and promo in listed and "Anna Blog" in listed
 
     # The code made on the page credits Anna with a sale that uses it, without any click.
@@ -136,6 +136,9 @@ def test_viewer_reads_but_cannot_act_and_another_workspace_gets_404(
     assert outsider.get(page).status_code == 404
     assert form_post(outsider, own, deactivate, {}).status_code == 404
     # Their own program, our coupon's id: still no such coupon.
-    assert form_post(outsider, own, f"/manage/coupons/{coupon_id}/deactivate?program={other_program.id}", {}).status_code == 404
+    assert (
+        form_post(outsider, own, f"/manage/coupons/{coupon_id}/deactivate?program={other_program.id}", {}).status_code
+        == 404
+    )
     assert "VICTIM" not in outsider.get(own).text
     assert _coupons(engine) == before

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.coupon import service as coupon_service
 from partnerloop.coupon.schemas import CouponIn
-from partnerloop.integrations.stripe import service as stripe_service
+from partnerloop.integrations.stripe import connection as stripe_connection
 from partnerloop.kit.errors import AppError
 from partnerloop.manage.views.common import page
 from partnerloop.partner import figures as partners_of
@@ -51,7 +51,7 @@ def _page(
         "next_cursor": next_cursor,
         "cursor": cursor,
         "partners": [(partner.id, partner.name, partner.email) for partner, _enrollment in approved],
-        "stripe_ready": stripe_service.connection(ctx.session, ctx.program, events=0).secret_key_set,
+        "stripe_ready": stripe_connection.connection(ctx.session, ctx.program, events=0).secret_key_set,
         "values": values or {"code": "", "partner_id": "", "create_in_stripe": "", "stripe_coupon_id": ""},
         "error": error,
     }

@@ -11,7 +11,7 @@ from fastapi.responses import Response
 from pydantic import ValidationError
 
 from partnerloop.account.deps import ManagerAdmin, ManagerContext, ManagerPage, redirect
-from partnerloop.integrations.stripe import service as stripe_service
+from partnerloop.integrations.stripe import connection as stripe_connection
 from partnerloop.integrations.stripe.rules import CONNECTION_TEST_TYPE, HANDLED_TYPES
 from partnerloop.kit.errors import AppError
 from partnerloop.manage.views.common import page
@@ -24,7 +24,7 @@ PATH = "/manage/integrations/stripe"
 def _page(request: Request, ctx: ManagerContext, *, error: str | None = None, status_code: int = 200) -> Response:
     base_url = settings_of(request).base_url.rstrip("/")
     context: dict[str, Any] = {
-        "stripe": stripe_service.connection(ctx.session, ctx.program),
+        "stripe": stripe_connection.connection(ctx.session, ctx.program),
         "webhook_url": f"{base_url}/integrations/stripe/webhook/{ctx.program.id}",
         "handled_types": sorted(HANDLED_TYPES),
         "test_type": CONNECTION_TEST_TYPE,
@@ -60,7 +60,7 @@ def stripe_page(request: Request, ctx: ManagerPage) -> Response:
 @router.post(PATH)
 def save_stripe(request: Request, ctx: ManagerAdmin, form: PostedForm) -> Response:
     def act() -> None:
-        stripe_service.save_connection(
+        stripe_connection.save_connection(
             ctx.session,
             ctx.program,
             webhook_secret=text(form, "webhook_secret") or None,  # empty: keep the stored one
@@ -74,10 +74,10 @@ def save_stripe(request: Request, ctx: ManagerAdmin, form: PostedForm) -> Respon
 @router.post(f"{PATH}/test")
 def test_stripe(request: Request, ctx: ManagerAdmin, form: PostedForm) -> Response:
     notice = "Test event signed with the saved secret, verified and stored: it is the latest event below."
-    return _act(request, ctx, notice, lambda: stripe_service.send_connection_test(ctx.session, ctx.program))
+    return _act(request, ctx, notice, lambda: stripe_connection.send_connection_test(ctx.session, ctx.program))
 
 
 @router.post(f"{PATH}/delete")
 def disconnect_stripe(request: Request, ctx: ManagerAdmin, form: PostedForm) -> Response:
     notice = "Stripe disconnected: its webhooks are refused until a signing secret is saved again."
-    return _act(request, ctx, notice, lambda: stripe_service.disconnect(ctx.session, ctx.program))
+    return _act(request, ctx, notice, lambda: stripe_connection.disconnect(ctx.session, ctx.program))
