@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Query
 
-from partnerloop.coupon import repository, service
+from partnerloop.coupon import service
 from partnerloop.coupon.schemas import CouponIn, CouponList, CouponOut
 from partnerloop.deps import Api
 
@@ -22,8 +22,8 @@ def list_coupons(
     cursor: str | None = None,
     limit: int = Query(default=50, ge=1, le=100),
 ) -> CouponList:
-    coupons, next_cursor = repository.list_coupons(
-        api.session, api.program.id, partner_id=partner_id, active=active, cursor=cursor, limit=limit
+    coupons, next_cursor = service.list_coupons(
+        api.session, api.program, partner_id=partner_id, active=active, cursor=cursor, limit=limit
     )
     return CouponList(data=[service.coupon_out(coupon) for coupon in coupons], next_cursor=next_cursor)
 

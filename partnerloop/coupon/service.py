@@ -46,6 +46,15 @@ def active_coupon_by_promotion_code(session: Session, program_id: str, promotion
     return repository.active_coupon_by_promotion_code(session, program_id, promotion_code_id)
 
 
+def list_coupons(
+    session: Session, program: Program, *, partner_id: str | None, active: bool | None, cursor: str | None, limit: int
+) -> tuple[list[Coupon], str | None]:
+    """The program's coupons, newest first, a page of `limit` and the cursor of the next page (or None)."""
+    return repository.list_coupons(
+        session, program.id, partner_id=partner_id, active=active, cursor=cursor, limit=limit
+    )
+
+
 def coupon_out(coupon: Coupon) -> CouponOut:
     return CouponOut(
         id=coupon.id,

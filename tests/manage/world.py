@@ -17,6 +17,7 @@ from partnerloop.models import (
     Alert,
     ApiKey,
     Commission,
+    Coupon,
     Group,
     Invitation,
     Member,
@@ -115,6 +116,7 @@ class Victim:
                 "payout_id": run["payouts"][0]["id"],
                 **self._webhook(session, program.id),
                 "email_id": self._kept_email(session),
+                "coupon_id": self._coupon(session, program.id, self.partner_id),
             }
 
     def _payout_run(self, client: TestClient, program: ProgramKeys) -> dict[str, Any]:
@@ -161,6 +163,13 @@ class Victim:
         session.add(email)
         session.flush()
         return str(email.id)
+
+    @staticmethod
+    def _coupon(session: Any, program_id: str, partner_id: str) -> str:
+        coupon = Coupon(program_id=program_id, partner_id=partner_id, code="VICTIM10", code_key="victim10")
+        session.add(coupon)
+        session.flush()
+        return str(coupon.id)
 
     @staticmethod
     def _resource(session: Any, program_id: str) -> str:

@@ -43,6 +43,27 @@ def is_signed_in_the_future(signed_at: int, now: float, tolerance_seconds: int) 
     return signed_at > now + tolerance_seconds
 
 
+# The event the manager's Stripe page signs with the saved secret and stores like Stripe's: never processed.
+CONNECTION_TEST_TYPE = "partnerloop.connection_test"
+_SECRET_KEY_PREFIXES = ("sk_test_", "sk_live_", "rk_test_", "rk_live_")
+
+
+def webhook_secret_problem(secret: str) -> str | None:
+    """Why `secret` cannot be a Stripe endpoint's signing secret (`whsec_…`), or None."""
+    if not secret.startswith("whsec_") or len(secret) < 16 or any(char.isspace() for char in secret):
+        return "The signing secret starts with whsec_: copy it from the endpoint's page in Stripe (Reveal)."
+    return None
+
+
+def secret_key_problem(key: str) -> str | None:
+    """Why `key` cannot be a Stripe secret or restricted API key (`sk_…` / `rk_…`), or None."""
+    if key.startswith("pk_"):
+        return "That is a publishable key (pk_…): Partnerloop needs the secret key (sk_…) or a restricted key (rk_…)."
+    if not key.startswith(_SECRET_KEY_PREFIXES) or len(key) < 20 or any(char.isspace() for char in key):
+        return "A Stripe secret key starts with sk_test_, sk_live_, rk_test_ or rk_live_."
+    return None
+
+
 HANDLED_TYPES = frozenset(
     {
         "checkout.session.completed",

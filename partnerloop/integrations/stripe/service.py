@@ -41,6 +41,7 @@ RETRY_CLICK_WAITS_JOB = "stripe.retry_click_waits"
 ACTOR = "stripe"
 TOLERANCE_SECONDS = 300
 MAX_METADATA_KEYS = 50
+CONNECTION_TEST_NOTE = "a connection test from the Stripe page: its signature verified with the saved secret"
 
 
 class StripeProgramNotFound(NotFound):
@@ -70,23 +71,29 @@ class StripeEventNotFound(NotFound):
 # ---------------------------------------------------------------- ingest
 
 
+def signing_secret(program: Program) -> str:
+    """The program's Stripe signing secret (the one place it is read), or StripeNotConfigured."""
+    if not program.stripe_webhook_secret:
+        raise StripeNotConfigured(
+            "This program has no Stripe signing secret yet: set it with PATCH /api/v1/program "
+            '{"stripe_webhook_secret": "whsec_..."} or on the Stripe page of the dashboard.'
+        )
+    return program.stripe_webhook_secret
+
+
 def verify(program: Program, payload: bytes, signature: str | None) -> tuple[Envelope, dict[str, Any]]:
     """Check the Stripe-Signature header with the official library (300 s tolerance) and read the event;
     a timestamp more than 300 s ahead of our clock is refused too (the library checks only the past).
 
     Raises StripeNotConfigured, InvalidSignature or MalformedEvent (all 400): nothing is written then.
     """
-    if not program.stripe_webhook_secret:
-        raise StripeNotConfigured(
-            "This program has no Stripe signing secret yet: set it with PATCH /api/v1/program "
-            '{"stripe_webhook_secret": "whsec_..."}.'
-        )
+    secret = signing_secret(program)
     if not signature:
         raise InvalidSignature("The request has no Stripe-Signature header.")
     try:
         text = payload.decode("utf-8")
         # construct_event would also build a StripeObject; the check is the same, the dict is all we keep.
-        stripe.WebhookSignature.verify_header(text, signature, program.stripe_webhook_secret, TOLERANCE_SECONDS)
+        stripe.WebhookSignature.verify_header(text, signature, secret, TOLERANCE_SECONDS)
     except UnicodeDecodeError:
         raise MalformedEvent("The body is not UTF-8 text.")
     except stripe.SignatureVerificationError as error:
@@ -111,7 +118,9 @@ def store(session: Session, program: Program, envelope: Envelope, data: dict[str
     transaction; test-mode events of a live program and types we do not handle are stored as ignored.
     Returns the stored row's id, or None for a repeat."""
     status, note = EventStatus.RECEIVED, None
-    if rules.ignored_for_mode(envelope.livemode, program.stripe_test_mode):
+    if envelope.type == rules.CONNECTION_TEST_TYPE:
+        status, note = EventStatus.IGNORED, CONNECTION_TEST_NOTE
+    elif rules.ignored_for_mode(envelope.livemode, program.stripe_test_mode):
         status, note = EventStatus.IGNORED, "a test-mode event, and the program does not accept test mode"
     elif envelope.type not in rules.HANDLED_TYPES:
         status, note = EventStatus.IGNORED, f"event type {envelope.type} is not one Partnerloop acts on"
