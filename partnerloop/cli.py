@@ -60,7 +60,9 @@ def program_create(
     from partnerloop.account.service import check_new_password
     from partnerloop.db import transaction
     from partnerloop.kit.errors import AppError
-    from partnerloop.program.service import create_program
+    from partnerloop.plan.service import create_starter_plan
+    from partnerloop.program.schemas import ProgramPatch
+    from partnerloop.program.service import create_program, update_program
 
     engine = _migrated_engine()
     email = owner_email or f"owner+{secrets.token_hex(4)}@partnerloop.local"
@@ -78,6 +80,9 @@ def program_create(
                 owner_password=password,
                 kind=kind,
             )
+            if created.program.kind == "affiliate":  # a sensible plan to edit, rather than none
+                starter = create_starter_plan(session, created.program)
+                update_program(session, created.program, ProgramPatch(default_plan_id=starter.id))
             result = {
                 "id": created.program.id,
                 "name": created.program.name,

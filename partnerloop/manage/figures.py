@@ -16,9 +16,11 @@ from partnerloop.commission.figures import Selection
 from partnerloop.conversion import figures as conversions_of
 from partnerloop.group import service as group_service
 from partnerloop.link import figures as clicks_of
-from partnerloop.manage.rules import Period, Totals
+from partnerloop.manage.rules import Period, SetupFacts, Totals
 from partnerloop.models import Commission, Enrollment, Partner, Program
 from partnerloop.partner import figures as partners_of
+from partnerloop.partner_portal.service import application as application_pages
+from partnerloop.program.service import program_out
 
 # ------------------------------------------------------------------------------------- overview
 
@@ -251,3 +253,17 @@ def commissions_for_export(
 
 def commission_sums(session: Session, program_id: str, where: CommissionFilter) -> dict[str, int]:
     return commissions_of.selected_sums(session, program_id, _selection(session, program_id, where))
+
+
+def setup_facts(session: Session, program: Program) -> SetupFacts:
+    """What the first-run checklist reads: a handful of cheap look-ups (it shows until all is done)."""
+    tracked = conversions_of.has_events(session, program.id) or clicks_of.clicks(session, program.id) > 0
+    return SetupFacts(
+        currency=program.currency,
+        has_default_plan=program.default_plan_id is not None,
+        allowed_domains=len(program.allowed_domains or []),
+        stripe_connected=program_out(program).stripe_webhook_secret_set,
+        tracked_anything=tracked,
+        application_saved=application_pages.application_form(session, program.id) is not None,
+        partners=partners_of.count_matching(session, program.id, search="", status="", group_id=""),
+    )

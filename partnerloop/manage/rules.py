@@ -241,3 +241,49 @@ def page_bounds(page: str | None, total: int, per_page: int) -> tuple[int, int]:
     number = int(page) if page and page.isdigit() else 1
     number = min(max(number, 1), pages)
     return number, (number - 1) * per_page
+
+
+# ---------------------------------------------------------------------------------------- first run
+
+
+@dataclass(frozen=True)
+class SetupFacts:
+    """What a new program has done so far, as the setup checklist reads it."""
+
+    currency: str
+    has_default_plan: bool
+    allowed_domains: int
+    stripe_connected: bool
+    tracked_anything: bool  # a click or a lead, sale or refund recorded
+    application_saved: bool
+    partners: int
+
+
+@dataclass(frozen=True)
+class SetupStep:
+    key: str
+    title: str
+    done: bool
+    detail: str
+    href: str  # a /manage path where the step is done
+
+
+def setup_steps(facts: SetupFacts) -> list[SetupStep]:
+    """The first-run checklist in order; each step ticks itself when the program's data says it is done."""
+    currency = facts.currency.upper()
+    return [
+        SetupStep("currency", "Choose the currency", True,
+                  f"Commissions, payouts and reports are in {currency}; change it in Settings.", "/manage/settings"),
+        SetupStep("plan", "Set a default plan", facts.has_default_plan,
+                  "What partners earn: a percent or an amount per lead or sale, for how long.", "/manage/plans"),
+        SetupStep("domains", "Allow your site's domains", facts.allowed_domains > 0,
+                  "Partner links may only send visitors to these domains.", "/manage/settings"),
+        SetupStep("tracking", "Connect Stripe or add the tracking snippet",
+                  facts.stripe_connected or facts.tracked_anything,
+                  "Stripe's webhooks bring in sales by themselves; the snippet records clicks on your site.",
+                  "/manage/integrations/stripe"),
+        SetupStep("application", "Set up the application page", facts.application_saved,
+                  "Your logo, colour, offer and terms on the page where partners apply.", "/manage/portal/application"),
+        SetupStep("partner", "Invite a first partner", facts.partners > 0,
+                  "Add a partner by email or share the application page.", "/manage/partners"),
+    ]  # fmt: skip

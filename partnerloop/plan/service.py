@@ -79,6 +79,24 @@ def check_plan(rules: Sequence[Rule], bonuses: Sequence[Bonus]) -> None:
         raise InvalidPlan("; ".join(problems) + ".")
 
 
+STARTER_PLAN = {  # a program created without a plan starts with this one, editable like any other
+    "name": "Standard",
+    "rules": [
+        {
+            "event": "sale",
+            "reward": {"type": "percent", "rate_bps": 2000},
+            "duration": {"kind": "months", "months": 12},
+        },
+    ],
+}
+
+
+def create_starter_plan(session: Session, program: Program) -> Plan:
+    """20% of every payment for 12 months: the plan a new affiliate program starts with (the caller makes
+    it the program's default)."""
+    return create_plan(session, program, PlanIn.model_validate(STARTER_PLAN))
+
+
 def create_plan(session: Session, program: Program, body: PlanIn) -> Plan:
     check_plan(body.rules, body.bonuses)
     plan = Plan(

@@ -12,7 +12,7 @@ from partnerloop.goal.views import goal_cards
 from partnerloop.kit.money import format_money
 from partnerloop.kit.time import utc_now
 from partnerloop.manage import figures
-from partnerloop.manage.rules import PERIOD_CHOICES, kpis, parse_period
+from partnerloop.manage.rules import PERIOD_CHOICES, kpis, parse_period, setup_steps
 from partnerloop.manage.views.common import page
 from partnerloop.web.charts import bar_chart_svg, bucketed, daily_series
 
@@ -37,6 +37,7 @@ def overview(
     goals, _cursor = goal_service.list_goals(ctx.session, program, limit=100)
     running = [goal for goal in goals if goal.ends_at > now or goal.achieved_at is not None][:6]
     open_alerts, _more = alert_service.list_alerts(ctx.session, program, status="open", limit=100)
+    steps = setup_steps(figures.setup_facts(ctx.session, program))
     return page(
         request,
         ctx,
@@ -65,5 +66,6 @@ def overview(
             "goal_cards": goal_cards(ctx.session, program, running, now),
             "open_alerts": len(open_alerts),
             "fraud_alerts": sum(1 for alert in open_alerts if alert.category == "fraud"),
+            "setup_steps": steps if not all(step.done for step in steps) else [],
         },
     )

@@ -9,7 +9,9 @@ from fastapi.responses import Response
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage
 from partnerloop.kit.errors import AppError
 from partnerloop.manage.views.common import page
-from partnerloop.program.service import PROGRAM_KINDS, create_program
+from partnerloop.plan.service import create_starter_plan
+from partnerloop.program.schemas import ProgramPatch
+from partnerloop.program.service import PROGRAM_KINDS, create_program, update_program
 from partnerloop.web.forms import PostedForm, text
 
 router = APIRouter(include_in_schema=False)
@@ -49,6 +51,9 @@ def create_program_from_form(request: Request, ctx: ManagerAction, form: PostedF
                 owner_email=ctx.user.email, owner_password=None, kind=values["kind"],
                 workspace_id=ctx.member.workspace_id,
             )  # fmt: skip
+            if created.program.kind == "affiliate":  # a sensible plan to edit, rather than none
+                starter = create_starter_plan(ctx.session, created.program)
+                update_program(ctx.session, created.program, ProgramPatch(default_plan_id=starter.id))
     except AppError as error:
         return _form(request, ctx, values, error.message, error.status_code)
     program = created.program
