@@ -28,9 +28,15 @@ cli.add_typer(fx_cli, name="fx")
 def _migrated_engine() -> Engine:
     from partnerloop import migrate
     from partnerloop.db import get_engine
+    from partnerloop.kit.sealing import MissingEncryptionKey, check_encryption_key
 
-    engine = get_engine(get_settings())
-    migrate.upgrade(engine)
+    settings = get_settings()
+    try:
+        check_encryption_key(settings)  # before anything: a migration may seal secrets (0014)
+    except MissingEncryptionKey as error:
+        _fail(str(error))
+    engine = get_engine(settings)
+    migrate.upgrade(engine, settings=settings)
     return engine
 
 

@@ -32,6 +32,7 @@ from partnerloop.kit.emails import email_key
 from partnerloop.kit.errors import AppError, NotFound
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import Program, StripeDispute, StripeEvent
+from partnerloop.program.stripe_secrets import stripe_webhook_secret
 from partnerloop.referral import service as referral_service
 
 log = logging.getLogger("partnerloop.stripe")
@@ -76,7 +77,8 @@ def verify(program: Program, payload: bytes, signature: str | None) -> tuple[Env
 
     Raises StripeNotConfigured, InvalidSignature or MalformedEvent (all 400): nothing is written then.
     """
-    if not program.stripe_webhook_secret:
+    secret = stripe_webhook_secret(program)
+    if not secret:
         raise StripeNotConfigured(
             "This program has no Stripe signing secret yet: set it with PATCH /api/v1/program "
             '{"stripe_webhook_secret": "whsec_..."}.'
@@ -86,7 +88,7 @@ def verify(program: Program, payload: bytes, signature: str | None) -> tuple[Env
     try:
         text = payload.decode("utf-8")
         # construct_event would also build a StripeObject; the check is the same, the dict is all we keep.
-        stripe.WebhookSignature.verify_header(text, signature, program.stripe_webhook_secret, TOLERANCE_SECONDS)
+        stripe.WebhookSignature.verify_header(text, signature, secret, TOLERANCE_SECONDS)
     except UnicodeDecodeError:
         raise MalformedEvent("The body is not UTF-8 text.")
     except stripe.SignatureVerificationError as error:
