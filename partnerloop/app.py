@@ -23,6 +23,7 @@ from partnerloop.errors import error_response, install_error_handlers
 from partnerloop.jobs.idempotency import IdempotencyMiddleware
 from partnerloop.jobs.runner import JobRunner
 from partnerloop.kit.ratelimit import KeyedLimit, counter_storage
+from partnerloop.kit.sealing import check_encryption_key, configure_sealing
 from partnerloop.notify.email import configure_email
 from partnerloop.ops.metrics import LINK_DOMAIN_ROUTE, ROUTE_SCOPE_KEY, AppMetrics
 from partnerloop.payout.tasks import configure_payouts
@@ -128,6 +129,7 @@ def _routers(api: FastAPI) -> None:
 
 def create_app(settings: Settings | None = None) -> PartnerloopApp:
     settings = settings or get_settings()
+    check_encryption_key(settings)  # no key on PostgreSQL: refuse to start (kit/sealing.py)
     engine = get_engine(settings)
     runtime = Runtime(
         settings=settings,
@@ -182,6 +184,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     configure_email(settings)
     configure_payouts(settings)
     configure_webhooks(settings)
+    configure_sealing(settings)
     configure_referrals(settings)
     click_ids = configure_click_ids(settings.secret_key)
 

@@ -1,4 +1,5 @@
-"""The command line: partnerloop serve | worker | migrate | demo | program create | plan simulate | fx import."""
+"""The command line: partnerloop serve | worker | migrate | demo | program create | plan simulate | fx import |
+secrets rotate | secrets generate-key."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from partnerloop.config import get_settings
 cli = typer.Typer(no_args_is_help=True, add_completion=False, help="Partnerloop: partner programs you run yourself.")
 program_cli = typer.Typer(no_args_is_help=True, help="Programs.")
 cli.add_typer(program_cli, name="program")
+secrets_cli = typer.Typer(no_args_is_help=True, help="Secrets at rest: ENCRYPTION_KEY and its rotation.")
+cli.add_typer(secrets_cli, name="secrets")
 
 from partnerloop.fx.cli import fx_cli  # noqa: E402  (commands import their dependencies when run)
 from partnerloop.plan.cli import plan_cli  # noqa: E402
@@ -28,9 +31,15 @@ cli.add_typer(fx_cli, name="fx")
 def _migrated_engine() -> Engine:
     from partnerloop import migrate
     from partnerloop.db import get_engine
+    from partnerloop.kit.sealing import MissingEncryptionKey, check_encryption_key
 
-    engine = get_engine(get_settings())
-    migrate.upgrade(engine)
+    settings = get_settings()
+    try:
+        check_encryption_key(settings)  # before anything: a migration may seal secrets (0014)
+    except MissingEncryptionKey as error:
+        _fail(str(error))
+    engine = get_engine(settings)
+    migrate.upgrade(engine, settings=settings)
     return engine
 
 
@@ -103,6 +112,37 @@ def program_create(
     else:
         for key, value in result.items():
             typer.echo(f"{key}: {value}")
+
+
+@secrets_cli.command("generate-key")
+def secrets_generate_key() -> None:
+    """Print a new random key for ENCRYPTION_KEY (put it first to rotate: ENCRYPTION_KEY="new,old")."""
+    from partnerloop.kit.crypto import generate_fernet_key
+
+    typer.echo(generate_fernet_key())
+
+
+@secrets_cli.command("rotate")
+def secrets_rotate(
+    batch_size: Annotated[int, typer.Option("--batch-size", min=1, help="Rows per transaction")] = 500,
+) -> None:
+    """Re-encrypt every secret at rest with the first ENCRYPTION_KEY (payout details, webhook secrets,
+    Slack and HubSpot tokens, Stripe keys); safe to run again. Exits 1 when some value no key reads."""
+    from partnerloop.secrets_rotation import rotate_secrets
+
+    engine = _migrated_engine()
+    counts = rotate_secrets(engine, get_settings(), batch_size)
+    for column, found in counts.items():
+        typer.echo(f"{column}: {found.resealed} re-encrypted, {found.current} already current, "
+                   f"{found.unreadable} unreadable")  # fmt: skip
+    resealed = sum(found.resealed for found in counts.values())
+    current = sum(found.current for found in counts.values())
+    unreadable = sum(found.unreadable for found in counts.values())
+    typer.echo(f"total: {resealed} re-encrypted, {current} already current, {unreadable} unreadable")
+    if unreadable:
+        typer.echo("error: some values cannot be decrypted with any ENCRYPTION_KEY: they were left as they are; "
+                   "add the key they were sealed with and run again", err=True)  # fmt: skip
+        raise typer.Exit(code=1)
 
 
 def _serve_log_config() -> dict[str, Any]:

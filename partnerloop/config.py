@@ -6,14 +6,17 @@ from functools import lru_cache
 from typing import Literal
 
 from limits import parse
-from pydantic import field_validator, model_validator
+from pydantic import AliasChoices, Field, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from partnerloop.kit.crypto import parse_fernet_keys
 
 DEFAULT_SECRET = "dev-secret-change-me"
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="", extra="ignore")
+    # hide_input_in_errors: a malformed ENCRYPTION_KEY or SECRET_KEY is never echoed into a log.
+    model_config = SettingsConfigDict(env_prefix="", extra="ignore", hide_input_in_errors=True)
 
     database_url: str = "sqlite:///./partnerloop.db"
     secret_key: str = DEFAULT_SECRET
@@ -43,8 +46,13 @@ class Settings(BaseSettings):
     session_idle_minutes: int = 120
     session_max_hours: int = 24
     mail_from: str = "Partnerloop <no-reply@partnerloop.local>"
-    # Payouts: Fernet key (urlsafe base64, 32 bytes) for payout details at rest; unset: derived from SECRET_KEY.
-    payout_encryption_key: str | None = None
+    # Secrets at rest (payout details, webhook signing secrets, Slack/HubSpot tokens, Stripe keys): Fernet keys
+    # (urlsafe base64 of 32 bytes), comma-separated: the first encrypts, all decrypt (rotation, docs/security.md).
+    # Unset: on SQLite a key generated once into `<database file>.key`; on PostgreSQL Partnerloop refuses to
+    # start. PAYOUT_ENCRYPTION_KEY is the older name of the same setting.
+    encryption_key: str | None = Field(
+        default=None, validation_alias=AliasChoices("encryption_key", "payout_encryption_key")
+    )
     paypal_api_base: str = "https://api-m.sandbox.paypal.com"
     paypal_client_id: str | None = None
     paypal_client_secret: str | None = None
@@ -77,6 +85,14 @@ class Settings(BaseSettings):
             raise ValueError("API_RATE_LIMIT must allow at least one request.")
         return value
 
+    @field_validator("encryption_key")
+    @classmethod
+    def _check_encryption_keys(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        parse_fernet_keys(value)
+        return value
+
     @model_validator(mode="after")
     def _refuse_default_secret(self) -> Settings:
         if self.environment not in ("development", "test") and self.secret_key == DEFAULT_SECRET:
@@ -91,6 +107,11 @@ class Settings(BaseSettings):
             if url.startswith(prefix):
                 return "postgresql+psycopg://" + url[len(prefix) :]
         return url
+
+    @property
+    def payout_encryption_key(self) -> str | None:
+        """The older name of `encryption_key`."""
+        return self.encryption_key
 
     @property
     def is_sqlite(self) -> bool:

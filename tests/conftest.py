@@ -31,6 +31,11 @@ from partnerloop.program.service import create_program  # noqa: E402
 
 _TMP = Path(tempfile.mkdtemp(prefix="partnerloop-tests-"))
 
+# One fixed key for the suite and the processes it starts (they inherit the environment), so what a test
+# seals a `partnerloop serve` or worker reads; PostgreSQL refuses to start without one (kit/sealing.py).
+TEST_ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE="
+os.environ["ENCRYPTION_KEY"] = TEST_ENCRYPTION_KEY
+
 
 def _database_url() -> str:
     return os.environ.get("TEST_DATABASE_URL") or f"sqlite:///{_TMP / 'test.db'}"
@@ -63,6 +68,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
     values: dict[str, object] = {
         "database_url": database_url,
         "environment": "test",
+        "encryption_key": TEST_ENCRYPTION_KEY,
         "base_url": "http://testserver",
         "click_flush_interval_ms": 20,
         "click_writer": "inline",  # tests of the writer process ask for it

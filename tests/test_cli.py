@@ -16,7 +16,8 @@ from partnerloop.models import Program, User
 
 
 def _program_create(database_url: str, *options: str) -> subprocess.CompletedProcess[str]:
-    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", "")}
+    env = {"DATABASE_URL": database_url, "PATH": "/usr/bin:/bin", "PYTHONPATH": os.environ.get("PYTHONPATH", ""),
+           "ENCRYPTION_KEY": os.environ["ENCRYPTION_KEY"]}  # fmt: skip
     return subprocess.run(
         [sys.executable, "-m", "partnerloop.cli", "program", "create", "--name", "Cli Co", "--domain", "cli.test",
          "--owner-email", "owner@cli.test", *options, "--json"],

@@ -14,6 +14,7 @@ from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Coupon, Program
 from partnerloop.partner import service as partner_service
+from partnerloop.program.stripe_secrets import has_stripe_secret_key
 
 
 class CouponNotFound(NotFound):
@@ -127,7 +128,7 @@ def deactivate_coupon(session: Session, program: Program, settings: Settings, co
     coupon = get_coupon(session, program, coupon_id)
     if not coupon.active:
         return coupon
-    if coupon.stripe_promotion_code_id and program.stripe_secret_key:
+    if coupon.stripe_promotion_code_id and has_stripe_secret_key(program):
         stripe_api.deactivate_promotion_code(program, settings, coupon.stripe_promotion_code_id)
     coupon.active = False
     coupon.deactivated_at = utc_now()

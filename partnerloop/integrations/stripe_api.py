@@ -14,6 +14,7 @@ import stripe
 from partnerloop.config import Settings
 from partnerloop.kit.errors import AppError, InvalidInput
 from partnerloop.models import Program
+from partnerloop.program.stripe_secrets import stripe_secret_key
 
 log = logging.getLogger("partnerloop.stripe")
 
@@ -27,11 +28,12 @@ class StripeRequestFailed(AppError):
 
 
 def _client(program: Program, settings: Settings) -> stripe.StripeClient:
-    if not program.stripe_secret_key:
+    secret_key = stripe_secret_key(program, settings)
+    if not secret_key:
         raise StripeNotConnected(
             'The program has no Stripe secret key: set it with PATCH /api/v1/program {"stripe_secret_key": ...}.'
         )
-    return _client_for(program.stripe_secret_key, settings.stripe_api_base)
+    return _client_for(secret_key, settings.stripe_api_base)
 
 
 @functools.lru_cache(maxsize=64)

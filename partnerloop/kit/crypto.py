@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+from collections.abc import Sequence
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
-from cryptography.fernet import Fernet
+from cryptography.fernet import Fernet, MultiFernet
 
 _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 
@@ -31,10 +32,35 @@ def verify_password(password_hash: str, password: str) -> bool:
         return False
 
 
-def at_rest_fernet(encryption_key: str | None, secret_key: str) -> Fernet:
-    """The Fernet of secrets at rest (payout details, webhook signing secrets): PAYOUT_ENCRYPTION_KEY, or
-    without one a key derived from SECRET_KEY (development only)."""
-    if encryption_key:
-        return Fernet(encryption_key.encode())
+def generate_fernet_key() -> str:
+    """A new random Fernet key (urlsafe base64 of 32 bytes), as ENCRYPTION_KEY holds it."""
+    return Fernet.generate_key().decode()
+
+
+def parse_fernet_keys(value: str) -> list[str]:
+    """The comma-separated keys of ENCRYPTION_KEY, in order (the first encrypts); raises ValueError on a
+    value that is not a Fernet key (the message never shows the key)."""
+    keys = [part.strip() for part in value.split(",") if part.strip()]
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key.encode())
+        except ValueError as error:
+            raise ValueError(
+                f"ENCRYPTION_KEY: key {position} is not a Fernet key (urlsafe base64 of 32 bytes)."
+            ) from error
+    return keys
+
+
+def legacy_fernet_key(secret_key: str) -> str:
+    """The key that earlier versions derived from SECRET_KEY when no key was set: it still decrypts what
+    they encrypted, and never encrypts anything again."""
     digest = hashlib.sha256(b"partnerloop-payout-details:" + secret_key.encode()).digest()
-    return Fernet(base64.urlsafe_b64encode(digest))
+    return base64.urlsafe_b64encode(digest).decode()
+
+
+def at_rest_fernet(keys: Sequence[str], decrypt_only: Sequence[str] = ()) -> MultiFernet:
+    """The Fernet of secrets at rest: `keys[0]` encrypts; every key, then the `decrypt_only` ones, decrypt."""
+    if not keys:
+        raise ValueError("At least one encryption key is needed.")
+    ordered = list(dict.fromkeys([*keys, *decrypt_only]))
+    return MultiFernet([Fernet(key.encode()) for key in ordered])

@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Integer, String
+from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
@@ -28,8 +28,9 @@ class Program(Base):
         ForeignKey("plans.id", use_alter=True, name="fk_programs_default_plan_id_plans")
     )
     publishable_key: Mapped[str] = mapped_column(String(64), unique=True)
-    stripe_webhook_secret: Mapped[str | None] = mapped_column(String(200))
-    stripe_secret_key: Mapped[str | None] = mapped_column(String(300))  # for creating promotion codes
+    # Sealed (kit/sealing.py): read them through program/stripe_secrets.py.
+    stripe_webhook_secret_encrypted: Mapped[str | None] = mapped_column(Text)
+    stripe_secret_key_encrypted: Mapped[str | None] = mapped_column(Text)  # for creating promotion codes
     stripe_test_mode: Mapped[bool] = mapped_column(default=True)  # also accept test-mode (livemode false) events
     fallback_url: Mapped[str | None] = mapped_column(String(2000))
     referral_rewards: Mapped[dict[str, Any] | None] = mapped_column()  # referral/schemas.ReferralRewards

@@ -51,7 +51,7 @@ class ProgramPatch(BaseModel):
     allowed_domains: list[str] | None = Field(default=None, min_length=1, max_length=100)
     link_params: list[str] | None = Field(default=None, min_length=1, max_length=10)
     stripe_webhook_secret: str | None = Field(default=None, max_length=200)
-    stripe_secret_key: str | None = Field(default=None, max_length=300)  # stored as given, never echoed
+    stripe_secret_key: str | None = Field(default=None, max_length=300)  # sealed at rest (kit/sealing.py), never echoed
     stripe_test_mode: bool | None = None
     fallback_url: str | None = Field(default=None, max_length=2000)
     link_domains: list[str] | None = Field(default=None, max_length=20)  # hosts where GET /{key} redirects

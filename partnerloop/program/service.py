@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from partnerloop.config import Settings
 from partnerloop.kit.crypto import hash_password
 from partnerloop.kit.errors import AppError, InvalidInput, NotFound
 from partnerloop.kit.ids import new_secret, sha256_hex
@@ -19,6 +20,12 @@ from partnerloop.models import ApiKey, Member, Plan, Program, User, Workspace
 from partnerloop.program import repository
 from partnerloop.program.referral_settings import ReferralRewards
 from partnerloop.program.schemas import ProgramOut, ProgramPatch
+from partnerloop.program.stripe_secrets import (
+    has_stripe_secret_key,
+    has_stripe_webhook_secret,
+    set_stripe_secret_key,
+    set_stripe_webhook_secret,
+)
 
 SECRET_KEY_PREFIX = "pl_sk_"
 SECRET_KEY_BYTES = 32  # 256 random bits; keys minted before (192 bits) keep working, as only hashes are looked up
@@ -176,8 +183,8 @@ def program_out(program: Program) -> ProgramOut:
         min_payout_amount=program.min_payout_amount,
         default_plan_id=program.default_plan_id,
         publishable_key=program.publishable_key,
-        stripe_webhook_secret_set=bool(program.stripe_webhook_secret),
-        stripe_secret_key_set=bool(program.stripe_secret_key),
+        stripe_webhook_secret_set=has_stripe_webhook_secret(program),
+        stripe_secret_key_set=has_stripe_secret_key(program),
         stripe_test_mode=program.stripe_test_mode,
         fallback_url=program.fallback_url,
         link_domains=list(program.link_domains or []),
@@ -204,9 +211,15 @@ def _link_domains(session: Session, program: Program, domains: list[str]) -> lis
     return hosts
 
 
-def update_program(session: Session, program: Program, patch: ProgramPatch) -> Program:
-    """Apply the given settings; every value is checked before anything changes."""
+def update_program(
+    session: Session, program: Program, patch: ProgramPatch, settings: Settings | None = None
+) -> Program:
+    """Apply the given settings; every value is checked before anything changes. The Stripe secrets are
+    sealed with `settings`' keys (None: the app's)."""
     changes = patch.model_dump(exclude_unset=True)
+    stripe_secrets = {
+        field: changes.pop(field) for field in ("stripe_webhook_secret", "stripe_secret_key") if field in changes
+    }
     if "default_plan_id" in changes and changes["default_plan_id"] is not None:
         plan = session.get(Plan, changes["default_plan_id"])
         if plan is None or plan.program_id != program.id:
@@ -228,5 +241,9 @@ def update_program(session: Session, program: Program, patch: ProgramPatch) -> P
             raise InvalidInput(f"{field} cannot be null.")
     for field, value in changes.items():
         setattr(program, field, value)
+    if "stripe_webhook_secret" in stripe_secrets:
+        set_stripe_webhook_secret(program, stripe_secrets["stripe_webhook_secret"], settings)
+    if "stripe_secret_key" in stripe_secrets:
+        set_stripe_secret_key(program, stripe_secrets["stripe_secret_key"], settings)
     session.flush()
     return program

@@ -20,6 +20,7 @@ from partnerloop.kit.pagination import page_of
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Advocate, Program, Referral, Reward
 from partnerloop.notify.email import enqueue_email
+from partnerloop.program.stripe_secrets import has_stripe_secret_key
 from partnerloop.referral import repository
 from partnerloop.referral.rules import (
     RewardStatus,
@@ -65,7 +66,7 @@ def _bucket(at: datetime) -> datetime:
 def schedule(session: Session, program: Program, reward_type: str, due_at: datetime) -> None:
     """Queue the issuing job for when the reward is due; a Stripe reward of a program without a Stripe key
     waits `pending` for mark-issued (or for the periodic run, once a key is set)."""
-    if needs_stripe(reward_type) and not program.stripe_secret_key:
+    if needs_stripe(reward_type) and not has_stripe_secret_key(program):
         return
     run_at = _bucket(due_at)
     enqueue(session, ISSUE_JOB, {}, run_at=run_at, unique_key=f"{ISSUE_JOB}:{run_at:%Y%m%dT%H%M%S}")
@@ -199,7 +200,7 @@ def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], n
             )
             _issued(session, program, reward, advocate, commission.id, now)
             handled.append(reward)
-        elif not program.stripe_secret_key:
+        elif not has_stripe_secret_key(program):
             continue  # waits for mark-issued, or for a key
         elif reward.type in ("credit", "coupon") and reward.side == Side.REFERRER and not advocate.stripe_customer_id:
             reward.status = RewardStatus.FAILED.value

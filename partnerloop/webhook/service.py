@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 
 from partnerloop.config import Settings, get_settings
 from partnerloop.jobs.queue import enqueue
-from partnerloop.kit.crypto import at_rest_fernet
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
+from partnerloop.kit.sealing import seal
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from partnerloop.webhook import outbox, repository
@@ -88,14 +88,6 @@ def webhook_settings() -> Settings:
 def new_signing_secret() -> str:
     """`whsec_` + base64 of 32 random bytes (Standard Webhooks' format)."""
     return "whsec_" + base64.b64encode(secrets.token_bytes(SECRET_BYTES)).decode()
-
-
-def seal(settings: Settings, secret: str) -> str:
-    return at_rest_fernet(settings.payout_encryption_key, settings.secret_key).encrypt(secret.encode()).decode()
-
-
-def unseal(settings: Settings, token: str) -> str:
-    return at_rest_fernet(settings.payout_encryption_key, settings.secret_key).decrypt(token.encode()).decode()
 
 
 # ---------------------------------------------------------------- emit

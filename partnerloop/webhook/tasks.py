@@ -23,6 +23,7 @@ from standardwebhooks.webhooks import Webhook
 
 from partnerloop.jobs.queue import SplitJobHandler, enqueue, job_handler, split_job_handler
 from partnerloop.kit.ids import new_id
+from partnerloop.kit.sealing import unseal
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Program, WebhookAttempt, WebhookDelivery, WebhookEndpoint
 from partnerloop.notify.service import Action, notify
@@ -38,7 +39,7 @@ from partnerloop.webhook.rules import (
     verdict,
 )
 from partnerloop.webhook.sender import AttemptResult, send
-from partnerloop.webhook.service import DELIVER_JOB, DELIVER_JOB_ATTEMPTS, unseal, webhook_settings
+from partnerloop.webhook.service import DELIVER_JOB, DELIVER_JOB_ATTEMPTS, webhook_settings
 
 log = logging.getLogger("partnerloop.webhook")
 
@@ -87,7 +88,7 @@ def _prepare(session: Session, payloads: list[dict[str, Any]]) -> list[Prepared]
                     unseal(settings, endpoint.secret_encrypted), previous, endpoint.previous_secret_expires_at, now
                 )
             except InvalidToken:
-                cancel = "Not sent: the signing secret cannot be decrypted with PAYOUT_ENCRYPTION_KEY."
+                cancel = "Not sent: the signing secret cannot be decrypted with ENCRYPTION_KEY."
         prepared.append(Prepared(delivery.id, delivery.attempt_token, endpoint.url, event.id, event.body, keys, cancel))
     return prepared
 

@@ -16,9 +16,10 @@ from partnerloop.integrations.hubspot.rules import check_token, mask, syncs
 from partnerloop.integrations.hubspot.schemas import HubSpotIn, HubSpotOut
 from partnerloop.jobs.queue import JobSpec, enqueue_many
 from partnerloop.kit.errors import InvalidInput
+from partnerloop.kit.sealing import seal
 from partnerloop.models import HubSpotConnection, Program
 from partnerloop.webhook.outbox import OutboxEvent
-from partnerloop.webhook.service import seal, webhook_settings
+from partnerloop.webhook.service import webhook_settings
 
 SYNC_JOB = "hubspot.sync"
 SALE_FIELDS = ("id", "invoice_id", "customer_id", "amount", "currency", "product_id", "occurred_at")

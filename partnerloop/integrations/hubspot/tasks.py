@@ -20,8 +20,9 @@ from partnerloop.integrations.hubspot.rules import ID_PROPERTY, api_base
 from partnerloop.integrations.hubspot.service import SYNC_JOB, get_connection
 from partnerloop.integrations.sends import Outcome, finish_sends
 from partnerloop.jobs.queue import SplitJobHandler, split_job_handler
+from partnerloop.kit.sealing import unseal
 from partnerloop.models import HubSpotConnection, Program
-from partnerloop.webhook.service import unseal, webhook_settings
+from partnerloop.webhook.service import webhook_settings
 
 
 @dataclass(frozen=True)
@@ -54,7 +55,7 @@ def _prepare_one(session: Session, payload: dict[str, Any]) -> Sync | None:
     try:
         token = unseal(settings, connection.token_encrypted)
     except InvalidToken:
-        return Sync(program_id, payload, host, None, "the token cannot be decrypted with PAYOUT_ENCRYPTION_KEY")
+        return Sync(program_id, payload, host, None, "the token cannot be decrypted with ENCRYPTION_KEY")
     return Sync(
         program_id, payload, host, token,
         partners=records.partner_rows(session, program, list(payload.get("partner_ids") or [])),

@@ -22,9 +22,10 @@ from partnerloop.integrations.slack.rules import (
 from partnerloop.integrations.slack.schemas import SlackIn, SlackOut
 from partnerloop.jobs.queue import JobSpec, enqueue_many
 from partnerloop.kit.errors import InvalidInput
+from partnerloop.kit.sealing import seal
 from partnerloop.models import Program, SlackConnection
 from partnerloop.webhook.outbox import OutboxEvent
-from partnerloop.webhook.service import seal, webhook_settings
+from partnerloop.webhook.service import webhook_settings
 
 POST_JOB = "slack.post"
 

@@ -18,8 +18,9 @@ from partnerloop.integrations.sends import Outcome, finish_sends
 from partnerloop.integrations.slack.rules import check_webhook_url
 from partnerloop.integrations.slack.service import POST_JOB, get_connection
 from partnerloop.jobs.queue import SplitJobHandler, split_job_handler
+from partnerloop.kit.sealing import unseal
 from partnerloop.models import SlackConnection
-from partnerloop.webhook.service import unseal, webhook_settings
+from partnerloop.webhook.service import webhook_settings
 
 TIMEOUT_S = 10
 
@@ -51,7 +52,7 @@ def _prepare(session: Session, payloads: list[dict[str, Any]]) -> list[Post]:
         try:
             url: str | None = unseal(settings, connection.webhook_url_encrypted)
         except InvalidToken:
-            posts.append(Post(program_id, payload, None, "the URL cannot be decrypted with PAYOUT_ENCRYPTION_KEY"))
+            posts.append(Post(program_id, payload, None, "the URL cannot be decrypted with ENCRYPTION_KEY"))
             continue
         problem = check_webhook_url(url or "", allow_private=settings.allow_private_integrations)
         posts.append(Post(program_id, payload, url if problem is None else None, problem))

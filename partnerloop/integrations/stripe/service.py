@@ -32,6 +32,7 @@ from partnerloop.kit.emails import email_key
 from partnerloop.kit.errors import AppError, NotFound
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.models import Program, StripeDispute, StripeEvent
+from partnerloop.program.stripe_secrets import stripe_webhook_secret
 from partnerloop.referral import service as referral_service
 
 log = logging.getLogger("partnerloop.stripe")
@@ -73,12 +74,13 @@ class StripeEventNotFound(NotFound):
 
 def signing_secret(program: Program) -> str:
     """The program's Stripe signing secret (the one place it is read), or StripeNotConfigured."""
-    if not program.stripe_webhook_secret:
+    secret = stripe_webhook_secret(program)
+    if not secret:
         raise StripeNotConfigured(
             "This program has no Stripe signing secret yet: set it with PATCH /api/v1/program "
             '{"stripe_webhook_secret": "whsec_..."} or on the Stripe page of the dashboard.'
         )
-    return program.stripe_webhook_secret
+    return secret
 
 
 def verify(program: Program, payload: bytes, signature: str | None) -> tuple[Envelope, dict[str, Any]]:
