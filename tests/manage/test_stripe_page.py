@@ -9,6 +9,7 @@ from sqlalchemy import Engine
 
 from partnerloop.db import transaction
 from partnerloop.models import Program
+from partnerloop.program.stripe_secrets import stripe_secret_key, stripe_webhook_secret
 from tests.account.helpers import login
 from tests.conftest import ProgramKeys
 from tests.integrations.stripe_kit import SECRET, new_event, post_event, stripe_object
@@ -22,7 +23,7 @@ def _stripe_columns(engine: Engine, program: ProgramKeys) -> tuple[object, ...]:
     with transaction(engine, writes=False) as session:
         row = session.get(Program, program.id)
         assert row is not None
-        return (row.stripe_webhook_secret, row.stripe_secret_key, row.stripe_test_mode)
+        return (stripe_webhook_secret(row), stripe_secret_key(row), row.stripe_test_mode)
 
 
 def test_connect_stripe_receive_an_event_and_run_the_connection_test(
