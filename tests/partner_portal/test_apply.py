@@ -186,3 +186,21 @@ def test_the_brand_colour_comes_as_a_stylesheet_with_readable_text(
     css = mail_client.get(f"/apply/{program.id}/brand.css")
     assert css.headers["content-type"].startswith("text/css")
     assert ".apply-band { background: #ffd400; color: #111827; }" in css.text
+
+
+def test_the_application_page_is_the_programs_own_and_states_the_offer(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    from tests.commission.factories import make_plan
+
+    before = client.get(f"/apply/{program.id}")
+    assert before.status_code == 200 and "data-offer" not in before.text  # no plan yet: no offer to state
+    make_plan(client, program, rules=[
+        {"event": "sale", "reward": {"type": "percent", "rate_bps": 3000}, "duration": {"kind": "months", "months": 12}},
+        {"event": "lead", "reward": {"type": "flat", "amount": 500}},
+    ])  # fmt: skip
+    page = client.get(f"/apply/{program.id}")
+    assert "Earn 30% of every payment for 12 months and 5.00 USD for every sign-up." in page.text
+    body = page.text.split("<body>", 1)[1]
+    assert "Partnerloop" not in body  # the program's name and colours, not ours
+    assert f'<a class="brand" href="/apply/{program.id}">Acme</a>' in body

@@ -39,6 +39,8 @@ from partnerloop.partner_portal.rules import (
     parse_options,
     status_on_apply,
 )
+from partnerloop.plan import service as plan_service
+from partnerloop.plan.rules import offer_text
 from partnerloop.program.service import is_email
 
 MAX_QUESTIONS = 30
@@ -89,6 +91,14 @@ class FormSettings:
     intro: str = ""
     terms: str = ""
     brand_color: str = DEFAULT_BRAND_COLOR
+
+
+def offer_words(session: Session, program: Program) -> str | None:
+    """What the program's default plan pays, in words, for its application page (None without one)."""
+    if program.default_plan_id is None:
+        return None
+    plan = plan_service.get_plan(session, program, program.default_plan_id)
+    return offer_text(plan_service.plan_terms(plan).rules, program.currency)
 
 
 def application_form(session: Session, program_id: str) -> ApplicationForm | None:

@@ -54,6 +54,7 @@ def _page(
             "countries": COUNTRIES,
             "user_email": user_email,
             "min_password": MIN_PASSWORD_LENGTH,
+            "offer": service.offer_words(session, program),
         },
         status_code=status_code,
     )
