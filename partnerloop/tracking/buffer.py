@@ -45,12 +45,12 @@ log = logging.getLogger("partnerloop.tracking")
 MAX_BACKOFF_S = 5.0
 STOP_TIMEOUT_S = 10.0  # at shutdown, the clicks not written by then are spilled (SIGKILL usually follows at 30 s)
 SPILL_INTERVAL_S = 0.1  # shed clicks are appended and fsync'd this often: what a SIGKILL can lose of them
+SPILL_QUEUE_MIN = 10_000  # shed clicks waiting to be spilled: at least this many, else CLICK_BUFFER_MAX
 REPLAY_CHECK_S = 60.0  # how often the directory is looked at for spill files of processes that died
 
 
 class ClickCounts(NamedTuple):
-    """The buffer's totals since the process started (accepted = written + unwritable + pending + shed;
-    shed = spilled from the full buffer + lost + waiting to be spilled)."""
+    """The buffer's totals since the process started."""
 
     accepted: int  # every click handed to the buffer, shed ones included
     written: int  # committed from the buffer
@@ -73,6 +73,7 @@ class ClickBuffer:
         self.flush_interval_s = settings.click_flush_interval_ms / 1000
         self.batch_size = max(1, settings.click_batch_size)
         self.max_pending = max(self.batch_size, settings.click_buffer_max)
+        self.max_spill_queue = max(SPILL_QUEUE_MIN, self.max_pending)
         self.full = False  # read by the redirect on every request: an attribute, not a call
         self._pending: list[PendingClick] = []  # oldest first; a batch leaves only once written
         self._accepted = 0
@@ -90,7 +91,7 @@ class ClickBuffer:
         self.last_error: str | None = None  # the latest failed write's error, until a write succeeds
         self.writer = BatchWriter(engine)  # inline writing only; the writer process has its own
         self._wake = asyncio.Event()
-        self._halt = asyncio.Event()  # set by stop(): the spiller ends
+        self._spill_wake = asyncio.Event()  # a batch of shed clicks waits, or stop(): the spiller runs now
         self._flush_waiters: list[tuple[int, asyncio.Future[None]]] = []
         self._stopping = False
         self._loop: asyncio.AbstractEventLoop | None = None
@@ -134,7 +135,7 @@ class ClickBuffer:
         else:
             agent_facts(WARM_UP_AGENT)  # ua-parser builds its matcher on first use (~140 ms): not on a click
         self._loop = asyncio.get_running_loop()
-        self._wake, self._halt = asyncio.Event(), asyncio.Event()  # bound to this loop
+        self._wake, self._spill_wake = asyncio.Event(), asyncio.Event()  # bound to this loop
         self._stopping = False
         self._replay_due = await asyncio.to_thread(self.spill.has_files)
         self._replay_checked = time.monotonic()
@@ -146,8 +147,11 @@ class ClickBuffer:
         pending = self._pending
         if self.full:
             self._shed += 1
-            if len(self._spill_queue) < self.max_pending:
-                self._spill_queue.append(click)
+            queue = self._spill_queue
+            if len(queue) < self.max_spill_queue:
+                queue.append(click)
+                if len(queue) == self.batch_size:
+                    self._spill_wake.set()
             else:  # the spill file does not keep up either (or cannot be written): counted, and logged in bulk
                 self._lost += 1
             return
@@ -196,7 +200,7 @@ class ClickBuffer:
         written (and the shed ones not spilled yet) to the spill file, for the next start to replay."""
         self._stopping = True
         self._wake.set()
-        self._halt.set()
+        self._spill_wake.set()
         task, self._task = self._task, None
         spiller, self._spiller = self._spiller, None
         if task is None:
@@ -240,10 +244,12 @@ class ClickBuffer:
         return await asyncio.to_thread(self.writer.write, batch, skip_stored)
 
     async def _spill_forever(self) -> None:
-        """Append the shed clicks to the spill file, a batch every SPILL_INTERVAL_S (fsync'd), until stopping."""
+        """Append the shed clicks to the spill file (fsync'd) every SPILL_INTERVAL_S, or as soon as a batch
+        waits, until stopping."""
         while not self._stopping:
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._halt.wait(), SPILL_INTERVAL_S)
+                await asyncio.wait_for(self._spill_wake.wait(), SPILL_INTERVAL_S)
+            self._spill_wake.clear()
             if not self._spill_queue or self._stopping:  # stop() spills what is left itself
                 continue
             batch = self._spill_queue[:]
@@ -252,10 +258,9 @@ class ClickBuffer:
             except OSError as error:
                 if not self._spill_failing:
                     log.error("click buffer: cannot spill to %s (%s): shed clicks wait in memory, beyond %d lost",
-                              self.spill.directory, error, self.max_pending)  # fmt: skip
+                              self.spill.directory, error, self.max_spill_queue)  # fmt: skip
                 self._spill_failing = True
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(self._halt.wait(), 1.0)
+                await asyncio.sleep(1.0)  # stop() waits for this at most, then spills (or counts) the rest itself
                 continue
             if self._spill_failing:
                 log.warning("click buffer: spilling to %s works again", self.spill.directory)

@@ -29,6 +29,7 @@ log = logging.getLogger("partnerloop.tracking")
 
 PREFIX = "clicks-"
 SUFFIX = ".jsonl"
+MAX_FILE_CLICKS = 100_000  # a file is replayed from memory (~1 KB a click): a long outage makes several
 
 
 def spill_directory(settings: Settings) -> Path:
@@ -97,6 +98,8 @@ class ClickSpill:
         if not clicks:
             return
         data = b"".join(_line(click) for click in clicks)
+        if self._lines >= MAX_FILE_CLICKS:
+            self.close()
         handle = self._handle
         if handle is None:
             self.directory.mkdir(parents=True, exist_ok=True)
