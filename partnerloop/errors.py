@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 import sqlite3
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -121,13 +122,15 @@ def install_error_handlers(app: FastAPI) -> None:
         return error_response(error.status_code, name, detail)
 
     @app.exception_handler(DBAPIError)
-    async def _database(request: Request, error: DBAPIError) -> JSONResponse:
+    async def _database(request: Request, error: DBAPIError) -> Response:
         outage = database_outage(error)
         if outage is None:
             raise error  # a bug or a bad statement: the server error it is
         log.warning("database outage answered as 503: %s", error)
         _record(request.app, outage)
-        return error_response(503, outage.name, outage.message, outage.headers)
+        # Rendered as any AppError: JSON for the API, a page where the page handlers say so.
+        render: Callable[[Request, Exception], Awaitable[Response]] = request.app.exception_handlers[AppError]
+        return await render(request, outage)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, error: IntegrityError) -> JSONResponse:
