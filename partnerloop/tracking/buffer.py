@@ -214,7 +214,10 @@ class ClickBuffer:
             with contextlib.suppress(asyncio.CancelledError):
                 await task
         if spiller is not None:
-            await spiller  # it returns once _stopping is set and its current append is done
+            try:
+                await spiller  # it returns once _stopping is set and its current append is done
+            except Exception:  # the clicks it held are still in the queue: spilled below
+                log.exception("click buffer: the spiller failed")
         left = self._pending + self._spill_queue
         if left:
             try:

@@ -16,6 +16,7 @@ import fcntl
 import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class ClickSpill:
         self._handle: IO[bytes] | None = None
         self._path: Path | None = None
         self._lines = 0  # clicks in this process's current file
+        self._lock = threading.Lock()  # the spiller's and the flusher's threads both reach this process's file
 
     def append(self, clicks: Sequence[PendingClick] | Sequence[WritableClick]) -> None:
         """Append the clicks to this process's file and fsync it; raises OSError when they cannot be stored
@@ -98,8 +100,12 @@ class ClickSpill:
         if not clicks:
             return
         data = b"".join(_line(click) for click in clicks)
+        with self._lock:
+            self._append(data, len(clicks))
+
+    def _append(self, data: bytes, count: int) -> None:
         if self._lines >= MAX_FILE_CLICKS:
-            self.close()
+            self._close()
         handle = self._handle
         if handle is None:
             self.directory.mkdir(parents=True, exist_ok=True)
@@ -112,12 +118,16 @@ class ClickSpill:
             os.fsync(handle.fileno())
         except OSError:
             # The file may now end in a partial line: start a fresh file next time (replay skips the cut).
-            self.close()
+            self._close()
             raise
-        self._lines += len(clicks)
+        self._lines += count
 
     def close(self) -> None:
         """Close (and unlock) this process's file: from now on it is another file to replay."""
+        with self._lock:
+            self._close()
+
+    def _close(self) -> None:
         handle, self._handle = self._handle, None
         if handle is not None:
             try:
