@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     # Who writes the clicks: "process", a writer process of the server's own (tracking/click_writer.py),
     # or "inline", the server's process (its event loop and a thread; what tests use).
     click_writer: Literal["process", "inline"] = "process"
+    # Clicks the database cannot take (a full buffer, a shutdown during an outage) are appended here and
+    # replayed once writes succeed; unset: beside the SQLite file, else ./click-spill (docs/operations.md).
+    click_spill_dir: str | None = None
     link_cache_poll_ms: int = 500
     run_jobs_in_process: bool = True
     # Whether this process's job runner also starts the periodic jobs (approvals, scans, digests...) when due.

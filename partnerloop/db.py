@@ -41,7 +41,8 @@ def make_engine(settings: Settings) -> Engine:
             connection.exec_driver_sql("BEGIN IMMEDIATE" if writes else "BEGIN")
 
         return engine
-    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True)
+    # connect_timeout: a database host that drops packets fails a connection in 10 s, not the OS's ~2 min.
+    return create_engine(url, pool_size=10, max_overflow=20, pool_pre_ping=True, connect_args={"connect_timeout": 10})
 
 
 def get_engine(settings: Settings) -> Engine:

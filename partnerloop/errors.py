@@ -3,14 +3,19 @@
 from __future__ import annotations
 
 import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from typing import Protocol
 
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError
+from fastapi.responses import JSONResponse, Response
+from sqlalchemy.exc import DBAPIError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from partnerloop.kit.errors import AppError
+from partnerloop.kit.errors import AppError, DatabaseUnavailable
 
 log = logging.getLogger("partnerloop")
 
@@ -41,6 +46,64 @@ def _plain(error: dict[str, object]) -> str:
         "extra_forbidden": "is not a field of this request (check its spelling in the API reference)",
     }
     return worded.get(kind) or str(error.get("msg", "invalid"))
+# SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
+_SQLITE_OUTAGES = frozenset({5, 6, 7, 8, 10, 13, 14})
+
+
+class WriteFailures(Protocol):
+    def record_write_failure(self, reason: str) -> None: ...
+
+
+def database_outage(error: BaseException) -> DatabaseUnavailable | None:
+    """The 503 for an error of the database itself (connection lost or refused, disk full, read-only, locked),
+    None for anything else (a constraint, a bad statement: the request's or our fault, not an outage)."""
+    if not isinstance(error, DBAPIError):
+        return None
+    orig = error.orig
+    if isinstance(orig, sqlite3.Error):  # SQLite's OperationalError covers syntax errors too: by the code
+        if getattr(orig, "sqlite_errorcode", 0) & 0xFF not in _SQLITE_OUTAGES:
+            return None
+    elif not (
+        isinstance(error, OperationalError)
+        or error.connection_invalidated
+        or isinstance(orig, psycopg.errors.ReadOnlySqlTransaction)
+    ):
+        return None
+    first_line = str(orig).strip().splitlines()[0] if str(orig).strip() else type(orig).__name__
+    return DatabaseUnavailable(f"The database cannot take this request now ({first_line[:200]}); retry later.")
+
+
+def _record(app: object, outage: DatabaseUnavailable) -> None:
+    health: WriteFailures | None = getattr(getattr(app, "state", None), "database_health", None)
+    if health is not None:
+        health.record_write_failure(outage.message)
+
+
+class DatabaseOutageMiddleware:
+    """Answers 503 DatabaseUnavailable for a database outage raised outside FastAPI's handlers (e.g. by the
+    idempotency middleware), as long as no answer was started."""
+
+    def __init__(self, app: ASGIApp, api: FastAPI) -> None:
+        self.app = app
+        self.api = api
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        started = False
+
+        async def watch(message: Message) -> None:
+            nonlocal started
+            started = started or message["type"] == "http.response.start"
+            await send(message)
+
+        try:
+            await self.app(scope, receive, watch)
+        except Exception as error:
+            outage = database_outage(error)
+            if outage is None or started or scope["type"] != "http":
+                raise
+            log.warning("database outage answered as 503: %s", error)
+            _record(self.api, outage)
+            await error_response(503, outage.name, outage.message, outage.headers)(scope, receive, send)
 
 
 def _describe(errors: list[dict[str, object]]) -> str:
@@ -85,6 +148,17 @@ def install_error_handlers(app: FastAPI) -> None:
         if error.status_code == 404 and detail == "Not Found":
             detail = "No such endpoint."
         return error_response(error.status_code, name, detail)
+
+    @app.exception_handler(DBAPIError)
+    async def _database(request: Request, error: DBAPIError) -> Response:
+        outage = database_outage(error)
+        if outage is None:
+            raise error  # a bug or a bad statement: the server error it is
+        log.warning("database outage answered as 503: %s", error)
+        _record(request.app, outage)
+        # Rendered as any AppError: JSON for the API, a page where the page handlers say so.
+        render: Callable[[Request, Exception], Awaitable[Response]] = request.app.exception_handlers[AppError]
+        return await render(request, outage)
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_request: Request, error: IntegrityError) -> JSONResponse:

@@ -77,6 +77,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # The app's runner takes queued jobs but starts no periodic one: every test's empty database would
         # have each of them due at once, racing the test (tests of periodic jobs run them themselves).
         "periodic_jobs": False,
+        "click_spill_dir": str(_TMP / f"spill-{uuid.uuid4().hex}"),  # each app its own: no replay across tests
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -44,9 +44,24 @@ class ClickCollector(Collector):
             value=counts.unwritable,
         )
         yield CounterMetricFamily(
-            "partnerloop_clicks_backpressure_waits",
-            "Requests that found the click buffer full and waited for room (back-pressure instead of shedding).",
-            value=counts.waits_for_room,
+            "partnerloop_clicks_shed",
+            "Clicks beyond the full click buffer (CLICK_BUFFER_MAX), sent to the spill file instead.",
+            value=counts.shed,
+        )
+        yield CounterMetricFamily(
+            "partnerloop_clicks_spilled",
+            "Clicks stored in the spill file (shed, or not written by shutdown), to be replayed.",
+            value=counts.spilled,
+        )
+        yield CounterMetricFamily(
+            "partnerloop_clicks_lost",
+            "Shed clicks that could not be spilled either (spill queue full or spill file unwritable).",
+            value=counts.lost,
+        )
+        yield CounterMetricFamily(
+            "partnerloop_clicks_replayed",
+            "Clicks from spill files committed to the database (ids already stored skipped).",
+            value=counts.replayed,
         )
         yield GaugeMetricFamily("partnerloop_clicks_pending", "Clicks accepted, not yet written.", value=counts.pending)
         failing = 0.0 if counts.failing_since is None else max(0.0, time.time() - counts.failing_since)

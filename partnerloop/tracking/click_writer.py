@@ -35,7 +35,6 @@ from partnerloop.tracking.batch import (
     WARM_UP_AGENT,
     BatchWriter,
     ClickWriteFailed,
-    PendingClick,
     TargetIds,
     WritableClick,
     is_row_error,
@@ -54,7 +53,7 @@ def frame(message: object) -> bytes:
     return _LENGTH.pack(len(data)) + data
 
 
-def portable(batch: Sequence[PendingClick]) -> list[WritableClick]:
+def portable(batch: Sequence[WritableClick]) -> list[WritableClick]:
     """The batch with each LinkTarget replaced by its ids (one TargetIds per link, which pickle sends once)."""
     ids: dict[str, TargetIds] = {}
     clicks: list[WritableClick] = []
@@ -96,7 +95,7 @@ class ClickWriterProcess:
             await self._kill()
             raise ClickWriteFailed(f"the click writer did not start: {answer!r}", row_error=False)
 
-    async def write(self, batch: Sequence[PendingClick], skip_stored: bool) -> int:
+    async def write(self, batch: Sequence[WritableClick], skip_stored: bool) -> int:
         """Have the writer write the batch and return the clicks written (with `skip_stored`, those not
         stored already). Raises ClickWriteFailed when nothing was committed or, after the writer died,
         when that is not known: the retry's `skip_stored` sorts it out."""
@@ -125,6 +124,11 @@ class ClickWriterProcess:
             log.error("click writer: did not exit %.0f s after its input closed; killed", STOP_TIMEOUT_S)
             process.kill()
             await process.wait()
+
+    async def kill(self) -> None:
+        """Kill the writer now (a shutdown that cannot wait for its current write)."""
+        await self._kill()
+        self._process = None
 
     async def _ask(self, process: asyncio.subprocess.Process, message: object) -> Any:
         assert process.stdin is not None and process.stdout is not None

@@ -106,8 +106,6 @@ async def track_click(request: Request) -> Response:
     headers = request.headers
     buffer: ClickBuffer = request.app.state.runtime.click_buffer
     click_id = click_ids().new(site_click.target.link_id_ascii)
-    if buffer.full:
-        await buffer.wait_for_room()
     click: PendingClick = (
         click_id,
         site_click.target,

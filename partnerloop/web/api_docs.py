@@ -103,6 +103,10 @@ def error_responses(method: str, path: str, *, has_json_body: bool, rate_limited
     )
     if rate_limited:
         answers["429"] = "TooManyRequests: slow down; `Retry-After` says in how many seconds to try again."
+    answers["503"] = (
+        "DatabaseUnavailable: the database takes no requests now (unreachable, disk full, read-only); nothing "
+        "was changed unless a retry finds it done; `Retry-After` says in how many seconds to try again."
+    )
     return answers
 
 
@@ -143,7 +147,8 @@ def document_operations(spec: dict[str, Any], *, rate_limited: bool = False) -> 
                     operation.setdefault("parameters", []).append({"$ref": "#/components/parameters/IdempotencyKey"})
     if path_health := spec.get("paths", {}).get("/healthz", {}).get("get"):
         path_health["responses"]["503"] = {
-            "description": "DatabaseUnreachable: the database cannot be reached.",
+            "description": "DatabaseUnreachable (no connection) or DatabaseUnavailable (writes fail, e.g. a full "
+            "disk): `detail` says why; `clicks` is the click buffer's state, as in the 200 answer.",
             "content": {"application/json": {"schema": _ERROR_REF}},
         }
     for unused in ("HTTPValidationError", "ValidationError"):

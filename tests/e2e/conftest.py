@@ -60,6 +60,7 @@ def server(
         "SMTP_URL": smtp.url,
         "JOB_POLL_INTERVAL_MS": "50",
         "CLICK_FLUSH_INTERVAL_MS": "50",
+        "CLICK_SPILL_DIR": str(tmp_path / "click-spill"),  # not ./click-spill of the working directory
         **serve_env,
     }
     log = tmp_path / "serve.log"

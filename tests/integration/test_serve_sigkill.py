@@ -111,7 +111,7 @@ def test_sigkill_under_click_load_loses_clicks_never_their_attribution(
     server_database = database_url if database_url.startswith("postgres") else f"sqlite:///{tmp_path / 'kill.db'}"
     env = {
         **os.environ, "DATABASE_URL": server_database, "ENVIRONMENT": "development", "BASE_URL": "http://x",
-        "CLICK_FLUSH_INTERVAL_MS": FLUSH_MS,
+        "CLICK_FLUSH_INTERVAL_MS": FLUSH_MS, "CLICK_SPILL_DIR": str(tmp_path / "spill"),
     }  # fmt: skip
     program = json.loads(_run_cli(env, "program", "create", "--name", "Sigkill", "--domain", "shop.test", "--json"))
     headers = {"Authorization": f"Bearer {program['api_key']}"}

@@ -100,7 +100,8 @@ def _click_writers(pid: int) -> list[int]:
 def test_sigterm_under_load_loses_no_click(engine: Engine, database_url: str, tmp_path: Path) -> None:
     # The PostgreSQL test database when the suite runs on PostgreSQL, else a fresh SQLite file.
     server_database = database_url if database_url.startswith("postgres") else f"sqlite:///{tmp_path / 'serve.db'}"
-    env = {**os.environ, "DATABASE_URL": server_database, "ENVIRONMENT": "development", "BASE_URL": "http://x"}
+    env = {**os.environ, "DATABASE_URL": server_database, "ENVIRONMENT": "development", "BASE_URL": "http://x",
+           "CLICK_SPILL_DIR": str(tmp_path / "spill")}  # fmt: skip
     program = json.loads(_run_cli(env, "program", "create", "--name", "Sigterm", "--domain", "shop.test", "--json"))
     port = _free_port()
     base_url = f"http://127.0.0.1:{port}"

@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
@@ -22,7 +23,9 @@ def free_port() -> int:
 
 
 def _env(database_url: str) -> dict[str, str]:
-    return {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "test", "JOB_POLL_INTERVAL_MS": "50"}
+    spill = tempfile.mkdtemp(prefix="partnerloop-spill-")  # not ./click-spill in the working directory
+    return {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "test", "JOB_POLL_INTERVAL_MS": "50",
+            "CLICK_SPILL_DIR": spill}  # fmt: skip
 
 
 class Process:

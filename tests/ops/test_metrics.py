@@ -119,7 +119,8 @@ def test_clicks_accepted_and_written_are_counted(client: TestClient, program: Pr
     assert value(samples, "partnerloop_clicks_accepted_total") == 3
     assert value(samples, "partnerloop_clicks_pending") == 0
     assert value(samples, "partnerloop_clicks_unwritable_total") == 0
-    assert value(samples, "partnerloop_clicks_backpressure_waits_total") == 0
+    assert value(samples, "partnerloop_clicks_shed_total") == 0
+    assert value(samples, "partnerloop_clicks_lost_total") == 0
     assert value(samples, "partnerloop_clicks_write_failing_seconds") == 0
 
 

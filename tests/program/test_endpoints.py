@@ -53,8 +53,8 @@ def test_bad_program_settings_change_nothing(client: TestClient, program: Progra
 def test_healthz_and_openapi(client: TestClient) -> None:
     health = client.get("/healthz").json()
     assert health["status"] == "ok"
-    assert health["clicks"] == {"writer": "inline", "pending": 0, "unwritable": 0, "failing_since": None,
-                                "last_error": None}  # fmt: skip
+    assert health["clicks"] == {"writer": "inline", "pending": 0, "unwritable": 0, "shed": 0, "lost": 0,
+                                "failing_since": None, "last_error": None}  # fmt: skip
     spec = client.get("/openapi.json").json()
     assert "/api/v1/partners" in spec["paths"]
     assert client.get("/docs").status_code == 200

@@ -3,11 +3,12 @@ not when the buffer is full, not at shutdown."""
 
 from __future__ import annotations
 
-import threading
+import json
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import httpx
 import pytest
@@ -138,8 +139,10 @@ def test_a_failed_write_keeps_the_batch_and_retries_until_it_lands(
         time.sleep(0.5)  # several flush attempts fail meanwhile
         assert buffer.pending == 25
         assert api_clicks(client, program, link["id"]) == 0  # the rollups went back with the failed clicks
-        health = client.get("/healthz").json()
-        assert health["status"] == "ok"  # the database answers; the clicks wait, and /healthz says so
+        answer = client.get("/healthz")
+        assert answer.status_code == 503  # writes fail: the clicks wait, and /healthz says why
+        health = answer.json()
+        assert health["error"] == "DatabaseUnavailable" and health["detail"].startswith("Writing clicks fails since")
         writer = "inline" if buffer.process is None else "process"
         assert health["clicks"]["pending"] == 25 and health["clicks"]["writer"] == writer
         assert health["clicks"]["failing_since"] is not None and "clicks" in health["clicks"]["last_error"]
@@ -148,7 +151,8 @@ def test_a_failed_write_keeps_the_batch_and_retries_until_it_lands(
     assert rollup_totals(engine, link["id"]) == (25, 0)
     assert buffer.pending == 0
     assert client.get("/healthz").json()["clicks"] == {
-        "writer": writer, "pending": 0, "unwritable": 0, "failing_since": None, "last_error": None
+        "writer": writer, "pending": 0, "unwritable": 0, "shed": 0, "lost": 0, "failing_since": None,
+        "last_error": None,
     }  # fmt: skip
 
 
@@ -168,32 +172,40 @@ def test_a_click_that_can_never_be_written_is_set_aside_without_blocking_the_oth
     assert [click[1].key for click in buffer.unwritable] == ["doomed"]
 
 
-def test_a_full_buffer_holds_redirects_until_there_is_room(
-    program: ProgramKeys, engine: Engine, database_url: str
+def test_a_full_buffer_sheds_clicks_to_the_spill_file_and_replays_them_once_writes_succeed(
+    program: ProgramKeys, engine: Engine, database_url: str, tmp_path: Path
 ) -> None:
-    settings = make_settings(database_url, click_batch_size=5, click_buffer_max=10)
+    settings = make_settings(database_url, click_batch_size=5, click_buffer_max=10, click_spill_dir=str(tmp_path))
     app = create_app(settings)
-    answered: list[int] = []
 
     with TestClient(app) as client:
         link = make_link(client, program, key="pressure")
         buffer = app.runtime.click_buffer
-
-        def follow() -> None:
-            answered.append(client.get("/go/pressure", follow_redirects=False).status_code)
-
         with clicks_table_away(engine):
-            threads = [threading.Thread(target=follow) for _ in range(16)]
-            for thread in threads:
-                thread.start()
-            eventually(lambda: len(answered) == 10)
-            time.sleep(0.3)
-            assert len(answered) == 10  # the other 6 wait for room
+            started = time.monotonic()
+            answered = [client.get("/go/pressure", follow_redirects=False) for _ in range(16)]
+            assert time.monotonic() - started < 2  # nobody waits for the database
+            assert [response.status_code for response in answered] == [302] * 16
             assert buffer.pending == 10
-        for thread in threads:
-            thread.join(timeout=10)
-        assert answered == [302] * 16
+            eventually(lambda: buffer.counts().spilled == 6)
+            [spill_file] = tmp_path.glob("clicks-*.jsonl")
+            spilled_ids = [json.loads(line)["id"] for line in spill_file.read_text().splitlines()]
+            sent_ids = [response.headers["location"].split("pl_cid=")[1] for response in answered]
+            assert spilled_ids == sent_ids[10:]  # the clicks beyond the buffer, in order
+            health = client.get("/healthz")
+            assert health.status_code == 503
+            assert health.json()["error"] == "DatabaseUnavailable"
+            assert "Writing clicks fails" in health.json()["detail"]
+            assert health.json()["clicks"]["shed"] == 6
         wait_for_clicks(client, program, link["id"], 16)
+        eventually(lambda: not list(tmp_path.glob("clicks-*.jsonl")))  # replayed, then deleted
+        counts = buffer.counts()
+        assert (counts.accepted, counts.written, counts.shed, counts.spilled, counts.replayed, counts.lost) == (
+            16, 10, 6, 6, 6, 0,
+        )  # fmt: skip
+        assert client.get("/healthz").status_code == 200
+    assert sorted(click.id for click in stored_clicks(engine, link["id"])) == sorted(sent_ids)
+    assert rollup_totals(engine, link["id"]) == (16, 0)
 
 
 def test_flush_blocking_writes_a_click_now(program: ProgramKeys, engine: Engine, database_url: str) -> None:
