@@ -46,6 +46,8 @@ def _plain(error: dict[str, object]) -> str:
         "extra_forbidden": "is not a field of this request (check its spelling in the API reference)",
     }
     return worded.get(kind) or str(error.get("msg", "invalid"))
+
+
 # SQLITE_BUSY, SQLITE_LOCKED, SQLITE_NOMEM, SQLITE_READONLY, SQLITE_IOERR, SQLITE_FULL, SQLITE_CANTOPEN
 _SQLITE_OUTAGES = frozenset({5, 6, 7, 8, 10, 13, 14})
 
