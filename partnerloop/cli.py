@@ -181,6 +181,7 @@ def serve(
         typer.echo("note: with several workers, /metrics counts requests and clicks per worker (docs/operations.md)",
                    err=True)  # fmt: skip
     engine.dispose()
+    get_settings.cache_clear()  # the app is built in this process too: it must see the changes made above
     uvicorn.run(
         "partnerloop.app:app_factory",
         factory=True,

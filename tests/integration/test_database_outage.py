@@ -79,6 +79,7 @@ class Server:
             assert self.popen.poll() is None, self.log.read_text()
             with contextlib.suppress(httpx.TransportError):
                 if httpx.get(f"{self.url}/healthz", timeout=1).status_code == 200:
+                    assert "job runner" not in self.log.read_text()  # --no-jobs: the jobs are left to a worker
                     return
             time.sleep(0.1)
         raise AssertionError(f"the server did not start:\n{self.log.read_text()}")
