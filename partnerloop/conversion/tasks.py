@@ -8,7 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from partnerloop.conversion.service import price_waiting_sales
+from partnerloop.conversion.waiting import price_waiting_sales
 from partnerloop.fx.service import PRICE_WAITING_SALES_JOB
 from partnerloop.jobs.queue import job_handler
 
