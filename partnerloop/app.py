@@ -20,6 +20,7 @@ from partnerloop import job_registry
 from partnerloop.config import Settings, get_settings
 from partnerloop.db import get_engine
 from partnerloop.errors import DatabaseOutageMiddleware, install_error_handlers
+from partnerloop.fx.tasks import configure_fx
 from partnerloop.jobs.idempotency import IdempotencyMiddleware
 from partnerloop.jobs.runner import JobRunner
 from partnerloop.kit.ratelimit import KeyedLimit, counter_storage
@@ -191,6 +192,7 @@ def create_app(settings: Settings | None = None) -> PartnerloopApp:
     configure_email(settings)
     configure_payouts(settings)
     configure_webhooks(settings)
+    configure_fx(settings)
     configure_sealing(settings)
     configure_referrals(settings)
     click_ids = configure_click_ids(settings.secret_key)

@@ -72,6 +72,8 @@ class Settings(BaseSettings):
     # this is set (ALLOW_PRIVATE_INTEGRATIONS=1, development and tests only: loopback stand-ins).
     allow_private_integrations: bool = False
     hubspot_api_base: str | None = None  # e.g. a loopback server in tests; unset: https://api.hubapi.com
+    # The ECB's daily euro reference rates, fetched by the fx.fetch_ecb job for every program; empty: not fetched.
+    ecb_rates_url: str = "https://www.ecb.europa.eu/stats/eurofxref/eurofxref-daily.xml"
     # GET /metrics (docs/operations.md): with METRICS_TOKEN set, scrapers send `Authorization: Bearer <token>`;
     # unset, only clients on loopback are answered. METRICS_ENABLED=0: no /metrics and no request timing.
     metrics_enabled: bool = True

@@ -7,7 +7,9 @@ from datetime import timedelta
 
 import partnerloop.alert.tasks
 import partnerloop.commission.tasks
+import partnerloop.conversion.tasks
 import partnerloop.engagement.tasks
+import partnerloop.fx.tasks
 import partnerloop.goal.tasks
 import partnerloop.integrations.hubspot.tasks
 import partnerloop.integrations.slack.tasks
@@ -50,4 +52,7 @@ SCHEDULES: tuple[PeriodicJob, ...] = (
     PeriodicJob("webhook_sweep", "webhook.sweep", timedelta(days=1)),
     PeriodicJob("referral_issue_due_rewards", "referral.issue_due_rewards", timedelta(minutes=5)),
     PeriodicJob("notify_weekly_digest", "notify.weekly_digest", timedelta(days=7)),
+    # The ECB publishes once a working day (about 16:00 CET); asking every 6 hours records each day within
+    # hours of it, whenever the installation started (a day recorded already is not recorded again).
+    PeriodicJob("fx.fetch_ecb", "fx.fetch_ecb", timedelta(hours=6)),
 )

@@ -35,6 +35,8 @@ _TMP = Path(tempfile.mkdtemp(prefix="partnerloop-tests-"))
 # seals a `partnerloop serve` or worker reads; PostgreSQL refuses to start without one (kit/sealing.py).
 TEST_ENCRYPTION_KEY = "dGVzdC1lbmNyeXB0aW9uLWtleS0zMi1ieXRlcy0hISE="
 os.environ["ENCRYPTION_KEY"] = TEST_ENCRYPTION_KEY
+# Tests never fetch the ECB's rates from the internet (the periodic fx.fetch_ecb job); tests/fx serve their own.
+os.environ["ECB_RATES_URL"] = ""
 
 
 def _database_url() -> str:
@@ -78,6 +80,7 @@ def make_settings(database_url: str, **overrides: object) -> Settings:
         # have each of them due at once, racing the test (tests of periodic jobs run them themselves).
         "periodic_jobs": False,
         "click_spill_dir": str(_TMP / f"spill-{uuid.uuid4().hex}"),  # each app its own: no replay across tests
+        "ecb_rates_url": "",
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]

@@ -75,10 +75,25 @@ def unattributed_sales(session: Session, customer_id: str) -> list[Event]:
     return list(
         session.execute(
             select(Event)
-            .where(Event.customer_id == customer_id, Event.kind == "sale", Event.partner_id.is_(None))
+            .where(
+                Event.customer_id == customer_id,
+                Event.kind == "sale",
+                Event.partner_id.is_(None),
+                Event.awaiting_rate.is_(False),  # priced, with whoever credits it then, when its rate arrives
+            )
             .order_by(Event.occurred_at, Event.id)
         ).scalars()
     )
+
+
+def sales_awaiting_rate(session: Session, program_id: str | None) -> list[Event]:
+    """The sales (of one program, or all) waiting for an exchange rate, oldest first, locked: a second
+    pricing job skips them (PostgreSQL; SQLite writers are serialized anyway)."""
+    statement = select(Event).where(Event.awaiting_rate.is_(True), Event.kind == "sale")
+    if program_id is not None:
+        statement = statement.where(Event.program_id == program_id)
+    statement = statement.order_by(Event.occurred_at, Event.id).with_for_update(skip_locked=True)
+    return list(session.execute(statement).scalars())
 
 
 def refunds_of_sale(session: Session, sale_id: str) -> list[Event]:

@@ -116,6 +116,8 @@ class SaleOut(BaseModel):
     coupon_code: str | None
     click_id: str | None
     occurred_at: datetime
+    # Recorded while its currency had no rate to the program's: commissions come when one arrives.
+    awaiting_rate: bool = False
 
 
 class RefundOut(BaseModel):

@@ -88,6 +88,8 @@ class RefundCurrencyMismatch(Conflict):
 
 
 NO_PARTNER_STATUS = "no longer enrolled"
+# The end of the note of a sale recorded while its currency had no rate (waiting.price_waiting_sales).
+AWAITING_RATE = "the sale is priced when a rate for its day arrives (POST /api/v1/fx-rates, a CSV or the ECB's)."
 
 
 # ---------------------------------------------------------------- look-ups for other domains
@@ -207,6 +209,29 @@ def _attribute_and_earn(
     """Decide and record who the customer is credited to (kept once attributed), then price the
     event for that partner (under a multi-touch model, a sale for each touching partner under their
     own plan). Returns its commissions; when the event (or a share) earned nothing, `event.note` says why."""
+    enrollment = _attribute(session, program, customer, found, event)
+    if enrollment is None:
+        return []
+    commissions, reason = earn(
+        session,
+        program,
+        enrollment=enrollment,
+        event=event,
+        customer=customer,
+        sale=sale,
+        click_id=customer.click_id,
+        split=credit_split(session, program, customer, event.occurred_at) if sale is not None else None,
+    )
+    if reason is not None:
+        event.note = reason
+    return screened(session, program, customer, event, commissions)
+
+
+def _attribute(
+    session: Session, program: Program, customer: Customer, found: Found | None, event: Event
+) -> Enrollment | None:
+    """Decide and record who the customer is credited to (kept once attributed); the enrollment that
+    earns on the event, or None with `event.note` saying why none does."""
     current = enrollment = None
     if customer.partner_id is not None:
         enrollment = partner_service.enrollment_of(session, program.id, customer.partner_id)
@@ -232,22 +257,10 @@ def _attribute_and_earn(
         customer.attribution = attribution.explanation[:300]
     if attribution.no_earnings_reason is not None or enrollment is None:
         event.note = attribution.no_earnings_reason or "No commission: the customer's partner left the program."
-        return []
+        return None
     event.partner_id = enrollment.partner_id  # the partner's volume: tiers, bonuses, the simulator
     session.flush()
-    commissions, reason = earn(
-        session,
-        program,
-        enrollment=enrollment,
-        event=event,
-        customer=customer,
-        sale=sale,
-        click_id=customer.click_id,
-        split=credit_split(session, program, customer, event.occurred_at) if sale is not None else None,
-    )
-    if reason is not None:
-        event.note = reason
-    return screened(session, program, customer, event, commissions)
+    return enrollment
 
 
 def _customer_facts(customer: Customer, country: str | None, metadata: Mapping[str, object] | None) -> None:
@@ -339,6 +352,7 @@ def sale_out(sale: Event) -> SaleOut:
         coupon_code=sale.coupon_code,
         click_id=sale.click_id,
         occurred_at=sale.occurred_at,
+        awaiting_rate=sale.awaiting_rate,
     )
 
 
@@ -371,14 +385,15 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
     """Record a sale once per invoice, attribute the customer, price it under the partner's plan.
 
     A sale in another currency is converted to the program's at the latest rate on or before its day
-    (both amounts are kept); without a rate it is refused (422) and nothing is written.
+    (both amounts are kept). Without a rate yet it is recorded and attributed, `awaiting_rate`, and
+    earns nothing until price_waiting_sales prices it when a rate for its day arrives.
     """
     occurred_at = _occurred_at(body.occurred_at, now)
     currency = normalize_currency(body.currency)
     known = repository.event_by_key(session, program.id, "sale", body.invoice_id)
     if known is not None:  # a retry: answer it (or refuse a changed one) before anything else
         return _replay_sale(session, known, body, currency)
-    conversion = fx.to_program_currency(session, program, body.amount, currency, occurred_at)
+    conversion = fx.try_to_program_currency(session, program, body.amount, currency, occurred_at)
     found = _click_touch(session, program, body.click_id) if body.click_id is not None else None
     unknown_coupon = False
     if found is None and body.coupon_code is not None:  # a partner's coupon attributes without a click
@@ -394,8 +409,9 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
             "customer_id": customer.id,
             "amount": body.amount,
             "currency": currency,
-            "program_amount": conversion.program_amount,
-            "fx_rate": conversion.fx_rate,
+            "program_amount": conversion.program_amount if conversion is not None else 0,
+            "fx_rate": conversion.fx_rate if conversion is not None else None,
+            "awaiting_rate": conversion is None,
             "invoice_id": body.invoice_id,
             "product_id": body.product_id,
             "coupon_code": body.coupon_code,
@@ -406,19 +422,15 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
     if not created:  # the invoice is known: a retry, or a concurrent request that won
         return _replay_sale(session, sale, body, currency)
     _customer_facts(customer, body.customer_country, body.customer_metadata)
-    earlier = repository.first_other_sale_at(session, customer.id, sale.id)
-    is_first = earlier is None or earlier > occurred_at
-    facts = SaleFacts(
-        amount=conversion.program_amount,
-        original_amount=body.amount,
-        original_currency=currency,
-        fx_rate=conversion.fx_rate,
-        first_sale_at=occurred_at if is_first or earlier is None else earlier,
-        is_first_sale=is_first,
-        product_id=body.product_id,
-        coupon_code=body.coupon_code,
-    )
-    commissions = _attribute_and_earn(session, program, customer, found, sale, facts)
+    if conversion is None:
+        commissions = []
+        if _attribute(session, program, customer, found, sale) is not None:
+            missing = fx.missing_rate(program, currency, occurred_at)
+            sale.note = f"Commission pending: {missing[0].lower()}{missing[1:]} yet; {AWAITING_RATE}"
+    else:
+        commissions = _attribute_and_earn(
+            session, program, customer, found, sale, _stored_sale_facts(session, program, sale)
+        )
     screens.converted(session, program, customer, sale)
     if unknown_coupon and customer.partner_id is None:
         sale.note = (

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.kit.time import utc_now
-from partnerloop.models import FxRate
+from partnerloop.models import FxRate, Program
 
 BATCH = 1000
 
@@ -33,6 +33,34 @@ def upsert_rates(session: Session, program_id: str, rows: list[dict[str, Any]], 
             set_={"rate": statement.excluded.rate, "source": statement.excluded.source, "updated_at": now},
         )
         session.execute(statement)
+
+
+def insert_missing_rates(
+    session: Session, program_ids: list[str], rows: list[dict[str, Any]], source: str
+) -> list[str]:
+    """Insert each (base, quote, day) rate for each program where that program has none (a rate someone
+    set stands); returns the programs that got at least one new rate."""
+    insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    now = utc_now()
+    changed: list[str] = []
+    for program_id in program_ids:
+        values = [
+            {"id": new_id(), "program_id": program_id, "source": source, "created_at": now, "updated_at": now, **row}
+            for row in rows
+        ]
+        statement = (
+            insert(FxRate).values(values).on_conflict_do_nothing(index_elements=["program_id", "base", "quote", "day"])
+        )
+        # Without preserve_rowcount, SQLAlchemy 2.1 reports -1 for an INSERT on PostgreSQL (psycopg).
+        result = session.execute(statement.execution_options(preserve_rowcount=True))
+        if result.rowcount:  # type: ignore[attr-defined]
+            changed.append(program_id)
+    return changed
+
+
+def all_program_ids(session: Session) -> list[str]:
+    """Every program (installation-wide rates are kept per program, like the ones a program sets)."""
+    return list(session.execute(select(Program.id).order_by(Program.id)).scalars())
 
 
 def get_rate(session: Session, program_id: str, base: str, quote: str, day: date) -> FxRate | None:

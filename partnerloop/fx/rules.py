@@ -2,13 +2,15 @@
 
 A rate says 1 `base` = `rate` `quote`. Converting an amount in minor units multiplies by the rate
 and by 10^(quote digits - base digits), exactly (fractions), then rounds once, half away from zero.
-When only the opposite pair is known its inverse is used, written "1/<rate>" so it stays exact.
+When only the opposite pair is known its inverse is used, written "1/<rate>" so it stays exact; a
+cross rate through the euro (ECB rates are all EUR -> X) is written "<EUR->quote>/<EUR->base>".
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import xml.etree.ElementTree as ElementTree
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -43,10 +45,25 @@ def rate_text(rate: Decimal) -> str:
 
 
 def rate_value(text: str) -> Fraction:
-    """The exact value of a stored rate text ('1.0841' or the inverse '1/0.9224')."""
-    if text.startswith("1/"):
-        return 1 / Fraction(Decimal(text[2:]))
+    """The exact value of a rate text ('1.0841', the inverse '1/0.9224', the cross '162.4/1.0841')."""
+    numerator, _slash, denominator = text.partition("/")
+    if denominator:
+        return Fraction(Decimal(numerator)) / Fraction(Decimal(denominator))
     return Fraction(Decimal(text))
+
+
+MAX_RATE_TEXT = 40  # the width of the rate columns (fx_rates.rate, events.fx_rate)
+
+
+def cross_rate(eur_to_base: str, eur_to_quote: str) -> str:
+    """1 base in quote through the euro, from two EUR -> X rate texts: exact as a quotient when it fits
+    the rate columns, else rounded to the kept decimals (a conversion of any real amount is the same)."""
+    text = f"{eur_to_quote}/{eur_to_base}"
+    if len(text) <= MAX_RATE_TEXT and "/" not in eur_to_base + eur_to_quote:
+        return text
+    exact = rate_value(eur_to_quote) / rate_value(eur_to_base)
+    quantum = Decimal(1).scaleb(-MAX_RATE_DECIMALS)
+    return rate_text((Decimal(exact.numerator) / Decimal(exact.denominator)).quantize(quantum))
 
 
 def convert(amount: int, from_currency: str, to_currency: str, rate: str) -> int:
@@ -120,3 +137,52 @@ def parse_csv(text: str) -> tuple[list[RateRow], list[str]]:
         seen[key] = line
         rows.append(RateRow(day, key[1], key[2], rate_text(rate)))
     return rows, problems
+
+
+# ---------------------------------------------------------------- the ECB's daily reference rates
+
+ECB_NAMESPACE = "{http://www.ecb.int/vocabulary/2002-08-01/eurofxref}"
+MAX_ECB_BYTES = 1_000_000  # the real file is ~2 KB; anything far larger is not it
+
+
+@dataclass(frozen=True)
+class EcbRates:
+    day: date
+    rows: list[RateRow]  # EUR -> each currency, in the file's order
+
+
+def parse_ecb_xml(body: bytes) -> EcbRates:
+    """The rates of the ECB's eurofxref-daily.xml: `<Cube time='YYYY-MM-DD'>` holding one
+    `<Cube currency='USD' rate='1.0841'/>` per currency, all 1 EUR = rate X.
+
+    Raises ValueError saying what is wrong (not XML, no day, a bad rate): such a file is taken not at all.
+    """
+    if len(body) > MAX_ECB_BYTES:
+        raise ValueError(f"the rates file is larger than {MAX_ECB_BYTES} bytes")
+    try:
+        # The stdlib parser resolves no external entities, and expat (>= 2.4.1) refuses entity
+        # expansion bombs; the file comes from the URL the operator configured.
+        root = ElementTree.fromstring(body)
+    except ElementTree.ParseError as error:
+        raise ValueError(f"the rates file is not XML ({error})") from None
+    days = [cube for cube in root.iter(f"{ECB_NAMESPACE}Cube") if cube.get("time")]
+    if len(days) != 1:
+        raise ValueError(f"the rates file holds {len(days)} days, not one")
+    try:
+        day = date.fromisoformat(days[0].get("time") or "")
+    except ValueError:
+        raise ValueError(f"the day '{days[0].get('time')}' is not YYYY-MM-DD") from None
+    rows: list[RateRow] = []
+    for cube in days[0].iter(f"{ECB_NAMESPACE}Cube"):
+        code, text = (cube.get("currency") or "").lower(), cube.get("rate")
+        if text is None:
+            continue  # the day's own element
+        if not is_currency(code) or code == "eur":
+            continue  # a currency we do not know cannot be priced anyway
+        rate = parse_rate(text)
+        if isinstance(rate, str):
+            raise ValueError(f"{code.upper()}: {rate}")
+        rows.append(RateRow(day, "eur", code, rate_text(rate)))
+    if not rows:
+        raise ValueError(f"the rates file has no rates for {day.isoformat()}")
+    return EcbRates(day, rows)

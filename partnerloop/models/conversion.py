@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, String, UniqueConstraint, text
+from sqlalchemy import BigInteger, Boolean, ForeignKey, Index, String, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.models.base import Base, created_column, id_column
@@ -81,6 +81,7 @@ class Event(Base):
         UniqueConstraint("program_id", "kind", "business_key"),
         Index("ix_events_partner_volume", "partner_id", "kind", "occurred_at"),
         Index("ix_events_program_window", "program_id", "occurred_at"),
+        Index("ix_events_awaiting_rate", "awaiting_rate", "program_id"),
     )
     id: Mapped[str] = id_column()
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
@@ -99,6 +100,9 @@ class Event(Base):
     click_id: Mapped[str | None] = mapped_column(String(64))
     sale_event_id: Mapped[str | None] = mapped_column(ForeignKey("events.id"), index=True)
     note: Mapped[str | None] = mapped_column(String(500))  # why it earned nothing, as first answered
+    # A sale recorded while its currency had no rate to the program's: program_amount is 0 and it earned
+    # nothing yet; conversion.price_waiting_sales prices it (once) when a rate for its day arrives.
+    awaiting_rate: Mapped[bool] = mapped_column(Boolean, default=False, server_default=text("false"))
     occurred_at: Mapped[datetime] = mapped_column(index=True)
     created_at: Mapped[datetime] = created_column()
 

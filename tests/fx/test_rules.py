@@ -4,10 +4,20 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
+from fractions import Fraction
 
 import pytest
 
-from partnerloop.fx.rules import RateRow, convert, parse_csv, parse_rate, rate_text
+from partnerloop.fx.rules import (
+    RateRow,
+    convert,
+    cross_rate,
+    parse_csv,
+    parse_ecb_xml,
+    parse_rate,
+    rate_text,
+    rate_value,
+)
 
 CONVERSIONS = [
     pytest.param(4_500, "eur", "usd", "1.0841", 4_878, id="45.00 EUR at 1.0841 are 48.78 USD (48.7845 rounds down)"),
@@ -101,3 +111,67 @@ def test_a_csv_without_the_columns_is_refused() -> None:
     assert rows == [] and problems == [
         "line 1: the header needs the columns date, base, quote, rate (missing date, base, quote, rate)"
     ]
+
+
+# ---------------------------------------------------------------- the ECB's daily file and cross rates
+
+ECB_FILE = (
+    "<?xml version='1.0' encoding='UTF-8'?>"
+    "<gesmes:Envelope xmlns:gesmes='http://www.gesmes.org/xml/2002-08-01' "
+    "xmlns='http://www.ecb.int/vocabulary/2002-08-01/eurofxref'><gesmes:subject>Reference rates</gesmes:subject>"
+    "<Cube><Cube time='{day}'>{cubes}</Cube></Cube></gesmes:Envelope>"
+)
+
+
+def ecb_file(cubes: str, day: str = "2024-06-28") -> bytes:
+    return ECB_FILE.format(day=day, cubes=cubes).encode()
+
+
+def test_the_ecb_file_gives_its_day_and_euro_rates_exactly() -> None:
+    rates = parse_ecb_xml(ecb_file("<Cube currency='USD' rate='1.0705'/><Cube currency='HUF' rate='395.10'/>"))
+    assert rates.day == date(2024, 6, 28)
+    assert [(row.base, row.quote, row.rate) for row in rates.rows] == [
+        ("eur", "usd", "1.0705"),
+        ("eur", "huf", "395.1"),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        pytest.param(b"<html>Service unavailable</html", "not XML", id="not XML"),
+        pytest.param(ecb_file("<Cube currency='USD' rate='1.07'/>", day="28/06/2024"), "YYYY-MM-DD", id="a bad day"),
+        pytest.param(ecb_file("<Cube currency='USD' rate='-1'/>"), "USD: rate -1", id="a negative rate"),
+        pytest.param(ecb_file(""), "no rates", id="a day without rates"),
+        pytest.param(b"<Envelope/>", "0 days", id="some other XML"),
+    ],
+)
+def test_a_file_that_is_not_the_ecbs_is_refused_whole(body: bytes, problem: str) -> None:
+    with pytest.raises(ValueError, match=problem):
+        parse_ecb_xml(body)
+
+
+def test_an_unknown_currency_in_the_ecb_file_is_left_out() -> None:
+    rates = parse_ecb_xml(ecb_file("<Cube currency='XYZ' rate='2'/><Cube currency='JPY' rate='171.94'/>"))
+    assert [row.quote for row in rates.rows] == ["jpy"]
+
+
+@pytest.mark.parametrize(
+    ("eur_to_base", "eur_to_quote", "text", "amount", "base", "quote", "converted"),
+    [
+        pytest.param("171.94", "1.0705", "1.0705/171.94", 15_000, "jpy", "usd", 9_339, id="yen to dollars exactly"),
+        pytest.param("1.0705", "171.94", "171.94/1.0705", 4_900, "usd", "jpy", 7_870, id="dollars to yen"),
+        pytest.param("0.84638", "1.0705", "1.0705/0.84638", 100, "gbp", "usd", 126, id="pounds to dollars"),
+    ],
+)
+def test_a_cross_rate_through_the_euro_converts_exactly(
+    eur_to_base: str, eur_to_quote: str, text: str, amount: int, base: str, quote: str, converted: int
+) -> None:
+    assert cross_rate(eur_to_base, eur_to_quote) == text
+    assert convert(amount, base, quote, text) == converted
+    assert rate_value(text) == Fraction(Decimal(eur_to_quote)) / Fraction(Decimal(eur_to_base))
+
+
+def test_a_cross_rate_too_long_for_the_column_is_rounded_to_the_kept_decimals() -> None:
+    text = cross_rate("1.123456789012345678", "2.123456789012345678")
+    assert len(text) <= 40 and "/" not in text and text.startswith("1.89010989")
