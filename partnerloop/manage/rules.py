@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
@@ -113,7 +114,9 @@ def change_text(current: int | None, previous: int | None) -> tuple[str, str]:
     return ("+" if delta_bps > 0 else "") + format_bps(delta_bps), trend
 
 
-def kpis(current: Totals, previous: Totals, currency: str) -> list[Kpi]:
+def kpis(
+    current: Totals, previous: Totals, currency: str, money_text: Callable[[int, str], str] = format_money
+) -> list[Kpi]:
     """The overview's KPIs, each with the previous period's value and the change.
 
     Sales per click = sales / clicks; EPC = commissions / clicks; commission per sale = commissions / sales;
@@ -122,7 +125,7 @@ def kpis(current: Totals, previous: Totals, currency: str) -> list[Kpi]:
     """
 
     def money(value: int | None) -> str:
-        return "–" if value is None else format_money(value, currency)
+        return "–" if value is None else money_text(value, currency)
 
     def count(value: int | None) -> str:
         return "–" if value is None else f"{value:,}"

@@ -96,7 +96,7 @@ def test_a_viewer_reads_the_queue_but_cannot_decide(client: TestClient, program:
     as_member(client, engine, program, "viewer")
     queue = f"/manage/commissions?program={program.id}"
     page = client.get(queue)
-    assert page.status_code == 200 and "10.00 USD" in page.text and "Jane" in page.text
+    assert page.status_code == 200 and "$10.00" in page.text and "Jane" in page.text
     assert 'name="commission_ids"' not in page.text and 'value="approve"' not in page.text
     refused = form_post(client, queue, queue, [("action", "approve"), ("commission_ids", ids[0])])
     assert refused.status_code == 403 and "viewer" in refused.text

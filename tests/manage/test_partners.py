@@ -43,7 +43,7 @@ def test_partners_are_searched_filtered_and_sorted(client: TestClient, program: 
     assert _names(client.get(base + "&q=m.test").text) == ["Mia Pending"]
     assert _names(client.get(base + "&status=pending").text) == ["Mia Pending"]
     row = client.get(base + "&q=zoe").text
-    assert "100.00 USD" in row and "25.00 USD" in row  # revenue, and earnings: lead 5.00 + 20% of the sale
+    assert "$100.00" in row and "$25.00" in row  # revenue, and earnings: lead 5.00 + 20% of the sale
     assert _names(client.get(base + "&status=nonsense&sort=nonsense").text) == ["Adam Ant", "Mia Pending", "Zoe Zed"]
 
 
@@ -109,7 +109,7 @@ def test_partner_detail_shows_profile_figures_links_customers_and_commissions(
         jane["referral_code"],
         "/go/jane-x",
         "cus_77",
-        "20.00 USD",
+        "$20.00",
         "Standard",
         "the program&#39;s default plan",
     ):
