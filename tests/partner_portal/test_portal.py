@@ -142,7 +142,7 @@ def test_the_dashboard_counts_clicks_visitors_conversions_and_earnings(
     assert 'data-balance="pending">$25.00' in page.text
     hold_ends = format_day(utc_now() + timedelta(days=30))
     assert f"Nothing is approved for payout yet. The next commission is approved on {hold_ends}." in page.text
-    assert page.text.count('<svg class="chart"') == 2 and "Earnings per day (USD): peak $25.00" in page.text
+    assert page.text.count('<svg class="chart"') == 2 and "peak $25.00 per day" in page.text
 
     for commission in sale.json()["commissions"] + lead.json()["commissions"]:
         approved = client.post(f"/api/v1/commissions/{commission['id']}/approve", headers=program.headers)

@@ -52,12 +52,16 @@ def overview(
             "kpis": kpis(current_totals, previous_totals, program.currency, money),
             "other_currencies": figures.other_currency_commissions(ctx.session, program, period),
             "unit": unit,
-            "clicks_chart": bar_chart_svg(clicks, title=f"Clicks per {unit}", unit=unit),
+            "clicks_chart": bar_chart_svg(
+                clicks, title=f"Clicks per {unit}", unit=unit, empty_text="No clicks in this period"
+            ),
             "revenue_chart": bar_chart_svg(
                 revenue,
                 title=f"Revenue from partners per {unit}",
                 label=lambda value: money(value, program.currency),
                 unit=unit,
+                value_unit=program.currency.upper(),
+                empty_text="No revenue from partners in this period",
             ),
             "top_partners": figures.top_partners(ctx.session, program, period),
             "pending_applications": figures.count_enrollments(ctx.session, program.id, "pending"),

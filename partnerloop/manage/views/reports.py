@@ -108,6 +108,10 @@ def reports(
         title=f"{METRICS[metric].label} per {interval}",
         label=lambda value: metric_text(metric, value, program.currency, money),
         unit=interval,
+        value_unit=program.currency.upper()
+        if METRICS[metric].kind in ("money", "money_ratio")
+        else METRICS[metric].label,
+        empty_text=f"No {METRICS[metric].label.lower()} in this period",
     )
     query = {"days": days, "start": start, "end": end, "group_id": group or "", "metric": metric,
              "interval": interval, "by": by}  # fmt: skip

@@ -233,11 +233,14 @@ def dashboard(
         clicks_chart=bar_chart_svg(
             daily_series([(day, total) for day, total, _bots in clicks_days], period.start, period.end),
             title="Clicks per day",
+            empty_text="No clicks in this period",
         ),
         earnings_chart=bar_chart_svg(
             [(day, max(value, 0)) for day, value in daily_series(earnings_days, period.start, period.end)],
             title=f"Earnings per day ({chart_currency.upper()})",
             label=lambda value: money(value, chart_currency),
+            value_unit=chart_currency.upper(),
+            empty_text="No earnings in this period",
         ),
         checklist=checklist(session, program, partner),
     )
