@@ -9,6 +9,7 @@ from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from partnerloop.kit.money import format_money, minor_digits, round_half_away
+from partnerloop.kit.time import format_day
 
 PERIOD_CHOICES = (7, 30, 90, 365)
 DEFAULT_PERIOD_DAYS = 30
@@ -40,7 +41,7 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"{self.start.isoformat()} – {self.end.isoformat()}"
+        return f"{format_day(self.start)} – {format_day(self.end)}"
 
 
 def parse_period(days: str | None, start: str | None, end: str | None, today: date) -> tuple[Period, str | None]:
@@ -236,6 +237,12 @@ PARTNER_SORTS = {
     "clicks": "Clicks",
 }
 COMMISSION_QUEUE_STATUSES = ("pending", "on_hold")
+COMMISSION_SORTS = {
+    "date": "Date (when it happened)",
+    "newest": "Recorded, newest first",
+    "earnings": "Earnings",
+    "sale": "Sale",
+}
 
 
 def page_bounds(page: str | None, total: int, per_page: int) -> tuple[int, int]:
