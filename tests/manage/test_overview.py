@@ -100,3 +100,20 @@ def test_a_german_viewer_reads_amounts_with_german_separators_and_the_one_date_f
     today = utc_now()
     assert f"{today.day} {today:%b %Y}, " in english  # recent activity: '4 Dec 2026, 14:05 UTC'
     assert today.strftime("%Y-%m-%d %H:%M") not in english
+
+
+def test_the_overview_and_the_reports_show_the_same_roi(client: TestClient, program: ProgramKeys) -> None:
+    import re
+
+    make_plan(client, program)  # 20% of sales, 5.00 per lead
+    jane = make_partner(client, program, name="Jane Cooper")
+    convert(client, program, jane["referral_code"], "cus_1", 10000, "in_1")
+    convert(client, program, jane["referral_code"], "cus_2", 5000, "in_2")
+    as_owner(client)
+
+    overview = _kpis(client.get(f"/manage?program={program.id}&days=30").text)["ROI"]
+    reports = client.get(f"/manage/reports?program={program.id}&days=30").text
+    total = re.search(r'data-total="roi">([^<]+)<', reports)
+    assert total, "the reports' totals have an ROI"
+    # (150.00 net revenue − 40.00 commissions: 2 × 5.00 + 20% of 150.00) ÷ 40.00
+    assert overview == total.group(1) == "2.75×"

@@ -30,6 +30,7 @@ from partnerloop.referral import service as referral_service
 from partnerloop.referral.rules import offer_sentence
 from partnerloop.referral.schemas import AdvocateIn
 from partnerloop.referral.service import ReferralTotals
+from partnerloop.report import metrics
 from partnerloop.web.forms import PostedFields, settings_of
 from partnerloop.web.pages import apply_security_headers, money_formatter
 
@@ -127,14 +128,9 @@ def _kpis(
         text = money(now_value, currency) if is_money else f"{now_value:,}"
         previous_text = money(before, currency) if is_money else f"{before:,}"
         shown.append({"name": name, "value": text, "previous": previous_text, "change": change, "trend": trend})
-    roi = (
-        None
-        if not current.reward_cost
-        else (current.referred_revenue - current.reward_cost) * 100 // current.reward_cost
-    )
-    shown.append(
-        {"name": "ROI", "value": "–" if roi is None else f"{roi}%", "previous": "", "change": "", "trend": "flat"}
-    )
+    # report/metrics.py's ROI with the rewards as the cost: (referred revenue − reward cost) ÷ reward cost
+    roi = metrics.roi_of(current.referred_revenue, current.reward_cost) if current.reward_cost > 0 else None
+    shown.append({"name": "ROI", "value": metrics.roi_text(roi), "previous": "", "change": "", "trend": "flat"})
     return shown
 
 

@@ -17,7 +17,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.manage.rules import PERIOD_CHOICES, parse_period
 from partnerloop.manage.views.common import page
 from partnerloop.report import service as report_service
-from partnerloop.report.metrics import METRICS
+from partnerloop.report.metrics import METRICS, roi_text
 from partnerloop.report.rules import INTERVALS, Window
 from partnerloop.web.charts import comparison_chart_svg
 from partnerloop.web.pages import apply_security_headers, money_formatter
@@ -46,7 +46,7 @@ def figure_text(field: str, value: Any, currency: str, money: Callable[[int, str
     if field.endswith("_amount"):
         return money(int(value), currency)
     if field == "roi":
-        return f"{float(value):.2f}×"
+        return roi_text(float(value))
     if field in ("conversion_rate", "lead_to_sale_rate", "commission_share", "refund_rate", "bot_share"):
         return f"{float(value) * 100:.1f} %"
     return f"{int(value):,}"
