@@ -66,12 +66,12 @@ def _statement(program_id: str, selection: Selection) -> Any:
 
 
 def selected(
-    session: Session, program_id: str, selection: Selection, *, offset: int, limit: int
+    session: Session, program_id: str, selection: Selection, *, offset: int, limit: int, order: str = "date"
 ) -> tuple[list[Commission], int]:
-    """One page of the selection, newest first, and how many match in all."""
+    """One page of the selection in `order` (when it happened, newest first, by default), and how many match."""
     statement = _statement(program_id, selection)
     total = repository.count_of(session, statement)
-    return repository.page_of_filtered(session, statement, offset, limit), total
+    return repository.page_of_filtered(session, statement, offset, limit, order), total
 
 
 def selected_sums(session: Session, program_id: str, selection: Selection) -> dict[str, int]:

@@ -445,9 +445,20 @@ def count_of(session: Session, statement: Select[Commission]) -> int:
     return int(session.execute(select(func.count()).select_from(statement.subquery())).scalar_one())
 
 
-def page_of_filtered(session: Session, statement: Select[Commission], offset: int, limit: int) -> list[Commission]:
-    """Newest first."""
-    ordered = statement.order_by(Commission.created_at.desc(), Commission.id.desc()).offset(offset).limit(limit)
+COMMISSION_ORDERS: dict[str, Any] = {
+    "date": lambda: func.coalesce(Commission.occurred_at, Commission.created_at).desc(),  # when it happened
+    "newest": lambda: Commission.created_at.desc(),  # when it was recorded
+    "earnings": lambda: Commission.earnings_amount.desc(),
+    "sale": lambda: func.coalesce(Commission.amount, 0).desc(),
+}
+
+
+def page_of_filtered(
+    session: Session, statement: Select[Commission], offset: int, limit: int, order: str = "date"
+) -> list[Commission]:
+    """By `order` (a COMMISSION_ORDERS key: when it happened, newest first, by default), then newest id first."""
+    by = COMMISSION_ORDERS.get(order, COMMISSION_ORDERS["date"])()
+    ordered = statement.order_by(by, Commission.id.desc()).offset(offset).limit(limit)
     return list(session.execute(ordered).scalars())
 
 

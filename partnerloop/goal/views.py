@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -16,17 +17,23 @@ from partnerloop.report.metrics import METRICS
 MONEY_METRICS = ("revenue", "net_revenue")
 
 
-def goal_value_text(metric: str, value: Any, currency: str) -> str:
+def goal_value_text(metric: str, value: Any, currency: str, money: Callable[[int, str], str] = format_money) -> str:
     if value is None:
         return "—"
     if metric in MONEY_METRICS:
-        return format_money(int(value), currency)
+        return money(int(value), currency)
     if metric in RATES:
         return f"{float(value) * 100:.1f} %"
     return f"{float(value):,.0f}" if float(value) == int(float(value)) else f"{float(value):,.1f}"
 
 
-def goal_cards(session: Session, program: Program, goals: list[Goal], now: datetime) -> list[dict[str, Any]]:
+def goal_cards(
+    session: Session,
+    program: Program,
+    goals: list[Goal],
+    now: datetime,
+    money: Callable[[int, str], str] = format_money,
+) -> list[dict[str, Any]]:
     """Each goal as the pages show it: its figures in words, the bar's share, and whether it is on track."""
     cards = []
     for goal in goals:
@@ -45,10 +52,10 @@ def goal_cards(session: Session, program: Program, goals: list[Goal], now: datet
         cards.append({
             "goal": goal, "out": out, "state": state, "state_text": state_text,
             "metric_label": METRICS[metric].label, "definition": METRICS[metric].definition,
-            "current": goal_value_text(metric, progress["current"], program.currency),
-            "target": goal_value_text(metric, progress["target"], program.currency),
-            "forecast": goal_value_text(metric, progress["forecast"], program.currency),
-            "baseline": goal_value_text(metric, out["baseline"], program.currency) if out["baseline"] is not None else None,
+            "current": goal_value_text(metric, progress["current"], program.currency, money),
+            "target": goal_value_text(metric, progress["target"], program.currency, money),
+            "forecast": goal_value_text(metric, progress["forecast"], program.currency, money),
+            "baseline": goal_value_text(metric, out["baseline"], program.currency, money) if out["baseline"] is not None else None,
             "relative": f"+{target['relative_pct']} % on the baseline" if isinstance(target, dict) else None,
             "percent": min(100, round((progress["ratio"] or 0) * 100)),
             "elapsed": round(progress["elapsed"] * 100),

@@ -7,7 +7,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from fractions import Fraction
 from functools import lru_cache
 
-from babel.numbers import get_currency_precision, list_currencies
+from babel.numbers import format_currency, get_currency_precision, list_currencies
 
 from partnerloop.kit.errors import AppError
 
@@ -75,6 +75,15 @@ def format_money(amount: int, currency: str) -> str:
     units, minor = divmod(abs(amount), 10**digits)
     text = f"{units}.{minor:0{digits}d}" if digits else str(units)
     return f"{sign}{text} {currency.upper()}"
+
+
+def display_money(amount: int, currency: str, locale: str = "en") -> str:
+    """The amount as a reader in `locale` writes it, by Babel: '$1,234.50' (en), '1.234,50 €' (de_DE).
+
+    For pages only: emails, CSV and the API keep `format_money` (unambiguous, locale-free)."""
+    digits = minor_digits(currency)
+    value = Decimal(amount).scaleb(-digits)  # exact: no float between the integer and the text
+    return str(format_currency(value, currency.upper(), locale=locale))
 
 
 def format_rate(rate_bps: int) -> str:

@@ -234,11 +234,12 @@ def _named(session: Session, rows: list[Commission]) -> list[tuple[Commission, s
 
 
 def commissions(
-    session: Session, program_id: str, where: CommissionFilter, *, offset: int, limit: int
+    session: Session, program_id: str, where: CommissionFilter, *, offset: int, limit: int, sort: str = "date"
 ) -> tuple[list[tuple[Commission, str, str]], int]:
-    """One page of matching commissions, newest first, each with its partner's name and email; and the count."""
+    """One page of matching commissions in `sort` order (COMMISSION_SORTS), each with its partner's name and
+    email; and the count."""
     rows, total = commissions_of.selected(
-        session, program_id, _selection(session, program_id, where), offset=offset, limit=limit
+        session, program_id, _selection(session, program_id, where), offset=offset, limit=limit, order=sort
     )
     return _named(session, rows), total
 

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
 from partnerloop.kit.money import format_money, minor_digits, round_half_away
+from partnerloop.kit.time import format_day
+from partnerloop.report import metrics
 
 PERIOD_CHOICES = (7, 30, 90, 365)
 DEFAULT_PERIOD_DAYS = 30
@@ -39,7 +42,7 @@ class Period:
 
     @property
     def label(self) -> str:
-        return f"{self.start.isoformat()} – {self.end.isoformat()}"
+        return f"{format_day(self.start)} – {format_day(self.end)}"
 
 
 def parse_period(days: str | None, start: str | None, end: str | None, today: date) -> tuple[Period, str | None]:
@@ -83,6 +86,7 @@ class Kpi:
     change: str  # "+12.5%", "−3.0%", "new", "–"
     trend: str  # "up", "down" or "flat"
     good: bool | None  # whether the change is good news (None: neither)
+    definition: str = ""  # report/metrics.py's, shown on hover
 
 
 def _ratio_bps(part: int, whole: int) -> int | None:
@@ -113,22 +117,30 @@ def change_text(current: int | None, previous: int | None) -> tuple[str, str]:
     return ("+" if delta_bps > 0 else "") + format_bps(delta_bps), trend
 
 
-def kpis(current: Totals, previous: Totals, currency: str) -> list[Kpi]:
+def kpis(
+    current: Totals, previous: Totals, currency: str, money_text: Callable[[int, str], str] = format_money
+) -> list[Kpi]:
     """The overview's KPIs, each with the previous period's value and the change.
 
     Sales per click = sales / clicks; EPC = commissions / clicks; commission per sale = commissions / sales;
-    ROI = (revenue − commissions) / commissions. (The reports' conversion rate and CPA, per new customer and
+    ROI is report/metrics.py's, (net revenue − commissions) ÷ commissions, written '3.95×' as on the reports.
+    (The reports' conversion rate and CPA, per new customer and
     unique click, are report/metrics.py's: these are named for what they divide, so no name means two things.)
     """
 
     def money(value: int | None) -> str:
-        return "–" if value is None else format_money(value, currency)
+        return "–" if value is None else money_text(value, currency)
 
     def count(value: int | None) -> str:
         return "–" if value is None else f"{value:,}"
 
-    def roi(totals: Totals) -> int | None:
-        return _ratio_bps(totals.revenue - totals.commissions, totals.commissions)
+    def roi_bps(totals: Totals) -> int | None:
+        # report/metrics.py's ROI (Totals.revenue is already net of refunds), in bps for the change
+        value = metrics.roi_of(totals.revenue, totals.commissions)
+        return None if value is None else round(value * 10_000)
+
+    def roi_shown(value: int | None) -> str:
+        return metrics.roi_text(None if value is None else value / 10_000)
 
     rows: list[tuple[str, int | None, int | None, str, bool | None]] = [
         ("Clicks", current.clicks, previous.clicks, "count", True),
@@ -157,14 +169,15 @@ def kpis(current: Totals, previous: Totals, currency: str) -> list[Kpi]:
             "money",
             False,
         ),
-        ("ROI", roi(current), roi(previous), "bps", True),
+        ("ROI", roi_bps(current), roi_bps(previous), "roi", True),
     ]
-    shown = {"count": count, "money": money, "bps": format_bps}
+    shown = {"count": count, "money": money, "bps": format_bps, "roi": roi_shown}
     result = []
     for name, now_value, before_value, kind, higher_is_good in rows:
         text, trend = change_text(now_value, before_value)
         good = None if higher_is_good is None or trend == "flat" else (trend == "up") == higher_is_good
-        result.append(Kpi(name, shown[kind](now_value), shown[kind](before_value), text, trend, good))
+        definition = metrics.METRICS["roi"].definition if kind == "roi" else ""
+        result.append(Kpi(name, shown[kind](now_value), shown[kind](before_value), text, trend, good, definition))
     return result
 
 
@@ -233,6 +246,12 @@ PARTNER_SORTS = {
     "clicks": "Clicks",
 }
 COMMISSION_QUEUE_STATUSES = ("pending", "on_hold")
+COMMISSION_SORTS = {
+    "date": "Date (when it happened)",
+    "newest": "Recorded, newest first",
+    "earnings": "Earnings",
+    "sale": "Sale",
+}
 
 
 def page_bounds(page: str | None, total: int, per_page: int) -> tuple[int, int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import calendar
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
@@ -13,6 +13,7 @@ from fractions import Fraction
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from partnerloop.kit.money import format_money, round_half_away
+from partnerloop.kit.time import format_day
 
 MAX_ANSWER_LENGTH = 2000
 MAX_RANGE_DAYS = 366
@@ -338,19 +339,20 @@ def next_payout(
     *,
     next_run: date | None = None,
     has_payout_method: bool = True,
+    money: Callable[[int, str], str] = format_money,
 ) -> NextPayout:
     """What the next payout will be, in words: from the approved unpaid earnings, the minimum, the schedule
     and whether the partner gave payout details."""
-    later = f" The next commission is approved on {next_approval:%d %b %Y}." if next_approval else ""
+    later = f" The next commission is approved on {format_day(next_approval)}." if next_approval else ""
     details = "" if has_payout_method else " Add your payout details to be paid."
     if approved_amount <= 0:
         return NextPayout(False, f"Nothing is approved for payout yet.{later}{details}")
-    approved = format_money(approved_amount, currency)
+    approved = money(approved_amount, currency)
     if approved_amount >= min_payout_amount:
-        run = f"the payout run of {next_run:%d %b %Y}" if next_run else "the next payout run"
+        run = f"the payout run of {format_day(next_run)}" if next_run else "the next payout run"
         return NextPayout(has_payout_method, f"{approved} is approved and goes into {run}.{details}")
-    missing = format_money(min_payout_amount - approved_amount, currency)
-    minimum = format_money(min_payout_amount, currency)
+    missing = money(min_payout_amount - approved_amount, currency)
+    minimum = money(min_payout_amount, currency)
     return NextPayout(
         False, f"{approved} is approved: {missing} more reaches the minimum payout of {minimum}.{later}{details}"
     )

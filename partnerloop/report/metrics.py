@@ -93,6 +93,16 @@ def roi(figures: Figures) -> float | None:
     return ratio(figures.net_revenue_amount - figures.commissions_amount, figures.commissions_amount)
 
 
+def roi_of(net_revenue_amount: int, cost_amount: int) -> float | None:
+    """`roi` of plain amounts, for pages that hold a net revenue and a cost rather than a window's `Figures`."""
+    return roi(Figures(revenue_amount=net_revenue_amount, commissions_amount=cost_amount))
+
+
+def roi_text(value: float | None) -> str:
+    """ROI as every page writes it: a multiple of the cost, '3.95×'; '—' without a cost."""
+    return "—" if value is None else f"{value:.2f}×"
+
+
 def refund_rate(figures: Figures) -> float | None:
     """Refunded ÷ sold (amounts)."""
     return ratio(figures.refunds_amount, figures.revenue_amount)

@@ -10,11 +10,14 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote, unquote
 
+from babel import Locale, UnknownLocaleError
 from fastapi import Request
 from fastapi.responses import HTMLResponse, RedirectResponse
 from fastapi.templating import Jinja2Templates
@@ -24,7 +27,8 @@ from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from partnerloop.kit.errors import AppError
-from partnerloop.kit.money import format_money
+from partnerloop.kit.money import display_money
+from partnerloop.kit.time import format_day, format_moment
 
 TEMPLATES_DIR = Path(__file__).parent.parent / "templates"
 CSRF_FIELD = "csrf_token"
@@ -40,7 +44,55 @@ CONTENT_SECURITY_POLICY = (
 HSTS = "max-age=63072000; includeSubDomains"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
-templates.env.globals["money"] = format_money
+
+DEFAULT_LOCALE = "en"
+
+
+@lru_cache(maxsize=256)
+def negotiate_locale(accept_language: str) -> str:
+    """The first locale Babel knows in an Accept-Language header, by q-weight ('de-DE,de;q=0.9' -> 'de_DE'),
+    else 'en'."""
+    weighted: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language[:300].split(",")):
+        tag, _sep, params = part.strip().partition(";")
+        quality = 1.0
+        if params.strip().startswith("q="):
+            try:
+                quality = float(params.strip()[2:])
+            except ValueError:
+                continue
+        if tag and tag != "*" and quality > 0:
+            weighted.append((-quality, position, tag.strip()))
+    for _quality, _position, tag in sorted(weighted):
+        try:
+            return str(Locale.parse(tag.replace("_", "-"), sep="-"))
+        except (UnknownLocaleError, ValueError, TypeError):
+            continue
+    return DEFAULT_LOCALE
+
+
+def viewer_locale(request: Request) -> str:
+    """The locale figures are written in for this viewer: from Accept-Language, falling back to English."""
+    return negotiate_locale(request.headers.get("accept-language", ""))
+
+
+def money_formatter(request: Request) -> Callable[[int, str], str]:
+    """`(amount, currency) -> text` in the viewer's locale, for figures a view composes itself."""
+    locale = viewer_locale(request)
+    return lambda amount, currency: display_money(amount, currency, locale)
+
+
+@pass_context
+def money(context: Any, amount: int, currency: str) -> str:
+    """`{{ money(amount, currency) }}` on every page: Babel, in the viewer's locale ('$1,234.50', '1.234,50 €')."""
+    request = context.get("request")
+    locale = viewer_locale(request) if request is not None else DEFAULT_LOCALE
+    return display_money(amount, currency, locale)
+
+
+templates.env.globals["money"] = money
+templates.env.filters["day"] = format_day  # {{ when|day }}: '4 Dec 2026'
+templates.env.filters["moment"] = format_moment  # {{ when|moment }}: '4 Dec 2026, 14:05 UTC'
 
 
 def is_https(request: Request) -> bool:

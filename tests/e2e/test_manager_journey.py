@@ -59,7 +59,7 @@ def test_a_manager_approves_commissions_in_bulk_and_moves_a_partner_into_a_group
 
     pat = browsing.person()
     _log_in(pat, PAT, PAT_PASSWORD)
-    expect(pat.locator('[data-balance="pending"]')).to_have_text("30.00 USD")  # 3 × 20% of 50.00
+    expect(pat.locator('[data-balance="pending"]')).to_have_text("$30.00")  # 3 × 20% of 50.00
     pat.goto("/partner/resources")
     expect(pat.get_by_text("Gold playbook")).to_have_count(0)
 
@@ -86,10 +86,10 @@ def test_a_manager_approves_commissions_in_bulk_and_moves_a_partner_into_a_group
 
     # The partner sees it all.
     pat.goto("/partner")
-    expect(pat.locator('[data-balance="approved"]')).to_have_text("30.00 USD")
-    expect(pat.locator('[data-balance="pending"]')).to_have_text("0.00 USD")
+    expect(pat.locator('[data-balance="approved"]')).to_have_text("$30.00")
+    expect(pat.locator('[data-balance="pending"]')).to_have_text("$0.00")
     expect(pat.locator("[data-next-payout]")).to_have_text(
-        "30.00 USD is approved and goes into the next payout run. Add your payout details to be paid."
+        "$30.00 is approved and goes into the next payout run. Add your payout details to be paid."
     )
     pat.goto("/partner/commissions?status=approved")
     expect(pat.locator("tr[data-commission]")).to_have_count(3)

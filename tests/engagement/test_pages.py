@@ -145,7 +145,7 @@ def test_the_review_queue_sends_a_review_the_partner_then_reads(
         review_id = session.execute(select(PerformanceReview.id)).scalar_one()
     page = client.get(queue).text
     assert 'data-review="Pat" data-status="draft"' in page and "100.00 USD" in page
-    assert "data-program-month" in page and "<span data-roi>3.00</span>" in page  # (100 - 25) / 25
+    assert "data-program-month" in page and "<span data-roi>3.00×</span>" in page  # (100 - 25) / 25
     assert 'data-mover="Pat"' in page
     _as_partner(client)
     assert "Your first review comes" in client.get("/partner/reviews").text  # a draft is not shown to the partner

@@ -237,8 +237,8 @@ def test_the_programs_month_names_top_movers_quiet_partners_cost_and_roi() -> No
     assert [m.name for m in month.top_movers] == ["Ann", "Cat"] and month.top_movers[0].change_amount == 80000
     assert [m.name for m in month.went_quiet] == ["Bob"]
     assert (month.revenue_amount, month.previous_revenue_amount, month.commissions_amount) == (120000, 80000, 24000)
-    assert month.roi_bps == 40000 and month.active_partners == 2  # (120000 - 24000) / 24000 = 4.00
-    assert program_month([]).roi_bps is None
+    assert month.roi == 4.0 and month.active_partners == 2  # (120000 - 24000) / 24000, report/metrics.py's ROI
+    assert program_month([]).roi is None
 
 
 def test_tracked_links_wrap_only_web_links() -> None:

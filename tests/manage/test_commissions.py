@@ -96,9 +96,47 @@ def test_a_viewer_reads_the_queue_but_cannot_decide(client: TestClient, program:
     as_member(client, engine, program, "viewer")
     queue = f"/manage/commissions?program={program.id}"
     page = client.get(queue)
-    assert page.status_code == 200 and "10.00 USD" in page.text and "Jane" in page.text
+    assert page.status_code == 200 and "$10.00" in page.text and "Jane" in page.text
     assert 'name="commission_ids"' not in page.text and 'value="approve"' not in page.text
     refused = form_post(client, queue, queue, [("action", "approve"), ("commission_ids", ids[0])])
     assert refused.status_code == 403 and "viewer" in refused.text
     assert _statuses(engine)[ids[0]] == "pending"
     assert client.get(f"/manage/commissions.csv?program={program.id}").status_code == 200
+
+
+def test_a_column_header_sorts_the_commissions_and_keeps_the_filters(
+    client: TestClient, program: ProgramKeys, engine: Engine
+) -> None:
+    import re
+    from datetime import timedelta
+
+    from sqlalchemy import update
+
+    from partnerloop.kit.time import utc_now
+
+    ids, _partners = _sale_commissions(client, program)  # Jane 10.00, Jane 20.00, the other 30.00 (10% of sales)
+    with transaction(engine) as session:  # the smallest sale happened last: reported late, but newest by date
+        session.execute(
+            update(Commission).where(Commission.id == ids[0]).values(occurred_at=utc_now() + timedelta(hours=1))
+        )
+    as_owner(client)
+
+    def order(url: str) -> list[str]:
+        body = client.get(url).text.split("<tbody>")[1]
+        return [commission_id for commission_id in re.findall(r'name="commission_ids" value="(\w+)"', body)]
+
+    base = f"/manage/commissions?program={program.id}&q=jane"
+    assert order(base) == [ids[0], ids[1]]  # by when it happened, newest first; only Jane's
+    page = client.get(base).text
+    header = re.search(r'<a class="sort" href="([^"]+)" data-sort="earnings">', page)
+    assert header, "the Earnings header is a link"
+    url = header.group(1).replace("&amp;", "&")
+    assert "q=jane" in url and "status=queue" in url and "sort=earnings" in url
+    assert order(url) == [ids[1], ids[0]]  # highest earnings first, still only Jane's
+    assert order(f"/manage/commissions?program={program.id}&sort=earnings") == [ids[2], ids[1], ids[0]]
+    assert order(f"/manage/commissions?program={program.id}&sort=nonsense") == [ids[0], ids[2], ids[1]]
+    sorted_page = client.get(url).text
+    assert (
+        'name="back" value="/manage/commissions?' in sorted_page
+        and "sort=earnings" in sorted_page.split('name="back"')[1][:300]
+    )

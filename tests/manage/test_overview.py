@@ -38,13 +38,13 @@ def test_overview_shows_the_period_against_the_previous_one(
     kpi = _kpis(text)
     assert kpi["Clicks"] == "4"
     assert kpi["Sales"] == "2"
-    assert kpi["Revenue from partners"] == "150.00 USD"
+    assert kpi["Revenue from partners"] == "$150.00"
     assert kpi["Sales per click"] == "50.0%"  # 2 sales / 4 clicks
-    assert kpi["Commission per sale"].endswith("USD")
-    assert "before: 200.00 USD" in text  # the previous period's revenue
+    assert kpi["Commission per sale"].startswith("$")
+    assert "before: $200.00" in text  # the previous period's revenue
     assert "Jane Cooper" in text and "Quiet Quinn" not in text.split("Top partners")[1].split("Recent activity")[0]
     assert text.count("<svg") == 2 and "Clicks per day" in text
-    assert "Sale of 100.00 USD" in text  # recent activity
+    assert "Sale of $100.00" in text  # recent activity
 
 
 def _kpis(html: str) -> dict[str, str]:
@@ -81,3 +81,39 @@ def test_the_old_dashboard_address_leads_to_the_overview(client: TestClient, pro
     as_owner(client)
     assert client.get("/dashboard", follow_redirects=False).headers["location"] == "/manage"
     assert client.get("/", follow_redirects=False).headers["location"] == "/manage"
+
+
+def test_a_german_viewer_reads_amounts_with_german_separators_and_the_one_date_format(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    make_plan(client, program)
+    jane = make_partner(client, program, name="Jane Cooper")
+    convert(client, program, jane["referral_code"], "cus_1", 123450, "in_1")
+    as_owner(client)
+
+    german = client.get(f"/manage?program={program.id}&days=30", headers={"Accept-Language": "de-DE,de;q=0.9"}).text
+    english = client.get(f"/manage?program={program.id}&days=30").text
+
+    assert _kpis(german)["Revenue from partners"] == "1.234,50\xa0$"
+    assert _kpis(english)["Revenue from partners"] == "$1,234.50"
+    assert "Sale of $1,234.50" in english and "USD" not in _kpis(english)["Revenue from partners"]
+    today = utc_now()
+    assert f"{today.day} {today:%b %Y}, " in english  # recent activity: '4 Dec 2026, 14:05 UTC'
+    assert today.strftime("%Y-%m-%d %H:%M") not in english
+
+
+def test_the_overview_and_the_reports_show_the_same_roi(client: TestClient, program: ProgramKeys) -> None:
+    import re
+
+    make_plan(client, program)  # 20% of sales, 5.00 per lead
+    jane = make_partner(client, program, name="Jane Cooper")
+    convert(client, program, jane["referral_code"], "cus_1", 10000, "in_1")
+    convert(client, program, jane["referral_code"], "cus_2", 5000, "in_2")
+    as_owner(client)
+
+    overview = _kpis(client.get(f"/manage?program={program.id}&days=30").text)["ROI"]
+    reports = client.get(f"/manage/reports?program={program.id}&days=30").text
+    total = re.search(r'data-total="roi">([^<]+)<', reports)
+    assert total, "the reports' totals have an ROI"
+    # (150.00 net revenue − 40.00 commissions: 2 × 5.00 + 20% of 150.00) ÷ 40.00
+    assert overview == total.group(1) == "2.75×"

@@ -43,7 +43,7 @@ def test_partners_are_searched_filtered_and_sorted(client: TestClient, program: 
     assert _names(client.get(base + "&q=m.test").text) == ["Mia Pending"]
     assert _names(client.get(base + "&status=pending").text) == ["Mia Pending"]
     row = client.get(base + "&q=zoe").text
-    assert "100.00 USD" in row and "25.00 USD" in row  # revenue, and earnings: lead 5.00 + 20% of the sale
+    assert "$100.00" in row and "$25.00" in row  # revenue, and earnings: lead 5.00 + 20% of the sale
     assert _names(client.get(base + "&status=nonsense&sort=nonsense").text) == ["Adam Ant", "Mia Pending", "Zoe Zed"]
 
 
@@ -109,7 +109,7 @@ def test_partner_detail_shows_profile_figures_links_customers_and_commissions(
         jane["referral_code"],
         "/go/jane-x",
         "cus_77",
-        "20.00 USD",
+        "$20.00",
         "Standard",
         "the program&#39;s default plan",
     ):
@@ -221,3 +221,25 @@ def test_a_manager_invites_a_partner_who_accepts_by_email(
         ).one()
     assert status == "approved" and user_email == "ivy@partner.test"
     assert invitee.get(link).status_code == 400  # used
+
+
+def test_a_column_header_sorts_the_partners_and_keeps_the_filters(client: TestClient, program: ProgramKeys) -> None:
+    make_plan(client, program)
+    low = make_partner(client, program, name="Aaron Low", email="aaron@club.test")
+    high = make_partner(client, program, name="Zed High", email="zed@club.test")
+    make_partner(client, program, name="Ola Outside", email="ola@else.test")
+    convert(client, program, high["referral_code"], "cus_high", 90000, "in_high")
+    convert(client, program, low["referral_code"], "cus_low", 1000, "in_low")
+    as_owner(client)
+    listing = client.get(f"/manage/partners?program={program.id}&q=club.test").text
+    assert _names(listing) == ["Aaron Low", "Zed High"]  # by name, the search applied
+    assert re.search(r'aria-sort="ascending"><a class="sort" [^>]+data-sort="name"', listing)
+
+    header = re.search(r'<a class="sort" href="([^"]+)" data-sort="earnings">', listing)
+    assert header, "the Earnings header is a link"
+    url = header.group(1).replace("&amp;", "&")
+    assert "q=club.test" in url and "sort=earnings" in url and "page=" not in url
+    by_earnings = client.get(url).text
+    assert _names(by_earnings) == ["Zed High", "Aaron Low"]  # the order changed, the filter kept
+    assert re.search(r'aria-sort="descending"><a class="sort" [^>]+data-sort="earnings"', by_earnings)
+    assert 'name="sort"' in by_earnings and '<option value="earnings" selected>' in by_earnings  # the form keeps it

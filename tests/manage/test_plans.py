@@ -227,10 +227,11 @@ def test_the_plan_page_compares_the_plan_with_the_plans_in_force(client: TestCli
     shown = client.get(f"{edit}&from=2025-01-01&to=2025-01-31")
     assert shown.status_code == 200
     text = shown.text
-    assert "revenue 150.00 USD" in text
-    assert "30.00 USD" in text and "37.50 USD" in text and "7.50 USD" in text  # now, proposed, difference
-    assert "4.00×" in text and "5.00×" in text and "25%" in text and "20%" in text  # ROI, effective rate
-    assert ">Jane<" in text and "150.00 USD" in text  # one customer worth 150.00
+    assert "revenue $150.00" in text
+    assert "$30.00" in text and "$37.50" in text and "$7.50" in text  # now, proposed, difference
+    # ROI as on every page, (net revenue − commissions) ÷ commissions: (150 − 30) ÷ 30 now, (150 − 37.50) ÷ 37.50
+    assert "4.00×" in text and "3.00×" in text and "25%" in text and "20%" in text  # ROI, effective rate
+    assert ">Jane<" in text and "$150.00" in text  # one customer worth 150.00
 
     bad = client.get(f"{edit}&from=yesterday&to=2025-01-31")
     assert bad.status_code == 200 and "Give both dates as YYYY-MM-DD." in bad.text

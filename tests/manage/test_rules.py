@@ -42,10 +42,12 @@ def test_kpis_derive_conversion_epc_cpa_and_roi() -> None:
     assert figures["Sales per click"].value == "2.5%" and figures["Sales per click"].previous == "5.0%"
     assert figures["EPC (earnings per click)"].value == "0.50 USD"
     assert figures["Commission per sale"].value == "20.00 USD" and figures["Commission per sale"].good is True
-    assert figures["ROI"].value == "400.0%" and figures["ROI"].previous == "100.0%"
+    assert figures["ROI"].value == "4.00×" and figures["ROI"].previous == "1.00×"  # report/metrics.py's, as reports
+    assert figures["ROI"].change == "+300.0%" and figures["ROI"].good is True
+    assert figures["ROI"].definition == "(Net revenue − commissions) ÷ commissions."
     assert figures["Clicks"].change == "+100.0%" and figures["Clicks"].good is True
     empty = {kpi.name: kpi for kpi in kpis(Totals(), Totals(), "usd")}
-    assert empty["Sales per click"].value == "–" and empty["ROI"].value == "–"
+    assert empty["Sales per click"].value == "–" and empty["ROI"].value == "—"
 
 
 @pytest.mark.parametrize(

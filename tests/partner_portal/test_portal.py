@@ -10,7 +10,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from partnerloop.db import transaction
-from partnerloop.kit.time import utc_now
+from partnerloop.kit.time import format_day, utc_now
 from partnerloop.models import Coupon, Link, PayoutMethod, Program, Resource
 from partnerloop.partner_portal.service import library
 from tests.account.factories import PASSWORD, add_partner_user
@@ -137,18 +137,18 @@ def test_the_dashboard_counts_clicks_visitors_conversions_and_earnings(
     assert page.status_code == 200
     assert (_kpi(page.text, "clicks"), _kpi(page.text, "unique-clicks")) == ("5", "2")
     assert (_kpi(page.text, "leads"), _kpi(page.text, "sales"), _kpi(page.text, "conversion")) == ("1", "1", "20.0%")
-    assert _kpi(page.text, "earned-usd") == "25.00 USD"  # 5.00 for the lead + 20% of 100.00
-    assert _kpi(page.text, "epc-usd") == "5.00 USD"
-    assert 'data-balance="pending">25.00 USD' in page.text
-    hold_ends = (utc_now() + timedelta(days=30)).strftime("%d %b %Y")
+    assert _kpi(page.text, "earned-usd") == "$25.00"  # 5.00 for the lead + 20% of 100.00
+    assert _kpi(page.text, "epc-usd") == "$5.00"
+    assert 'data-balance="pending">$25.00' in page.text
+    hold_ends = format_day(utc_now() + timedelta(days=30))
     assert f"Nothing is approved for payout yet. The next commission is approved on {hold_ends}." in page.text
-    assert page.text.count('<svg class="chart"') == 2 and "Earnings per day (USD): peak 25.00 USD" in page.text
+    assert page.text.count('<svg class="chart"') == 2 and "peak $25.00 per day" in page.text
 
     for commission in sale.json()["commissions"] + lead.json()["commissions"]:
         approved = client.post(f"/api/v1/commissions/{commission['id']}/approve", headers=program.headers)
         assert approved.status_code == 200, approved.text
     after = client.get("/partner").text
-    assert "25.00 USD is approved: 25.00 USD more reaches the minimum payout of 50.00 USD." in after
+    assert "$25.00 is approved: $25.00 more reaches the minimum payout of $50.00." in after
 
     older = client.get("/partner?start=2020-01-01&end=2020-01-31")
     assert older.status_code == 200 and _kpi(older.text, "clicks") == "0" and _kpi(older.text, "sales") == "0"
@@ -161,7 +161,7 @@ def test_the_dashboard_counts_clicks_visitors_conversions_and_earnings(
     stats = client.get(f"/partner/links/{link_id}")
     assert stats.status_code == 200
     assert (_kpi(stats.text, "clicks"), _kpi(stats.text, "sales"), _kpi(stats.text, "earned-usd")) == (
-        "5", "1", "25.00 USD",
+        "5", "1", "$25.00",
     )  # fmt: skip
     assert f'src="/partner/links/{link_id}/qr.svg?program={program.id}"' in stats.text
     listing = client.get("/partner/links").text
@@ -321,4 +321,30 @@ def test_a_partner_gives_payout_and_tax_details_and_sees_them_masked(
             session, client.app.api.state.settings, session.get_one(Program, program.id),  # type: ignore[attr-defined]
             PayoutSettingsIn(schedule="monthly", day_of_month=1),
         )  # fmt: skip
-    assert "Payouts run every month; the next run is on 01 " in client.get("/partner/payouts").text
+    assert "Payouts run every month; the next run is on 1 " in client.get("/partner/payouts").text
+
+
+def test_partner_and_manager_date_a_commission_by_when_it_happened(
+    client: TestClient, engine: Engine, program: ProgramKeys, partner: str
+) -> None:
+    from sqlalchemy import update
+
+    from partnerloop.models import Commission
+    from tests.manage.factories import as_owner
+
+    lead = client.post(
+        "/api/v1/track/lead",
+        json={"referral_code": _referral_code(engine, partner), "customer_external_id": "cus_late"},
+        headers=program.headers,
+    )
+    assert lead.status_code == 200, lead.text
+    happened = utc_now() - timedelta(days=40)  # reported late: recorded today, happened 40 days ago
+    with transaction(engine) as session:
+        session.execute(update(Commission).where(Commission.partner_id == partner).values(occurred_at=happened))
+
+    partner_page = client.get("/partner/commissions").text
+    as_owner(client)
+    manager_page = client.get(f"/manage/commissions?program={program.id}").text
+
+    for page in (partner_page, manager_page):
+        assert f">{format_day(happened)}</time>" in page and format_day(utc_now()) not in page

@@ -331,7 +331,7 @@ def test_next_payout(approved: int, next_approval: datetime | None, ready: bool,
     ("next_run", "has_method", "ready", "sentence"),
     [
         pytest.param(
-            date(2026, 5, 1), True, True, "75.00 USD is approved and goes into the payout run of 01 May 2026.",
+            date(2026, 5, 1), True, True, "75.00 USD is approved and goes into the payout run of 1 May 2026.",
             id="a monthly schedule names the run",
         ),
         pytest.param(

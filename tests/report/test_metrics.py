@@ -162,3 +162,18 @@ def test_adding_figures_adds_every_field() -> None:
     one = Figures(**{name: index + 1 for index, name in enumerate(names)})
     other = Figures(**{name: 100 * (index + 1) for index, name in enumerate(names)})
     assert one + other == Figures(**{name: 101 * (index + 1) for index, name in enumerate(names)})
+
+
+@pytest.mark.parametrize(
+    ("net_revenue", "cost", "text"),
+    [
+        pytest.param(150_00, 30_00, "4.00×", id="net revenue four times over the commissions"),
+        pytest.param(100_00, 300_00, "-0.67×", id="commissions above the revenue lose money"),
+        pytest.param(100_00, 0, "—", id="no commissions, no ROI"),
+        pytest.param(10_000_00, 3_00, "3332.33×", id="a cheap program"),
+    ],
+)  # fmt: skip
+def test_roi_of_amounts_is_the_one_roi_and_reads_as_a_multiple(net_revenue: int, cost: int, text: str) -> None:
+    value = metrics.roi_of(net_revenue, cost)
+    assert value == metrics.roi(Figures(revenue_amount=net_revenue, commissions_amount=cost))
+    assert metrics.roi_text(value) == text

@@ -14,7 +14,7 @@ from partnerloop.db import transaction
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
 from partnerloop.manage import figures, service
-from partnerloop.manage.rules import COMMISSION_QUEUE_STATUSES, page_bounds
+from partnerloop.manage.rules import COMMISSION_QUEUE_STATUSES, COMMISSION_SORTS, page_bounds
 from partnerloop.manage.views.common import page
 from partnerloop.partner import figures as partner_figures
 from partnerloop.web.forms import PostedForm, text, texts
@@ -63,14 +63,18 @@ def _queue_page(
     start: str,
     end: str,
     page_number: str | None,
+    sort: str = "date",
     error: str | None = None,
     status_code: int = 200,
 ) -> Response:
+    sort = sort if sort in COMMISSION_SORTS else "date"
     where = _filter(status, partner_id, kind, q, start, end)
     _rows, total = figures.commissions(ctx.session, ctx.program.id, where, offset=0, limit=1)
     number, offset = page_bounds(page_number, total, PER_PAGE)
-    rows, total = figures.commissions(ctx.session, ctx.program.id, where, offset=offset, limit=PER_PAGE)
+    rows, total = figures.commissions(ctx.session, ctx.program.id, where, offset=offset, limit=PER_PAGE, sort=sort)
     filters = {"status": status or "queue", "partner_id": partner_id, "kind": kind, "q": q, "start": start, "end": end}
+    # the list's own order is kept on its links (pages, the back link after a decision), not sent to the CSV
+    listing = {**filters, "sort": "" if sort == "date" else sort}
     bad_dates = (start and _day(start) is None) or (end and _day(end) is None)
     return page(
         request,
@@ -83,6 +87,9 @@ def _queue_page(
             "filters": filters,
             "statuses": [item.value for item in CommissionStatus],
             "kinds": KINDS,
+            "sort": sort,
+            "sorts": COMMISSION_SORTS,
+            "listing": listing,
             "page_number": number,
             "pages": max(1, -(-total // PER_PAGE)),
             "error": error or ("Dates are written YYYY-MM-DD." if bad_dates else None),
@@ -105,9 +112,19 @@ def commissions(
     start: str = "",
     end: str = "",
     page: str | None = None,
+    sort: str = "date",
 ) -> Response:
     return _queue_page(
-        request, ctx, status=status, partner_id=partner_id, kind=kind, q=q, start=start, end=end, page_number=page
+        request,
+        ctx,
+        status=status,
+        partner_id=partner_id,
+        kind=kind,
+        q=q,
+        start=start,
+        end=end,
+        page_number=page,
+        sort=sort,
     )
 
 

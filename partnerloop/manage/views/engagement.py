@@ -23,6 +23,7 @@ from partnerloop.kit.money import minor_digits, round_half_away
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.manage.views.common import page
 from partnerloop.plan import service as plan_service
+from partnerloop.report import metrics
 from partnerloop.web.forms import PostedForm, settings_of, text, texts
 from partnerloop.web.pages import PageNotFound
 
@@ -248,6 +249,8 @@ def reviews_page(request: Request, ctx: ManagerPage, month: str = "", status: st
         "rows": rows,
         "status": status,
         "drafts": sum(1 for review, _name in rows if review.status == "draft"),
+        "roi_text": metrics.roi_text,
+        "roi_definition": metrics.METRICS["roi"].definition,
     }
     return page(request, ctx, "manage/reviews.html", context)
 

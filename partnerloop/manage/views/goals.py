@@ -24,6 +24,7 @@ from partnerloop.models import Program
 from partnerloop.report import service as report_service
 from partnerloop.report.metrics import METRICS
 from partnerloop.web.forms import PostedForm, text
+from partnerloop.web.pages import money_formatter
 
 router = APIRouter(include_in_schema=False)
 
@@ -86,7 +87,7 @@ def _goals_page(
         ctx,
         "manage/goals.html",
         {
-            "cards": goal_cards(ctx.session, ctx.program, goals, now),
+            "cards": goal_cards(ctx.session, ctx.program, goals, now, money_formatter(request)),
             "metrics": [(name, METRICS[name]) for name in GOAL_METRICS],
             "groups": group_service.groups_by_name(ctx.session, ctx.program.id),
             "partners": partners,

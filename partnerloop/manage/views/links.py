@@ -101,7 +101,9 @@ def _link_page(
     link = _live_link(ctx, link_id)
     partner, _enrollment = partner_service.get_partner(ctx.session, ctx.program, link.partner_id)
     found = link_stats.link_stats(ctx.session, link, utc_now().date())
-    chart = bar_chart_svg(daily_series(found.days, found.start, found.end), title="Clicks per day")
+    chart = bar_chart_svg(
+        daily_series(found.days, found.start, found.end), title="Clicks per day", empty_text="No clicks in this period"
+    )
     context = {
         "link": link,
         "partner": partner,

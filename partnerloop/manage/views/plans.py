@@ -24,6 +24,7 @@ from partnerloop.plan import service as plan_service
 from partnerloop.plan import simulation
 from partnerloop.plan.schemas import PlanIn, PlanPatch, SimulateIn, SimulationOut
 from partnerloop.plan.terms import plan_in_words
+from partnerloop.report import metrics
 from partnerloop.web.forms import PostedForm, text
 from partnerloop.web.pages import PageNotFound
 
@@ -138,7 +139,17 @@ def _comparison(ctx: ManagerContext, plan: Plan, starts: str | None, to: str | N
         error = "Give both dates as YYYY-MM-DD."
     except AppError as problem:
         error = problem.message
-    return {**shown, "result": result, "error": error}
+    # The page's ROI is report/metrics.py's, (net revenue − commissions) ÷ commissions, like every other page;
+    # the API's `roi` field keeps its documented revenue ÷ commissions.
+    roi = (
+        {
+            "current": metrics.roi_text(metrics.roi_of(result.revenue_amount, result.current.commissions_amount)),
+            "proposed": metrics.roi_text(metrics.roi_of(result.revenue_amount, result.proposed.commissions_amount)),
+        }
+        if result is not None
+        else {}
+    )
+    return {**shown, "result": result, "error": error, "roi": roi, "roi_definition": metrics.METRICS["roi"].definition}
 
 
 @router.get("/manage/plans/{plan_id}")

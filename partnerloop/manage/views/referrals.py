@@ -30,8 +30,9 @@ from partnerloop.referral import service as referral_service
 from partnerloop.referral.rules import offer_sentence
 from partnerloop.referral.schemas import AdvocateIn
 from partnerloop.referral.service import ReferralTotals
+from partnerloop.report import metrics
 from partnerloop.web.forms import PostedFields, settings_of
-from partnerloop.web.pages import apply_security_headers
+from partnerloop.web.pages import apply_security_headers, money_formatter
 
 router = APIRouter(include_in_schema=False)
 REFERRER_TYPES = ("credit", "coupon", "cash", "none")
@@ -110,7 +111,9 @@ def _validation_message(error: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def _kpis(current: ReferralTotals, previous: ReferralTotals, currency: str) -> list[dict[str, str]]:
+def _kpis(
+    current: ReferralTotals, previous: ReferralTotals, currency: str, money: Callable[[int, str], str] = format_money
+) -> list[dict[str, str]]:
     rows = [
         ("Advocates", current.advocates, previous.advocates, False),
         ("Advocates who shared", current.advocates_who_shared, previous.advocates_who_shared, False),
@@ -122,17 +125,12 @@ def _kpis(current: ReferralTotals, previous: ReferralTotals, currency: str) -> l
     shown = []
     for name, now_value, before, is_money in rows:
         change, trend = change_text(now_value, before)
-        text = format_money(now_value, currency) if is_money else f"{now_value:,}"
-        previous_text = format_money(before, currency) if is_money else f"{before:,}"
+        text = money(now_value, currency) if is_money else f"{now_value:,}"
+        previous_text = money(before, currency) if is_money else f"{before:,}"
         shown.append({"name": name, "value": text, "previous": previous_text, "change": change, "trend": trend})
-    roi = (
-        None
-        if not current.reward_cost
-        else (current.referred_revenue - current.reward_cost) * 100 // current.reward_cost
-    )
-    shown.append(
-        {"name": "ROI", "value": "–" if roi is None else f"{roi}%", "previous": "", "change": "", "trend": "flat"}
-    )
+    # report/metrics.py's ROI with the rewards as the cost: (referred revenue − reward cost) ÷ reward cost
+    roi = metrics.roi_of(current.referred_revenue, current.reward_cost) if current.reward_cost > 0 else None
+    shown.append({"name": "ROI", "value": metrics.roi_text(roi), "previous": "", "change": "", "trend": "flat"})
     return shown
 
 
@@ -170,7 +168,7 @@ def _referrals_page(
         ctx,
         "manage/referrals.html",
         {
-            "kpis": _kpis(current, previous, program.currency),
+            "kpis": _kpis(current, previous, program.currency, money_formatter(request)),
             "period": period,
             "advocates": referral_service.advocates_out(session, settings_of(request), advocates),
             "rewards": rewards,

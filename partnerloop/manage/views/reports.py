@@ -3,6 +3,7 @@ figure against the previous period, and the channels; each also as CSV. Definiti
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from typing import Any
 
@@ -16,10 +17,10 @@ from partnerloop.kit.time import utc_now
 from partnerloop.manage.rules import PERIOD_CHOICES, parse_period
 from partnerloop.manage.views.common import page
 from partnerloop.report import service as report_service
-from partnerloop.report.metrics import METRICS
+from partnerloop.report.metrics import METRICS, roi_text
 from partnerloop.report.rules import INTERVALS, Window
 from partnerloop.web.charts import comparison_chart_svg
-from partnerloop.web.pages import apply_security_headers
+from partnerloop.web.pages import apply_security_headers, money_formatter
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,23 +39,23 @@ CHANNEL_LABELS = {"link": "Link", "utm_source": "UTM source", "utm_medium": "UTM
                   "country": "Country", "referrer_host": "Referrer host"}  # fmt: skip
 
 
-def figure_text(field: str, value: Any, currency: str) -> str:
+def figure_text(field: str, value: Any, currency: str, money: Callable[[int, str], str] = format_money) -> str:
     """A report figure as the page shows it: money, a percentage, a multiple, or a count; — for null."""
     if value is None:
         return "—"
     if field.endswith("_amount"):
-        return format_money(int(value), currency)
+        return money(int(value), currency)
     if field == "roi":
-        return f"{float(value):.2f}×"
+        return roi_text(float(value))
     if field in ("conversion_rate", "lead_to_sale_rate", "commission_share", "refund_rate", "bot_share"):
         return f"{float(value) * 100:.1f} %"
     return f"{int(value):,}"
 
 
-def metric_text(metric: str, value: Any, currency: str) -> str:
+def metric_text(metric: str, value: Any, currency: str, money: Callable[[int, str], str] = format_money) -> str:
     kind = METRICS[metric].kind
     field = metric + "_amount" if kind in ("money", "money_ratio") else metric
-    return figure_text(field, value, currency)
+    return figure_text(field, value, currency, money)
 
 
 def _window(days: str | None, start: str | None, end: str | None) -> tuple[Any, Window, str | None]:
@@ -101,11 +102,16 @@ def reports(
     series = report_service.timeseries_report(ctx.session, program, window, metric, interval, group_id=group)
     channels = report_service.channels_report(ctx.session, program, window, by, group)
     cohorts = report_service.cohorts_report(ctx.session, program, window, group)["data"]
+    money = money_formatter(request)
     chart = comparison_chart_svg(
         [(date.fromisoformat(point["start"]), point["value"], point["previous_value"]) for point in series["data"]],
         title=f"{METRICS[metric].label} per {interval}",
-        label=lambda value: metric_text(metric, value, program.currency),
+        label=lambda value: metric_text(metric, value, program.currency, money),
         unit=interval,
+        value_unit=program.currency.upper()
+        if METRICS[metric].kind in ("money", "money_ratio")
+        else METRICS[metric].label,
+        empty_text=f"No {METRICS[metric].label.lower()} in this period",
     )
     query = {"days": days, "start": start, "end": end, "group_id": group or "", "metric": metric,
              "interval": interval, "by": by}  # fmt: skip
@@ -134,14 +140,14 @@ def reports(
             "dir": dir,
             "query": query,
             "sort_url": sort_url,
-            "figure": lambda field, value: figure_text(field, value, program.currency),
+            "figure": lambda field, value: figure_text(field, value, program.currency, money),
             "metrics": METRICS,
             "metric": metric,
             "intervals": INTERVALS,
             "interval": interval,
             "series": series,
-            "series_total": metric_text(metric, series["total"], program.currency),
-            "series_previous_total": metric_text(metric, series["previous_total"], program.currency),
+            "series_total": metric_text(metric, series["total"], program.currency, money),
+            "series_previous_total": metric_text(metric, series["previous_total"], program.currency, money),
             "chart": chart,
             "channel_labels": CHANNEL_LABELS,
             "by": by,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
 
@@ -175,8 +176,15 @@ def _per_day(points: list[tuple[date, int]]) -> list[tuple[date, int]]:
 
 
 def dashboard(
-    session: Session, program: Program, partner: Partner, period: DateRange, link_id: str | None = None
+    session: Session,
+    program: Program,
+    partner: Partner,
+    period: DateRange,
+    link_id: str | None = None,
+    *,
+    money: Callable[[int, str], str] = format_money,
 ) -> Dashboard:
+    """The partner's figures over `period`; amounts in words by `money` (the viewer's locale on a page)."""
     today = utc_now().date()
     since, until = period.since(), period.until()
     clicks_days = repository.clicks_by_day(session, program.id, partner.id, period.start, period.end, link_id)
@@ -220,15 +228,19 @@ def dashboard(
             repository.next_approval(session, program.id, partner.id),
             next_run=payouts.schedule_of(session, program, today)[1],
             has_payout_method=payouts.has_method(session, program, partner),
+            money=money,
         ),
         clicks_chart=bar_chart_svg(
             daily_series([(day, total) for day, total, _bots in clicks_days], period.start, period.end),
             title="Clicks per day",
+            empty_text="No clicks in this period",
         ),
         earnings_chart=bar_chart_svg(
             [(day, max(value, 0)) for day, value in daily_series(earnings_days, period.start, period.end)],
             title=f"Earnings per day ({chart_currency.upper()})",
-            label=lambda value: format_money(value, chart_currency),
+            label=lambda value: money(value, chart_currency),
+            value_unit=chart_currency.upper(),
+            empty_text="No earnings in this period",
         ),
         checklist=checklist(session, program, partner),
     )

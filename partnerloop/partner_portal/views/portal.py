@@ -20,7 +20,7 @@ from partnerloop.partner_portal.rules import RANGE_PRESETS, UTM_FIELDS, Resource
 from partnerloop.partner_portal.service import payouts as payout_service
 from partnerloop.partner_portal.service import portal as service
 from partnerloop.web.forms import COUNTRIES, COUNTRY_NAMES, PostedFields, settings_of
-from partnerloop.web.pages import PageNotFound
+from partnerloop.web.pages import PageNotFound, money_formatter
 
 router = APIRouter(include_in_schema=False)
 
@@ -53,9 +53,9 @@ def dashboard(
     if (page := _not_approved(request, ctx)) is not None:
         return page
     period, problem = parse_range(start, end, days, utc_now().date())
-    figures = service.dashboard(ctx.session, ctx.program, ctx.partner, period)
+    figures = service.dashboard(ctx.session, ctx.program, ctx.partner, period, money=money_formatter(request))
     goals, _cursor = goal_service.list_goals(ctx.session, ctx.program, partner_id=ctx.partner.id, limit=20)
-    cards = goal_cards(ctx.session, ctx.program, goals, utc_now())
+    cards = goal_cards(ctx.session, ctx.program, goals, utc_now(), money_formatter(request))
     share = service.share_kit(ctx.session, settings_of(request), ctx.program, ctx.partner, ctx.enrollment)
     context = {
         "share": share,
@@ -180,7 +180,9 @@ def _link_page(
     status_code: int = 200,
 ) -> Response:
     period, problem = parse_range(start, end, days, utc_now().date())
-    figures = service.dashboard(ctx.session, ctx.program, ctx.partner, period, link_id=link.id)
+    figures = service.dashboard(
+        ctx.session, ctx.program, ctx.partner, period, link_id=link.id, money=money_formatter(request)
+    )
     context = {
         "link": link,
         "short_url": service.short_url(settings_of(request), link),
