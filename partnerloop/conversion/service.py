@@ -28,6 +28,16 @@ from partnerloop.conversion.attribution import (
     attribute,
 )
 from partnerloop.conversion.clicks import find_click
+from partnerloop.conversion.errors import (  # raised here, named by the API
+    ClickNotFound,
+    InvoiceConflict,
+    OccurredInFuture,
+    ReferralCodeNotFound,
+    RefundConflict,
+    RefundCurrencyMismatch,
+    RefundExceedsSale,
+    SaleNotFound,
+)
 from partnerloop.conversion.events import tracked
 from partnerloop.conversion.multitouch import AttributionModel, Touchpoint, split_shares
 from partnerloop.conversion.schemas import (
@@ -48,44 +58,10 @@ from partnerloop.coupon import service as coupon_service
 from partnerloop.engagement.service.tiers import evaluate_soon as check_tiers_soon
 from partnerloop.fx import service as fx
 from partnerloop.kit.emails import email_key
-from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.money import format_money, normalize_currency, prorate
 from partnerloop.models import Commission, Customer, Enrollment, Event, Program
 from partnerloop.partner import service as partner_service
-
-
-class ClickNotFound(NotFound):
-    pass
-
-
-class ReferralCodeNotFound(NotFound):
-    pass
-
-
-class SaleNotFound(NotFound):
-    pass
-
-
-class OccurredInFuture(InvalidInput):
-    pass
-
-
-class InvoiceConflict(Conflict):
-    pass
-
-
-class RefundConflict(Conflict):
-    pass
-
-
-class RefundExceedsSale(Conflict):
-    pass
-
-
-class RefundCurrencyMismatch(Conflict):
-    pass
-
 
 NO_PARTNER_STATUS = "no longer enrolled"
 # The end of the note of a sale recorded while its currency had no rate (waiting.price_waiting_sales).

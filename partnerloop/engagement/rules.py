@@ -12,9 +12,9 @@ from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 
 from partnerloop.kit.money import format_money
+from partnerloop.kit.ratios import roi_of
 from partnerloop.kit.time import as_utc
 from partnerloop.plan.rules import period_key, period_start
-from partnerloop.report import metrics
 
 
 class Metric(StrEnum):
@@ -514,7 +514,9 @@ class ProgramMonth:
     previous_revenue_amount: int
     commissions_amount: int
     previous_commissions_amount: int
-    roi: float | None  # report/metrics.py's ROI: (net revenue − commissions) ÷ commissions; None without commissions
+    roi: (
+        float | None
+    )  # kit/ratios.roi_of (as report/metrics.py): (net revenue − commissions) ÷ commissions; None without commissions
     top_movers: list[Mover]  # biggest revenue gains first
     went_quiet: list[Mover]  # sold the month before, nothing this month
     active_partners: int  # with a sale this month
@@ -539,7 +541,7 @@ def program_month(rows: Sequence[tuple[str, str, Mapping[str, int], Mapping[str,
         previous_revenue_amount=sum(m.previous_revenue_amount for m in movers),
         commissions_amount=commissions,
         previous_commissions_amount=sum(int(prev.get("commissions_amount", 0)) for _p, _n, _f, prev in rows),
-        roi=metrics.roi_of(revenue, commissions) if commissions > 0 else None,
+        roi=roi_of(revenue, commissions) if commissions > 0 else None,
         top_movers=gains[:top],
         went_quiet=quiet,
         active_partners=sum(1 for _p, _n, figures, _prev in rows if int(figures.get("sales", 0)) > 0),

@@ -13,8 +13,9 @@ from dataclasses import dataclass
 from fractions import Fraction
 
 from partnerloop.kit.money import round_half_away
-
-RATIO_PLACES = 4
+from partnerloop.kit.ratios import RATIO_PLACES as RATIO_PLACES  # the plain ratios live in kit, used here
+from partnerloop.kit.ratios import ratio as ratio
+from partnerloop.kit.ratios import roi_of as roi_of
 
 
 @dataclass(frozen=True)
@@ -54,13 +55,6 @@ class Figures:
         )  # field by field, not through dataclasses.fields(): reports add thousands of these
 
 
-def ratio(part: int, whole: int) -> float | None:
-    """part ÷ whole to 4 places; None when whole is 0."""
-    if whole == 0:
-        return None
-    return round(part / whole, RATIO_PLACES)  # int / int is correctly rounded, as float(Fraction(...)) is
-
-
 def per(amount: int, count: int) -> int | None:
     """amount ÷ count in minor units, rounded once; None when count is 0."""
     if count == 0:
@@ -89,13 +83,8 @@ def cpa_amount(figures: Figures) -> int | None:
 
 
 def roi(figures: Figures) -> float | None:
-    """(net revenue − commissions) ÷ commissions."""
-    return ratio(figures.net_revenue_amount - figures.commissions_amount, figures.commissions_amount)
-
-
-def roi_of(net_revenue_amount: int, cost_amount: int) -> float | None:
-    """`roi` of plain amounts, for pages that hold a net revenue and a cost rather than a window's `Figures`."""
-    return roi(Figures(revenue_amount=net_revenue_amount, commissions_amount=cost_amount))
+    """(net revenue − commissions) ÷ commissions (kit/ratios.roi_of)."""
+    return roi_of(figures.net_revenue_amount, figures.commissions_amount)
 
 
 def roi_text(value: float | None) -> str:

@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from partnerloop.plan.rules import offer_text
+from partnerloop.plan.offer import offer_text
 from partnerloop.plan.schemas import PlanIn
 
 

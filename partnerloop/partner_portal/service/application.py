@@ -40,7 +40,7 @@ from partnerloop.partner_portal.rules import (
     status_on_apply,
 )
 from partnerloop.plan import service as plan_service
-from partnerloop.plan.rules import offer_text
+from partnerloop.plan.offer import offer_text
 from partnerloop.program.service import is_email
 
 MAX_QUESTIONS = 30
