@@ -326,3 +326,35 @@ def test_a_conversion_beyond_the_largest_amount_is_422_and_the_next_sale_goes_th
     )
     assert small.status_code == 200, small.text
     assert small.json()["sale"]["amount"] == 1
+
+
+@pytest.mark.parametrize("suffix", ["partners", "channels", "partners.csv"])
+def test_a_report_from_year_1_is_no_500(client: TestClient, program: ProgramKeys, suffix: str) -> None:
+    answer = client.get(f"/api/v1/reports/{suffix}?from=0001-01-01&to=0001-12-31", headers=program.headers)
+    _no_server_error(answer)
+
+
+@pytest.mark.parametrize(
+    "window",
+    [
+        {"from": "0001-01-01T00:00:00Z", "until": "9999-12-31T00:00:00Z"},
+        {"from": "0001-01-01T00:00:00+14:00", "until": "9999-12-31T00:00:00Z"},
+        {"from": "2026-01-01T00:00:00Z", "until": "9999-12-31T23:59:59-12:00"},
+    ],
+)
+def test_a_campaign_at_the_ends_of_time_is_no_500(
+    client: TestClient, program: ProgramKeys, window: dict[str, str]
+) -> None:
+    answer = client.post("/api/v1/campaigns", json={"name": "Forever", **window}, headers=program.headers)
+    _no_server_error(answer)
+    listed = client.get("/api/v1/campaigns", headers=program.headers)
+    assert listed.status_code == 200, listed.text
+
+
+def test_a_blank_idempotency_key_is_declared_and_refused(client: TestClient, program: ProgramKeys) -> None:
+    declared = client.get("/openapi.json").json()["components"]["parameters"]["IdempotencyKey"]["schema"]
+    assert declared["minLength"] == 1
+    answer = client.post("/api/v1/partners", json={"email": "a@b.test", "name": "A"},
+                         headers={**program.headers, "Idempotency-Key": " "})  # fmt: skip
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "InvalidIdempotencyKey"
