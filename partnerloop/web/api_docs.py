@@ -62,8 +62,9 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "required": False,
     "description": "The same key and body replay the first answer (header `Idempotent-Replayed: true`); "
     "the same key with another body is a 409.",
-    # As the middleware takes it (jobs/idempotency.py): 1 to 255 characters, not all blank.
-    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "\\S"},
+    # What to send (jobs/idempotency.py refuses a blank or longer key): 1 to 255 printable ASCII characters,
+    # not starting or ending with a space (a UUID does).
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
 }
 
 

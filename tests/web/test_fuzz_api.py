@@ -111,7 +111,7 @@ def test_generated_requests_get_no_server_error_and_answers_match_the_schema(
                 response = _send(client, request, examples)
                 statuses[response.status_code] += 1
                 if str(response.status_code) == SHOW_STATUS:  # to see why a status is this common
-                    print(case.operation.label, request.get("headers"), request.get("json"), response.text[:300])
+                    print(case.operation.label, request.get("headers"), request.get("json"), request.get("content"), response.text[:300])
                 case.validate_response(response, checks=CHECKS)
 
             try:

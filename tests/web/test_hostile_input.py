@@ -358,3 +358,13 @@ def test_a_blank_idempotency_key_is_declared_and_refused(client: TestClient, pro
                          headers={**program.headers, "Idempotency-Key": " "})  # fmt: skip
     assert answer.status_code == 400
     assert answer.json()["error"] == "InvalidIdempotencyKey"
+
+
+def test_a_body_that_is_not_utf8_is_malformed_json(client: TestClient, program: ProgramKeys) -> None:
+    answer = client.post(
+        "/api/v1/partners",
+        content=b"\xcf\xdd;\x18\xeeT",
+        headers={**program.headers, "content-type": "application/json"},
+    )
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "MalformedJSON"
