@@ -149,6 +149,8 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = error.detail if isinstance(error.detail, str) else name
         if error.status_code == 404 and detail == "Not Found":
             detail = "No such endpoint."
+        if error.status_code == 400 and detail == "There was an error parsing the body":  # FastAPI: not UTF-8
+            return error_response(400, "MalformedJSON", "The request body is not valid JSON (nor UTF-8 text).")
         return error_response(error.status_code, name, detail)
 
     @app.exception_handler(DBAPIError)

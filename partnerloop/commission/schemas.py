@@ -14,8 +14,7 @@ from pydantic import (
     model_validator,
 )
 
-MAX_AMOUNT = 10**13  # minor units: 100 billion in a two-decimal currency, well inside BIGINT
-
+from partnerloop.kit.money import MAX_AMOUNT
 
 Amount = Annotated[StrictInt, Field(gt=0, le=MAX_AMOUNT)]
 Text64 = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]

@@ -16,10 +16,20 @@ from datetime import date
 from decimal import Decimal, InvalidOperation
 from fractions import Fraction
 
-from partnerloop.kit.money import is_currency, minor_digits, round_half_away
+from partnerloop.kit.errors import InvalidInput
+from partnerloop.kit.money import MAX_AMOUNT, is_currency, minor_digits, round_half_away
 
 MAX_RATE_DIGITS = 30
 MAX_RATE_DECIMALS = 18
+# No currency is worth a trillion of another; '1e999999' would be a million-digit text and an amount no
+# column holds.
+MAX_RATE = Decimal(10**12)
+
+
+class ConvertedAmountOutOfRange(InvalidInput):
+    """A conversion whose result is beyond MAX_AMOUNT (a rate near the bounds times a large amount): 422."""
+
+
 MAX_CSV_ROWS = 100_000
 
 
@@ -31,6 +41,8 @@ def parse_rate(text: str) -> Decimal | str:
         return f"'{text}' is not a decimal number"
     if not rate.is_finite() or rate <= 0:
         return f"rate {text} must be a positive number"
+    if rate > MAX_RATE:
+        return f"rate {text} is above the largest rate taken ({MAX_RATE:,})"
     _sign, digits, exponent = rate.as_tuple()
     assert isinstance(exponent, int)  # finite
     if len(digits) > MAX_RATE_DIGITS or -exponent > MAX_RATE_DECIMALS:
@@ -69,7 +81,13 @@ def cross_rate(eur_to_base: str, eur_to_quote: str) -> str:
 def convert(amount: int, from_currency: str, to_currency: str, rate: str) -> int:
     """`amount` minor units of `from_currency` in minor units of `to_currency`, rounded once."""
     shift = minor_digits(to_currency) - minor_digits(from_currency)
-    return round_half_away(Fraction(amount) * rate_value(rate) * Fraction(10) ** shift)
+    converted = round_half_away(Fraction(amount) * rate_value(rate) * Fraction(10) ** shift)
+    if abs(converted) > MAX_AMOUNT:
+        raise ConvertedAmountOutOfRange(
+            f"{amount} {from_currency.upper()} at the rate {rate} is {converted} {to_currency.upper()}, beyond the "
+            f"largest amount taken ({MAX_AMOUNT}): check the exchange rate."
+        )
+    return converted
 
 
 @dataclass(frozen=True)

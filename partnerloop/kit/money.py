@@ -11,6 +11,8 @@ from babel.numbers import format_currency, get_currency_precision, list_currenci
 
 from partnerloop.kit.errors import AppError
 
+MAX_AMOUNT = 10**13  # minor units: 100 billion in a two-decimal currency, well inside BIGINT
+
 
 class CurrencyMismatch(AppError):
     status_code = 409

@@ -17,6 +17,9 @@ from urllib.parse import SplitResult, unquote, urlsplit
 from partnerloop.kit.errors import InvalidInput
 
 _FORBIDDEN_CHARS = frozenset("\\ ") | frozenset(chr(code) for code in (*range(0x20), 0x7F))
+# Invisible or line-breaking anywhere in a URL (U+2028, U+200B, U+00A0, C1 controls): shown as nothing or a
+# break in a page, an email or a CSV export, so a destination holding one is not what it looks like.
+_INVISIBLE_CATEGORIES = frozenset({"Cc", "Cf", "Zs", "Zl", "Zp", "Cs", "Co", "Cn"})
 HOSTNAME_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789-.")
 # What IDNA maps to the label separator '.', as browsers do: not a look-alike, a dot.
 _IDNA_DOTS = frozenset("\u3002\uff0e\uff61")
@@ -33,6 +36,10 @@ def _stands_for_a_delimiter(char: str) -> bool:
         return True
     mapped = unicodedata.normalize("NFKC", char)
     return any(each.isascii() and not each.isalnum() and each != "-" for each in mapped)
+
+
+def _is_invisible(char: str) -> bool:
+    return unicodedata.category(char) in _INVISIBLE_CATEGORIES
 
 
 def ascii_host(host: str) -> str:
@@ -72,7 +79,10 @@ def normalize_domain(domain: str) -> str:
     """An allowed domain as stored: 'Shop.Example.com' -> 'shop.example.com'."""
     text = domain.strip().lower()
     if "://" in text:
-        text = urlsplit(text).hostname or ""
+        try:
+            text = split_url(text).hostname or ""
+        except (InvalidInput, ValueError):
+            text = ""  # refused just below, naming the domain as given
     if not text or "/" in text or "@" in text or ":" in text or "." not in text:
         raise InvalidInput(f"'{domain}' is not a domain name (expected e.g. 'example.com').")
     return ascii_host(text)
@@ -99,7 +109,7 @@ def check_destination(url: str, allowed_domains: list[str]) -> str:
     """Return the URL when it is http(s) on an allowed domain; raise InvalidInput naming why not."""
     if not isinstance(url, str) or not url or len(url) > 2000:
         raise InvalidInput("destination_url must be an absolute http(s) URL of at most 2000 characters.")
-    if any(char in _FORBIDDEN_CHARS for char in url):
+    if any(char in _FORBIDDEN_CHARS or (not char.isascii() and _is_invisible(char)) for char in url):
         raise InvalidInput("destination_url must not contain spaces, backslashes or control characters.")
     parts = split_url(url)
     if parts.scheme not in ("http", "https"):

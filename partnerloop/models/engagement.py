@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from partnerloop.models.base import Base, created_column, id_column
+from partnerloop.models.base import Base, Int64, created_column, id_column
 
 
 class GroupTier(Base):
@@ -38,8 +38,8 @@ class TierMove(Base):
     metric: Mapped[str] = mapped_column(String(20))
     period: Mapped[str] = mapped_column(String(10))
     period_key: Mapped[str] = mapped_column(String(10))
-    value: Mapped[int] = mapped_column()
-    threshold: Mapped[int] = mapped_column()
+    value: Mapped[int] = mapped_column(Int64)
+    threshold: Mapped[int] = mapped_column(Int64)
     reason: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = created_column()
 
@@ -80,7 +80,7 @@ class Announcement(Base):
     status: Mapped[str] = mapped_column(String(12))  # scheduled | sending | sent
     send_at: Mapped[datetime | None]
     sent_at: Mapped[datetime | None]
-    recipients: Mapped[int] = mapped_column(default=0)
+    recipients: Mapped[int] = mapped_column(Int64, default=0)
     created_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = created_column()
 
@@ -164,7 +164,7 @@ class CampaignBonusAward(Base):
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"), index=True)
     campaign_id: Mapped[str] = mapped_column(ForeignKey("campaigns.id"))
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"))
-    value: Mapped[int] = mapped_column()  # the partner's figure in the window
-    amount: Mapped[int] = mapped_column()  # program currency, minor units
+    value: Mapped[int] = mapped_column(Int64)  # the partner's figure in the window
+    amount: Mapped[int] = mapped_column(Int64)  # program currency, minor units
     commission_id: Mapped[str | None] = mapped_column(String(26))
     created_at: Mapped[datetime] = created_column()

@@ -8,7 +8,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
-from partnerloop.models.base import Base, created_column, id_column
+from partnerloop.models.base import Base, Int64, created_column, id_column
 
 
 class Link(Base):
@@ -62,6 +62,6 @@ class ClickRollup(Base):
     link_id: Mapped[str] = mapped_column(ForeignKey("links.id"))
     partner_id: Mapped[str] = mapped_column(ForeignKey("partners.id"), index=True)
     day: Mapped[date] = mapped_column(Date)
-    clicks: Mapped[int] = mapped_column(Integer, default=0)
-    bot_clicks: Mapped[int] = mapped_column(Integer, default=0)
-    unique_clicks: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    clicks: Mapped[int] = mapped_column(Int64, default=0)
+    bot_clicks: Mapped[int] = mapped_column(Int64, default=0)
+    unique_clicks: Mapped[int] = mapped_column(Int64, default=0, server_default="0")

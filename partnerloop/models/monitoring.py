@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, Date, ForeignKey, Index, Integer, String, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
-from partnerloop.models.base import Base, created_column, id_column
+from partnerloop.models.base import Base, Int64, created_column, id_column
 
 
 class Goal(Base):
@@ -60,7 +60,7 @@ class Alert(Base):
     evidence: Mapped[dict[str, Any]] = mapped_column(default=dict)
     status: Mapped[str] = mapped_column(String(12), default="open")  # open | resolved | dismissed
     open_key: Mapped[str] = mapped_column(String(26), default="open")
-    occurrences: Mapped[int] = mapped_column(Integer, default=1)
+    occurrences: Mapped[int] = mapped_column(Int64, default=1)
     created_at: Mapped[datetime] = created_column()
     last_seen_at: Mapped[datetime] = mapped_column(default=utc_now)
     closed_at: Mapped[datetime | None]
@@ -95,9 +95,9 @@ class ConversionRollup(Base):
     partner_id: Mapped[str] = mapped_column(String(26))
     link_id: Mapped[str] = mapped_column(String(26))
     source: Mapped[str] = mapped_column(String(16))
-    leads: Mapped[int] = mapped_column(Integer, default=0)
-    sales: Mapped[int] = mapped_column(Integer, default=0)
-    new_customers: Mapped[int] = mapped_column(Integer, default=0)
+    leads: Mapped[int] = mapped_column(Int64, default=0)
+    sales: Mapped[int] = mapped_column(Int64, default=0)
+    new_customers: Mapped[int] = mapped_column(Int64, default=0)
     revenue_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     refunds_amount: Mapped[int] = mapped_column(BigInteger, default=0)
     commissions_amount: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -146,6 +146,6 @@ class ClickDimensionRollup(Base):
     partner_id: Mapped[str] = mapped_column(String(26))
     dimension: Mapped[str] = mapped_column(String(16))  # device | country | referrer_host
     value: Mapped[str] = mapped_column(String(255))  # "" when unknown
-    clicks: Mapped[int] = mapped_column(Integer, default=0)
-    unique_clicks: Mapped[int] = mapped_column(Integer, default=0)
-    bot_clicks: Mapped[int] = mapped_column(Integer, default=0)
+    clicks: Mapped[int] = mapped_column(Int64, default=0)
+    unique_clicks: Mapped[int] = mapped_column(Int64, default=0)
+    bot_clicks: Mapped[int] = mapped_column(Int64, default=0)

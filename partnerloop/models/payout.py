@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, Uni
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
-from partnerloop.models.base import Base, created_column, id_column
+from partnerloop.models.base import Base, Int64, created_column, id_column
 
 
 class PayoutSettings(Base):
@@ -81,7 +81,7 @@ class Payout(Base):
     method: Mapped[str] = mapped_column(String(20))
     status: Mapped[str] = mapped_column(String(12), index=True)  # pending|processing|paid|failed|canceled
     delivery: Mapped[str] = mapped_column(String(8), default="csv")  # api | csv: payout/rules.Delivery
-    commission_count: Mapped[int] = mapped_column(Integer, default=0)
+    commission_count: Mapped[int] = mapped_column(Int64, default=0)
     provider_batch_id: Mapped[str | None] = mapped_column(String(100), index=True)  # our sender_batch_id
     provider_reference: Mapped[str | None] = mapped_column(String(200))
     failure_reason: Mapped[str | None] = mapped_column(String(1000))

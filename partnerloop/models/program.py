@@ -7,7 +7,7 @@ from sqlalchemy import ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
-from partnerloop.models.base import Base, created_column, id_column
+from partnerloop.models.base import Base, Int64, created_column, id_column
 
 
 class Program(Base):
@@ -23,7 +23,7 @@ class Program(Base):
     cookie_days: Mapped[int] = mapped_column(Integer, default=90)
     attribution_model: Mapped[str] = mapped_column(String(20), default="last_click")
     hold_days: Mapped[int] = mapped_column(Integer, default=30)
-    min_payout_amount: Mapped[int] = mapped_column(Integer, default=5000)
+    min_payout_amount: Mapped[int] = mapped_column(Int64, default=5000)
     default_plan_id: Mapped[str | None] = mapped_column(
         ForeignKey("plans.id", use_alter=True, name="fk_programs_default_plan_id_plans")
     )

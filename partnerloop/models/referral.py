@@ -9,7 +9,7 @@ from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, UniqueCon
 from sqlalchemy.orm import Mapped, mapped_column
 
 from partnerloop.kit.time import utc_now
-from partnerloop.models.base import Base, created_column, id_column
+from partnerloop.models.base import Base, Int64, created_column, id_column
 
 
 class Advocate(Base):
@@ -50,7 +50,7 @@ class Referral(Base):
     friend_email: Mapped[str | None] = mapped_column(String(320))  # to send the friend their reward
     first_lead_at: Mapped[datetime | None]
     first_sale_at: Mapped[datetime | None]
-    sales_count: Mapped[int] = mapped_column(Integer, default=0)
+    sales_count: Mapped[int] = mapped_column(Int64, default=0)
     revenue_amount: Mapped[int] = mapped_column(BigInteger, default=0)  # program currency, net of nothing
     created_at: Mapped[datetime] = created_column()
 

@@ -66,7 +66,10 @@ def window_of(body: SimulateIn) -> tuple[datetime, datetime]:
         day = value + timedelta(days=1) if end else value
         return datetime.combine(day, time(), tzinfo=UTC)
 
-    start, end = moment(body.starts, end=False), moment(body.to, end=True)
+    try:
+        start, end = moment(body.starts, end=False), moment(body.to, end=True)
+    except OverflowError:  # '0001-01-01T00:00:00+14:00' is before year 1 in UTC; '9999-12-31' ends in year 10000
+        raise InvalidWindow("from and to must be within the years 1 to 9999 in UTC.") from None
     if start >= end:
         raise InvalidWindow(f"from ({start.isoformat()}) must be before to ({end.isoformat()}).")
     if end - start > timedelta(days=MAX_SIMULATION_DAYS):

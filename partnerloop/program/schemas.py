@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, model_validator
 
+from partnerloop.kit.money import MAX_AMOUNT
 from partnerloop.program.referral_settings import ReferralRewards
 
 AttributionModel = Literal["first_click", "last_click", "linear", "time_decay", "position"]
@@ -46,7 +47,7 @@ class ProgramPatch(BaseModel):
     default_plan_id: str | None = None
     cookie_days: StrictInt | None = Field(default=None, ge=1, le=3650)
     hold_days: StrictInt | None = Field(default=None, ge=0, le=3650)
-    min_payout_amount: StrictInt | None = Field(default=None, ge=0)
+    min_payout_amount: StrictInt | None = Field(default=None, ge=0, le=MAX_AMOUNT)
     attribution_model: AttributionModel | None = None
     allowed_domains: list[str] | None = Field(default=None, min_length=1, max_length=100)
     link_params: list[str] | None = Field(default=None, min_length=1, max_length=10)

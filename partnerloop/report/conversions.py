@@ -138,7 +138,9 @@ def built_until(session: Session) -> datetime | None:
 
 def id_floor(moment: datetime) -> str:
     """The smallest id new_id() can make at `moment` (ids are ULIDs: time first), for index range scans
-    where there is no index on the creation time."""
+    where there is no index on the creation time. Before 1970 (no ULID's time) it is below every id."""
+    if moment.timestamp() < 0:  # a report from year 1: ULIDs count milliseconds since 1970, unsigned
+        return "0" * 26
     return str(ULID.from_datetime(moment)).lower()[:10] + "0" * 16
 
 

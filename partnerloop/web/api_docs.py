@@ -62,7 +62,9 @@ IDEMPOTENCY_KEY_PARAMETER: dict[str, Any] = {
     "required": False,
     "description": "The same key and body replay the first answer (header `Idempotent-Replayed: true`); "
     "the same key with another body is a 409.",
-    "schema": {"type": "string", "maxLength": 255},
+    # What to send (jobs/idempotency.py refuses a blank or longer key): 1 to 255 printable ASCII characters,
+    # not starting or ending with a space (a UUID does).
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]([ -~]*[!-~])?$"},
 }
 
 
@@ -81,6 +83,10 @@ def error_responses(method: str, path: str, *, has_json_body: bool, rate_limited
     answers: dict[str, str] = {}
     if has_json_body:
         answers["400"] = "MalformedJSON: the body is not valid JSON."
+    if method == "post" and path not in PUBLIC_API_PATHS:
+        answers["400"] = " ".join(
+            filter(None, [answers.get("400"), "InvalidIdempotencyKey: the Idempotency-Key is empty or too long."])
+        )
     if path not in PUBLIC_API_PATHS:
         answers["401"] = "Unauthorized: no `Authorization: Bearer <api_key>`, or the key is unknown or revoked."
     answers["404"] = (

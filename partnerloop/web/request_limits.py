@@ -2,9 +2,9 @@
 
 - Size: at most 1 MB for the API and webhooks (`/api/`, `/integrations/`), 10 MB for pages (CSV
   uploads). A larger body is a 413 in the error shape; it is read no further than the limit.
-- NUL characters: PostgreSQL text cannot hold U+0000, so a JSON body with a `\\u0000` escape (or a raw
-  NUL byte, or `%00` in a form) is a 422 naming the problem, the same on both databases, before any
-  handler runs.
+- NUL characters: PostgreSQL text cannot hold U+0000, so a path or query with one (`%00`), a JSON body
+  with a `\\u0000` escape (or a raw NUL byte, or `%00` in a form) is a 422 naming the problem, the same on
+  both databases, before any handler runs.
 
 The body is read here (up to the limit) and handed on unchanged. The redirect (`/go/`) never comes
 here: PartnerloopApp answers it before FastAPI.
@@ -48,6 +48,13 @@ def has_nul(body: bytes, content_type: str) -> bool:
     return False
 
 
+def has_nul_in_target(scope: Scope) -> bool:
+    """A NUL in the path (`/partners/%00`, decoded by the server) or the query (`?cursor=%00`): it would reach
+    a PostgreSQL text parameter as an id, a filter or a cursor."""
+    query: bytes = scope.get("query_string", b"")
+    return "\x00" in scope["path"] or b"\x00" in query or b"%00" in query
+
+
 async def _answer(send: Send, status: int, name: str, detail: str) -> None:
     body = json.dumps({"error": name, "detail": detail}).encode()
     await send({"type": "http.response.start", "status": status,
@@ -60,6 +67,9 @@ class RequestLimitsMiddleware:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and has_nul_in_target(scope):
+            await _answer(send, 422, "InvalidInput", "Text must not contain NUL characters (\\u0000).")
+            return
         if scope["type"] != "http" or scope["method"] not in _WITH_BODY:
             await self.app(scope, receive, send)
             return

@@ -5,7 +5,7 @@ leaderboard for the window; results afterwards."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -49,7 +49,10 @@ def create_campaign(session: Session, program: Program, body: CampaignIn, *, now
     """Put the campaign's rule first in the plan (so it decides within its window) and/or schedule its bonus,
     announce it (at its start, or now when it has started), and record the campaign. Bad input is a 422
     naming the field; nothing is kept."""
-    starts, until = as_utc(body.starts), as_utc(body.until)
+    try:
+        starts, until = as_utc(body.starts), as_utc(body.until)
+    except OverflowError:  # '0001-01-01T00:00:00+14:00' is before year 1 in UTC
+        raise CampaignInvalid("from and until must be within the years 1 to 9999 in UTC.") from None
     if until <= starts:
         raise CampaignInvalid("until: the campaign must end after it starts.")
     if until <= now:
@@ -171,7 +174,8 @@ def _total(values: dict[str, int]) -> int:
 def campaign_out(session: Session, program: Program, campaign: Campaign, now: datetime) -> CampaignOut:
     """The campaign with its results so far: revenue and sales in the window against the same span before it."""
     starts, ends = as_utc(campaign.starts_at), as_utc(campaign.ends_at)
-    before = starts - (ends - starts)
+    # The window as long before it, for the comparison figures; a window from year 1 has none before it.
+    before = starts - (ends - starts) if starts - datetime.min.replace(tzinfo=UTC) > ends - starts else starts
     window_end = min(ends, max(now, starts))
     revenue = repository.metric_by_partner(session, program.id, "revenue", starts, window_end)
     metric = repository.metric_by_partner(session, program.id, campaign.leaderboard_metric, starts, window_end)
