@@ -69,6 +69,7 @@ _SALE = {
     "coupon_code": None,
     "click_id": _COMMISSION["click_id"],
     "occurred_at": "2026-12-01T10:00:00Z",
+    "awaiting_rate": False,  # True: recorded in a currency with no rate yet, priced when one arrives
 }
 _PAYOUT = {
     "id": "01jeb7a4s6d8f0g2h4j6k8l0z2",

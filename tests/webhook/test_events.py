@@ -144,12 +144,14 @@ def test_a_rolled_back_change_sends_nothing(
     with pytest.raises(RuntimeError), transaction(engine) as session:
         emit(session, program.id, "sale.created", {"id": "x"})
         raise RuntimeError("the change failed after emitting")
+    rate = {"date": "2026-01-01", "base": "eur", "quote": "usd", "rate": "1000000000000"}
+    assert api.post("/api/v1/fx-rates", json=rate, headers=program.headers).status_code == 201
     refused = api.post(
         "/api/v1/track/sale",
-        json={"customer_external_id": "c", "amount": 100, "currency": "jpy", "invoice_id": "in_x"},
+        json={"customer_external_id": "c", "amount": 10**13, "currency": "eur", "invoice_id": "in_x"},
         headers=program.headers,
     )
-    assert refused.status_code == 422  # no jpy rate: the whole request is rolled back
+    assert refused.status_code == 422, refused.text  # beyond the largest amount: the whole request rolls back
     duplicate = api.post("/api/v1/partners", json={"email": "a@example.com", "name": "A"}, headers=program.headers)
     assert duplicate.status_code == 201
     again = api.post("/api/v1/partners", json={"email": "a@example.com", "name": "A"}, headers=program.headers)
