@@ -8,16 +8,14 @@ from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
-from pydantic import ValidationError
 
-from partnerloop.account.deps import ManagerAdmin, ManagerContext, ManagerPage, redirect
+from partnerloop.account.deps import ManagerAdmin, ManagerContext, ManagerPage
 from partnerloop.integrations.hubspot import service as hubspot
 from partnerloop.integrations.hubspot.schemas import HubSpotIn
 from partnerloop.integrations.slack import service as slack
 from partnerloop.integrations.slack.rules import CHOICES, LABELS
 from partnerloop.integrations.slack.schemas import SlackIn
-from partnerloop.kit.errors import AppError
-from partnerloop.manage.views.common import page
+from partnerloop.manage.views.common import act_or_show, page
 from partnerloop.web.forms import PostedForm, text, texts
 
 router = APIRouter(include_in_schema=False)
@@ -34,21 +32,8 @@ def _page(request: Request, ctx: ManagerContext, *, error: str | None = None, st
     return page(request, ctx, "manage/integrations.html", context, status_code)
 
 
-def _validation_message(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first.get("loc", ()))
-    return f"{field}: {first.get('msg', 'invalid')}."
-
-
 def _act(request: Request, ctx: ManagerContext, notice: str, act: Any) -> Response:
-    try:
-        with ctx.session.begin_nested():
-            act()
-    except ValidationError as error:
-        return _page(request, ctx, error=_validation_message(error), status_code=422)
-    except AppError as error:
-        return _page(request, ctx, error=error.message, status_code=error.status_code)
-    return redirect(request, ctx.url(PATH), notice=notice)
+    return act_or_show(request, ctx, act, done=PATH, notice=notice, show=_page)
 
 
 @router.get(PATH)

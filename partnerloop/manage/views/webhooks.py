@@ -12,7 +12,7 @@ from pydantic import ValidationError
 
 from partnerloop.account.deps import ManagerAdmin, ManagerContext, ManagerPage, redirect
 from partnerloop.kit.errors import AppError
-from partnerloop.manage.views.common import page
+from partnerloop.manage.views.common import page, validation_message
 from partnerloop.web.forms import PostedForm, text, texts
 from partnerloop.webhook import service
 from partnerloop.webhook.catalogue import EVENT_TYPES, TEST_EVENT
@@ -52,12 +52,6 @@ def _list_page(
     return page(request, ctx, "manage/webhooks.html", context, status_code)
 
 
-def _validation_message(error: ValidationError) -> str:
-    first = error.errors()[0]
-    field = ".".join(str(part) for part in first.get("loc", ()))
-    return f"{field}: {first.get('msg', 'invalid')}."
-
-
 @router.get("/manage/webhooks")
 def webhooks_page(request: Request, ctx: ManagerPage) -> Response:
     return _list_page(request, ctx)
@@ -71,7 +65,7 @@ def add_endpoint(request: Request, ctx: ManagerAdmin, form: PostedForm) -> Respo
         body = EndpointIn(url=values["url"], events=events, description=values["description"] or None)
         endpoint, secret = service.create_endpoint(ctx.session, ctx.program, body)
     except ValidationError as error:
-        return _list_page(request, ctx, error=_validation_message(error), form=values, status_code=422)
+        return _list_page(request, ctx, error=validation_message(error), form=values, status_code=422)
     except AppError as error:
         return _list_page(request, ctx, error=error.message, form=values, status_code=error.status_code)
     # The secret is in this answer only (never in a redirect or a cookie); the database keeps it encrypted.
