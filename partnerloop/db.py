@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, nullcontext
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, select
+from sqlalchemy import Engine, create_engine, event, func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, sessionmaker
@@ -141,6 +141,15 @@ def insert_or_get(session: Session, model: Any, values: dict[str, Any], conflict
     where = [getattr(model, column) == values[column] for column in conflict]
     row = session.execute(select(model).where(*where)).scalar_one()
     return row, created
+
+
+def xact_locks(session: Session, keys: Sequence[str]) -> None:
+    """PostgreSQL: take each key's transaction-scoped advisory lock, in sorted order (so two callers never
+    deadlock), held until the transaction ends. SQLite needs none: its writing transactions are serialized."""
+    if session.get_bind().dialect.name != "postgresql":
+        return
+    for key in sorted(set(keys)):
+        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
 
 
 def on_commit(session: Session, callback: Callable[[], None]) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from partnerloop.commission.rules import CommissionStatus
-from partnerloop.db import insert_returning
+from partnerloop.db import insert_returning, xact_locks
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.models import Commission, Enrollment, Event, Group, Partner, Program
@@ -271,10 +271,7 @@ def click_earners(
 def lock_click_days(session: Session, keys: list[str]) -> None:
     """PostgreSQL: take each (program, partner, day) key's transaction lock, in order, so that concurrent click
     writers count a partner's click earnings of a day one after the other. SQLite writers are serialized."""
-    if session.get_bind().dialect.name != "postgresql":
-        return
-    for key in sorted(set(keys)):
-        session.execute(select(func.pg_advisory_xact_lock(func.hashtextextended(key, 0))))
+    xact_locks(session, keys)
 
 
 def click_day_tallies(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 from fastapi.testclient import TestClient
@@ -10,7 +11,7 @@ from sqlalchemy import Engine, select
 from partnerloop.db import transaction
 from partnerloop.engagement.service import tiers
 from partnerloop.kit.time import utc_now
-from partnerloop.models import Commission, GroupTier, Program, TierMove
+from partnerloop.models import Commission, GroupTier, Job, Program, TierMove
 from tests.conftest import ProgramKeys
 from tests.engagement.helpers import convert, group, group_of, make_partner, percent_plan
 from tests.notify.smtp import SmtpRecorder
@@ -147,3 +148,44 @@ def test_perks_of_the_tier_show_on_the_partner(client: TestClient, program: Prog
     assert client.get(f"/api/v1/partners/{untiered['id']}", headers=program.headers).json() == untiered
     bad = client.patch(f"/api/v1/groups/{gold['id']}", json={"perks": ["free_lunch"]}, headers=program.headers)
     assert bad.status_code == 422 and bad.json()["detail"].startswith("perks")
+
+
+def test_two_tier_checks_at_once_move_a_partner_once(client: TestClient, program: ProgramKeys, engine: Engine) -> None:
+    """The job a sale queues and the daily check can run at the same moment: the second waits for the first
+    and then sees the partner already moved, so one crossing is one move (and one email), never two."""
+    bronze_plan = percent_plan(client, program, "Bronze plan", 1000, default=True)
+    gold = group(client, program, name="Gold", plan_id=percent_plan(client, program, "Gold plan", 3000), rank=2)
+    bronze = group(client, program, name="Bronze", plan_id=bronze_plan, rank=1)
+    pat = make_partner(client, program, name="Pat", group_id=bronze["id"])
+    convert(client, program, pat["referral_code"], "cus_1", 10000, "in_1")
+    convert(client, program, pat["referral_code"], "cus_2", 10000, "in_2")  # no rule yet: no check queued
+    with transaction(engine, writes=False) as session:  # ranks without rules are no reason to check
+        assert session.execute(select(Job.id).where(Job.kind == tiers.EVALUATE_TIERS_JOB)).all() == []
+    rule = {"metric": "sales", "period": "month", "threshold": 2, "to_group_id": gold["id"]}
+    assert client.patch(f"/api/v1/groups/{bronze['id']}", json={"promotion": rule}, headers=program.headers).is_success
+    first_done, first_may_commit = threading.Event(), threading.Event()
+    made: dict[str, int] = {}
+
+    def check(name: str, hold: bool) -> None:
+        with transaction(engine) as session:
+            program_row = session.get(Program, program.id)
+            assert program_row is not None
+            made[name] = len(tiers.evaluate(session, program_row, utc_now()))
+            if hold:
+                first_done.set()
+                first_may_commit.wait(10)
+
+    first = threading.Thread(target=check, args=("first", True))
+    first.start()
+    assert first_done.wait(10)
+    second = threading.Thread(target=check, args=("second", False))
+    second.start()
+    second.join(0.5)  # the second check is under way (and must wait) while the first has not committed
+    first_may_commit.set()
+    first.join(10)
+    second.join(10)
+    assert made == {"first": 1, "second": 0}
+    with transaction(engine, writes=False) as session:
+        moves = session.execute(select(TierMove.partner_id, TierMove.to_group_id)).all()
+    assert [tuple(move) for move in moves] == [(pat["id"], gold["id"])]
+    assert group_of(engine, pat["id"]) == gold["id"]

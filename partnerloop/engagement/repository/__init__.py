@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, case, func, insert, select, update
 from sqlalchemy.orm import Session
 
-from partnerloop.db import insert_ignore
+from partnerloop.db import insert_ignore, xact_locks
 from partnerloop.engagement.repository.figures import (
     FIGURE_METRICS,
     _scoped,
@@ -148,14 +148,19 @@ def save_tier(session: Session, tier: GroupTier) -> None:
 
 
 def has_tier_rules(session: Session, program_id: str) -> bool:
-    found = session.execute(
-        select(GroupTier.group_id)
-        .where(
-            GroupTier.program_id == program_id, (GroupTier.promotion.is_not(None)) | (GroupTier.demotion.is_not(None))
-        )
-        .limit(1)
-    ).scalar_one_or_none()
-    return found is not None
+    """Whether any tier of the program has a promotion or demotion rule. Read in Python: a rule removed is a
+    JSON null, which `IS NOT NULL` counts as a rule (every sale of a program with ranks alone queued a check)."""
+    rules = session.execute(
+        select(GroupTier.promotion, GroupTier.demotion).where(GroupTier.program_id == program_id)
+    ).all()
+    return any(promotion or demotion for promotion, demotion in rules)
+
+
+def lock_tier_check(session: Session, program_id: str) -> None:
+    """One tier check of a program at a time (PostgreSQL; SQLite writers are serialized): a second check, the
+    job a sale queued racing the daily one, waits and then reads the tiers the first one moved partners to,
+    so one crossing of a threshold is one move, never two."""
+    xact_locks(session, [f"tier-check:{program_id}"])
 
 
 def tiered_enrollments(

@@ -172,6 +172,7 @@ def evaluate(
     ruled = [group_id for group_id, tier in tiers.items() if tier.promotion or tier.demotion]
     if not ruled:
         return []
+    repository.lock_tier_check(session, program.id)  # before reading anyone's tier
     enrolled = repository.tiered_enrollments(session, program.id, ruled, partner_ids)
     values = _values(session, program.id, tiers, now, partner_ids)
     decisions: list[TierDecision] = []
