@@ -204,12 +204,9 @@ def moves_of(session: Session, program_id: str, partner_id: str, limit: int = 20
 
 
 def programs_with_tier_rules(session: Session) -> list[str]:
-    rows = session.execute(
-        select(GroupTier.program_id)
-        .where((GroupTier.promotion.is_not(None)) | (GroupTier.demotion.is_not(None)))
-        .distinct()
-    ).scalars()
-    return [str(program_id) for program_id in rows]
+    """Programs with a promotion or demotion rule (a rule removed is a JSON null: see has_tier_rules)."""
+    rows = session.execute(select(GroupTier.program_id, GroupTier.promotion, GroupTier.demotion)).all()
+    return sorted({str(program_id) for program_id, promotion, demotion in rows if promotion or demotion})
 
 
 # ------------------------------------------------------------------------------- announcements
