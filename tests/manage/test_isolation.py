@@ -3,41 +3,18 @@ the victim's data unchanged. Routes are read from the app, so a page added later
 
 from __future__ import annotations
 
-import time
-
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine
 
 from partnerloop.app import PartnerloopApp
-from partnerloop.db import transaction
-from partnerloop.jobs.runner import run_next_job
-from partnerloop.kit.time import utc_now
-from partnerloop.models import Base, Job
 from tests.account.factories import PASSWORD, add_partner_user
 from tests.account.helpers import csrf_of, login
 from tests.conftest import ProgramKeys
-from tests.manage.world import Victim, page_routes
+from tests.manage.world import Victim, page_routes, settle, snapshot
 
-NOT_COMPARED = {"user_sessions", "jobs", "schedules", "idempotency_keys", "account_tokens", "clicks", "click_rollups"}
-# Kept by the running app's periodic rollup job whatever a request does: a long walk on a busy machine sees it run.
-NOT_COMPARED |= {"rollup_state", "conversion_rollups", "click_dimension_rollups", "click_day_rollups"}
-# Written by the job runner's email jobs (the world's own notices, kept in development), whenever they run.
-NOT_COMPARED |= {"dev_emails"}
 # Pages for the workspace's owner alone (the emails kept in development hold sign-in links).
 OWNER_ONLY = ("/manage/emails",)
-
-
-def _snapshot(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
-    """Every row of every business table, as text: any change made by an attack shows here."""
-    with transaction(engine, writes=False) as session:
-        snapshot = {}
-        for table in Base.metadata.sorted_tables:
-            if table.name in NOT_COMPARED:
-                continue
-            rows = session.execute(select(table)).all()
-            snapshot[table.name] = sorted(tuple(str(value) for value in row) for row in rows)
-        return snapshot
 
 
 def _browser(app: PartnerloopApp, email: str | None) -> TestClient:
@@ -51,36 +28,17 @@ def _token(browser: TestClient) -> str:
     return csrf_of(browser.get("/account" if browser.cookies.get("pl_session") else "/login").text)
 
 
-def _settle(engine: Engine) -> None:
-    """Run the world's own due jobs (webhook fan-out, notices, their emails) to the end, so a snapshot
-    sees only what a request changes, not a job the world queued finishing meanwhile."""
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        while run_next_job(engine, "isolation-test"):
-            pass
-        with transaction(engine, writes=False) as session:
-            busy = session.execute(
-                select(func.count())
-                .select_from(Job)
-                .where(Job.status.in_(("queued", "running")), Job.run_at <= utc_now())
-            ).scalar_one()
-        if not busy:
-            return
-        time.sleep(0.05)
-    raise AssertionError("the world's jobs did not finish within 30 s")
-
-
 @pytest.fixture
 def victim(client: TestClient, engine: Engine, program: ProgramKeys) -> Victim:
     world = Victim(client, engine, program)
-    _settle(engine)
+    settle(engine)
     return world
 
 
 def test_a_stranger_is_sent_to_login_everywhere(
     client: TestClient, app: PartnerloopApp, victim: Victim, engine: Engine
 ) -> None:
-    before = _snapshot(engine)
+    before = snapshot(engine)
     stranger = _browser(app, None)
     token = _token(stranger)
     for method, template in page_routes(app, "/manage") + page_routes(app, "/partner"):
@@ -93,13 +51,13 @@ def test_a_stranger_is_sent_to_login_everywhere(
             assert response.status_code in (303, 403), (url, response.status_code)
             if response.status_code == 303:
                 assert response.headers["location"].startswith("/login"), url
-    assert _snapshot(engine) == before
+    assert snapshot(engine) == before
 
 
 def test_a_manager_of_another_workspace_gets_404_on_every_page_and_action(
     client: TestClient, app: PartnerloopApp, victim: Victim, other_program: ProgramKeys, engine: Engine
 ) -> None:
-    before = _snapshot(engine)
+    before = snapshot(engine)
     intruder = _browser(app, "owner-other@example.com")
     token = _token(intruder)
     for method, template in page_routes(app, "/manage"):
@@ -129,7 +87,7 @@ def test_a_manager_of_another_workspace_gets_404_on_every_page_and_action(
                 response.text[-1500:],
             )
         assert "secret note" not in response.text and "victim-partner@a.test" not in response.text, own
-    after = _snapshot(engine)
+    after = snapshot(engine)
     for table in before:
         if table in (
             "plans",
@@ -160,7 +118,7 @@ def test_a_manager_of_another_workspace_gets_404_on_every_page_and_action(
 def test_a_partner_cannot_open_the_dashboard(
     client: TestClient, app: PartnerloopApp, victim: Victim, engine: Engine
 ) -> None:
-    before = _snapshot(engine)
+    before = snapshot(engine)
     partner = _browser(app, "victim-partner@a.test")
     token = _token(partner)
     for method, template in page_routes(app, "/manage"):
@@ -170,13 +128,13 @@ def test_a_partner_cannot_open_the_dashboard(
         )
         assert response.status_code == 403, (method, url, response.status_code)
         assert "secret note" not in response.text
-    assert _snapshot(engine) == before
+    assert snapshot(engine) == before
 
 
 def test_a_viewer_reads_every_page_but_every_action_is_403(
     client: TestClient, app: PartnerloopApp, victim: Victim, engine: Engine
 ) -> None:
-    before = _snapshot(engine)
+    before = snapshot(engine)
     viewer = _browser(app, "victim-viewer@a.test")
     token = _token(viewer)
     for method, template in page_routes(app, "/manage"):
@@ -188,14 +146,14 @@ def test_a_viewer_reads_every_page_but_every_action_is_403(
         else:
             response = viewer.post(url, data=victim.form(token), follow_redirects=False)
             assert response.status_code == 403, (url, response.status_code)
-    assert _snapshot(engine) == before
+    assert snapshot(engine) == before
 
 
 def test_partner_pages_answer_404_to_a_manager_and_to_a_partner_of_another_program(
     client: TestClient, app: PartnerloopApp, victim: Victim, other_program: ProgramKeys, engine: Engine
 ) -> None:
     add_partner_user(engine, other_program.id, "other-partner@b.test")
-    before = _snapshot(engine)
+    before = snapshot(engine)
     for email in ("owner-acme@example.com", "other-partner@b.test"):
         browser = _browser(app, email)
         token = _token(browser)
@@ -218,7 +176,7 @@ def test_partner_pages_answer_404_to_a_manager_and_to_a_partner_of_another_progr
             other.get(url) if method == "GET" else other.post(url, data=victim.form(token), follow_redirects=False)
         )
         assert response.status_code == 404, (method, url, response.status_code)
-    assert _snapshot(engine) == before
+    assert snapshot(engine) == before
 
 
 def test_the_victims_own_team_still_sees_everything(client: TestClient, app: PartnerloopApp, victim: Victim) -> None:

@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select, text
+from sqlalchemy import Engine, func, select, text
 
 from partnerloop.account.service import new_token
 from partnerloop.app import PartnerloopApp
 from partnerloop.db import transaction
+from partnerloop.jobs.runner import run_next_job
 from partnerloop.kit.time import utc_now
 from partnerloop.models import (
     Alert,
     ApiKey,
+    Base,
     Commission,
     Coupon,
     Group,
     Invitation,
+    Job,
     Member,
     PartnerNote,
     User,
@@ -32,10 +36,15 @@ from tests.conftest import ProgramKeys
 from tests.manage.factories import convert, make_plan
 
 MISSING_ID = "01zzzzzzzzzzzzzzzzzzzzzzzz"
+NOT_COMPARED = {"user_sessions", "jobs", "schedules", "idempotency_keys", "account_tokens", "clicks", "click_rollups"}
+# Kept by the running app's periodic rollup job whatever a request does: a long walk on a busy machine sees it run.
+NOT_COMPARED |= {"rollup_state", "conversion_rollups", "click_dimension_rollups", "click_day_rollups"}
+# Written by the job runner's email jobs (the world's own notices, kept in development), whenever they run.
+NOT_COMPARED |= {"dev_emails"}
 
 
-def page_routes(app: PartnerloopApp, prefix: str) -> list[tuple[str, str]]:
-    """(method, path template) of every page and action under `prefix`."""
+def page_routes(app: PartnerloopApp, prefix: str, methods: tuple[str, ...] = ("GET", "POST")) -> list[tuple[str, str]]:
+    """(method, path template) of every page and action under `prefix` (of every route, for the API)."""
 
     def walk(routes: list[Any]) -> Iterator[Any]:
         for route in routes:
@@ -50,10 +59,41 @@ def page_routes(app: PartnerloopApp, prefix: str) -> list[tuple[str, str]]:
         path = getattr(route, "path", "")
         if path == prefix or path.startswith(prefix + "/"):
             for method in sorted(getattr(route, "methods", None) or []):
-                if method in ("GET", "POST"):
+                if method in methods:
                     found.append((method, path))
     assert len(found) >= 5, f"too few routes under {prefix}: {found}"
     return found
+
+
+def snapshot(engine: Engine) -> dict[str, list[tuple[str, ...]]]:
+    """Every row of every business table, as text: any change made by an attack shows here."""
+    with transaction(engine, writes=False) as session:
+        tables = {}
+        for table in Base.metadata.sorted_tables:
+            if table.name in NOT_COMPARED:
+                continue
+            rows = session.execute(select(table)).all()
+            tables[table.name] = sorted(tuple(str(value) for value in row) for row in rows)
+        return tables
+
+
+def settle(engine: Engine) -> None:
+    """Run the world's own due jobs (webhook fan-out, notices, their emails) to the end, so a snapshot
+    sees only what a request changes, not a job the world queued finishing meanwhile."""
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        while run_next_job(engine, "isolation-test"):
+            pass
+        with transaction(engine, writes=False) as session:
+            busy = session.execute(
+                select(func.count())
+                .select_from(Job)
+                .where(Job.status.in_(("queued", "running")), Job.run_at <= utc_now())
+            ).scalar_one()
+        if not busy:
+            return
+        time.sleep(0.05)
+    raise AssertionError("the world's jobs did not finish within 30 s")
 
 
 class Victim:
@@ -69,6 +109,7 @@ class Victim:
             headers=program.headers,
         )
         referral = client.get(f"/api/v1/partners/{self.partner_id}", headers=program.headers).json()["referral_code"]
+        self.referral_code = str(referral)
         convert(client, program, referral, "cus_victim", 10000, "in_victim")
         run = self._payout_run(client, program)
         add_member(engine, program.workspace_id, "victim-viewer@a.test", "viewer")
