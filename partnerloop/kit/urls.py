@@ -101,6 +101,27 @@ def website_host(website: str | None) -> str | None:
     return host.removeprefix("www.") if host and "." in host and " " not in host else None
 
 
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".gif", ".webp", ".svg", ".avif")
+
+
+def image_origin(url: str | None) -> str | None:
+    """The origin (scheme://host[:port]) of an http(s) URL whose path names an image file, for a page's
+    `img-src`; None for anything else (a page, a look-alike host, credentials, a bracketed address)."""
+    text = (url or "").strip()
+    if not text or len(text) > 2000 or any(char in _FORBIDDEN_CHARS or _is_invisible(char) for char in text):
+        return None
+    try:
+        parts = split_url(text)
+        if parts.scheme not in ("http", "https") or "@" in parts.netloc or "[" in parts.netloc:
+            return None
+        host, port = ascii_host(parts.hostname or ""), parts.port
+    except (InvalidInput, ValueError):
+        return None
+    if not parts.path.lower().endswith(IMAGE_SUFFIXES):
+        return None
+    return f"{parts.scheme}://{host}" + (f":{port}" if port else "")
+
+
 def host_is_allowed(host: str, allowed_domains: list[str]) -> bool:
     return any(host == domain or host.endswith("." + domain) for domain in allowed_domains)
 

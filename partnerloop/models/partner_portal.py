@@ -28,6 +28,7 @@ class ApplicationForm(Base):
     intro: Mapped[str] = mapped_column(Text, default="")
     terms: Mapped[str] = mapped_column(Text, default="")
     brand_color: Mapped[str] = mapped_column(String(7), default=DEFAULT_BRAND_COLOR)
+    logo_url: Mapped[str] = mapped_column(String(2000), default="", server_default="")  # an image, shown at the top
     updated_at: Mapped[datetime] = mapped_column(default=utc_now, onupdate=utc_now)
 
 

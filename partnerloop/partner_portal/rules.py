@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from partnerloop.kit.money import format_money, round_half_away
 from partnerloop.kit.time import format_day
+from partnerloop.kit.urls import image_origin
 
 MAX_ANSWER_LENGTH = 2000
 MAX_RANGE_DAYS = 366
@@ -383,3 +384,29 @@ def personalize(body: str, link: str, code: str) -> str:
     if not named_link and link and link not in body:
         body = f"{body.rstrip()}\n\n{link}"
     return body
+
+
+# ------------------------------------------------------------------------------------- previews
+
+PREVIEWED_KINDS = (ResourceKind.BANNER.value, ResourceKind.BRAND_ASSET.value)
+
+
+@dataclass(frozen=True)
+class Previews:
+    """Which resources show their image (id -> URL), and the hosts the page must allow images from."""
+
+    urls: dict[str, str]
+    origins: frozenset[str]
+
+
+def image_previews(resources: Sequence[tuple[str, str, str | None]]) -> Previews:
+    """Of (id, kind, url) resources, the banners and brand assets whose link is an image file on an http(s)
+    host: the page shows them as images (loaded from the merchant's host, which its policy then allows)."""
+    urls: dict[str, str] = {}
+    origins: set[str] = set()
+    for resource_id, kind, url in resources:
+        origin = image_origin(url) if kind in PREVIEWED_KINDS else None
+        if origin is not None and url:
+            urls[resource_id] = url.strip()
+            origins.add(origin)
+    return Previews(urls, frozenset(origins))

@@ -10,7 +10,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +41,15 @@ CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
+
+
+def content_security_policy(image_origins: Iterable[str] = ()) -> str:
+    """The pages' policy; `image_origins` (from kit.urls.image_origin: scheme://host[:port], nothing else) are
+    allowed as image sources too, for a page that shows the merchant's own logo or banners."""
+    extra = "".join(f" {origin}" for origin in sorted(set(image_origins)))
+    return CONTENT_SECURITY_POLICY.replace("img-src 'self' data:;", f"img-src 'self' data:{extra};")
+
+
 HSTS = "max-age=63072000; includeSubDomains"
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
@@ -180,8 +189,8 @@ templates.env.globals["csrf_token"] = csrf_value
 # -------------------------------------------------------------------------------------- render
 
 
-def apply_security_headers(request: Request, response: Any) -> None:
-    response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+def apply_security_headers(request: Request, response: Any, image_origins: Iterable[str] = ()) -> None:
+    response.headers["Content-Security-Policy"] = content_security_policy(image_origins)
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["X-Frame-Options"] = "DENY"
     response.headers["Referrer-Policy"] = "same-origin"
@@ -204,9 +213,15 @@ def _attach_csrf_cookie(request: Request, response: Any) -> None:
 
 
 def render(
-    request: Request, template: str, context: dict[str, Any] | None = None, status_code: int = 200
+    request: Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    status_code: int = 200,
+    *,
+    image_origins: Iterable[str] = (),
 ) -> HTMLResponse:
-    """Render a page (templates extend base.html) with the user, CSRF and security headers."""
+    """Render a page (templates extend base.html) with the user, CSRF and security headers; `image_origins`
+    are the outside hosts its images may come from (see content_security_policy)."""
     notice = request.cookies.get(NOTICE_COOKIE)
     values: dict[str, Any] = {
         "current_user": getattr(request.state, "user_view", None),
@@ -215,7 +230,7 @@ def render(
     }
     values.update(context or {})
     response = templates.TemplateResponse(request, template, values, status_code=status_code)
-    apply_security_headers(request, response)
+    apply_security_headers(request, response, image_origins)
     _attach_csrf_cookie(request, response)
     if notice:
         response.delete_cookie(NOTICE_COOKIE, path="/")

@@ -4,7 +4,9 @@ the partner's dashboard opens with their link, referral code and QR code, and sw
 
 from __future__ import annotations
 
+import http.server
 import re
+import threading
 from pathlib import Path
 
 import httpx
@@ -197,3 +199,71 @@ def test_a_manager_manages_links_and_a_partner_archives_one(server: Server, brow
     assert httpx.get(f"{server.base_url}/go/pat-pricing").status_code == 404
     manager.goto("/manage/links")
     expect(manager.get_by_text("No link matches.")).to_be_visible()
+
+
+class _BrandAssets(http.server.BaseHTTPRequestHandler):
+    """The merchant's own host of images: a logo and a banner (SVG), counted by path."""
+
+    def do_GET(self) -> None:
+        self.server.paths.append(self.path)  # type: ignore[attr-defined]
+        fill = b"#ffd54a" if "logo" in self.path else b"#2454c5"
+        body = (b"<svg xmlns='http://www.w3.org/2000/svg' width='728' height='90'>"
+                b"<rect width='728' height='90' rx='12' fill='" + fill + b"'/></svg>")  # fmt: skip
+        self.send_response(200)
+        self.send_header("Content-Type", "image/svg+xml")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *_args: object) -> None:
+        pass
+
+
+def test_the_merchants_logo_and_banners_show_as_images(server: Server, browsing: Browsing, engine: Engine) -> None:
+    """Wall 7: the application page carries the program's logo, and banners show as images for the partner and
+    the manager, loaded from the merchant's host (which the page's policy allows, and no other)."""
+    assets = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BrandAssets)
+    assets.paths = []  # type: ignore[attr-defined]
+    threading.Thread(target=assets.serve_forever, daemon=True).start()
+    origin = f"http://cdn.acme.test:{assets.server_port}"
+    try:
+        program = make_program(engine)
+        add_partner_user(engine, program.id, PAT, name="Pat Creator", password=PAT_PASSWORD)
+        with transaction(engine) as session:
+            acme = session.get_one(Program, program.id)
+            library.add_resource(
+                session, acme, library.ResourceIn("banner", "Leaderboard 728×90", url=f"{origin}/b.svg")
+            )
+            library.add_resource(session, acme, library.ResourceIn("banner", "Banner page", url=f"{origin}/banners"))
+
+        manager = browsing.person()
+        _log_in(manager, OWNER, OWNER_PASSWORD)
+        manager.goto(f"/manage/application?program={program.id}")
+        manager.get_by_label("Logo").fill(f"{origin}/logo.svg")
+        manager.get_by_role("button", name="Save the form").click()
+        expect(manager.get_by_role("status")).to_contain_text("saved")
+        preview = manager.get_by_role("img", name="Your logo as applicants see it")
+        assert preview.evaluate("image => image.decode().then(() => image.naturalWidth > 0)")
+        manager.goto(f"/manage/resources?program={program.id}")
+        thumb = manager.get_by_role("img", name="Preview of Leaderboard 728×90")
+        assert thumb.evaluate("image => image.decode().then(() => image.naturalWidth > 0)")
+        assert manager.get_by_role("img", name="Preview of Banner page").count() == 0  # a page, not an image
+        screenshot(manager, "manage-resources-banner")
+
+        visitor = browsing.person(phone=True)
+        visitor.goto(f"/apply/{program.id}")
+        logo = visitor.get_by_role("img", name="Acme")
+        assert logo.evaluate("image => image.decode().then(() => image.naturalWidth > 0)")
+        assert "Partnerloop" not in visitor.locator("body").inner_text()
+        screenshot(visitor, "apply-logo-phone")
+
+        pat = browsing.person(phone=True)
+        _log_in(pat, PAT, PAT_PASSWORD)
+        pat.goto("/partner/resources")
+        banner = pat.get_by_role("img", name="Leaderboard 728×90")
+        assert banner.evaluate("image => image.decode().then(() => image.naturalWidth > 0)")
+        screenshot(pat, "partner-resources-banner-phone")
+        assert sorted(set(assets.paths)) == ["/b.svg", "/logo.svg"]  # the page link was never fetched
+    finally:
+        assets.shutdown()
+        assets.server_close()

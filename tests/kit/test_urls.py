@@ -6,7 +6,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from partnerloop.kit.errors import InvalidInput
-from partnerloop.kit.urls import ascii_host, check_destination, normalize_domain
+from partnerloop.kit.urls import ascii_host, check_destination, image_origin, normalize_domain
 
 ALLOWED = ["allowed.test"]
 
@@ -126,3 +126,25 @@ def test_hosts_outside_the_hostname_alphabet_are_refused_not_crashed_on(url: str
 def test_an_internationalised_subdomain_of_an_allowed_domain_passes() -> None:
     assert check_destination("https://bücher.allowed.test/", ALLOWED) == "https://bücher.allowed.test/"
     assert ascii_host("bücher.allowed.test") == "xn--bcher-kva.allowed.test"
+
+
+IMAGE_ORIGINS = [
+    ("https://cdn.acme.example/brand/banner-728x90.png", "https://cdn.acme.example"),
+    ("http://Shop.Acme.test:8080/logo.SVG?v=2", "http://shop.acme.test:8080"),
+    ("https://bücher.example/logo.webp", "https://xn--bcher-kva.example"),
+    ("https://acme.example/banners", None),  # a page, not an image file
+    ("javascript:alert(1)//x.png", None),
+    ("data:image/png;base64,AAAA.png", None),
+    ("https://user:pw@acme.example/logo.png", None),
+    ("https://[::1]/logo.png", None),
+    ("https://evil.example\uff3c.acme.example/logo.png", None),  # a look-alike of a delimiter in the host
+    ("https://acme.example/lo go.png", None),
+    ("https://acme.example;img-src/x.png", None),  # nothing that could end the policy's directive
+    ("", None),
+    (None, None),
+]
+
+
+@pytest.mark.parametrize(("url", "origin"), IMAGE_ORIGINS)
+def test_image_origin_names_only_the_host_of_an_image(url: str | None, origin: str | None) -> None:
+    assert image_origin(url) == origin

@@ -202,3 +202,33 @@ def test_deciding_applications_tells_each_applicant_by_email(
     login(bob, "bob@creator.example", APPLICANT_PASSWORD)
     page = bob.get("/partner").text
     assert "Your application was not accepted" in page and "We only work with video creators." in page
+
+
+def test_the_logo_and_banner_images_come_from_the_merchants_host_alone(
+    client: TestClient, engine: Engine, program: ProgramKeys
+) -> None:
+    _owner(client)
+    refused = _post(
+        client, program, "/manage/application", {"brand_color": "#2454c5", "logo_url": "https://acme.test/about"}
+    )
+    assert refused.status_code == 422 and "address of an image file" in refused.text  # type: ignore[attr-defined]
+    assert 'class="apply-logo"' not in client.get(f"/apply/{program.id}").text  # nothing was saved
+    saved = _post(
+        client, program, "/manage/application", {"brand_color": "#2454c5", "logo_url": "https://cdn.acme.test/logo.png"}
+    )
+    assert saved.status_code == 303  # type: ignore[attr-defined]
+    public = client.get(f"/apply/{program.id}")
+    assert '<img class="apply-logo" src="https://cdn.acme.test/logo.png" alt="Acme"' in public.text
+    assert "img-src 'self' data: https://cdn.acme.test;" in public.headers["content-security-policy"]
+    added = _post(client, program, "/manage/resources",
+                  {"kind": "banner", "title": "Wide banner", "url": "https://img.acme.test/wide.jpg"})  # fmt: skip
+    assert added.status_code == 303  # type: ignore[attr-defined]
+    _post(client, program, "/manage/resources", {"kind": "video", "title": "Demo", "url": "https://video.test/a.png"})
+    library = client.get(f"/manage/resources?program={program.id}")
+    assert 'alt="Preview of Wide banner"' in library.text and 'alt="Preview of Demo"' not in library.text
+    policy = library.headers["content-security-policy"]
+    assert "img-src 'self' data: https://img.acme.test;" in policy and "video.test" not in policy
+    assert (
+        "img-src 'self' data:;"
+        in client.get(f"/manage/partners?program={program.id}").headers["content-security-policy"]
+    )

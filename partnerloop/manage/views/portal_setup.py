@@ -10,7 +10,7 @@ from fastapi.responses import Response
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect, render
 from partnerloop.kit.errors import AppError
 from partnerloop.partner_portal import groups
-from partnerloop.partner_portal.rules import QuestionKind, ResourceKind, text_color_on
+from partnerloop.partner_portal.rules import QuestionKind, ResourceKind, image_previews, text_color_on
 from partnerloop.partner_portal.service import application as application_service
 from partnerloop.partner_portal.service import library
 from partnerloop.partner_portal.service.portal import partner_plan_row
@@ -58,15 +58,19 @@ def _resources_page(
     error: str | None,
     status_code: int = 200,
 ) -> Response:
+    resources = library.resources(ctx.session, ctx.program.id)
+    previews = image_previews([(item.id, item.kind, item.url) for item in resources])
     context = {
-        "resources": library.resources(ctx.session, ctx.program.id),
+        "resources": resources,
+        "previews": previews,
         "kinds": KINDS,
         "kind_labels": dict(KINDS),
         "groups": groups.group_names(ctx.session, ctx.program.id),
         "values": values or library.ResourceIn(kind="guide", title=""),
         "error": error,
     }
-    return _page(request, ctx, "manage/portal_resources.html", context, status_code)
+    return render(request, "manage/portal_resources.html", {"ctx": ctx, **context}, status_code,
+                  image_origins=previews.origins)  # fmt: skip
 
 
 @router.get("/manage/resources")
@@ -196,7 +200,8 @@ def _application_page(
         "pending": len(application_service.applications(ctx.session, ctx.program.id, "pending")),
         "error": error,
     }
-    return _page(request, ctx, "manage/portal_application.html", context, status_code)
+    return render(request, "manage/portal_application.html", {"ctx": ctx, **context}, status_code,
+                  image_origins=settings.image_origins)  # fmt: skip
 
 
 @router.get("/manage/application")
@@ -213,6 +218,7 @@ def save_application(request: Request, ctx: ManagerAction, fields: PostedFields)
         intro=fields.get("intro", ""),
         terms=fields.get("terms", ""),
         brand_color=fields.get("brand_color", "").strip(),
+        logo_url=fields.get("logo_url", "").strip(),
     )
     try:
         application_service.save_form(ctx.session, ctx.program, form)

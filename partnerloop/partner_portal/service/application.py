@@ -11,6 +11,7 @@ from partnerloop.account import service as account_service
 from partnerloop.config import Settings
 from partnerloop.kit.errors import AppError, Conflict, NotFound
 from partnerloop.kit.time import utc_now
+from partnerloop.kit.urls import image_origin
 from partnerloop.models import (
     ApplicationAnswer,
     ApplicationForm,
@@ -91,6 +92,13 @@ class FormSettings:
     intro: str = ""
     terms: str = ""
     brand_color: str = DEFAULT_BRAND_COLOR
+    logo_url: str = ""
+
+    @property
+    def image_origins(self) -> list[str]:
+        """The host the page loads the logo from (for its content security policy)."""
+        origin = image_origin(self.logo_url)
+        return [origin] if origin else []
 
 
 def offer_words(session: Session, program: Program) -> str | None:
@@ -122,7 +130,9 @@ def form_settings(session: Session, program_id: str) -> FormSettings:
     form = repository.application_form(session, program_id)
     if form is None:
         return FormSettings()
-    return FormSettings(form.is_open, form.auto_approve, form.headline, form.intro, form.terms, form.brand_color)
+    return FormSettings(
+        form.is_open, form.auto_approve, form.headline, form.intro, form.terms, form.brand_color, form.logo_url
+    )
 
 
 def question_specs(questions: list[ApplicationQuestion]) -> list[QuestionSpec]:
@@ -142,6 +152,11 @@ def save_form(session: Session, program: Program, settings: FormSettings) -> App
         raise ApplicationError("The brand colour must look like #2454c5.")
     if len(settings.headline) > 200:
         raise ApplicationError("The headline takes at most 200 characters.")
+    if settings.logo_url.strip() and image_origin(settings.logo_url) is None:
+        raise ApplicationError(
+            "The logo must be the http(s) address of an image file (.png, .jpg, .svg, .webp or .gif), "
+            "e.g. https://example.com/logo.png."
+        )
     form = repository.application_form(session, program.id)
     if form is None:
         form = ApplicationForm(program_id=program.id)
@@ -152,6 +167,7 @@ def save_form(session: Session, program: Program, settings: FormSettings) -> App
     form.intro = settings.intro.strip()
     form.terms = settings.terms.strip()
     form.brand_color = settings.brand_color.lower()
+    form.logo_url = settings.logo_url.strip()
     session.flush()
     return form
 

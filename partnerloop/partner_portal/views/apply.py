@@ -57,6 +57,7 @@ def _page(
             "offer": service.offer_words(session, program),
         },
         status_code=status_code,
+        image_origins=form.image_origins,
     )
 
 
@@ -117,6 +118,7 @@ def thanks(request: Request, session: DbSession, program_id: str, status: str = 
             "approved": status == ApplicationStatus.APPROVED,
             "verify": verify == "1",
         },
+        image_origins=form.image_origins,
     )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -16,7 +17,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.models import Link
 from partnerloop.partner.rules import EnrollmentStatus
 from partnerloop.partner_portal import repository
-from partnerloop.partner_portal.rules import RANGE_PRESETS, UTM_FIELDS, ResourceKind, parse_range
+from partnerloop.partner_portal.rules import RANGE_PRESETS, UTM_FIELDS, ResourceKind, image_previews, parse_range
 from partnerloop.partner_portal.service import payouts as payout_service
 from partnerloop.partner_portal.service import portal as service
 from partnerloop.web.forms import COUNTRIES, COUNTRY_NAMES, PostedFields, settings_of
@@ -26,9 +27,15 @@ router = APIRouter(include_in_schema=False)
 
 
 def _page(
-    request: Request, ctx: PartnerContext, template: str, context: dict[str, Any], status_code: int = 200
+    request: Request,
+    ctx: PartnerContext,
+    template: str,
+    context: dict[str, Any],
+    status_code: int = 200,
+    image_origins: Iterable[str] = (),
 ) -> Response:
-    return render(request, template, {"ctx": ctx, "country_names": COUNTRY_NAMES, **context}, status_code=status_code)
+    values = {"ctx": ctx, "country_names": COUNTRY_NAMES, **context}
+    return render(request, template, values, status_code=status_code, image_origins=image_origins)
 
 
 def _not_approved(request: Request, ctx: PartnerContext) -> Response | None:
@@ -87,8 +94,15 @@ def resources(request: Request, ctx: PartnerPage) -> Response:
     kinds = {kind.value: kind.label for kind in ResourceKind}
     share = service.share_kit(ctx.session, settings_of(request), ctx.program, ctx.partner, ctx.enrollment)
     copies = service.personalized_resources(onboarding.resources, share)
-    context = {"resources": onboarding.resources, "kinds": kinds, "copies": copies, "share": share}
-    return _page(request, ctx, "partner/resources.html", context)
+    previews = image_previews([(item.id, item.kind, item.url) for item in onboarding.resources])
+    context = {
+        "resources": onboarding.resources,
+        "kinds": kinds,
+        "copies": copies,
+        "share": share,
+        "previews": previews,
+    }
+    return _page(request, ctx, "partner/resources.html", context, image_origins=previews.origins)
 
 
 @router.get("/partner/profile")
