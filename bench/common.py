@@ -6,6 +6,8 @@ uvicorn imports `redirect.py` for its raw ASGI baseline, which must stay minimal
 
 from __future__ import annotations
 
+import base64
+import os
 import re
 import socket
 import subprocess
@@ -27,8 +29,11 @@ def free_port() -> int:
 
 def recreate_postgres(url: str) -> None:
     """Drop the PostgreSQL database that `url` names and create it empty. Its name must say bench or
-    test: whatever it holds is gone."""
+    test: whatever it holds is gone. Sets ENCRYPTION_KEY (a fresh Fernet key) unless it is set: on
+    PostgreSQL Partnerloop refuses to start without one, and the servers a benchmark starts inherit it."""
     import psycopg
+
+    os.environ.setdefault("ENCRYPTION_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
 
     admin_url, _, name = url.rpartition("/")
     if not url.startswith(("postgresql://", "postgres://")) or not re.search(r"bench|test", name):

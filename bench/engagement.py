@@ -18,29 +18,25 @@ Run: python bench/engagement.py [--partners 10000] [--commissions 1000000] [--da
 from __future__ import annotations
 
 import argparse
-import io
 import os
-import random
 import sys
 import time
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from pathlib import Path
 
-import psycopg
+import bulk
 from common import recreate_postgres
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 DATABASE_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench_engagement"
-COPY_ROWS = 100_000
 
 
 def seed(url: str, partners: int, commissions: int) -> tuple[str, dict[str, str]]:
     from partnerloop import migrate
     from partnerloop.config import Settings
     from partnerloop.db import get_engine, transaction
-    from partnerloop.kit.ids import new_id
     from partnerloop.models import Group, GroupTier
     from partnerloop.program.service import create_program
 
@@ -66,69 +62,8 @@ def seed(url: str, partners: int, commissions: int) -> tuple[str, dict[str, str]
         ])  # fmt: skip
     engine.dispose()
 
-    now = datetime.now(UTC)
-    long_ago = now - timedelta(days=400)
-    random.seed(17)
-    partner_ids = [new_id() for _ in range(partners)]
     ladder = [ids["Bronze"]] * 7 + [ids["Silver"]] * 2 + [ids["Gold"]]
-    customers = max(1, commissions // 2)
-    customer_ids = [new_id() for _ in range(customers)]
-    # Partners sell unevenly (a few sell a lot, as in real programs): a customer's partner is skewed.
-    owner = [partner_ids[min(partners - 1, int(partners * random.random() ** 3))] for _ in range(customers)]
-    with psycopg.connect(url) as connection:
-        with connection.cursor() as cursor:
-            with cursor.copy("COPY partners (id, workspace_id, email, name, created_at) FROM STDIN") as copy:
-                for n, partner_id in enumerate(partner_ids):
-                    copy.write_row((partner_id, workspace_id, f"p{n}@bench.test", f"Partner {n}", long_ago))
-            with cursor.copy(
-                "COPY enrollments (id, program_id, partner_id, kind, status, referral_code, group_id, created_at) FROM STDIN"
-            ) as copy:
-                for n, partner_id in enumerate(partner_ids):
-                    copy.write_row(
-                        (new_id(), program_id, partner_id, "partner", "approved", f"ref{n}", ladder[n % 10], long_ago)
-                    )
-            with cursor.copy(
-                "COPY customers (id, program_id, external_id, partner_id, metadata, created_at) FROM STDIN"
-            ) as copy:
-                for n, customer_id in enumerate(customer_ids):
-                    copy.write_row((customer_id, program_id, f"cus_{n}", owner[n], "{}", long_ago))
-        connection.commit()
-        made = 0
-        while made < commissions:
-            chunk = min(COPY_ROWS, commissions - made)
-            events, rows = io.StringIO(), io.StringIO()
-            for n in range(made, made + chunk):
-                customer = n % customers
-                partner_id = owner[customer]
-                at = (now - timedelta(minutes=random.randint(1, 75 * 24 * 60))).isoformat()
-                amount = random.randint(1_000, 20_000)
-                event_id = new_id()
-                events.write(f"{event_id}\t{program_id}\tsale\tin_{n}\t{customer_ids[customer]}\t{amount}\tusd\t{amount}\t"
-                             f"{partner_id}\tin_{n}\t{at}\t{at}\n")  # fmt: skip
-                rows.write(f"{new_id()}\t{program_id}\t{partner_id}\t{customer_ids[customer]}\t{event_id}\tsale\t\t{amount}\tusd\t"
-                           f"{amount // 5}\tusd\tpending\tbench\t{at}\t{at}\t{at}\n")  # fmt: skip
-            with connection.cursor() as cursor:
-                with cursor.copy("COPY events (id, program_id, kind, business_key, customer_id, amount, currency, "
-                                 "program_amount, partner_id, invoice_id, occurred_at, created_at) FROM STDIN") as copy:  # fmt: skip
-                    copy.write(events.getvalue())
-                with cursor.copy("COPY commissions (id, program_id, partner_id, customer_id, event_id, kind, reverses_id, "
-                                 "amount, currency, earnings_amount, earnings_currency, status, explanation, occurred_at, "
-                                 "hold_until, created_at) FROM STDIN") as copy:  # fmt: skip
-                    copy.write(rows.getvalue())
-            connection.commit()
-            made += chunk
-        with (
-            connection.cursor() as cursor,
-            cursor.copy(
-                "COPY events (id, program_id, kind, business_key, customer_id, partner_id, occurred_at, created_at) FROM STDIN"
-            ) as copy,
-        ):
-            for n, customer_id in enumerate(customer_ids):
-                at = now - timedelta(days=80)
-                copy.write_row((new_id(), program_id, "lead", f"lead_{n}", customer_id, owner[n], at, at))
-        connection.commit()
-        connection.autocommit = True
-        connection.execute("VACUUM ANALYZE")
+    bulk.load(url, program_id, workspace_id, partners, commissions, ladder)
     return program_id, ids
 
 

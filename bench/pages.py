@@ -1,6 +1,7 @@
 """Benchmark: how fast the portal's pages answer on the demo program, against /healthz in the same run.
 
     python bench/pages.py [--requests 60] [--database-url postgresql://postgres@127.0.0.1:5432/pl_bench_d2]
+        [--partners 10000 --commissions 1000000]   (PostgreSQL only: bulk data added to the demo program)
 
 Seeds the demo program (90 days of clicks and conversions, `partnerloop.demo.seed_demo`) into a fresh
 database (a temporary SQLite file unless --database-url names a PostgreSQL database, which is dropped,
@@ -24,6 +25,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import bulk
 import httpx
 from common import free_port, recreate_postgres
 from sqlalchemy import select, text
@@ -42,8 +44,9 @@ class Timing:
     bytes: int
 
 
-def seed(database_url: str) -> tuple[str, str]:
-    """Migrate and seed the demo; returns (program id, id of a link of the demo partner)."""
+def seed(database_url: str, partners: int = 0, commissions: int = 0) -> tuple[str, str]:
+    """Migrate and seed the demo (plus `partners` partners and `commissions` sales with their commissions, by
+    COPY, on PostgreSQL); returns (program id, id of a link of the demo partner)."""
     os.environ["DATABASE_URL"] = database_url
     from partnerloop import migrate
     from partnerloop.config import Settings
@@ -57,6 +60,15 @@ def seed(database_url: str) -> tuple[str, str]:
     started = time.perf_counter()
     logins = seed_demo(engine, settings)
     print(f"seeded the demo program in {time.perf_counter() - started:.1f} s", flush=True)
+    if partners or commissions:
+        from partnerloop.models import Program
+
+        with transaction(engine, writes=False) as session:
+            workspace_id = session.get_one(Program, logins.program_id).workspace_id
+        started = time.perf_counter()
+        bulk.load(database_url, logins.program_id, workspace_id, partners, commissions)
+        print(f"added {partners} partners and {commissions} sales with commissions in "
+              f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
     if engine.dialect.name == "postgresql":
         # What autovacuum does within a minute of a bulk load: without statistics the planner guesses 1 row.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
@@ -100,13 +112,17 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--requests", type=int, default=60)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--partners", type=int, default=0, help="bulk partners added to the demo (PostgreSQL)")
+    parser.add_argument("--commissions", type=int, default=0, help="bulk sales and commissions (PostgreSQL)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="partnerloop-bench-pages-"))
     database_url = args.database_url or f"sqlite:///{folder / 'demo.db'}"
     if database_url.startswith("postgres"):
         recreate_postgres(database_url)
-    program_id, link_id = seed(database_url)
+    if (args.partners or args.commissions) and not database_url.startswith("postgres"):
+        sys.exit("--partners and --commissions need --database-url of a PostgreSQL database")
+    program_id, link_id = seed(database_url, args.partners, args.commissions)
     from partnerloop.demo import DEMO_PARTNER_EMAIL, OWNER_EMAIL, OWNER_PASSWORD, PARTNER_PASSWORD
 
     port = free_port()
@@ -146,6 +162,16 @@ def main() -> int:
             (partner, "partner", "/partner/commissions"),
             (partner, "partner", "/partner/resources"),
             (owner, "manager", "/manage"),
+            (owner, "manager", "/manage/partners"),
+            (owner, "manager", "/manage/partners?sort=revenue"),
+            (owner, "manager", "/manage/commissions"),
+            (owner, "manager", "/manage/payouts"),
+            (owner, "manager", "/manage/links"),
+            (owner, "manager", "/manage/reports"),
+            (owner, "manager", "/manage/goals"),
+            (owner, "manager", "/manage/alerts"),
+            (owner, "manager", "/manage/leaderboard"),
+            (owner, "manager", "/manage/tiers"),
             (owner, "manager", "/manage/resources"),
             (owner, "manager", "/manage/onboarding"),
             (owner, "manager", "/manage/application"),
@@ -159,7 +185,8 @@ def main() -> int:
     baseline = timings[0].p95_ms
     backend = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
     print(
-        f"\n{args.requests} sequential requests per page after {WARM_UP} warm-up ones; demo program on {backend}; "
+        f"\n{args.requests} sequential requests per page after {WARM_UP} warm-up ones; demo program on {backend}"
+        f"{f' with {args.partners} more partners and {args.commissions} more commissions' if args.partners else ''}; "
         f"load average {load:.1f} before measuring"
     )
     print(f"{'page':<46} {'who':<8} {'p50 ms':>8} {'p95 ms':>8} {'p95 / healthz':>14} {'KiB':>6}")

@@ -35,14 +35,19 @@ def served_partnerloop(settings: Settings) -> Iterator[str]:
 
 
 @contextmanager
-def merchant_site(host: str, pages: dict[str, str]) -> Iterator[int]:
-    """A merchant's site on `host` (a loopback address) answering `pages[path]` (else a stub page); yields its port."""
+def merchant_site(
+    host: str, pages: dict[str, str], content_type: str = "text/html; charset=utf-8", requested: list[str] | None = None
+) -> Iterator[int]:
+    """A merchant's site on `host` (a loopback address) answering `pages[path]` (else a stub page) as
+    `content_type`, appending each path asked for to `requested`; yields its port."""
 
     class Merchant(http.server.BaseHTTPRequestHandler):
         def do_GET(self) -> None:
+            if requested is not None:
+                requested.append(self.path)
             body = pages.get(self.path.split("?", 1)[0], "<!doctype html><p>merchant</p>").encode()
             self.send_response(200)
-            self.send_header("content-type", "text/html; charset=utf-8")
+            self.send_header("content-type", content_type)
             self.send_header("content-length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)

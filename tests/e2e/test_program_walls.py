@@ -4,9 +4,7 @@ the partner's dashboard opens with their link, referral code and QR code, and sw
 
 from __future__ import annotations
 
-import http.server
 import re
-import threading
 from pathlib import Path
 
 import httpx
@@ -21,6 +19,7 @@ from tests.account.factories import add_partner_user
 from tests.conftest import ProgramKeys, make_program
 from tests.e2e.conftest import Browsing, Server, screenshot
 from tests.e2e.test_partner_journey import OWNER, OWNER_PASSWORD, _log_in
+from tests.sites import merchant_site
 
 pytestmark = pytest.mark.slow
 
@@ -201,32 +200,17 @@ def test_a_manager_manages_links_and_a_partner_archives_one(server: Server, brow
     expect(manager.get_by_text("No link matches.")).to_be_visible()
 
 
-class _BrandAssets(http.server.BaseHTTPRequestHandler):
-    """The merchant's own host of images: a logo and a banner (SVG), counted by path."""
-
-    def do_GET(self) -> None:
-        self.server.paths.append(self.path)  # type: ignore[attr-defined]
-        fill = b"#ffd54a" if "logo" in self.path else b"#2454c5"
-        body = (b"<svg xmlns='http://www.w3.org/2000/svg' width='728' height='90'>"
-                b"<rect width='728' height='90' rx='12' fill='" + fill + b"'/></svg>")  # fmt: skip
-        self.send_response(200)
-        self.send_header("Content-Type", "image/svg+xml")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def log_message(self, *_args: object) -> None:
-        pass
+def _svg(fill: str) -> str:
+    return f"<svg xmlns='http://www.w3.org/2000/svg' width='728' height='90'><rect width='728' height='90' rx='12' fill='{fill}'/></svg>"
 
 
 def test_the_merchants_logo_and_banners_show_as_images(server: Server, browsing: Browsing, engine: Engine) -> None:
     """Wall 7: the application page carries the program's logo, and banners show as images for the partner and
     the manager, loaded from the merchant's host (which the page's policy allows, and no other)."""
-    assets = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _BrandAssets)
-    assets.paths = []  # type: ignore[attr-defined]
-    threading.Thread(target=assets.serve_forever, daemon=True).start()
-    origin = f"http://cdn.acme.test:{assets.server_port}"
-    try:
+    asked: list[str] = []
+    images = {"/b.svg": _svg("#2454c5"), "/logo.svg": _svg("#ffd54a")}
+    with merchant_site("127.0.0.1", images, "image/svg+xml", asked) as port:
+        origin = f"http://cdn.acme.test:{port}"
         program = make_program(engine)
         add_partner_user(engine, program.id, PAT, name="Pat Creator", password=PAT_PASSWORD)
         with transaction(engine) as session:
@@ -263,7 +247,4 @@ def test_the_merchants_logo_and_banners_show_as_images(server: Server, browsing:
         banner = pat.get_by_role("img", name="Leaderboard 728×90")
         assert banner.evaluate("image => image.decode().then(() => image.naturalWidth > 0)")
         screenshot(pat, "partner-resources-banner-phone")
-        assert sorted(set(assets.paths)) == ["/b.svg", "/logo.svg"]  # the page link was never fetched
-    finally:
-        assets.shutdown()
-        assets.server_close()
+        assert sorted(set(asked)) == ["/b.svg", "/logo.svg"]  # the page link was never fetched
