@@ -130,21 +130,37 @@ def insert_bonus(session: Session, values: dict[str, Any]) -> Commission | None:
     return commission
 
 
-def approve_due(session: Session, now: datetime) -> list[tuple[str, str, str, str, int]]:
-    """Approve every pending commission past its hold whose partner can earn (an approved enrollment:
-    never a banned, rejected or deactivated one); (id, program, partner, currency, earnings) of each."""
-    earning = select(Enrollment.id).where(
-        Enrollment.program_id == Commission.program_id,
-        Enrollment.partner_id == Commission.partner_id,
-        Enrollment.status.in_([status.value for status in EnrollmentStatus if status.can_earn]),
+def approve_due(session: Session, now: datetime, limit: int) -> list[tuple[str, str, str, str, int]]:
+    """Approve up to `limit` pending commissions past their hold (the longest due first) whose partner can earn
+    (an approved enrollment: never a banned, rejected or deactivated one); (id, program, partner, currency,
+    earnings) of each. The limit keeps one transaction's statements within PostgreSQL's 65,535 parameters."""
+
+    def earning() -> Any:
+        return select(Enrollment.id).where(
+            Enrollment.program_id == Commission.program_id,
+            Enrollment.partner_id == Commission.partner_id,
+            Enrollment.status.in_([status.value for status in EnrollmentStatus if status.can_earn]),
+        )
+
+    due = (
+        select(Commission.id)
+        .where(Commission.status == CommissionStatus.PENDING.value, Commission.hold_until <= now, earning().exists())
+        .order_by(Commission.hold_until, Commission.id)
+        .limit(limit)
     )
+    locked = earning()
     if session.get_bind().dialect.name == "postgresql":
         # FOR SHARE waits for a ban in flight and rereads its enrollment: a commission the ban did not
         # see yet is not approved on the enrollment's old status (SQLite writers are serialized anyway).
-        earning = earning.with_for_update(read=True)
+        locked = locked.with_for_update(read=True)
     rows = session.execute(
         update(Commission)
-        .where(Commission.status == CommissionStatus.PENDING.value, Commission.hold_until <= now, earning.exists())
+        .where(
+            Commission.id.in_(due.scalar_subquery()),
+            Commission.status == CommissionStatus.PENDING.value,
+            Commission.hold_until <= now,
+            locked.exists(),
+        )
         .values(status=CommissionStatus.APPROVED.value, status_changed_at=now)
         .returning(
             Commission.id,

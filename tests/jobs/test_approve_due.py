@@ -6,17 +6,19 @@ import threading
 import time
 from datetime import timedelta
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine, select
 
 from partnerloop.app import PartnerloopApp, create_app
+from partnerloop.commission import tasks
 from partnerloop.commission.tasks import approve_due
 from partnerloop.db import transaction
 from partnerloop.job_registry import SCHEDULES
 from partnerloop.jobs import queue
-from partnerloop.jobs.runner import work_batch
+from partnerloop.jobs.runner import run_next_job, work_batch
 from partnerloop.kit.time import utc_now
-from partnerloop.models import Enrollment, Program
+from partnerloop.models import Enrollment, LedgerEntry, Program
 from partnerloop.partner import service as partner_service
 from partnerloop.partner.rules import BanCommissions, EnrollmentStatus
 from tests.conftest import ProgramKeys, make_settings
@@ -64,6 +66,32 @@ def test_a_commission_is_approved_at_the_exact_end_of_its_hold(engine: Engine, p
     with transaction(engine) as session:
         assert approve_due(session, end_of_hold) == 1
     assert commission_statuses(engine)[commission_id] == ("approved", end_of_hold)
+
+
+def test_many_due_commissions_are_approved_in_batches_each_once(
+    engine: Engine, program: ProgramKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A history with more due commissions than one transaction may approve (a million broke PostgreSQL's
+    65,535 parameters): a batch per job, a full batch queues the next at once, each commission approved and
+    posted to the ledger exactly once, the longest due first."""
+    monkeypatch.setattr(tasks, "BATCH", 2)
+    partner_id = make_partner(engine, program)
+    now = utc_now()
+    due = [make_commission(engine, program, partner_id, status="pending", hold_until=now - timedelta(days=day))
+           for day in range(5, 0, -1)]  # fmt: skip
+    with transaction(engine) as session:
+        queue.enqueue(session, tasks.APPROVE_DUE_JOB)
+    assert run_next_job(engine, "test-worker")
+    statuses = commission_statuses(engine)
+    assert [statuses[key][0] for key in due] == ["approved", "approved", "pending", "pending", "pending"]
+    assert count_jobs(engine, kind=tasks.APPROVE_DUE_JOB, status="queued") == 1  # the next batch, due now
+    while run_next_job(engine, "test-worker"):
+        pass
+    assert {commission_statuses(engine)[key][0] for key in due} == {"approved"}
+    assert count_jobs(engine, kind=tasks.APPROVE_DUE_JOB, status="done") == 3  # 2 + 2 + 1: the last was not full
+    with transaction(engine, writes=False) as session:
+        entries = session.execute(select(LedgerEntry.commission_id).where(LedgerEntry.commission_id.in_(due))).scalars()
+        assert sorted(entries) == sorted(due * 2)  # each move posts its pair of entries, once
 
 
 def test_the_runner_inside_serve_approves_due_commissions_and_runs_jobs(
