@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 
 from partnerloop.db import insert_returning
 from partnerloop.kit.ids import new_id
-from partnerloop.models import Click, Customer, Event
+from partnerloop.models import Advocate, Click, Customer, Event, Link, Referral
 
 
 def get_click(session: Session, program_id: str, click_id: str) -> Click | None:
@@ -200,3 +200,74 @@ def partner_customers(session: Session, program_id: str, partner_id: str, limit:
 
 def has_events(session: Session, program_id: str) -> bool:
     return session.execute(select(Event.id).where(Event.program_id == program_id).limit(1)).first() is not None
+
+
+def customers_by_ids(session: Session, program_id: str, customer_ids: set[str]) -> dict[str, Customer]:
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Customer).where(Customer.program_id == program_id, Customer.id.in_(customer_ids))
+    ).scalars()
+    return {customer.id: customer for customer in rows}
+
+
+def click_links(session: Session, program_id: str, click_ids: set[str]) -> dict[str, tuple[str, datetime]]:
+    """Click id -> (the key of its link, when it was clicked)."""
+    if not click_ids:
+        return {}
+    rows = session.execute(
+        select(Click.id, Link.key, Click.created_at)
+        .join(Link, Link.id == Click.link_id)
+        .where(Click.program_id == program_id, Click.id.in_(click_ids))
+    ).all()
+    return {click_id: (key, clicked_at) for click_id, key, clicked_at in rows}
+
+
+def attributing_events(session: Session, program_id: str, customer_ids: set[str]) -> dict[str, tuple[str, str | None]]:
+    """Customer id -> (kind, coupon code) of the lead or sale that attributed them (a lead first when both
+    happened at that moment)."""
+    if not customer_ids:
+        return {}
+    rows = session.execute(
+        select(Event.customer_id, Event.kind, Event.coupon_code)
+        .join(Customer, Customer.id == Event.customer_id)
+        .where(
+            Customer.program_id == program_id,
+            Customer.id.in_(customer_ids),
+            Event.kind.in_(("lead", "sale")),
+            Event.occurred_at == Customer.attributed_at,
+        )
+        .order_by(Event.kind)  # "lead" < "sale"
+    ).all()
+    found: dict[str, tuple[str, str | None]] = {}
+    for customer_id, kind, coupon_code in rows:
+        found.setdefault(customer_id, (kind, coupon_code))
+    return found
+
+
+def customer_emails(session: Session, program_id: str, customers: dict[str, str]) -> dict[str, str]:
+    """Customer id -> email, of `customers` (id -> external id). A customer keeps only a hash of the email
+    tracking gave; the emails known are those the referral program stores: a referred friend's (given with
+    their lead, to send their reward), else an advocate's."""
+    if not customers:
+        return {}
+    emails: dict[str, str] = {}
+    by_external = {external_id: customer_id for customer_id, external_id in customers.items()}
+    advocates = session.execute(
+        select(Advocate.customer_external_id, Advocate.email).where(
+            Advocate.program_id == program_id, Advocate.customer_external_id.in_(by_external)
+        )
+    ).all()
+    for external_id, email in advocates:
+        emails[by_external[external_id]] = email
+    friends = session.execute(
+        select(Referral.friend_customer_id, Referral.friend_email).where(
+            Referral.program_id == program_id,
+            Referral.friend_customer_id.in_(customers),
+            Referral.friend_email.is_not(None),
+        )
+    ).all()
+    for customer_id, friend_email in friends:
+        if friend_email:  # the email they gave with their own lead wins
+            emails[customer_id] = friend_email
+    return emails

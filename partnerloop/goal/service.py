@@ -19,7 +19,7 @@ from partnerloop.goal.rules import Progress, Target, number, parse_target, progr
 from partnerloop.goal.rules import window_problem as goal_window_problem
 from partnerloop.goal.schemas import GoalIn
 from partnerloop.kit.errors import InvalidInput, NotFound
-from partnerloop.kit.money import format_money
+from partnerloop.kit.money import email_money
 from partnerloop.kit.pagination import check_limit
 from partnerloop.models import Goal, Partner, Program
 from partnerloop.notify.email import enqueue_email
@@ -198,7 +198,7 @@ def list_goals(
 
 def _value_text(value: Decimal, metric: str, currency: str) -> str:
     if metric in ("revenue", "net_revenue"):
-        return format_money(int(value), currency)
+        return email_money(int(value), currency)
     if METRICS[metric].kind == "ratio":
         return f"{float(value) * 100:.1f} %"
     return str(number(value, metric))

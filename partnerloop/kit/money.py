@@ -82,10 +82,19 @@ def format_money(amount: int, currency: str) -> str:
 def display_money(amount: int, currency: str, locale: str = "en") -> str:
     """The amount as a reader in `locale` writes it, by Babel: '$1,234.50' (en), '1.234,50 €' (de_DE).
 
-    For pages only: emails, CSV and the API keep `format_money` (unambiguous, locale-free)."""
+    For pages and emails (`email_money`): CSV, the API and stored texts keep `format_money` (locale-free)."""
     digits = minor_digits(currency)
     value = Decimal(amount).scaleb(-digits)  # exact: no float between the integer and the text
     return str(format_currency(value, currency.upper(), locale=locale))
+
+
+EMAIL_LOCALE = "en"  # no recipient stores a locale yet: emails read money as English readers write it
+
+
+def email_money(amount: int, currency: str, locale: str | None = None) -> str:
+    """Money in an email, as pages show it: Babel in the recipient's locale when known, else English
+    ('$1,234.50'). Stored texts quoted in an email (a commission's explanation) keep their own wording."""
+    return display_money(amount, currency, locale or EMAIL_LOCALE)
 
 
 def format_rate(rate_bps: int) -> str:

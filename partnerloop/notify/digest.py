@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partnerloop.jobs.queue import enqueue, job_handler
-from partnerloop.kit.money import format_money
+from partnerloop.kit.money import email_money
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Commission, Enrollment, Event, Payout, Program
 from partnerloop.notify.email import email_settings
@@ -73,11 +73,11 @@ def digest_lines(figures: WeekFigures, currency: str) -> list[str]:
     """The digest's sentences (pure)."""
 
     def amounts(by_currency: dict[str, int]) -> str:
-        return ", ".join(format_money(amount, code) for code, amount in sorted(by_currency.items())) or "nothing"
+        return ", ".join(email_money(amount, code) for code, amount in sorted(by_currency.items())) or "nothing"
 
     return [
         f"New partners: {figures.new_partners}; applications waiting for a decision: {figures.waiting_applications}.",
-        f"Sales: {figures.sales}, worth {format_money(figures.revenue, currency)}.",
+        f"Sales: {figures.sales}, worth {email_money(figures.revenue, currency)}.",
         f"Commissions earned by partners: {amounts(figures.earnings)}.",
         f"Payouts paid: {figures.payouts_paid} ({amounts(figures.paid)}).",
     ]

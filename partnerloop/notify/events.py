@@ -11,7 +11,7 @@ from typing import Any, Protocol
 from sqlalchemy.orm import Session
 
 from partnerloop.jobs.queue import enqueue, job_handler
-from partnerloop.kit.money import format_money
+from partnerloop.kit.money import email_money
 from partnerloop.models import Program
 from partnerloop.notify.email import email_settings
 from partnerloop.notify.service import Action, notify_managers, notify_partner
@@ -87,7 +87,7 @@ def notify_event(session: Session, payload: dict[str, Any]) -> None:
     base = email_settings().base_url.rstrip("/")
     event_type = str(payload["type"])
     if event_type == "commission.created":
-        money = format_money(int(data["earnings_amount"]), str(data["earnings_currency"]))
+        money = email_money(int(data["earnings_amount"]), str(data["earnings_currency"]))
         hold = str(data.get("hold_until") or "")[:10]
         notify_partner(
             session, program, str(data["partner_id"]), "commission_created",
@@ -97,7 +97,7 @@ def notify_event(session: Session, payload: dict[str, Any]) -> None:
             action=Action("See your commissions", f"{base}/partner/commissions?program={program.id}"),
         )  # fmt: skip
     elif event_type == "commission.approved":
-        money = format_money(int(data["earnings_amount"]), str(data["earnings_currency"]))
+        money = email_money(int(data["earnings_amount"]), str(data["earnings_currency"]))
         notify_partner(
             session, program, str(data["partner_id"]), "commission_approved",
             subject=f"Your commission of {money} is approved · {program.name}",
@@ -113,7 +113,7 @@ def notify_event(session: Session, payload: dict[str, Any]) -> None:
             action=Action("Review the application", f"{base}/manage/applications?program={program.id}"),
         )  # fmt: skip
     elif event_type == "payout.failed":
-        money = format_money(int(data["amount"]), str(data["currency"]))
+        money = email_money(int(data["amount"]), str(data["currency"]))
         notify_managers(
             session, program, "payout_failed",
             subject=f"[{program.name}] A payout of {money} failed",

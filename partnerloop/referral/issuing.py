@@ -15,7 +15,7 @@ from partnerloop.config import Settings
 from partnerloop.integrations import stripe_api
 from partnerloop.jobs.queue import enqueue
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
-from partnerloop.kit.money import format_money
+from partnerloop.kit.money import email_money
 from partnerloop.kit.pagination import page_of
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Advocate, Program, Referral, Reward
@@ -115,13 +115,13 @@ def _email_friend(session: Session, program: Program, reward: Reward, advocate: 
 
 def _reward_words(reward: Reward) -> str:
     if reward.type == "credit":
-        return f"a {format_money(reward.amount or 0, reward.currency)} credit on your account"
+        return f"a {email_money(reward.amount or 0, reward.currency)} credit on your account"
     if reward.type == "cash":
-        return f"{format_money(reward.amount or 0, reward.currency)}, paid out with the next payout"
+        return f"{email_money(reward.amount or 0, reward.currency)}, paid out with the next payout"
     off = (
         f"{reward.percent}% off"
         if reward.percent is not None
-        else f"{format_money(reward.amount or 0, reward.currency)} off"
+        else f"{email_money(reward.amount or 0, reward.currency)} off"
     )
     return off + (f" for {reward.duration_months} months" if reward.duration_months else "")
 

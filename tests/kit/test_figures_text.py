@@ -6,7 +6,7 @@ from datetime import UTC, date, datetime, timedelta, timezone
 
 import pytest
 
-from partnerloop.kit.money import display_money, format_money
+from partnerloop.kit.money import display_money, email_money, format_money
 from partnerloop.kit.time import format_day, format_moment
 from partnerloop.web.pages import negotiate_locale
 
@@ -31,8 +31,13 @@ def test_display_money_writes_the_amount_as_the_reader_does(amount: int, currenc
     assert display_money(amount, currency, locale) == text
 
 
-def test_format_money_for_emails_and_csv_is_unchanged() -> None:
+def test_format_money_for_csv_and_stored_texts_is_unchanged() -> None:
     assert format_money(123450, "usd") == "1234.50 USD"
+
+
+def test_email_money_reads_like_pages_in_english_unless_the_recipient_has_a_locale() -> None:
+    assert email_money(123450, "usd") == "$1,234.50"
+    assert email_money(123450, "eur", "de_DE") == f"1.234,50{NBSP}€"
 
 
 @pytest.mark.parametrize(

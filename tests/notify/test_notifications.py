@@ -52,7 +52,8 @@ def test_a_new_commission_emails_the_partner_who_can_stop_it_in_one_click(
     partner_id = _partner(client, program)
     _earn(engine, program, partner_id)
     _run_jobs(engine)
-    message = smtp.wait_for(to="ada@example.org", subject="You earned 9.80 USD")
+    message = smtp.wait_for(to="ada@example.org", subject="You earned $9.80")  # Babel money, in English
+    assert "You earned a commission of $9.80: 20% of 49.00 USD" in message.text  # the stored explanation as is
     assert "20% of 49.00 USD" in message.text and "20% of 49.00 USD" in message.html
     assert "because you are a partner of Acme" in message.text and "<!doctype html>" in message.html
     assert message.message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
@@ -71,7 +72,7 @@ def test_a_new_commission_emails_the_partner_who_can_stop_it_in_one_click(
 
     _earn(engine, program, partner_id, amount=1500)
     _run_jobs(engine)
-    assert not [m for m in smtp.to("ada@example.org") if "15.00 USD" in m.subject]
+    assert not [m for m in smtp.to("ada@example.org") if "$15.00" in m.subject]
 
 
 def test_an_smtp_outage_delays_the_notice_and_loses_nothing(
@@ -145,7 +146,7 @@ def test_without_smtp_emails_are_kept_for_the_owners_sent_emails_page(
     assert kept.to_address == "ada@example.org" and "List-Unsubscribe" in (kept.headers or {})
     login(client, OWNER, PASSWORD)
     listing = client.get("/manage/emails", params={"program": program.id})
-    assert listing.status_code == 200 and "You earned 9.80 USD" in listing.text
+    assert listing.status_code == 200 and "You earned $9.80" in listing.text
     opened = client.get(f"/manage/emails/{kept.id}", params={"program": program.id})
     assert opened.status_code == 200 and '<a href="http://testserver/partner/commissions?' in opened.text
 

@@ -67,7 +67,7 @@ def test_credit_and_friend_discount_are_issued_with_idempotency_keys(
     assert promotion.headers["Idempotency-Key"] == f"partnerloop-reward-{friend['id']}-percent_off-promotion-code"
     assert friend["external_ref"].startswith("promo_")
     mail = smtp.wait_for(to="cus_ada@example.com", subject="referral reward")
-    assert "20.00 USD credit" in mail.text
+    assert "a $20.00 credit on your account" in mail.text  # Babel money
     # The friend gave their email with their sign-up: they get their code too.
     to_friend = smtp.wait_for(to="cus_bob@friends.test", subject="gave you 20% off for 3 months")
     assert f"Your code: {friend['code']}" in to_friend.text and "Ada referred you" in to_friend.text

@@ -29,7 +29,7 @@ from partnerloop.engagement.rules import (
 from partnerloop.engagement.schemas import ReviewOut
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
-from partnerloop.kit.money import format_money
+from partnerloop.kit.money import email_money
 from partnerloop.models import PerformanceReview, Program
 from partnerloop.notify.email import enqueue_email
 
@@ -193,14 +193,14 @@ def review_text(settings: Settings, program: Program, review: PerformanceReview,
     for key, label in labels.items():
         now_value, before = int(review.figures.get(key, 0)), int(review.previous.get(key, 0))
         shown = (
-            (format_money(now_value, program.currency), format_money(before, program.currency))
+            (email_money(now_value, program.currency), email_money(before, program.currency))
             if key in money
             else (str(now_value), str(before))
         )
         lines.append(f"{label}: {shown[0]} (previous month: {shown[1]})")
     for goal in review.goals or []:
         metric = str(goal.get("metric"))
-        goal_shown = [format_money(int(goal[k]), program.currency) if metric in ("revenue", "net_revenue") and
+        goal_shown = [email_money(int(goal[k]), program.currency) if metric in ("revenue", "net_revenue") and
                  isinstance(goal.get(k), int | float) else str(goal.get(k)) for k in ("current", "target")]  # fmt: skip
         reached = ", reached" if goal.get("reached") else ""
         lines.append(f"Goal {goal.get('name')}: {goal_shown[0]} of {goal_shown[1]}{reached}")

@@ -10,6 +10,7 @@ from fastapi.responses import Response, StreamingResponse
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.commission.rules import CommissionStatus
+from partnerloop.conversion import explained
 from partnerloop.db import transaction
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.time import utc_now
@@ -76,12 +77,18 @@ def _queue_page(
     # the list's own order is kept on its links (pages, the back link after a decision), not sent to the CSV
     listing = {**filters, "sort": "" if sort == "date" else sort}
     bad_dates = (start and _day(start) is None) or (end and _day(end) is None)
+    shown = [commission for commission, _name, _email in rows]
+    customers = explained.customers_of(ctx.session, ctx.program.id, {c.customer_id for c in shown if c.customer_id})
     return page(
         request,
         ctx,
         "manage/commissions.html",
         {
             "rows": rows,
+            "attributions": explained.commission_attributions(ctx.session, ctx.program.id, shown),
+            "customer_labels": explained.customer_labels(
+                ctx.session, ctx.program.id, list(customers.values()), masked=False
+            ),
             "total": total,
             "sums": figures.commission_sums(ctx.session, ctx.program.id, where),
             "filters": filters,

@@ -11,6 +11,7 @@ from starlette.datastructures import FormData
 from partnerloop.account import service as account_service
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.commission import figures as commission_figures
+from partnerloop.conversion import explained
 from partnerloop.conversion import figures as conversion_figures
 from partnerloop.group import service as group_service
 from partnerloop.kit.errors import AppError, InvalidInput
@@ -240,13 +241,18 @@ def _detail_page(
     request: Request, ctx: ManagerContext, partner_id: str, *, error: str | None = None, status_code: int = 200
 ) -> Response:
     partner, enrollment = _partner_or_404(ctx, partner_id)
+    customers = conversion_figures.partner_customers(ctx.session, ctx.program.id, partner.id, limit=10)
+    commissions = commission_figures.partner_commissions(ctx.session, ctx.program.id, partner.id, limit=15)
     context: dict[str, Any] = {
         "partner": partner,
         "enrollment": enrollment,
         "totals": figures.totals(ctx.session, ctx.program, None, partner_id=partner.id),
         "links": link_figures.partner_links(ctx.session, ctx.program.id, partner.id),
-        "customers": conversion_figures.partner_customers(ctx.session, ctx.program.id, partner.id, limit=10),
-        "commissions": commission_figures.partner_commissions(ctx.session, ctx.program.id, partner.id, limit=15),
+        "customers": customers,
+        "customer_labels": explained.customer_labels(ctx.session, ctx.program.id, customers, masked=False),
+        "attributions": explained.customer_attributions(ctx.session, ctx.program.id, customers),
+        "commissions": commissions,
+        "commission_attributions": explained.commission_attributions(ctx.session, ctx.program.id, commissions),
         "balances": ledger_service.balances(ctx.session, ctx.program.id, partner.id),
         "notes": repository.partner_notes(ctx.session, ctx.program.id, partner.id),
         "groups": group_service.groups_by_name(ctx.session, ctx.program.id),

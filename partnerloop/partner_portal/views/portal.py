@@ -10,6 +10,7 @@ from fastapi.responses import Response
 
 from partnerloop.account.deps import CsrfChecked, PartnerContext, PartnerPage, redirect, render
 from partnerloop.commission.rules import CommissionStatus
+from partnerloop.conversion import explained
 from partnerloop.goal import service as goal_service
 from partnerloop.goal.views import goal_cards
 from partnerloop.kit.errors import AppError
@@ -255,8 +256,15 @@ def commissions(request: Request, ctx: PartnerPage, status: str = "", cursor: st
         rows, next_cursor = service.commissions(ctx.session, ctx.program, ctx.partner, status or None, cursor or None)
     except AppError as failure:
         rows, next_cursor, error = [], None, failure.message
+    shown = [row.commission for row in rows]
+    customers = explained.customers_of(ctx.session, ctx.program.id, {c.customer_id for c in shown if c.customer_id})
     context = {
         "rows": rows,
+        "attributions": explained.commission_attributions(ctx.session, ctx.program.id, shown),
+        # the partner's own customers, their emails masked: recognisable, not harvestable
+        "customer_labels": explained.customer_labels(
+            ctx.session, ctx.program.id, list(customers.values()), masked=True
+        ),
         "next_cursor": next_cursor,
         "status": status,
         "statuses": list(CommissionStatus),

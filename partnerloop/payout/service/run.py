@@ -34,7 +34,7 @@ from partnerloop.fx import service as fx_service
 from partnerloop.fx.rules import convert
 from partnerloop.kit.errors import Conflict, InvalidInput, NotFound
 from partnerloop.kit.ids import new_id
-from partnerloop.kit.money import format_money
+from partnerloop.kit.money import email_money
 from partnerloop.kit.time import as_utc, utc_now
 from partnerloop.ledger import service as ledger
 from partnerloop.models import Payout, PayoutMethod, PayoutRun, Program
@@ -397,7 +397,7 @@ def _notify(session: Session, payout: Payout) -> None:
     program = session.get(Program, payout.program_id)
     if partner is None or program is None:
         return
-    amount = format_money(payout.amount, payout.currency)
+    amount = email_money(payout.amount, payout.currency)
     if payout.status == PayoutStatus.PAID:
         subject = f"Your payout of {amount} is on its way"
         text = (
