@@ -79,7 +79,9 @@ def test_the_engines_validation_messages_are_shown_and_nothing_is_saved(
         client, new, new, [*base, ("rule-0-event", "lead"), ("rule-0-reward", "percent"), ("rule-0-rate", "20")]
     )
     assert lead_percent.status_code == 422
-    assert "pays a flat amount" in lead_percent.text and 'value="Broken"' in lead_percent.text
+    # a lead rule's percent is a sale-only field, ignored: the rule needs its fixed amount
+    assert "Rule 1: a lead rule pays a fixed amount: give the amount" in lead_percent.text
+    assert 'value="Broken"' in lead_percent.text
     bad_rate = form_post(
         client, new, new, [*base, ("rule-0-event", "sale"), ("rule-0-reward", "percent"), ("rule-0-rate", "lots")]
     )
@@ -112,7 +114,7 @@ def test_the_engines_validation_messages_are_shown_and_nothing_is_saved(
     assert _plan_count(engine) == 0
 
 
-def test_editing_a_rule_keeps_the_tiers_the_form_does_not_edit_and_removes_rules(
+def test_a_page_without_the_tier_fields_keeps_the_tiers_and_removes_rules(
     client: TestClient, program: ProgramKeys
 ) -> None:
     plan_id = make_plan(
@@ -137,7 +139,8 @@ def test_editing_a_rule_keeps_the_tiers_the_form_does_not_edit_and_removes_rules
     as_owner(client)
     edit = f"/manage/plans/{plan_id}?program={program.id}"
     page = client.get(edit)
-    assert "Kept as they are: Tiers by sales_count per month" in page.text
+    assert 'name="rule-0-tier-1-min" value="10"' in page.text and 'name="rule-0-tier-1-rate" value="30"' in page.text
+    # a post without `rule-N-parts` (a page loaded before tiers were edited here) keeps them as they are
     data = [
         ("name", "Tiered"),
         ("rule_count", "3"),
