@@ -7,7 +7,7 @@ window) and the plan's bonuses; the parts beside the reward are mapped in plan_f
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -306,12 +306,17 @@ _TIER_MIN_REF = re.compile(r"(?<!\.)levels\[(\d+)\]\.min")
 _TIER_REF = re.compile(r"tiers\.levels(?:\[(\d+)\]|\.(\d+))")
 
 
+def _numbered(word: str) -> Callable[[re.Match[str]], str]:
+    def name(match: re.Match[str]) -> str:
+        number = int(match.group(1) or match.group(2)) + 1
+        return f"{word} {number} › " if match.group(0).endswith(".") else f"{word} {number}"
+
+    return name
+
+
 def readable(message: str) -> str:
     """'rules[2].conditions[0]: …' / 'rules.2.reward…' -> 'Rule 3 › conditions[0]: …'; 'tiers.levels[1]' ->
     'tier 2'; 'bonuses[0]: …' -> 'Bonus 1: …'."""
     message = _TIER_MIN_REF.sub(lambda match: f"tier {int(match.group(1)) + 1}'s min", message)
     message = _TIER_REF.sub(lambda match: f"tier {int(match.group(1) or match.group(2)) + 1}", message)
-    message = _BONUS_REF.sub(lambda match: f"Bonus {int(match.group(1) or match.group(2)) + 1} › ", message)
-    return _RULE_REF.sub(lambda match: f"Rule {int(match.group(1) or match.group(2)) + 1} › ", message).replace(
-        " › :", ":"
-    )
+    return _RULE_REF.sub(_numbered("Rule"), _BONUS_REF.sub(_numbered("Bonus"), message))
