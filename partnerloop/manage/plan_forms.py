@@ -73,15 +73,16 @@ class RuleRow:
     caps: CapsRow = field(default_factory=CapsRow)
     window: WindowRow = field(default_factory=WindowRow)
 
+    def tier_count(self) -> int:
+        return sum(1 for level in self.tiers.levels if not level.is_empty())
+
+    def has_caps(self) -> bool:
+        return self.caps != CapsRow(period=self.caps.period)
+
     def has_content(self) -> bool:
         """Whether the manager wrote anything in the row (the months a new rule starts with do not count)."""
         return bool(
-            self.rate
-            or self.amount
-            or self.name
-            or self.tiers.levels
-            or self.caps != CapsRow(period=self.caps.period)
-            or self.window != WindowRow()
+            self.rate or self.amount or self.name or self.tier_count() or self.has_caps() or self.window != WindowRow()
         )
 
 
