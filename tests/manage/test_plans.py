@@ -79,7 +79,9 @@ def test_the_engines_validation_messages_are_shown_and_nothing_is_saved(
         client, new, new, [*base, ("rule-0-event", "lead"), ("rule-0-reward", "percent"), ("rule-0-rate", "20")]
     )
     assert lead_percent.status_code == 422
-    assert "pays a flat amount" in lead_percent.text and 'value="Broken"' in lead_percent.text
+    # a lead rule's percent is a sale-only field, ignored: the rule needs its fixed amount
+    assert "Rule 1: a lead rule pays a fixed amount: give the amount" in lead_percent.text
+    assert 'value="Broken"' in lead_percent.text
     bad_rate = form_post(
         client, new, new, [*base, ("rule-0-event", "sale"), ("rule-0-reward", "percent"), ("rule-0-rate", "lots")]
     )
@@ -112,7 +114,7 @@ def test_the_engines_validation_messages_are_shown_and_nothing_is_saved(
     assert _plan_count(engine) == 0
 
 
-def test_editing_a_rule_keeps_the_tiers_the_form_does_not_edit_and_removes_rules(
+def test_a_page_without_the_tier_fields_keeps_the_tiers_and_removes_rules(
     client: TestClient, program: ProgramKeys
 ) -> None:
     plan_id = make_plan(
@@ -137,7 +139,8 @@ def test_editing_a_rule_keeps_the_tiers_the_form_does_not_edit_and_removes_rules
     as_owner(client)
     edit = f"/manage/plans/{plan_id}?program={program.id}"
     page = client.get(edit)
-    assert "Kept as they are: Tiers by sales_count per month" in page.text
+    assert 'name="rule-0-tier-1-min" value="10"' in page.text and 'name="rule-0-tier-1-rate" value="30"' in page.text
+    # a post without `rule-N-parts` (a page loaded before tiers were edited here) keeps them as they are
     data = [
         ("name", "Tiered"),
         ("rule_count", "3"),
@@ -237,3 +240,106 @@ def test_the_plan_page_compares_the_plan_with_the_plans_in_force(client: TestCli
     assert bad.status_code == 200 and "Give both dates as YYYY-MM-DD." in bad.text
     backwards = client.get(f"{edit}&from=2025-02-01&to=2025-01-01")
     assert backwards.status_code == 200 and "must be before" in backwards.text
+
+
+SALE_WITH_PARTS = {
+    "event": "sale",
+    "reward": {"type": "percent", "rate_bps": 2000},
+    "duration": {"kind": "months", "months": 12},
+    "tiers": {
+        "metric": "sales_count",
+        "period": "month",
+        "levels": [
+            {"min": 0, "reward": {"type": "percent", "rate_bps": 2000}},
+            {"min": 10, "reward": {"type": "percent", "rate_bps": 3000}},
+        ],
+    },
+    "caps": {"per_customer_amount": 50000, "per_period_amount": 100000, "period": "month"},
+    "active": {"from": "2026-11-27T00:00:00Z", "until": "2026-12-01T00:00:00Z"},
+}
+LEAD_WITH_CAP = {"event": "lead", "reward": {"type": "flat", "amount": 500}, "caps": {"per_customer_amount": 1000}}
+TEN_CLUB = {"name": "Ten club", "metric": "sales_count", "period": "month", "threshold": 10, "amount": 10000}
+
+
+def _parts_form(name: str) -> list[tuple[str, str]]:
+    return [
+        ("name", name),
+        ("rule_count", "2"),
+        *_rule_fields(
+            0, origin="0", parts="1", event="sale", reward="percent", rate="20", amount="", duration="months"
+        ),
+        *_rule_fields(0, months="12", **{"tier-metric": "sales_count", "tier-period": "month"}),
+        *_rule_fields(0, **{"tier-0-min": "0", "tier-0-reward": "percent", "tier-0-rate": "20", "tier-0-amount": ""}),
+        *_rule_fields(0, **{"tier-1-min": "10", "tier-1-reward": "percent", "tier-1-rate": "30", "tier-1-amount": ""}),
+        *_rule_fields(0, **{"tier-2-min": "", "tier-2-rate": "", "tier-2-amount": ""}),
+        *_rule_fields(0, **{"cap-per-customer-amount": "500", "cap-per-period-amount": "1000", "cap-period": "month"}),
+        *_rule_fields(0, **{"active-from": "2026-11-27T00:00", "active-until": "2026-12-01T00:00"}),
+        # the lead rule posts the sale-only fields a browser without the script sends: they are ignored
+        *_rule_fields(1, origin="1", parts="1", event="lead", reward="percent", rate="20", amount="5.00"),
+        *_rule_fields(1, duration="months", months="12", **{"cap-per-customer-amount": "10", "cap-per-day-count": "5"}),
+        ("bonus_count", "2"),
+        ("bonus-0-name", "Ten club"),
+        ("bonus-0-metric", "sales_count"),
+        ("bonus-0-period", "month"),
+        ("bonus-0-threshold", "10"),
+        ("bonus-0-amount", "100"),
+        ("bonus-1-name", ""),
+        ("bonus-1-threshold", ""),
+        ("bonus-1-amount", ""),
+    ]
+
+
+def test_tiers_caps_a_window_and_a_bonus_saved_in_the_form_are_stored_as_the_api_stores_them(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    plan_id = make_plan(client, program)
+    as_owner(client)
+    edit = f"/manage/plans/{plan_id}?program={program.id}"
+    page = client.get(edit).text
+    assert 'name="rule-0-tier-0-min"' in page and 'name="rule-0-active-from" type="datetime-local"' in page
+    assert 'name="bonus-0-name"' in page
+    saved = form_post(client, edit, edit, _parts_form("With parts"))
+    assert saved.status_code == 303, saved.text
+    by_api = client.post(
+        "/api/v1/plans",
+        json={"name": "With parts", "rules": [SALE_WITH_PARTS, LEAD_WITH_CAP], "bonuses": [TEN_CLUB]},
+        headers=program.headers,
+    )
+    assert by_api.status_code == 201, by_api.text
+    from_form, from_api = _plan(client, program, plan_id), _plan(client, program, by_api.json()["id"])
+    assert from_form["rules"] == from_api["rules"] == [SALE_WITH_PARTS, LEAD_WITH_CAP]
+    assert from_form["bonuses"] == from_api["bonuses"] == [TEN_CLUB]
+    shown = client.get(edit).text
+    assert "From 27 Nov 2026 until 1 Dec 2026" in shown and "30% once you have made 10 sales this month" in shown
+    assert "At most $500.00 per customer." in shown or "At most 500.00 USD per customer." in shown
+    assert "Bonus “Ten club”" in shown
+    assert 'name="rule-0-active-from" type="datetime-local" step="1" value="2026-11-27T00:00"' in shown
+    # the lead rule's sale-only fields are rendered hidden; they work without the script
+    assert 'data-events="sale" hidden><label for="r1-rate">' in shown
+
+
+def test_a_bad_tier_or_bonus_is_refused_with_its_reason_and_changes_nothing(
+    client: TestClient, program: ProgramKeys
+) -> None:
+    plan_id = make_plan(client, program)
+    before = _plan(client, program, plan_id)
+    as_owner(client)
+    edit = f"/manage/plans/{plan_id}?program={program.id}"
+    overlapping = [
+        (key, "10" if key == "rule-0-tier-0-min" else value) for key, value in _parts_form("Broken tiers")
+    ]  # tier 1 from 10, tier 2 from 10: minimums must increase
+    refused = form_post(client, edit, edit, overlapping)
+    assert refused.status_code == 422
+    assert "Rule 1 › tier 2: min 10 overlaps tier 1&#39;s min 10 (tier minimums must increase)" in refused.text
+    assert 'value="Broken tiers"' in refused.text and 'name="rule-0-tier-1-min" value="10"' in refused.text
+    twice = [*_parts_form("Twice"), ("bonus-1-name", "ten CLUB"), ("bonus-1-threshold", "20"), ("bonus-1-amount", "5")]
+    refused = form_post(client, edit, edit, [item for item in twice if item[0] != "bonus-1-name" or item[1]])
+    assert refused.status_code == 422 and "Bonus 2: name &#39;ten CLUB&#39; is used by Bonus 1 already" in refused.text
+    window = [
+        (key, "2026-11-01T00:00" if key == "rule-0-active-until" else value) for key, value in _parts_form("Backwards")
+    ]
+    refused = form_post(client, edit, edit, window)
+    assert (
+        refused.status_code == 422 and "Rule 1 › active: from 2026-11-27T00:00:00+00:00 is not before" in refused.text
+    )
+    assert _plan(client, program, plan_id) == before

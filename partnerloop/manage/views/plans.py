@@ -16,7 +16,7 @@ from partnerloop.group import service as group_service
 from partnerloop.kit.errors import AppError
 from partnerloop.kit.money import format_rate
 from partnerloop.kit.time import utc_now
-from partnerloop.manage import plan_forms, service
+from partnerloop.manage import plan_forms, plan_forms_parts, service
 from partnerloop.manage.views.common import page
 from partnerloop.models import Plan
 from partnerloop.partner import figures as partner_figures
@@ -79,6 +79,7 @@ def _editor(
     plan: Plan | None,
     name: str,
     rows: list[plan_forms.RuleRow],
+    bonus_rows: list[plan_forms_parts.BonusRow],
     problems: list[str],
     status_code: int = 200,
     comparison: dict[str, object] | None = None,
@@ -91,6 +92,9 @@ def _editor(
             "plan": plan,
             "name": name,
             "rows": plan_forms.with_blanks(rows),
+            "bonus_rows": plan_forms.bonuses_with_blanks(bonus_rows),
+            "metrics": plan_forms_parts.METRICS,
+            "periods": plan_forms_parts.PERIODS,
             "problems": problems,
             "events": plan_forms.EVENTS,
             "reward_types": plan_forms.REWARD_TYPES,
@@ -119,7 +123,7 @@ def _plan_or_404(ctx: ManagerContext, plan_id: str) -> Plan:
 
 @router.get("/manage/plans/new")
 def new_plan(request: Request, ctx: ManagerPage) -> Response:
-    return _editor(request, ctx, plan=None, name="", rows=[], problems=[])
+    return _editor(request, ctx, plan=None, name="", rows=[], bonus_rows=[], problems=[])
 
 
 def _comparison(ctx: ManagerContext, plan: Plan, starts: str | None, to: str | None) -> dict[str, object]:
@@ -167,6 +171,7 @@ def edit_plan(
         plan=plan,
         name=plan.name,
         rows=plan_forms.rows_from_rules(plan.rules, ctx.program.currency),
+        bonus_rows=plan_forms_parts.bonus_rows(plan.bonuses, ctx.program.currency),
         problems=[],
         comparison=_comparison(ctx, plan, starts, to),
     )
@@ -179,26 +184,36 @@ def _save(request: Request, ctx: ManagerContext, form: FormData, plan: Plan | No
     if not parsed.name:
         problems.insert(0, "Give the plan a name.")
     saved: Plan | None = None
+    body: dict[str, object] = {"name": parsed.name, "rules": parsed.rules}
+    if parsed.bonuses is not None:  # a form without the bonus section leaves the plan's bonuses as they are
+        body["bonuses"] = parsed.bonuses
     if not problems:
         try:
             with ctx.session.begin_nested():
                 if plan is None:
-                    saved = plan_service.create_plan(
-                        ctx.session, ctx.program, PlanIn.model_validate({"name": parsed.name, "rules": parsed.rules})
-                    )
+                    saved = plan_service.create_plan(ctx.session, ctx.program, PlanIn.model_validate(body))
                 else:
-                    saved = plan_service.update_plan(
-                        ctx.session,
-                        ctx.program,
-                        plan.id,
-                        PlanPatch.model_validate({"name": parsed.name, "rules": parsed.rules}),
-                    )
+                    saved = plan_service.update_plan(ctx.session, ctx.program, plan.id, PlanPatch.model_validate(body))
         except ValidationError as error:
             problems.append(plan_forms.readable(service.describe_validation(error)))
         except AppError as error:
             problems.extend(plan_forms.readable(part.strip()) for part in error.message.rstrip(".").split("; "))
     if problems or saved is None:
-        return _editor(request, ctx, plan=plan, name=parsed.name, rows=parsed.rows, problems=problems, status_code=422)
+        bonus_rows = (
+            parsed.bonus_rows
+            if parsed.bonuses is not None
+            else plan_forms_parts.bonus_rows(plan.bonuses if plan else [], ctx.program.currency)
+        )
+        return _editor(
+            request,
+            ctx,
+            plan=plan,
+            name=parsed.name,
+            rows=parsed.rows,
+            bonus_rows=bonus_rows,
+            problems=problems,
+            status_code=422,
+        )
     if text(form, "make_default") and ctx.program.default_plan_id != saved.id:
         ctx.program.default_plan_id = saved.id
     return redirect(request, ctx.url(f"/manage/plans/{saved.id}"), notice=f"Plan “{saved.name}” saved.")
