@@ -37,6 +37,8 @@ class AttributionFacts:
 def span_words(span: timedelta) -> str:
     """A time span as people say it, rounded down to its largest unit: '40 s', '5 min', '2 h', '3 days'."""
     seconds = max(int(span.total_seconds()), 0)  # within the clock skew a click may look a little later
+    if seconds < 1:
+        return "under 1 s"  # a signup posted with the click (the snippet's or a test's), never "0 s"
     if seconds < 60:
         return f"{seconds} s"
     if seconds < 3600:
