@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, String, Subquery, cast, func, insert, literal, null, select, true, union_all
+from sqlalchemy import ColumnElement, String, cast, func, insert, literal, null, select, true, union_all
 from sqlalchemy.orm import Session
 
 from partnerloop.kit.pagination import page_of, paginate
@@ -137,17 +137,19 @@ def list_entries(
     return page_of(rows, limit, lambda entry: entry.id)
 
 
-def approved_by_commission(program_id: str) -> Subquery:
-    """Per commission of the program: the sum of its postings on the approved account (`commission_id`,
-    `amount`), what a payout pays for it. A run's own postings carry no commission id, so an approved
-    commission's sum is its available earnings whether or not it was paid and released before."""
-    return (
-        select(LedgerEntry.commission_id.label("commission_id"), func.sum(LedgerEntry.amount).label("amount"))
-        .where(
-            LedgerEntry.program_id == program_id,
-            LedgerEntry.account == Account.APPROVED.value,
-            LedgerEntry.commission_id.is_not(None),
-        )
-        .group_by(LedgerEntry.commission_id)
-        .subquery()
+def approved_of_commission(commission_id: ColumnElement[str]) -> ColumnElement[int]:
+    """The sum of a commission's postings on the approved account (0 without any), what a payout pays for
+    it, as a correlated scalar subquery on `commission_id` (a column of the outer statement). A run's own
+    postings carry no commission id, so an approved commission's sum is its available earnings whether or
+    not it was paid and released before.
+
+    One index look-up per commission (ix_ledger_entries_commission_id) whatever the planner's statistics
+    say: the grouped subquery it replaces was re-run for every payable commission when the statistics
+    still counted few approved ones (23 s for 8,000 commissions at a million)."""
+    return func.coalesce(
+        select(func.sum(LedgerEntry.amount))
+        .where(LedgerEntry.commission_id == commission_id, LedgerEntry.account == Account.APPROVED.value)
+        .correlate_except(LedgerEntry)
+        .scalar_subquery(),
+        0,
     )

@@ -36,17 +36,12 @@ def lock_program(session: Session, program_id: str) -> None:
 def _payable(program_id: str, cutoff: datetime, only: Select[str] | None) -> Select[str, str, str, Any]:
     """The commissions a run at `cutoff` pays (the commission domain's rule, as SQL), each priced by its
     postings on the ledger's approved account; among `only` (a SELECT of commission ids) when given."""
-    approved = ledger_repository.approved_by_commission(program_id)
-    statement = (
-        select(
-            Commission.id.label("commission_id"),
-            Commission.partner_id.label("partner_id"),
-            Commission.earnings_currency.label("currency"),
-            func.coalesce(approved.c.amount, 0).label("amount"),
-        )
-        .outerjoin(approved, approved.c.commission_id == Commission.id)
-        .where(Commission.program_id == program_id, commission_repository.payable_at(cutoff))
-    )
+    statement = select(
+        Commission.id.label("commission_id"),
+        Commission.partner_id.label("partner_id"),
+        Commission.earnings_currency.label("currency"),
+        ledger_repository.approved_of_commission(Commission.id).label("amount"),
+    ).where(Commission.program_id == program_id, commission_repository.payable_at(cutoff))
     if only is not None:
         statement = statement.where(Commission.id.in_(only))
     return statement
