@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, String, cast, func, insert, literal, null, select, true, union_all
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from partnerloop.kit.pagination import page_of, paginate
 from partnerloop.ledger.rules import Account
@@ -137,7 +137,7 @@ def list_entries(
     return page_of(rows, limit, lambda entry: entry.id)
 
 
-def approved_of_commission(commission_id: ColumnElement[str]) -> ColumnElement[int]:
+def approved_of_commission(commission_id: InstrumentedAttribute[str]) -> ColumnElement[int]:
     """The sum of a commission's postings on the approved account (0 without any), what a payout pays for
     it, as a correlated scalar subquery on `commission_id` (a column of the outer statement). A run's own
     postings carry no commission id, so an approved commission's sum is its available earnings whether or

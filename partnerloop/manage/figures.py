@@ -15,38 +15,50 @@ from partnerloop.commission import figures as commissions_of
 from partnerloop.commission.figures import Selection
 from partnerloop.conversion import figures as conversions_of
 from partnerloop.group import service as group_service
+from partnerloop.kit.time import utc_now
 from partnerloop.link import figures as clicks_of
 from partnerloop.manage.rules import Period, SetupFacts, Totals
 from partnerloop.models import Commission, Enrollment, Partner, Program
 from partnerloop.partner import figures as partners_of
 from partnerloop.partner_portal.service import application as application_pages
 from partnerloop.program.service import program_out
+from partnerloop.report import service as report_service
+from partnerloop.report.rules import Window
 
 # ------------------------------------------------------------------------------------- overview
 
 
+def _window(period: Period) -> Window:
+    return Window(period.starts_at, period.ends_before)
+
+
 def totals(session: Session, program: Program, period: Period | None, partner_id: str | None = None) -> Totals:
-    """Clicks, leads, sales, net revenue and commissions (program currency) of the period (None: all time)."""
-    since, before = (period.starts_at, period.ends_before) if period is not None else (None, None)
-    first_day, last_day = (period.start, period.end) if period is not None else (None, None)
-    events = conversions_of.totals(session, program.id, since, before, partner_id)
-    earned = commissions_of.earned_by_currency(session, program.id, since, before, partner_id)
+    """Clicks, leads, sales, net revenue and commissions (program currency) of the period (None: all time),
+    as the reports count them (report/metrics.py), read from the rollups."""
+    window = _window(period) if period is not None else report_service.lifetime_window(utc_now())
+    found = report_service.window_figures(session, program, window, partner_id=partner_id)
     return Totals(
-        clicks=clicks_of.clicks(session, program.id, first_day, last_day, partner_id),
-        leads=events.leads,
-        sales=events.sales,
-        revenue=events.revenue,
-        commissions=earned.get(program.currency, 0),
+        clicks=found.clicks,
+        leads=found.leads,
+        sales=found.sales,
+        revenue=found.net_revenue_amount,
+        commissions=found.commissions_amount,
     )
 
 
-def clicks_by_day(session: Session, program_id: str, period: Period) -> list[tuple[date, int]]:
-    return clicks_of.clicks_by_day(session, program_id, period.start, period.end)
+@dataclass(frozen=True)
+class DailyFigures:
+    clicks: list[tuple[date, int]]
+    revenue: list[tuple[date, int]]  # partner-driven sales per UTC day (program currency)
 
 
-def revenue_by_day(session: Session, program_id: str, period: Period) -> list[tuple[date, int]]:
-    """Partner-driven sales per UTC day (program currency)."""
-    return conversions_of.revenue_by_day(session, program_id, period.starts_at, period.ends_before)
+def by_day(session: Session, program: Program, period: Period) -> DailyFigures:
+    """The period's clicks and partner-driven sales per UTC day (days with none absent), from the rollups."""
+    days = sorted(report_service.figures_per_day(session, program, _window(period)).items())
+    return DailyFigures(
+        clicks=[(day, found.clicks) for day, found in days if found.clicks],
+        revenue=[(day, found.revenue_amount) for day, found in days if found.revenue_amount],
+    )
 
 
 def other_currency_commissions(session: Session, program: Program, period: Period) -> dict[str, int]:
@@ -68,28 +80,22 @@ class PartnerFigures:
 
 
 def top_partners(session: Session, program: Program, period: Period, limit: int = 5) -> list[PartnerFigures]:
-    """Partners with the most revenue in the period (then earnings, then name)."""
-    revenue = conversions_of.revenue_by_partner(session, program.id, period.starts_at, period.ends_before)
-    earned = commissions_of.earned_by_partner(
-        session, program.id, program.currency, period.starts_at, period.ends_before
-    )
-    clicks = clicks_of.clicks_by_partner(session, program.id, period.start, period.end)
-    enrolled = partners_of.enrolled_among(session, program.id, sorted(set(revenue) | set(earned) | set(clicks)))
-    rows = []
-    for partner_id, (partner, enrollment) in enrolled.items():
-        sold = revenue.get(partner_id)
-        rows.append(
-            PartnerFigures(
-                partner_id=partner_id,
-                name=partner.name,
-                email=partner.email,
-                status=enrollment.status,
-                clicks=clicks.get(partner_id, 0),
-                sales=sold.sales if sold else 0,
-                revenue=sold.revenue if sold else 0,
-                earnings=earned.get(partner_id, 0),
-            )
+    """Partners with the most net revenue in the period (then earnings, then name)."""
+    per_partner = report_service.figures_per_partner(session, program, _window(period))
+    enrolled = partners_of.enrolled_among(session, program.id, sorted(per_partner))
+    rows = [
+        PartnerFigures(
+            partner_id=partner_id,
+            name=partner.name,
+            email=partner.email,
+            status=enrollment.status,
+            clicks=per_partner[partner_id].clicks,
+            sales=per_partner[partner_id].sales,
+            revenue=per_partner[partner_id].net_revenue_amount,
+            earnings=per_partner[partner_id].commissions_amount,
         )
+        for partner_id, (partner, enrollment) in enrolled.items()
+    ]
     rows.sort(key=lambda row: (-row.revenue, -row.earnings, row.name))
     return rows[:limit]
 
@@ -156,6 +162,11 @@ class PartnerRow:
 _BY_FIGURE = ("revenue", "earnings", "clicks")
 
 
+def count_partners(session: Session, program: Program, *, search: str, status: str, group_id: str) -> int:
+    """How many of the program's partners match (the partners list's filters)."""
+    return partners_of.count_matching(session, program.id, search=search, status=status, group_id=group_id)
+
+
 def partners(
     session: Session,
     program: Program,
@@ -171,11 +182,12 @@ def partners(
     name (the default), newest, or a figure (highest first, then id)."""
     matching = {"search": search, "status": status, "group_id": group_id}
     total = partners_of.count_matching(session, program.id, **matching)
-    revenue = {key: sold.revenue for key, sold in conversions_of.revenue_by_partner(session, program.id).items()}
+    lifetime = report_service.figures_per_partner(session, program, report_service.lifetime_window(utc_now()))
+    revenue = {key: found.net_revenue_amount for key, found in lifetime.items()}
     figures = {
         "revenue": revenue,
-        "earnings": commissions_of.earned_by_partner(session, program.id, program.currency),
-        "clicks": clicks_of.clicks_by_partner(session, program.id),
+        "earnings": {key: found.commissions_amount for key, found in lifetime.items()},
+        "clicks": {key: found.clicks for key, found in lifetime.items()},
     }
     if sort in _BY_FIGURE:
         by = figures[sort]

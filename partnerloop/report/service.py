@@ -6,7 +6,7 @@ import io
 from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -28,6 +28,7 @@ from partnerloop.report.rules import (
 
 CHANNELS = ("link", "utm_source", "utm_medium", "utm_campaign", "source", "device", "country", "referrer_host")
 DEFAULT_DAYS = 30
+LIFETIME_START = datetime(2000, 1, 1, tzinfo=UTC)
 
 
 class InvalidReportWindow(InvalidInput):
@@ -80,6 +81,21 @@ def window_figures(
 ) -> Figures:
     """The window's counts over every partner (or a group's, or one partner's), active partners distinct."""
     return _total(repository.partner_figures(session, program, window, group_id=group_id, partner_id=partner_id))
+
+
+def figures_per_partner(session: Session, program: Program, window: Window) -> dict[str, Figures]:
+    """Each partner's counts in the window, from the rollups (partners with nothing are absent)."""
+    return repository.partner_figures(session, program, window)
+
+
+def figures_per_day(session: Session, program: Program, window: Window) -> dict[date, Figures]:
+    """Each UTC day's counts over every partner, from the rollups (days with nothing are absent)."""
+    return repository.day_figures(session, program, window)
+
+
+def lifetime_window(now: datetime) -> Window:
+    """Everything up to now: from 2000-01-01 (imported histories included) to the end of today, UTC."""
+    return Window(LIFETIME_START, datetime.combine(now.date() + timedelta(days=1), datetime.min.time(), tzinfo=UTC))
 
 
 def partners_clicked(session: Session, program: Program, window: Window) -> set[str]:

@@ -28,8 +28,9 @@ def overview(
     program = ctx.program
     current_totals = figures.totals(ctx.session, program, period)
     previous_totals = figures.totals(ctx.session, program, previous)
-    clicks = daily_series(figures.clicks_by_day(ctx.session, program.id, period), period.start, period.end)
-    revenue = daily_series(figures.revenue_by_day(ctx.session, program.id, period), period.start, period.end)
+    daily = figures.by_day(ctx.session, program, period)
+    clicks = daily_series(daily.clicks, period.start, period.end)
+    revenue = daily_series(daily.revenue, period.start, period.end)
     clicks, unit = bucketed(clicks)
     revenue, _unit = bucketed(revenue)
     commission_counts = figures.commission_counts(ctx.session, program.id)

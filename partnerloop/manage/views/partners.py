@@ -55,9 +55,7 @@ def _list_page(
 ) -> Response:
     status = status if status in STATUSES else ""
     sort = sort if sort in PARTNER_SORTS else "name"
-    _rows, total = figures.partners(
-        ctx.session, ctx.program, search=q, status=status, group_id=group, sort=sort, offset=0, limit=1
-    )
+    total = figures.count_partners(ctx.session, ctx.program, search=q, status=status, group_id=group)
     number, offset = page_bounds(page_number, total, PER_PAGE)
     rows, total = figures.partners(
         ctx.session, ctx.program, search=q, status=status, group_id=group, sort=sort, offset=offset, limit=PER_PAGE
