@@ -74,6 +74,11 @@ def selected(
     return repository.page_of_filtered(session, statement, offset, limit, order), total
 
 
+def count_selected(session: Session, program_id: str, selection: Selection) -> int:
+    """How many commissions the selection matches."""
+    return repository.count_of(session, _statement(program_id, selection))
+
+
 def selected_sums(session: Session, program_id: str, selection: Selection) -> dict[str, int]:
     """The selection's earnings per currency."""
     return repository.sums_of_filtered(session, _statement(program_id, selection))

@@ -5,7 +5,7 @@ Money is in the program's currency; commissions earned in another currency are s
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 
@@ -23,6 +23,7 @@ from partnerloop.partner import figures as partners_of
 from partnerloop.partner_portal.service import application as application_pages
 from partnerloop.program.service import program_out
 from partnerloop.report import service as report_service
+from partnerloop.report.metrics import Figures
 from partnerloop.report.rules import Window
 
 # ------------------------------------------------------------------------------------- overview
@@ -32,11 +33,8 @@ def _window(period: Period) -> Window:
     return Window(period.starts_at, period.ends_before)
 
 
-def totals(session: Session, program: Program, period: Period | None, partner_id: str | None = None) -> Totals:
-    """Clicks, leads, sales, net revenue and commissions (program currency) of the period (None: all time),
-    as the reports count them (report/metrics.py), read from the rollups."""
-    window = _window(period) if period is not None else report_service.lifetime_window(utc_now())
-    found = report_service.window_figures(session, program, window, partner_id=partner_id)
+def _totals(per_day: Mapping[date, Figures]) -> Totals:
+    found = sum(per_day.values(), Figures())
     return Totals(
         clicks=found.clicks,
         leads=found.leads,
@@ -46,16 +44,27 @@ def totals(session: Session, program: Program, period: Period | None, partner_id
     )
 
 
+def totals(session: Session, program: Program, period: Period | None, partner_id: str | None = None) -> Totals:
+    """Clicks, leads, sales, net revenue and commissions (program currency) of the period (None: all time),
+    as the reports count them (report/metrics.py), read from the rollups."""
+    window = _window(period) if period is not None else report_service.lifetime_window(utc_now())
+    return _totals(report_service.figures_per_day(session, program, window, partner_id=partner_id))
+
+
 @dataclass(frozen=True)
 class DailyFigures:
+    totals: Totals
     clicks: list[tuple[date, int]]
     revenue: list[tuple[date, int]]  # partner-driven sales per UTC day (program currency)
 
 
 def by_day(session: Session, program: Program, period: Period) -> DailyFigures:
-    """The period's clicks and partner-driven sales per UTC day (days with none absent), from the rollups."""
-    days = sorted(report_service.figures_per_day(session, program, _window(period)).items())
+    """The period's totals, and its clicks and partner-driven sales per UTC day (days with none absent),
+    from the program's own rollup row of each day."""
+    per_day = report_service.figures_per_day(session, program, _window(period))
+    days = sorted(per_day.items())
     return DailyFigures(
+        totals=_totals(per_day),
         clicks=[(day, found.clicks) for day, found in days if found.clicks],
         revenue=[(day, found.revenue_amount) for day, found in days if found.revenue_amount],
     )
@@ -254,6 +263,11 @@ def commissions(
         session, program_id, _selection(session, program_id, where), offset=offset, limit=limit, order=sort
     )
     return _named(session, rows), total
+
+
+def count_commissions(session: Session, program_id: str, where: CommissionFilter) -> int:
+    """How many commissions match."""
+    return commissions_of.count_selected(session, program_id, _selection(session, program_id, where))
 
 
 def commissions_for_export(

@@ -88,9 +88,12 @@ def figures_per_partner(session: Session, program: Program, window: Window) -> d
     return repository.partner_figures(session, program, window)
 
 
-def figures_per_day(session: Session, program: Program, window: Window) -> dict[date, Figures]:
-    """Each UTC day's counts over every partner, from the rollups (days with nothing are absent)."""
-    return repository.day_figures(session, program, window)
+def figures_per_day(
+    session: Session, program: Program, window: Window, *, partner_id: str | None = None
+) -> dict[date, Figures]:
+    """Each UTC day's counts over every partner (or of `partner_id`), from the rollups: the program's own
+    row per day when no partner is asked for (days with nothing are absent; no active-partner count)."""
+    return repository.day_figures(session, program, window, partner_id=partner_id)
 
 
 def lifetime_window(now: datetime) -> Window:

@@ -184,3 +184,23 @@ def test_with_paypal_connected_sending_through_it_is_an_explicit_choice(
         jobs = [job.kind for job in session.execute(select(Job)).scalars()]
     assert deliveries == {people["ann"]: "api", people["eve"]: "csv"}
     assert "payout_send" in jobs
+
+
+def test_a_long_list_shows_the_largest_balances_and_counts_everyone(
+    client: TestClient, program: ProgramKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With thousands of partners due the page lists the largest balances (SHOWN_LIMIT of them, here 1) and
+    says how many the run pays; the run itself pays everyone due."""
+    from partnerloop.payout.service import board
+
+    _world(client, program)
+    monkeypatch.setattr(board, "SHOWN_LIMIT", 1)
+    as_owner(client)
+    html = client.get(f"/manage/payouts?program={program.id}").text
+    assert 'data-due="ann@p.test"' in html and 'data-due="eve@p.test"' not in html  # 75.00 before 40.00
+    assert "<small data-due-count>2</small>" in html
+    assert "The 1 largest balances are listed of 2 partners due; the run pays all 2." in html
+    assert "1 of 3 listed." in html and 'data-skipped="cat@p.test"' in html  # 30.00, the largest not paid
+    run = client.post("/api/v1/payouts/runs", json={}, headers=program.headers)
+    assert run.status_code in (200, 201), run.text
+    assert len(run.json()["payouts"]) == 2

@@ -70,7 +70,7 @@ def _queue_page(
 ) -> Response:
     sort = sort if sort in COMMISSION_SORTS else "date"
     where = _filter(status, partner_id, kind, q, start, end)
-    _rows, total = figures.commissions(ctx.session, ctx.program.id, where, offset=0, limit=1)
+    total = figures.count_commissions(ctx.session, ctx.program.id, where)
     number, offset = page_bounds(page_number, total, PER_PAGE)
     rows, total = figures.commissions(ctx.session, ctx.program.id, where, offset=offset, limit=PER_PAGE, sort=sort)
     filters = {"status": status or "queue", "partner_id": partner_id, "kind": kind, "q": q, "start": start, "end": end}

@@ -26,9 +26,9 @@ def overview(
     period, period_error = parse_period(days, start, end, utc_now().date())
     previous = period.previous()
     program = ctx.program
-    current_totals = figures.totals(ctx.session, program, period)
-    previous_totals = figures.totals(ctx.session, program, previous)
     daily = figures.by_day(ctx.session, program, period)
+    current_totals = daily.totals
+    previous_totals = figures.by_day(ctx.session, program, previous).totals
     clicks = daily_series(daily.clicks, period.start, period.end)
     revenue = daily_series(daily.revenue, period.start, period.end)
     clicks, unit = bucketed(clicks)

@@ -22,6 +22,7 @@ from partnerloop.payout.service.run import mark_paid, payout_out, preview_run
 METHOD_LABELS = {"paypal": "PayPal", "wise": "Wise", "stripe_connect": "Stripe Connect", "manual": "Manual"}
 EXPORT_FORMATS = ("paypal", "wise")  # the methods with a bulk CSV
 OPEN_LIMIT = 200
+SHOWN_LIMIT = 200  # due and skipped partners listed on the page (the run pays all)
 RUN_LIMIT = 25
 
 
@@ -79,8 +80,10 @@ class RunRow:
 @dataclass(frozen=True)
 class PayoutBoard:
     preview: RunOut
-    due: list[PayoutRow]
-    skipped: list[SkippedRow]
+    due: list[PayoutRow]  # the first SHOWN_LIMIT of due_count
+    skipped: list[SkippedRow]  # the first SHOWN_LIMIT of skipped_count
+    due_count: int
+    skipped_count: int
     deliveries: list[MethodDelivery]
     open: list[PayoutRow]
     failed: list[PayoutRow]
@@ -135,17 +138,22 @@ def payout_board(session: Session, settings: Settings, program: Program) -> Payo
     )
     failed = repository.payouts_in_status(session, program.id, [PayoutStatus.FAILED.value], OPEN_LIMIT)
     retried = repository.retried_ids(session, [payout.id for payout in failed])
+    # the largest balances first, SHOWN_LIMIT of each list
+    due = sorted(preview.payouts, key=lambda payout: -payout.amount)[:SHOWN_LIMIT]
+    skipped = sorted(preview.skipped, key=lambda item: -(item.amount or 0))[:SHOWN_LIMIT]
     names = _names(
         session,
         [payout.partner_id for payout in [*open_payouts, *failed]]
-        + [payout.partner_id for payout in preview.payouts]
-        + [skipped.partner_id for skipped in preview.skipped],
+        + [payout.partner_id for payout in due]
+        + [skipped.partner_id for skipped in skipped],
     )
     unknown = PartnerName("(unknown partner)", "")
     return PayoutBoard(
         preview=preview,
-        due=[PayoutRow(payout, names.get(payout.partner_id, unknown)) for payout in preview.payouts],
-        skipped=[SkippedRow(item, names.get(item.partner_id, unknown)) for item in preview.skipped],
+        due=[PayoutRow(payout, names.get(payout.partner_id, unknown)) for payout in due],
+        skipped=[SkippedRow(item, names.get(item.partner_id, unknown)) for item in skipped],
+        due_count=len(preview.payouts),
+        skipped_count=len(preview.skipped),
         deliveries=_deliveries(session, settings, program.id, preview.payouts),
         open=[PayoutRow(payout_out(payout), names.get(payout.partner_id, unknown)) for payout in open_payouts],
         failed=[
