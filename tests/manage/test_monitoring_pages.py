@@ -6,6 +6,7 @@ import csv
 import io
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
@@ -44,6 +45,28 @@ def test_reports_page_shows_partners_with_totals_a_chart_and_channels(client: Te
     assert series.status_code == 200 and "Conversion rate per week" in series.text
     channels = client.get(f"/manage/reports/channels.csv?program={program.id}&by=link")
     assert channels.status_code == 200 and "jane-spring" in channels.text
+
+
+def test_the_reports_page_lists_the_first_partners_in_its_order_and_totals_everyone(
+    client: TestClient, program: ProgramKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With thousands of active partners the page lists PARTNER_ROWS of them (here 1) in the chosen order,
+    says how many more the CSV has, and its totals still count every partner."""
+    from partnerloop.manage.views import reports
+
+    make_plan(client, program)
+    jane = make_partner(client, program, name="Jane Cooper")
+    omar = make_partner(client, program, name="Omar Diaz")
+    click(client, program, jane["id"], "jane-spring", times=4)
+    click(client, program, omar["id"], "omar", times=1)
+    monkeypatch.setattr(reports, "PARTNER_ROWS", 1)
+    as_owner(client)
+    html = client.get(f"/manage/reports?program={program.id}&days=30&sort=clicks&dir=asc").text
+    assert re.findall(r'<tr data-partner="([^"]+)">', html) == [omar["id"]]
+    assert "The first 1 in this order are listed; 1 more are in the CSV." in html
+    assert 'data-total="clicks">5<' in html
+    exported = client.get(f"/manage/reports/partners.csv?program={program.id}&days=30").text
+    assert "Jane Cooper" in exported and "Omar Diaz" in exported
 
 
 def test_a_goal_set_on_the_goals_page_shows_on_the_overview(client: TestClient, program: ProgramKeys) -> None:

@@ -78,6 +78,9 @@ def _group(ctx: ManagerContext, group_id: str) -> str | None:
     return group_id if group_id in groups else None
 
 
+PARTNER_ROWS = 200  # partners listed on the page, in the sorted order; the CSV has every one
+
+
 @router.get("/manage/reports")
 def reports(
     request: Request,
@@ -134,7 +137,8 @@ def reports(
             "groups": group_service.groups_by_name(ctx.session, program.id),
             "group_id": group or "",
             "columns": [(field, METRICS[name]) for field, name in COLUMNS],
-            "rows": _sorted(partners["data"], sort, dir),
+            "rows": _sorted(partners["data"], sort, dir)[:PARTNER_ROWS],
+            "more_rows": max(0, len(partners["data"]) - PARTNER_ROWS),
             "totals": partners["totals"],
             "sort": sort,
             "dir": dir,
