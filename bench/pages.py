@@ -15,6 +15,7 @@ when a page misses it.
 from __future__ import annotations
 
 import argparse
+import base64
 import os
 import re
 import statistics
@@ -24,6 +25,7 @@ import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import bulk
 import httpx
@@ -51,8 +53,7 @@ def seed(database_url: str, partners: int = 0, commissions: int = 0) -> tuple[st
     from partnerloop import migrate
     from partnerloop.config import Settings
     from partnerloop.db import get_engine, transaction
-    from partnerloop.demo import DEMO_PARTNER_EMAIL, seed_demo
-    from partnerloop.models import Link, Partner
+    from partnerloop.demo import seed_demo
 
     settings = Settings(database_url=database_url)
     engine = get_engine(settings)
@@ -69,10 +70,26 @@ def seed(database_url: str, partners: int = 0, commissions: int = 0) -> tuple[st
         bulk.load(database_url, logins.program_id, workspace_id, partners, commissions)
         print(f"added {partners} partners and {commissions} sales with commissions in "
               f"{time.perf_counter() - started:.1f} s", flush=True)  # fmt: skip
+        # What the every-minute rollup job does with the loaded days before the server's own run (it would
+        # otherwise take the first minute of measuring): the reports and the dashboard read the rollups.
+        from partnerloop.report.tasks import refresh_rollups
+
+        started = time.perf_counter()
+        with transaction(engine) as session:
+            refresh_rollups(session, {})
+        print(f"built the rollups of the loaded days in {time.perf_counter() - started:.1f} s", flush=True)
     if engine.dialect.name == "postgresql":
         # What autovacuum does within a minute of a bulk load: without statistics the planner guesses 1 row.
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
             connection.execute(text("ANALYZE"))
+    return logins.program_id, _demo_link(engine)
+
+
+def _demo_link(engine: Any) -> str:
+    from partnerloop.db import transaction
+    from partnerloop.demo import DEMO_PARTNER_EMAIL
+    from partnerloop.models import Link, Partner
+
     with transaction(engine, writes=False) as session:
         link_id = session.execute(
             select(Link.id)
@@ -82,7 +99,26 @@ def seed(database_url: str, partners: int = 0, commissions: int = 0) -> tuple[st
             .limit(1)
         ).scalar_one()
     engine.dispose()
-    return logins.program_id, link_id
+    return str(link_id)
+
+
+def reused(database_url: str) -> tuple[str, str]:
+    """(program id, demo link id) of a database seeded by an earlier run (--reuse). The pages measured show
+    masked payout details only, so any ENCRYPTION_KEY lets the server start."""
+    os.environ["DATABASE_URL"] = database_url
+    os.environ.setdefault("ENCRYPTION_KEY", base64.urlsafe_b64encode(os.urandom(32)).decode())
+    from partnerloop.config import Settings
+    from partnerloop.db import get_engine, transaction
+    from partnerloop.demo import DEMO_PARTNER_EMAIL
+    from partnerloop.models import Enrollment, Partner
+
+    engine = get_engine(Settings(database_url=database_url))
+    with transaction(engine, writes=False) as session:
+        program_id = session.execute(
+            select(Enrollment.program_id).join(Partner, Partner.id == Enrollment.partner_id)
+            .where(Partner.email == DEMO_PARTNER_EMAIL)
+        ).scalar_one()  # fmt: skip
+    return str(program_id), _demo_link(engine)
 
 
 def log_in(client: httpx.Client, email: str, password: str) -> None:
@@ -114,15 +150,22 @@ def main() -> int:
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--partners", type=int, default=0, help="bulk partners added to the demo (PostgreSQL)")
     parser.add_argument("--commissions", type=int, default=0, help="bulk sales and commissions (PostgreSQL)")
+    parser.add_argument("--reuse", action="store_true", help="measure the database of an earlier run again")
+    parser.add_argument("--pages", default="", help="only the pages whose path contains one of these (comma-separated)")
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="partnerloop-bench-pages-"))
     database_url = args.database_url or f"sqlite:///{folder / 'demo.db'}"
-    if database_url.startswith("postgres"):
-        recreate_postgres(database_url)
-    if (args.partners or args.commissions) and not database_url.startswith("postgres"):
-        sys.exit("--partners and --commissions need --database-url of a PostgreSQL database")
-    program_id, link_id = seed(database_url, args.partners, args.commissions)
+    if args.reuse:
+        if not args.database_url:
+            sys.exit("--reuse needs the --database-url of an earlier run")
+        program_id, link_id = reused(database_url)
+    else:
+        if database_url.startswith("postgres"):
+            recreate_postgres(database_url)
+        if (args.partners or args.commissions) and not database_url.startswith("postgres"):
+            sys.exit("--partners and --commissions need --database-url of a PostgreSQL database")
+        program_id, link_id = seed(database_url, args.partners, args.commissions)
     from partnerloop.demo import DEMO_PARTNER_EMAIL, OWNER_EMAIL, OWNER_PASSWORD, PARTNER_PASSWORD
 
     port = free_port()
@@ -176,6 +219,9 @@ def main() -> int:
             (owner, "manager", "/manage/onboarding"),
             (owner, "manager", "/manage/application"),
         ]
+        if args.pages:
+            wanted = args.pages.split(",")
+            plan = [entry for entry in plan if entry[2] == "/healthz" or any(part in entry[2] for part in wanted)]
         load = os.getloadavg()[0]  # the machine is shared: say how busy it was
         timings = [measure(client, who, page, args.requests) for client, who, page in plan]
     finally:

@@ -91,7 +91,12 @@ class PartnerFigures:
 def top_partners(session: Session, program: Program, period: Period, limit: int = 5) -> list[PartnerFigures]:
     """Partners with the most net revenue in the period (then earnings, then name)."""
     per_partner = report_service.figures_per_partner(session, program, _window(period))
-    enrolled = partners_of.enrolled_among(session, program.id, sorted(per_partner))
+    rank = {key: (found.net_revenue_amount, found.commissions_amount) for key, found in per_partner.items()}
+    ranked = sorted(rank.values(), reverse=True)
+    cut = ranked[min(limit, len(ranked)) - 1] if ranked else (0, 0)
+    # only the partners that can be in the top (those tied with the last place too: names break ties)
+    candidates = sorted(key for key, value in rank.items() if value >= cut)
+    enrolled = partners_of.enrolled_among(session, program.id, candidates)
     rows = [
         PartnerFigures(
             partner_id=partner_id,
