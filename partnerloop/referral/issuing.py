@@ -3,6 +3,7 @@ idempotency keys), retries with backoff, and the manager's mark-issued and retry
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -129,16 +130,19 @@ def _friend_email(session: Session, program: Program, reward: Reward, advocate: 
 
 
 def _reward_words(reward: Reward) -> str:
-    if reward.type == "credit":
-        return f"a {email_money(reward.amount or 0, reward.currency)} credit on your account"
-    if reward.type == "cash":
-        return f"{email_money(reward.amount or 0, reward.currency)}, paid out with the next payout"
-    off = (
-        f"{reward.percent}% off"
-        if reward.percent is not None
-        else f"{email_money(reward.amount or 0, reward.currency)} off"
-    )
-    return off + (f" for {reward.duration_months} months" if reward.duration_months else "")
+    return _words(reward.type, reward.amount, reward.currency, reward.percent, reward.duration_months)
+
+
+@functools.lru_cache(maxsize=256)
+def _words(reward_type: str, amount: int | None, currency: str, percent: int | None, months: int | None) -> str:
+    """The reward in an email's words (cached: a batch's rewards mostly share one program's settings, and
+    formatting money with babel costs more than the rest of a reward's email)."""
+    if reward_type == "credit":
+        return f"a {email_money(amount or 0, currency)} credit on your account"
+    if reward_type == "cash":
+        return f"{email_money(amount or 0, currency)}, paid out with the next payout"
+    off = f"{percent}% off" if percent is not None else f"{email_money(amount or 0, currency)} off"
+    return off + (f" for {months} months" if months else "")
 
 
 StripeCall = Callable[[], str]
@@ -194,11 +198,13 @@ def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], n
     calls: list[tuple[Reward, Program, Advocate, StripeCall]] = []
     handled: list[Reward] = []
     issued: list[tuple[Program, Reward, Advocate]] = []
-    _load_advocates(session, rewards)
+    advocates = _advocates_of(session, rewards)
+    programs: dict[str, Program] = {}
     for reward in rewards:
-        program = session.get(Program, reward.program_id)
-        advocate = session.get(Advocate, reward.advocate_id)
-        assert program is not None and advocate is not None
+        program = programs.get(reward.program_id) or programs.setdefault(
+            reward.program_id, session.get_one(Program, reward.program_id)
+        )
+        advocate = advocates[reward.advocate_id]
         if reward.type == "cash":
             referral = session.get(Referral, reward.referral_id)
             commission = commission_service.create_manual_commission(
@@ -243,13 +249,16 @@ def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], n
     return handled
 
 
-def _load_advocates(session: Session, rewards: list[Reward]) -> None:
-    """The batch's advocates in one query per program (into the session: `session.get` finds them)."""
+def _advocates_of(session: Session, rewards: list[Reward]) -> dict[str, Advocate]:
+    """The batch's advocates by id, in one query per program (not one `session.get` each)."""
     by_program: dict[str, set[str]] = {}
     for reward in rewards:
         by_program.setdefault(reward.program_id, set()).add(reward.advocate_id)
-    for program_id, advocate_ids in by_program.items():
-        repository.advocates_by_ids(session, program_id, advocate_ids)
+    return {
+        advocate.id: advocate
+        for program_id, advocate_ids in by_program.items()
+        for advocate in repository.advocates_by_ids(session, program_id, advocate_ids)
+    }
 
 
 def _outcome_of(call: StripeCall) -> str | stripe_api.StripeCallFailed:
