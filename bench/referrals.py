@@ -167,6 +167,7 @@ def issuing(args: argparse.Namespace, workdir: Path) -> None:
             finally:
                 stripe_process.terminate()
                 stripe_process.wait(10)
+                _drop_copy(url)
             rate = float(out.rsplit("RATE ", 1)[1].split()[0])
             rates[name].append(rate)
             print(f"  round {round_number}, {name}: {rate:.0f} rewards/s (load average {os.getloadavg()[0]:.2f})")
@@ -193,6 +194,17 @@ def _copy_of(seed_url: str, workdir: Path, name: str) -> str:
     target_path = workdir / f"{name}.db"
     shutil.copyfile(source, target_path)
     return f"sqlite:///{target_path}"
+
+
+def _drop_copy(url: str) -> None:
+    if url.startswith("postgres"):
+        import psycopg
+
+        admin_url, _, name = url.rpartition("/")
+        with psycopg.connect(f"{admin_url}/postgres", autocommit=True) as connection:
+            connection.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+    else:
+        Path(url.removeprefix("sqlite:///")).unlink(missing_ok=True)
 
 
 def _child(arguments: list[str], code: Path | None) -> str:
