@@ -1,6 +1,7 @@
 """Benchmark: customer referrals, in one run.
 
     PYTHONPATH=. python bench/referrals.py [--friends 10000] [--duration 5] [--rounds 2] [--connections 32]
+        [--database-url postgresql://postgres@127.0.0.1:5432/pl_bench_referrals] [--baseline-ref REF] [--drain]
 
 1. The widget script's gzipped size (target ≤ 6 KB).
 2. The widget's data endpoint (GET /api/v1/referral-widget, token checked, advocate, referrals and rewards
@@ -8,10 +9,15 @@
    JSON body of the same size, both under uvicorn with one worker, measured with wrk alternately for
    --rounds rounds; prints requests per second and the ratio to the baseline of the same round.
 3. Reward issuing throughput: --friends referred friends each make a first sale (through
-   conversion/service, in batches), which makes one referrer credit each; then the job queue issues them
-   all through Stripe's API on a loopback server (the recording one the tests use),
-   as `partnerloop worker` would (a job issues up to 200 due rewards, calling Stripe from 8 threads). Prints rewards per second (target ≥ 200/s on SQLite) and checks that
-   every reward was issued once, with one Stripe call each.
+   conversion/service, in batches), which makes one referrer credit each, in a seed database (SQLite in a
+   temporary folder, or --database-url: PostgreSQL, dropped first). Then, --rounds times, a copy of the seed
+   (a file copy; CREATE DATABASE … TEMPLATE) is issued in a process of its own against a fresh loopback
+   Stripe (the tests' recording server, in its own process, keeping connections alive as Stripe does), as
+   `partnerloop worker` would (a job issues up to 200 due rewards, calling Stripe from 8 threads); with
+   --baseline-ref, the code of that git revision issues a copy too, alternately: the ratio is of one run.
+   Prints rewards per second (target ≥ 200/s on SQLite) and checks that every reward was issued once,
+   with one Stripe balance transaction each. The clock stops at the last reward issued; the emails' and
+   events' jobs then wait (--drain runs them too).
 """
 
 from __future__ import annotations
