@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import smtplib
 import ssl
+from collections.abc import Sequence
 from dataclasses import dataclass
 from email.message import EmailMessage
 from email.utils import make_msgid
@@ -20,13 +21,14 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from partnerloop.config import Settings, get_settings
-from partnerloop.jobs.queue import enqueue
+from partnerloop.jobs.queue import JobSpec, enqueue, enqueue_many
 from partnerloop.models import DevEmail
 
 log = logging.getLogger("partnerloop.email")
 
 SEND_EMAIL_JOB = "send_email"
 SMTP_TIMEOUT_S = 20
+EMAIL_ATTEMPTS = 6
 
 _configured: Settings | None = None
 
@@ -41,6 +43,26 @@ def email_settings() -> Settings:
     return _configured or get_settings()
 
 
+@dataclass(frozen=True)
+class OutgoingEmail:
+    """One email to queue with enqueue_emails (`headers`: extra ones, e.g. List-Unsubscribe)."""
+
+    to: str
+    subject: str
+    text: str
+    html: str | None = None
+    headers: dict[str, str] | None = None
+
+    def payload(self) -> dict[str, object]:
+        """The send_email job's payload."""
+        payload: dict[str, object] = {"to": self.to, "subject": self.subject, "text": self.text}
+        if self.html is not None:
+            payload["html"] = self.html
+        if self.headers:
+            payload["headers"] = dict(self.headers)
+        return payload
+
+
 def enqueue_email(
     session: Session,
     *,
@@ -52,12 +74,16 @@ def enqueue_email(
 ) -> str | None:
     """Queue one email in the caller's transaction (`headers`: extra ones, e.g. List-Unsubscribe); return
     the job id."""
-    payload: dict[str, object] = {"to": to, "subject": subject, "text": text}
-    if html is not None:
-        payload["html"] = html
-    if headers:
-        payload["headers"] = dict(headers)
-    return enqueue(session, SEND_EMAIL_JOB, payload, max_attempts=6)
+    email = OutgoingEmail(to=to, subject=subject, text=text, html=html, headers=headers)
+    return enqueue(session, SEND_EMAIL_JOB, email.payload(), max_attempts=EMAIL_ATTEMPTS)
+
+
+def enqueue_emails(session: Session, emails: Sequence[OutgoingEmail]) -> list[str]:
+    """Queue several emails in the caller's transaction with one INSERT (a batch job's emails: no ORM
+    flush per email); return the job ids."""
+    return enqueue_many(
+        session, [JobSpec(SEND_EMAIL_JOB, email.payload(), max_attempts=EMAIL_ATTEMPTS) for email in emails]
+    )
 
 
 @dataclass(frozen=True)

@@ -3,6 +3,7 @@ idempotency keys), retries with backoff, and the manager's mark-issued and retry
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
@@ -19,7 +20,7 @@ from partnerloop.kit.money import email_money
 from partnerloop.kit.pagination import page_of
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Advocate, Program, Referral, Reward
-from partnerloop.notify.email import enqueue_email
+from partnerloop.notify.email import OutgoingEmail, enqueue_emails
 from partnerloop.program.stripe_secrets import has_stripe_secret_key
 from partnerloop.referral import repository
 from partnerloop.referral.rules import (
@@ -75,34 +76,49 @@ def schedule(session: Session, program: Program, reward_type: str, due_at: datet
 def _issued(
     session: Session, program: Program, reward: Reward, advocate: Advocate, reference: str, now: datetime
 ) -> None:
+    _record_issued(reward, reference, now)
+    _announce_issued(session, [(program, reward, advocate)])
+
+
+def _record_issued(reward: Reward, reference: str, now: datetime) -> None:
     reward.status = RewardStatus.ISSUED.value
     reward.external_ref = reference
     reward.issued_at = now
     reward.reason = None
-    emit(session, program.id, "reward.issued", reward_out(reward).model_dump(mode="json"))
-    if reward.side == Side.FRIEND:
-        _email_friend(session, program, reward, advocate)
-    if reward.side == Side.REFERRER:
-        enqueue_email(
-            session,
-            to=advocate.email,
-            subject=f"Your referral reward from {program.name}",
-            text=(
-                f"Hello {advocate.name or advocate.email},\n\nthank you for referring a friend to {program.name}. "
-                f"Your reward is on its way: {_reward_words(reward)}.\n"
-                + (f"Your code: {reward.code}\n" if reward.code and reward.type == "coupon" else "")
-            ),
-        )
 
 
-def _email_friend(session: Session, program: Program, reward: Reward, advocate: Advocate) -> None:
+def _announce_issued(session: Session, issued: list[tuple[Program, Reward, Advocate]]) -> None:
+    """The `reward.issued` events and emails of these issued rewards, after one flush of their new state
+    (a batch's UPDATEs in one statement, not one autoflush per event's insert)."""
+    if not issued:
+        return
+    session.flush()
+    emails: list[OutgoingEmail] = []
+    for program, reward, advocate in issued:
+        emit(session, program.id, "reward.issued", reward_out(reward).model_dump(mode="json"))
+        email = _friend_email(session, program, reward, advocate) if reward.side == Side.FRIEND else None
+        if reward.side == Side.REFERRER:
+            email = OutgoingEmail(
+                to=advocate.email,
+                subject=f"Your referral reward from {program.name}",
+                text=(
+                    f"Hello {advocate.name or advocate.email},\n\nthank you for referring a friend to "
+                    f"{program.name}. Your reward is on its way: {_reward_words(reward)}.\n"
+                    + (f"Your code: {reward.code}\n" if reward.code and reward.type == "coupon" else "")
+                ),
+            )
+        if email is not None:
+            emails.append(email)
+    enqueue_emails(session, emails)
+
+
+def _friend_email(session: Session, program: Program, reward: Reward, advocate: Advocate) -> OutgoingEmail | None:
     """The friend's reward, emailed to them when their email is known (they gave it with their lead)."""
     referral = session.get(Referral, reward.referral_id)
     if referral is None or not referral.friend_email:
-        return
+        return None
     who = advocate.name or advocate.email.split("@", 1)[0]
-    enqueue_email(
-        session,
+    return OutgoingEmail(
         to=referral.friend_email,
         subject=f"{who} gave you {_reward_words(reward)} at {program.name}",
         text=(
@@ -114,16 +130,19 @@ def _email_friend(session: Session, program: Program, reward: Reward, advocate: 
 
 
 def _reward_words(reward: Reward) -> str:
-    if reward.type == "credit":
-        return f"a {email_money(reward.amount or 0, reward.currency)} credit on your account"
-    if reward.type == "cash":
-        return f"{email_money(reward.amount or 0, reward.currency)}, paid out with the next payout"
-    off = (
-        f"{reward.percent}% off"
-        if reward.percent is not None
-        else f"{email_money(reward.amount or 0, reward.currency)} off"
-    )
-    return off + (f" for {reward.duration_months} months" if reward.duration_months else "")
+    return _words(reward.type, reward.amount, reward.currency, reward.percent, reward.duration_months)
+
+
+@functools.lru_cache(maxsize=256)
+def _words(reward_type: str, amount: int | None, currency: str, percent: int | None, months: int | None) -> str:
+    """The reward in an email's words (cached: a batch's rewards mostly share one program's settings, and
+    formatting money with babel costs more than the rest of a reward's email)."""
+    if reward_type == "credit":
+        return f"a {email_money(amount or 0, currency)} credit on your account"
+    if reward_type == "cash":
+        return f"{email_money(amount or 0, currency)}, paid out with the next payout"
+    off = f"{percent}% off" if percent is not None else f"{email_money(amount or 0, currency)} off"
+    return off + (f" for {months} months" if months else "")
 
 
 StripeCall = Callable[[], str]
@@ -178,10 +197,14 @@ def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], n
     from a few threads at once, each with its reward's idempotency key). Returns the rewards handled."""
     calls: list[tuple[Reward, Program, Advocate, StripeCall]] = []
     handled: list[Reward] = []
+    issued: list[tuple[Program, Reward, Advocate]] = []
+    advocates = _advocates_of(session, rewards)
+    programs: dict[str, Program] = {}
     for reward in rewards:
-        program = session.get(Program, reward.program_id)
-        advocate = session.get(Advocate, reward.advocate_id)
-        assert program is not None and advocate is not None
+        program = programs.get(reward.program_id) or programs.setdefault(
+            reward.program_id, session.get_one(Program, reward.program_id)
+        )
+        advocate = advocates[reward.advocate_id]
         if reward.type == "cash":
             referral = session.get(Referral, reward.referral_id)
             commission = commission_service.create_manual_commission(
@@ -198,7 +221,8 @@ def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], n
                 ),
                 actor=ACTOR,
             )
-            _issued(session, program, reward, advocate, commission.id, now)
+            _record_issued(reward, commission.id, now)
+            issued.append((program, reward, advocate))
             handled.append(reward)
         elif not has_stripe_secret_key(program):
             continue  # waits for mark-issued, or for a key
@@ -217,10 +241,24 @@ def _issue_locked(session: Session, settings: Settings, rewards: list[Reward], n
             if isinstance(outcome, stripe_api.StripeCallFailed):
                 _failed_try(session, program, reward, outcome, now)
             else:
-                _issued(session, program, reward, advocate, outcome, now)
+                _record_issued(reward, outcome, now)
+                issued.append((program, reward, advocate))
             handled.append(reward)
+    _announce_issued(session, issued)
     session.flush()
     return handled
+
+
+def _advocates_of(session: Session, rewards: list[Reward]) -> dict[str, Advocate]:
+    """The batch's advocates by id, in one query per program (not one `session.get` each)."""
+    by_program: dict[str, set[str]] = {}
+    for reward in rewards:
+        by_program.setdefault(reward.program_id, set()).add(reward.advocate_id)
+    return {
+        advocate.id: advocate
+        for program_id, advocate_ids in by_program.items()
+        for advocate in repository.advocates_by_ids(session, program_id, advocate_ids)
+    }
 
 
 def _outcome_of(call: StripeCall) -> str | stripe_api.StripeCallFailed:

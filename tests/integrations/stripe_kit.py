@@ -203,12 +203,19 @@ class FakeStripe:
 
 
 @contextmanager
-def stripe_api_server() -> Iterator[FakeStripe]:
+def stripe_api_server(*, keep_alive: bool = False) -> Iterator[FakeStripe]:
     """A real HTTP server on 127.0.0.1 answering /v1/promotion_codes, /v1/coupons and
-    /v1/customers/{id}/balance_transactions like Stripe (replaying an Idempotency-Key), recording each call."""
+    /v1/customers/{id}/balance_transactions like Stripe (replaying an Idempotency-Key), recording each call.
+
+    keep_alive: HTTP/1.1 with persistent connections, as Stripe speaks (the benchmark); by default one
+    connection per request, so that a test stopping the server leaves no connection answering."""
     state = FakeStripe(url="")
 
     class Handler(BaseHTTPRequestHandler):
+        if keep_alive:
+            protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # headers and body go in separate writes: no 40 ms delayed-ACK stall
+
         def log_message(self, *_args: Any) -> None:
             pass
 

@@ -11,7 +11,14 @@ from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.jobs.runner import run_next_job
 from partnerloop.models import Job
-from partnerloop.notify.email import configure_email, enqueue_email, parse_smtp_url, send_now
+from partnerloop.notify.email import (
+    OutgoingEmail,
+    configure_email,
+    enqueue_email,
+    enqueue_emails,
+    parse_smtp_url,
+    send_now,
+)
 from tests.conftest import make_settings
 from tests.notify.smtp import SmtpRecorder
 
@@ -49,6 +56,28 @@ def test_a_queued_email_is_delivered_with_text_and_html(engine: Engine, database
     message = smtp.wait_for(to="jane@example.org", subject="Hello")
     assert message.text.strip() == "Plain body" and "<p>HTML body</p>" in message.html
     assert message.message["From"] == "Acme <partners@acme.test>" and message.sender == "partners@acme.test"
+
+
+def test_emails_queued_together_are_each_delivered_to_their_own_recipient(
+    engine: Engine, database_url: str, smtp: SmtpRecorder
+) -> None:
+    configure_email(make_settings(database_url, smtp_url=smtp.url))
+    emails = [
+        OutgoingEmail(to=f"friend{number}@example.org", subject=f"Reward {number}", text=f"Body {number}")
+        for number in range(3)
+    ] + [OutgoingEmail(to="ann@example.org", subject="With HTML", text="Plain", html="<p>Rich</p>",
+                       headers={"List-Unsubscribe": "<https://acme.test/u>"})]  # fmt: skip
+    with transaction(engine) as session:
+        job_ids = enqueue_emails(session, emails)
+    assert len(set(job_ids)) == 4
+    _run_jobs(engine)
+    for number in range(3):
+        message = smtp.wait_for(to=f"friend{number}@example.org", subject=f"Reward {number}")
+        assert message.text.strip() == f"Body {number}"
+    rich = smtp.wait_for(to="ann@example.org", subject="With HTML")
+    assert "<p>Rich</p>" in rich.html and rich.message["List-Unsubscribe"] == "<https://acme.test/u>"
+    with transaction(engine) as session:
+        assert enqueue_emails(session, []) == []
 
 
 def test_an_email_is_not_lost_when_the_relay_is_down(engine: Engine, database_url: str) -> None:

@@ -10,14 +10,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
+from sqlalchemy import Engine, select
 
 from partnerloop.config import Settings
 from partnerloop.db import transaction
 from partnerloop.kit.time import utc_now
-from partnerloop.models import Program
+from partnerloop.models import Job, Program
 from partnerloop.referral import service
 from partnerloop.referral.tasks import issue_due_rewards
+from partnerloop.webhook.outbox import FANOUT_JOB
 from tests.conftest import ProgramKeys, make_settings
 from tests.integrations.stripe_kit import FakeStripe
 from tests.notify.smtp import SmtpRecorder
@@ -195,3 +196,35 @@ def test_a_returning_friend_continues_with_their_promotion_code_prefilled(
     href = again.text.split('id="continue" href="', 1)[1].split('"', 1)[0].replace("&amp;", "&")
     location = stripe_client.get(href, follow_redirects=False).headers["location"]
     assert location.startswith(f"https://acme.test/?prefilled_promo_code={reward['code']}&pl_cid=")
+
+
+def test_one_job_issues_a_batch_and_each_advocate_gets_their_own_email_and_event(
+    stripe_client: TestClient, engine: Engine, program: ProgramKeys, fake_stripe: FakeStripe, smtp: SmtpRecorder
+) -> None:
+    set_rewards(stripe_client, program, friend={"type": "none"})  # no key yet: the rewards wait, unbatched
+    names = ["ada", "bea", "cyd"]
+    for number, name in enumerate(names):
+        advocate = make_advocate(stripe_client, program, f"cus_{name}", stripe_customer_id=f"cus_S{name}")
+        friend_sale(stripe_client, program, advocate, f"cus_friend_{name}", f"in_{number}")
+    lonely = make_advocate(stripe_client, program, "cus_dee")  # no Stripe customer: fails, with no email
+    friend_sale(stripe_client, program, lonely, "cus_friend_dee", "in_9")
+    patched = stripe_client.patch("/api/v1/program", json={"stripe_secret_key": "sk_test_x"}, headers=program.headers)
+    assert patched.status_code == 200
+    with transaction(engine) as session:  # one job: the four due rewards in one batch
+        issue_due_rewards(session, {})
+    issued = _issued(stripe_client, program, 3)
+    assert [r["status"] for r in rewards(stripe_client, program, status="failed")] == ["failed"]
+    credited = {call.path.split("/")[3]: call for call in fake_stripe.posts("/v1/customers/")}
+    assert set(credited) == {f"cus_S{name}" for name in names}
+    by_advocate = {r["advocate_id"]: r for r in issued}
+    for name in names:
+        mail = smtp.wait_for(to=f"cus_{name}@example.com", subject="referral reward")
+        assert "a $20.00 credit on your account" in mail.text
+    assert all(r["external_ref"].startswith("cbtxn_") for r in by_advocate.values()) and len(by_advocate) == 3
+    assert smtp.to("cus_dee@example.com") == []
+    with transaction(engine, writes=False) as session:
+        events = session.execute(
+            select(Job.payload).where(Job.kind == FANOUT_JOB, Job.program_id == program.id)
+        ).scalars()
+        issued_events = [event for event in events if event.get("type") == "reward.issued"]
+    assert sorted(event["data"]["id"] for event in issued_events) == sorted(by_advocate[a]["id"] for a in by_advocate)
