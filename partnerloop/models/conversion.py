@@ -129,6 +129,9 @@ class Commission(Base):
             sqlite_where=text("trigger_event_id IS NOT NULL"),
             postgresql_where=text("trigger_event_id IS NOT NULL"),
         ),
+        # The commissions list's default order, when it happened (newest first), read from the index and
+        # stopped at the page instead of sorting a million rows; windows on that moment use it too.
+        Index("ix_commissions_program_moment", "program_id", text("coalesce(occurred_at, created_at)"), "id"),
     )
     id: Mapped[str] = id_column()
     program_id: Mapped[str] = mapped_column(ForeignKey("programs.id"))
