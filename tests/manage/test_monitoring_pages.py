@@ -88,6 +88,32 @@ def test_a_goal_set_on_the_goals_page_shows_on_the_overview(client: TestClient, 
     assert [(goal["metric"], goal["target"]) for goal in api] == [("lead_to_sale_rate", 0.15)]
 
 
+def test_with_many_partners_a_goal_names_its_partner_by_email(
+    client: TestClient, program: ProgramKeys, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Beyond PARTNER_CHOICES partners (here 1) the form asks for the partner's email instead of listing
+    everyone; an unknown email is refused by name and sets nothing."""
+    from partnerloop.manage.views import goals
+
+    make_plan(client, program)
+    jane = make_partner(client, program, name="Jane Cooper")
+    make_partner(client, program, name="Omar Diaz")
+    monkeypatch.setattr(goals, "PARTNER_CHOICES", 1)
+    as_owner(client)
+    goals_page = f"/manage/goals?program={program.id}"
+    html = client.get(goals_page).text
+    assert 'value="partner-email"' in html and "Partner: Jane Cooper" not in html
+    body = {"name": "Jane's sales", "metric": "sales", "target_kind": "absolute", "target": "10",
+            "end": "2030-01-01", "scope": "partner-email"}  # fmt: skip
+    refused = form_post(client, goals_page, goals_page, {**body, "partner_email": "nobody@p.test"})
+    assert refused.status_code == 422 and "partner_email: no partner has the email nobody@p.test" in refused.text
+    assert client.get("/api/v1/goals", headers=program.headers).json()["data"] == []
+    made = form_post(client, goals_page, goals_page, {**body, "partner_email": jane["email"]})
+    assert made.status_code == 303, made.text
+    api = client.get("/api/v1/goals", headers=program.headers).json()["data"]
+    assert [(goal["name"], goal["partner_id"]) for goal in api] == [("Jane's sales", jane["id"])]
+
+
 def test_the_alert_queue_shows_the_evidence_and_a_manager_resolves_it(client: TestClient, program: ProgramKeys) -> None:
     make_plan(client, program)
     jane = make_partner(client, program, name="Jane Cooper")

@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import Response
 from pydantic import ValidationError
+from sqlalchemy.orm import Session
 
 from partnerloop.account.deps import ManagerAction, ManagerContext, ManagerPage, redirect
 from partnerloop.goal import service as goal_service
@@ -21,6 +22,7 @@ from partnerloop.kit.time import utc_now
 from partnerloop.manage.rules import parse_amount
 from partnerloop.manage.views.common import page
 from partnerloop.models import Program
+from partnerloop.partner import service as partner_service
 from partnerloop.report import service as report_service
 from partnerloop.report.metrics import METRICS
 from partnerloop.web.forms import PostedForm, text
@@ -37,10 +39,25 @@ def _day(value: str, *, end: bool = False) -> datetime | None:
     return datetime.combine(day + timedelta(days=1) if end else day, time.min, tzinfo=UTC)
 
 
-def _goal_in(form: Any, program: Program, now: datetime) -> GoalIn:
+def _scope(session: Session, form: Any, program: Program) -> str:
+    """The form's scope: '', group:ID or partner:ID (a partner given by email when the program has too many
+    partners to list)."""
+    scope = text(form, "scope")
+    if scope != "partner-email":
+        return scope
+    email = text(form, "partner_email")
+    if not email:
+        raise ValueError("partner_email: give the partner's email.")
+    partner = partner_service.partner_by_email(session, program.workspace_id, email)
+    if partner is None:
+        raise ValueError(f"partner_email: no partner has the email {email} in this program.")
+    return f"partner:{partner.id}"
+
+
+def _goal_in(session: Session, form: Any, program: Program, now: datetime) -> GoalIn:
     """The form as the API's body: rates are typed as percentages, revenue as an amount."""
     metric = text(form, "metric")
-    scope = text(form, "scope")
+    scope = _scope(session, form, program)
     start = _day(text(form, "start")) if text(form, "start") else now
     end_text = text(form, "end")
     end = _day(end_text, end=True) if end_text else None
@@ -82,6 +99,7 @@ def _goals_page(
     now = utc_now()
     goals, _cursor = goal_service.list_goals(ctx.session, ctx.program, limit=100)
     partners = sorted(report_service.partner_names(ctx.session, ctx.program).items(), key=lambda item: item[1][0])
+    by_email = len(partners) > PARTNER_CHOICES  # thousands of options make a page of a megabyte
     return page(
         request,
         ctx,
@@ -90,7 +108,8 @@ def _goals_page(
             "cards": goal_cards(ctx.session, ctx.program, goals, now, money_formatter(request)),
             "metrics": [(name, METRICS[name]) for name in GOAL_METRICS],
             "groups": group_service.groups_by_name(ctx.session, ctx.program.id),
-            "partners": partners,
+            "partners": [] if by_email else partners,
+            "partner_by_email": by_email,
             "error": error,
             "form": form or {},
             "today": now.date().isoformat(),
@@ -98,6 +117,9 @@ def _goals_page(
         },
         status_code,
     )
+
+
+PARTNER_CHOICES = 200  # partners listed in the form's "For" choice; beyond, a partner is given by email
 
 
 @router.get("/manage/goals")
@@ -110,7 +132,7 @@ def create_goal(request: Request, ctx: ManagerAction, form: PostedForm) -> Respo
     now = utc_now()
     fields = {key: value for key, value in form.items() if isinstance(value, str)}
     try:
-        body = _goal_in(form, ctx.program, now)
+        body = _goal_in(ctx.session, form, ctx.program, now)
         goal = goal_service.create_goal(ctx.session, ctx.program, body, now, actor=ctx.user.email)
     except ValidationError as error:
         problem = error.errors()[0]
