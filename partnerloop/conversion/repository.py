@@ -37,6 +37,29 @@ def customer_for(session: Session, program_id: str, external_id: str) -> Custome
     return customer
 
 
+def customer_and_first_sale(session: Session, program_id: str, external_id: str) -> tuple[Customer, datetime | None]:
+    """`customer_for`, and the time of the customer's earliest sale so far, in one query (a new sale's
+    first-sale facts, read before it is inserted: its own row is not among them yet)."""
+    first_sale = (
+        select(func.min(Event.occurred_at))
+        .where(Event.customer_id == Customer.id, Event.kind == "sale")
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+    where = (Customer.program_id == program_id, Customer.external_id == external_id)
+    row = session.execute(select(Customer, first_sale).where(*where)).one_or_none()
+    if row is not None:
+        return row[0], row[1]
+    created = insert_returning(
+        session, Customer, {"id": new_id(), "program_id": program_id, "external_id": external_id},
+        ["program_id", "external_id"],
+    )  # fmt: skip
+    if created is not None:
+        return created, None  # new: no sale yet
+    row = session.execute(select(Customer, first_sale).where(*where)).one()  # created concurrently meanwhile
+    return row[0], row[1]
+
+
 def insert_event(session: Session, values: dict[str, Any]) -> tuple[Event, bool]:
     """Insert the event unless its business key exists; (the event, whether this call created it)."""
     event: Event | None = insert_returning(
