@@ -366,7 +366,9 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
     """
     occurred_at = _occurred_at(body.occurred_at, now)
     currency = normalize_currency(body.currency)
-    known = repository.event_by_key(session, program.id, "sale", body.invoice_id)
+    known, customer, earlier_sale_at = repository.sale_lookup(
+        session, program.id, body.customer_external_id, body.invoice_id
+    )
     if known is not None:  # a retry: answer it (or refuse a changed one) before anything else
         return _replay_sale(session, known, body, currency)
     conversion = fx.try_to_program_currency(session, program, body.amount, currency, occurred_at)
@@ -375,7 +377,8 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
     if found is None and body.coupon_code is not None:  # a partner's coupon attributes without a click
         found = _coupon_touch(session, program, body.coupon_code)
         unknown_coupon = found is None  # the sale is still recorded: a real sale is never lost
-    customer, earlier_sale_at = repository.customer_and_first_sale(session, program.id, body.customer_external_id)
+    if customer is None:
+        customer, earlier_sale_at = repository.new_customer(session, program.id, body.customer_external_id)
     sale, created = repository.insert_event(
         session,
         {
