@@ -116,7 +116,10 @@ class DatabaseHealth:
                     )
             try:
                 with self.engine.connect() as connection:
-                    connection.execute(text("SELECT 1"))
+                    # A read (plain BEGIN on SQLite, not the writers' BEGIN IMMEDIATE): a probe queued behind
+                    # busy writers would say "not answered for 10 s" of a database that is only busy. The
+                    # free space above and failing click / API writes say whether writes fit.
+                    connection.execution_options(sqlite_write=False).execute(text("SELECT 1"))
             except Exception as error:  # any failure to reach the database is "unhealthy"
                 first_line = (str(error).strip().splitlines() or [type(error).__name__])[0]
                 return HealthProblem("DatabaseUnreachable", f"The database cannot be reached: {first_line[:300]}")

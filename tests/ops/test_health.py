@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 
 from partnerloop.app import create_app
@@ -82,6 +82,16 @@ def test_the_probe_reports_a_database_that_cannot_be_reached(kind: str, error: s
     health.probe_problem = problem  # what start() keeps
     status_code, body = health.report()
     assert status_code == 503 and f'"error":"{error}"'.encode() in body and b'"clicks":{' in body
+
+
+def test_the_probe_answers_while_a_writer_holds_the_database(engine: Engine, database_url: str) -> None:
+    health = DatabaseHealth(engine, ClickBuffer(engine, make_settings(database_url), None))
+    with engine.connect() as writer:  # a write transaction left open: BEGIN IMMEDIATE on SQLite
+        writer.execute(text("SELECT 1"))
+        started = time.monotonic()
+        assert health.probe() is None
+        assert time.monotonic() - started < 2, "the probe queued behind the writer"
+        writer.rollback()
 
 
 def test_healthz_answers_503_within_a_few_seconds_of_postgresql_going_away_and_200_once_back(
