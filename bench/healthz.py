@@ -55,7 +55,9 @@ def main() -> None:
                         print(f"    wrk: {result.errors}")
                     rates[variant.name].append(result.requests_per_s)
                     ratios[variant.name].append(result.requests_per_s / floor.requests_per_s)
-                    print(f"    p50 {result.p50_ms:.2f} ms, ratio to raw ASGI {result.requests_per_s / floor.requests_per_s:.2f}")
+                    print(
+                        f"    p50 {result.p50_ms:.2f} ms, ratio to raw ASGI {result.requests_per_s / floor.requests_per_s:.2f}"
+                    )
         finally:
             for server, *_rest in servers:
                 stop(server)
