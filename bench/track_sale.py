@@ -10,6 +10,8 @@ With `--baseline-ref REF`, the code of git revision REF (extracted with `git arc
 virtualenv) is measured the same way on a fresh database of its own, alternately with this checkout's for
 `--rounds` rounds: before/after a change in one run.
 
+PL_BENCH_POSTGRES_URL names another PostgreSQL database (its name must say bench; it is recreated).
+
 Run: python bench/track_sale.py [--sales 3000] [--concurrency 16] [--databases sqlite,postgres]
                                 [--baseline-ref REF] [--rounds 2]
 """
@@ -33,7 +35,7 @@ from pathlib import Path
 import httpx
 from common import PARTNERLOOP, extract_revision, free_port, recreate_postgres
 
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench"
+POSTGRES_URL = os.environ.get("PL_BENCH_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/pl_bench")
 CUSTOMERS = 200
 WARMUP = 200
 PLAN = {

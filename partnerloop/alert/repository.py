@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import case, func, or_, select
+from sqlalchemy import case, func, literal, or_, select, union_all
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -173,14 +173,20 @@ def customers_with_email(session: Session, program_id: str, hashes: frozenset[st
     ]
 
 
-def customer_cards(session: Session, program_id: str, external_id: str) -> frozenset[str]:
-    """The card hashes Stripe showed paying for the customer."""
-    rows = session.execute(
-        select(StripeCardSeen.fingerprint_hash).where(
-            StripeCardSeen.program_id == program_id, StripeCardSeen.customer_external_id == external_id
-        )
-    ).scalars()
-    return frozenset(rows)
+def customer_stripe_facts(session: Session, program_id: str, external_id: str) -> tuple[frozenset[str], frozenset[str]]:
+    """The customer's Stripe customer ids (as `stripe_ids` finds them) and the card hashes Stripe showed paying
+    for them, in one query: a sale's screen reads both for every conversion."""
+    links = select(literal("link").label("fact"), StripeCustomerLink.stripe_customer_id.label("value")).where(
+        StripeCustomerLink.program_id == program_id, StripeCustomerLink.customer_external_id == external_id
+    )
+    cards = select(literal("card"), StripeCardSeen.fingerprint_hash).where(
+        StripeCardSeen.program_id == program_id, StripeCardSeen.customer_external_id == external_id
+    )
+    stripe: set[str] = {external_id} if external_id.startswith("cus_") else set()
+    seen: set[str] = set()
+    for fact, value in session.execute(union_all(links, cards)).all():
+        (stripe if fact == "link" else seen).add(str(value))
+    return frozenset(stripe), frozenset(seen)
 
 
 def partner_cards(

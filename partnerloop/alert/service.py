@@ -154,14 +154,13 @@ def _conversion_facts(session: Session, program: Program, customer: Customer, ev
     if partner is None:
         return None
     hashes = repository.email_hashes(partner.email, normalize_email(partner.email))
-    customer_stripe = repository.stripe_ids(session, program.id, [customer.external_id])
+    customer_stripe, cards = repository.customer_stripe_facts(session, program.id, customer.external_id)
     # The partner's own Stripe customers are looked for only when this customer has one (no index on
     # customers.email_hash: the tracking path does not pay for a scan it cannot use).
     partner_customers = (
         repository.customers_with_email(session, program.id, hashes, customer.id) if customer_stripe else []
     )
     click = repository.click_seen(session, program.id, event.click_id or customer.click_id)
-    cards = repository.customer_cards(session, program.id, customer.external_id)
     if cards:  # the partner's cards are looked for only when Stripe showed this customer's
         partner_customers = partner_customers or repository.customers_with_email(
             session, program.id, hashes, customer.id

@@ -19,7 +19,7 @@ from partnerloop.commission import repository
 from partnerloop.commission.events import announce_created
 from partnerloop.commission.rules import CommissionKind, CommissionStatus, Share
 from partnerloop.ledger import service as ledger
-from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Program
+from partnerloop.models import Commission, Customer, Enrollment, Event, Group, Plan, Program
 from partnerloop.plan import service as plan_service
 from partnerloop.plan.bonuses import reached_bonuses
 from partnerloop.plan.rules import (
@@ -45,16 +45,17 @@ def hold_until(program: Program, occurred_at: datetime) -> datetime:
 
 @dataclass(frozen=True)
 class PartnerContext:
-    """The partner as the engine sees them: enrollment, country, group."""
+    """The partner as the engine sees them: enrollment, country, group; and the plan row read with them."""
 
     enrollment: Enrollment
     country: str | None
     group: Group | None
+    plan: Plan | None = field(default=None, compare=False)
 
 
 def partner_context(session: Session, program: Program, enrollment: Enrollment) -> PartnerContext:
-    country, group = repository.partner_facts(session, program.id, enrollment.partner_id)
-    return PartnerContext(enrollment, country, group)
+    country, group, plan = repository.partner_facts(session, program.id, enrollment.partner_id, program.default_plan_id)
+    return PartnerContext(enrollment, country, group, plan)
 
 
 def plan_for(session: Session, program: Program, context: PartnerContext) -> PlanTerms | None:
@@ -64,7 +65,9 @@ def plan_for(session: Session, program: Program, context: PartnerContext) -> Pla
     )
     if plan_id is None:
         return None
-    plan = plan_service.find_plan(session, program.id, plan_id)
+    # The plan came with the partner's facts when it is the one chosen; a look-up only otherwise.
+    plan = context.plan if context.plan is not None and context.plan.id == plan_id else None
+    plan = plan or plan_service.find_plan(session, program.id, plan_id)
     return None if plan is None else cached_plan_terms(plan)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, case, func, or_, select, update
+from sqlalchemy import ColumnElement, Select, String, Table, and_, case, func, literal, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -14,7 +14,7 @@ from partnerloop.commission.rules import CommissionStatus
 from partnerloop.db import insert_returning, xact_locks
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.pagination import page_of, paginate
-from partnerloop.models import Commission, Enrollment, Event, Group, Partner, Program
+from partnerloop.models import Commission, Enrollment, Event, Group, Partner, Plan, Program
 from partnerloop.partner.rules import EnrollmentStatus
 
 
@@ -35,16 +35,24 @@ def commissions_of_event(session: Session, event_id: str) -> list[Commission]:
     )
 
 
-def partner_facts(session: Session, program_id: str, partner_id: str) -> tuple[str | None, Group | None]:
-    """The partner's country and the group of their enrollment in the program."""
+def partner_facts(
+    session: Session, program_id: str, partner_id: str, default_plan_id: str | None
+) -> tuple[str | None, Group | None, Plan | None]:
+    """The partner's country, the group of their enrollment in the program, and the program's plan that the
+    enrollment's own plan id, else its group's, else `default_plan_id` names (None when missing), in one
+    query. The caller still chooses the plan with plan/rules.choose_plan_id and checks the id."""
+    chosen = func.coalesce(
+        func.nullif(Enrollment.plan_id, ""), func.nullif(Group.plan_id, ""), literal(default_plan_id, String)
+    )
     row = session.execute(
-        select(Partner.country, Group)
+        select(Partner.country, Group, Plan)
         .select_from(Enrollment)
         .join(Partner, Partner.id == Enrollment.partner_id)
         .outerjoin(Group, Group.id == Enrollment.group_id)
+        .outerjoin(Plan, (Plan.id == chosen) & (Plan.program_id == program_id))
         .where(Enrollment.program_id == program_id, Enrollment.partner_id == partner_id)
     ).one_or_none()
-    return (None, None) if row is None else (row[0], row[1])
+    return (None, None, None) if row is None else (row[0], row[1], row[2])
 
 
 def partner_volume(

@@ -37,6 +37,49 @@ def customer_for(session: Session, program_id: str, external_id: str) -> Custome
     return customer
 
 
+def _first_sale_at() -> Any:
+    """The time of the customer's earliest sale (correlated to the Customer of the enclosing query)."""
+    return (
+        select(func.min(Event.occurred_at))
+        .where(Event.customer_id == Customer.id, Event.kind == "sale")
+        .correlate(Customer)
+        .scalar_subquery()
+    )
+
+
+def sale_lookup(
+    session: Session, program_id: str, external_id: str, invoice_id: str
+) -> tuple[Event | None, Customer | None, datetime | None]:
+    """What tracking a sale reads before deciding, in one query when the customer exists: the sale already
+    recorded for this invoice (of any customer), the customer, and the time of their earliest sale so far
+    (the new sale's first-sale facts: its own row is not among them yet). Writes nothing."""
+    row = session.execute(
+        select(Customer, _first_sale_at(), Event)
+        .outerjoin(
+            Event, (Event.program_id == program_id) & (Event.kind == "sale") & (Event.business_key == invoice_id)
+        )
+        .where(Customer.program_id == program_id, Customer.external_id == external_id)
+    ).one_or_none()
+    if row is not None:
+        return row[2], row[0], row[1]
+    return event_by_key(session, program_id, "sale", invoice_id), None, None
+
+
+def new_customer(session: Session, program_id: str, external_id: str) -> tuple[Customer, datetime | None]:
+    """Create the customer `sale_lookup` did not find, and the time of their earliest sale (None for a new
+    one; a concurrent request may have created them, with a sale, meanwhile)."""
+    created = insert_returning(
+        session, Customer, {"id": new_id(), "program_id": program_id, "external_id": external_id},
+        ["program_id", "external_id"],
+    )  # fmt: skip
+    if created is not None:
+        return created, None
+    row = session.execute(
+        select(Customer, _first_sale_at()).where(Customer.program_id == program_id, Customer.external_id == external_id)
+    ).one()
+    return row[0], row[1]
+
+
 def insert_event(session: Session, values: dict[str, Any]) -> tuple[Event, bool]:
     """Insert the event unless its business key exists; (the event, whether this call created it)."""
     event: Event | None = insert_returning(

@@ -366,7 +366,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
     """
     occurred_at = _occurred_at(body.occurred_at, now)
     currency = normalize_currency(body.currency)
-    known = repository.event_by_key(session, program.id, "sale", body.invoice_id)
+    known, customer, first_at = repository.sale_lookup(session, program.id, body.customer_external_id, body.invoice_id)
     if known is not None:  # a retry: answer it (or refuse a changed one) before anything else
         return _replay_sale(session, known, body, currency)
     conversion = fx.try_to_program_currency(session, program, body.amount, currency, occurred_at)
@@ -375,7 +375,8 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
     if found is None and body.coupon_code is not None:  # a partner's coupon attributes without a click
         found = _coupon_touch(session, program, body.coupon_code)
         unknown_coupon = found is None  # the sale is still recorded: a real sale is never lost
-    customer = repository.customer_for(session, program.id, body.customer_external_id)
+    if customer is None:  # the only write before the sale's own: after every look-up that can refuse
+        customer, first_at = repository.new_customer(session, program.id, body.customer_external_id)
     sale, created = repository.insert_event(
         session,
         {
@@ -404,9 +405,7 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
             missing = fx.missing_rate(program, currency, occurred_at)
             sale.note = f"Commission pending: {missing[0].lower()}{missing[1:]} yet; {AWAITING_RATE}"
     else:
-        commissions = _attribute_and_earn(
-            session, program, customer, found, sale, _stored_sale_facts(session, program, sale)
-        )
+        commissions = _attribute_and_earn(session, program, customer, found, sale, _sale_facts(program, sale, first_at))
     screens.converted(session, program, customer, sale)
     if unknown_coupon and customer.partner_id is None:
         sale.note = (
@@ -420,7 +419,11 @@ def track_sale(session: Session, program: Program, body: SaleIn, now: datetime) 
 
 def _stored_sale_facts(session: Session, program: Program, sale: Event) -> SaleFacts:
     """The engine's facts of a sale recorded earlier, as track_sale had them."""
-    earlier = repository.first_other_sale_at(session, sale.customer_id, sale.id)
+    return _sale_facts(program, sale, repository.first_other_sale_at(session, sale.customer_id, sale.id))
+
+
+def _sale_facts(program: Program, sale: Event, earlier: datetime | None) -> SaleFacts:
+    """The engine's facts of a sale, given the time of the customer's earliest other sale (None: none)."""
     is_first = earlier is None or earlier > sale.occurred_at
     return SaleFacts(
         amount=sale.program_amount if sale.program_amount is not None else sale.amount or 0,
