@@ -34,7 +34,10 @@ from common import PARTNERLOOP, recreate_postgres
 from standardwebhooks.webhooks import Webhook
 from track_sale import PLAN, Figures, run_pool, served_program
 
-POSTGRES_URL = "postgresql://postgres@127.0.0.1:5432/pl_bench_webhooks"
+# BENCH_WEBHOOKS_DATABASE_URL: another database (its name must say bench; it is dropped and recreated).
+POSTGRES_URL = os.environ.get(
+    "BENCH_WEBHOOKS_DATABASE_URL", "postgresql://postgres@127.0.0.1:5432/pl_bench_webhooks"
+)
 ROOT = Path(__file__).resolve().parent.parent
 
 
