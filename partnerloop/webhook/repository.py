@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -155,6 +155,28 @@ def lock_endpoints(session: Session, endpoint_ids: Iterable[str]) -> dict[str, W
         select(WebhookEndpoint).where(WebhookEndpoint.id.in_(wanted)).order_by(WebhookEndpoint.id).with_for_update()
     ).scalars()
     return {row.id: row for row in rows}
+
+
+def clear_failing(session: Session, endpoint_ids: Iterable[str]) -> None:
+    """failing_since = NULL on those endpoints that have it set (locked in id order first; none usually are)."""
+    wanted = sorted(set(endpoint_ids))
+    if not wanted:
+        return
+    failing = list(
+        session.execute(
+            select(WebhookEndpoint.id)
+            .where(WebhookEndpoint.id.in_(wanted), WebhookEndpoint.failing_since.is_not(None))
+            .order_by(WebhookEndpoint.id)
+            .with_for_update()
+        ).scalars()
+    )
+    if failing:
+        session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id.in_(failing))
+            .values(failing_since=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def admin_emails(session: Session, program_id: str) -> list[str]:
