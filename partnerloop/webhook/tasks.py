@@ -47,8 +47,10 @@ log = logging.getLogger("partnerloop.webhook")
 
 SWEEP_JOB = "webhook.sweep"
 
-MAX_PARALLEL_SENDS = 16  # a batch's requests (a fan-out, a backlog) go out side by side
-BATCH = 50  # deliver jobs taken together by one worker: one claim, one read, one write for all
+MAX_PARALLEL_SENDS = 32  # a batch's requests (a fan-out, a backlog) go out side by side
+BATCH = (
+    96  # deliver jobs per batch: one claim, one read, one write; 3 rounds of sends (30 s of timeouts < the 60 s lease)
+)
 
 
 @dataclass(frozen=True)
