@@ -248,13 +248,21 @@ def _record(
     if endpoint is None:
         assert decided.endpoint is EndpointChange.HEALTHY  # a success: whatever failing_since was
         writes.healthy.add(delivery.endpoint_id)
-    elif decided.endpoint is EndpointChange.HEALTHY:
+    else:
+        _change_endpoint(session, endpoint, decided.endpoint, result, now)
+
+
+def _change_endpoint(
+    session: Session, endpoint: WebhookEndpoint, change: EndpointChange, result: AttemptResult, now: datetime
+) -> None:
+    """The locked endpoint after an attempt: healthy, failing since now, or disabled."""
+    if change is EndpointChange.HEALTHY:
         endpoint.failing_since = None
-    elif decided.endpoint is EndpointChange.FAILING:
+    elif change is EndpointChange.FAILING:
         endpoint.failing_since = now
-    elif decided.endpoint is EndpointChange.DISABLE_GONE:
+    elif change is EndpointChange.DISABLE_GONE:
         _disable(session, endpoint, f"The receiver answered 410 Gone at {now.isoformat()}.")
-    elif decided.endpoint is EndpointChange.DISABLE_FAILING:
+    elif change is EndpointChange.DISABLE_FAILING:
         since = endpoint.failing_since.isoformat() if endpoint.failing_since else "?"
         _disable(
             session,
