@@ -25,7 +25,7 @@ from partnerloop.jobs.queue import JobSpec, SplitJobHandler, enqueue_many, split
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.time import utc_now
 from partnerloop.webhook import repository
-from partnerloop.webhook.rules import DeliveryStatus, subscribes
+from partnerloop.webhook.rules import DeliveryStatus, receives_event
 
 FANOUT_JOB = "webhook.fanout"
 DELIVER_JOB = "webhook.deliver"
@@ -103,12 +103,18 @@ def record(session: Session, program_id: str, event_type: str, data: dict[str, A
 
 def write_events(session: Session, targets: Sequence[tuple[OutboxEvent, Sequence[str]]]) -> list[str]:
     """Each event with its endpoints: the event row, one pending delivery per endpoint and one deliver job
-    per event (due at the event's time: jobs are claimed in that order). Returns the delivery ids."""
+    per event (due at the event's time: jobs are claimed in that order). An event already stored (fanned
+    out before) is skipped whole. Returns the delivery ids."""
+    return _write_events(session, targets)[1]
+
+
+def _write_events(session: Session, targets: Sequence[tuple[OutboxEvent, Sequence[str]]]) -> tuple[set[str], list[str]]:
+    """write_events; returns (the ids of the events stored before, which got nothing, the delivery ids)."""
     targets = [(event, endpoint_ids) for event, endpoint_ids in targets if endpoint_ids]
     if not targets:
-        return []
+        return set(), []
     now = utc_now()
-    repository.insert_events(
+    fresh = repository.insert_new_events(
         session,
         [
             {
@@ -124,6 +130,8 @@ def write_events(session: Session, targets: Sequence[tuple[OutboxEvent, Sequence
     deliveries: list[dict[str, Any]] = []
     jobs: list[JobSpec] = []
     for event, endpoint_ids in targets:
+        if event.id not in fresh:
+            continue
         rows = [
             {
                 "id": new_id(),
@@ -143,30 +151,33 @@ def write_events(session: Session, targets: Sequence[tuple[OutboxEvent, Sequence
         jobs.append(
             JobSpec(DELIVER_JOB, {"deliveries": pairs}, event.program_id, event.created_at, DELIVER_JOB_ATTEMPTS)
         )
-    repository.insert_deliveries(session, deliveries)
+    if deliveries:
+        repository.insert_deliveries(session, deliveries)
     enqueue_many(session, jobs)
-    return [str(row["id"]) for row in deliveries]
+    stored_before = {event.id for event, _ids in targets} - fresh
+    return stored_before, [str(row["id"]) for row in deliveries]
 
 
 def fan_out(session: Session, events: Sequence[OutboxEvent]) -> None:
-    """Deliveries for the endpoints subscribed to each event (of its own program only), then the
-    integrations' share, in the caller's transaction."""
+    """Deliveries for the active endpoints subscribed to each event (of its own program only, added before
+    the event was recorded), then the integrations' share, in the caller's transaction. Idempotent for
+    webhooks: an event fanned out before gets no second delivery (its row exists)."""
     ordered = sorted({event.id: event for event in events}.values(), key=lambda event: (event.created_at, event.id))
     endpoints = repository.receiving_endpoints_of(session, {event.program_id for event in ordered})
-    write_events(
-        session,
-        [
-            (
-                event,
-                [
-                    endpoint_id
-                    for endpoint_id, kinds in endpoints.get(event.program_id, [])
-                    if subscribes(kinds, event.type)
-                ],
-            )
-            for event in ordered
-        ],
-    )
+    targets = [
+        (
+            event,
+            [
+                endpoint_id
+                for endpoint_id, kinds, created_at in endpoints.get(event.program_id, [])
+                if receives_event(kinds, created_at, event.type, event.created_at)
+            ],
+        )
+        for event in ordered
+    ]
+    stored_before, _delivery_ids = _write_events(session, targets)
+    # An event stored already was fanned out before: the integrations had their share then.
+    ordered = [event for event in ordered if event.id not in stored_before]
     for integration in _integrations:
         integration.receive(session, ordered)
 

@@ -6,10 +6,13 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, exists, insert, select
+from sqlalchemy import delete, exists, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from partnerloop.kit.pagination import page_of, paginate
+from partnerloop.kit.time import as_utc
 from partnerloop.models import Member, Program, User, WebhookAttempt, WebhookDelivery, WebhookEndpoint, WebhookEvent
 from partnerloop.webhook.rules import DeliveryStatus, EndpointStatus
 
@@ -24,24 +27,38 @@ def receiving_endpoints(session: Session, program_id: str) -> list[tuple[str, li
     return [(row[0], list(row[1] or [])) for row in rows]
 
 
-def receiving_endpoints_of(session: Session, program_ids: Iterable[str]) -> dict[str, list[tuple[str, list[str]]]]:
-    """(id, events) of the active endpoints of each program, in id order."""
+def receiving_endpoints_of(
+    session: Session, program_ids: Iterable[str]
+) -> dict[str, list[tuple[str, list[str], datetime]]]:
+    """(id, events, created_at) of the active endpoints of each program, in id order."""
     wanted = sorted(set(program_ids))
-    found: dict[str, list[tuple[str, list[str]]]] = {program_id: [] for program_id in wanted}
+    found: dict[str, list[tuple[str, list[str], datetime]]] = {program_id: [] for program_id in wanted}
     if not wanted:
         return found
     rows = session.execute(
-        select(WebhookEndpoint.program_id, WebhookEndpoint.id, WebhookEndpoint.events)
+        select(WebhookEndpoint.program_id, WebhookEndpoint.id, WebhookEndpoint.events, WebhookEndpoint.created_at)
         .where(WebhookEndpoint.program_id.in_(wanted), WebhookEndpoint.status == EndpointStatus.ACTIVE.value)
         .order_by(WebhookEndpoint.id)
     ).all()
-    for program_id, endpoint_id, events in rows:
-        found[program_id].append((endpoint_id, list(events or [])))
+    for program_id, endpoint_id, events, created_at in rows:
+        found[program_id].append((endpoint_id, list(events or []), as_utc(created_at)))
     return found
 
 
-def insert_events(session: Session, rows: Sequence[dict[str, Any]]) -> None:
-    session.execute(insert(WebhookEvent), list(rows))
+def insert_new_events(session: Session, rows: Sequence[dict[str, Any]]) -> set[str]:
+    """Insert the events whose id (the webhook-id) is not stored yet; returns the ids inserted by this call.
+
+    The fan-out's idempotency: a second fan-out of the same event inserts nothing and so writes no delivery."""
+    if not rows:
+        return set()
+    insert_of = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+    statement = (
+        insert_of(WebhookEvent)
+        .values(list(rows))
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(WebhookEvent.id)
+    )
+    return set(session.execute(statement).scalars())
 
 
 def insert_deliveries(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -138,6 +155,28 @@ def lock_endpoints(session: Session, endpoint_ids: Iterable[str]) -> dict[str, W
         select(WebhookEndpoint).where(WebhookEndpoint.id.in_(wanted)).order_by(WebhookEndpoint.id).with_for_update()
     ).scalars()
     return {row.id: row for row in rows}
+
+
+def clear_failing(session: Session, endpoint_ids: Iterable[str]) -> None:
+    """failing_since = NULL on those endpoints that have it set (locked in id order first; none usually are)."""
+    wanted = sorted(set(endpoint_ids))
+    if not wanted:
+        return
+    failing = list(
+        session.execute(
+            select(WebhookEndpoint.id)
+            .where(WebhookEndpoint.id.in_(wanted), WebhookEndpoint.failing_since.is_not(None))
+            .order_by(WebhookEndpoint.id)
+            .with_for_update()
+        ).scalars()
+    )
+    if failing:
+        session.execute(
+            update(WebhookEndpoint)
+            .where(WebhookEndpoint.id.in_(failing))
+            .values(failing_since=None)
+            .execution_options(synchronize_session=False)
+        )
 
 
 def admin_emails(session: Session, program_id: str) -> list[str]:

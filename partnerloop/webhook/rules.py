@@ -54,6 +54,12 @@ def subscribes(events: list[str], event_type: str) -> bool:
     return WILDCARD in events or event_type in events
 
 
+def receives_event(events: list[str], created_at: datetime, event_type: str, event_at: datetime) -> bool:
+    """Whether an active endpoint subscribed to `events` since `created_at` receives an event of `event_type`
+    recorded at `event_at`: an endpoint hears what happens after it was added, however late the fan-out runs."""
+    return created_at <= event_at and subscribes(events, event_type)
+
+
 def unknown_event_types(events: list[str], known: frozenset[str]) -> list[str]:
     """The requested event types that are neither known nor "*"."""
     return [event for event in events if event != WILDCARD and event not in known]

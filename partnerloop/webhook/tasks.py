@@ -13,15 +13,17 @@ from __future__ import annotations
 import logging
 import random
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any
 
 from cryptography.fernet import InvalidToken
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 from standardwebhooks.webhooks import Webhook
 
-from partnerloop.jobs.queue import SplitJobHandler, enqueue, job_handler, split_job_handler
+from partnerloop.config import Settings
+from partnerloop.jobs.queue import JobSpec, SplitJobHandler, enqueue_many, job_handler, split_job_handler
 from partnerloop.kit.ids import new_id
 from partnerloop.kit.sealing import unseal
 from partnerloop.kit.time import utc_now
@@ -45,8 +47,10 @@ log = logging.getLogger("partnerloop.webhook")
 
 SWEEP_JOB = "webhook.sweep"
 
-MAX_PARALLEL_SENDS = 16  # a batch's requests (a fan-out, a backlog) go out side by side
-BATCH = 50  # deliver jobs taken together by one worker: one claim, one read, one write for all
+MAX_PARALLEL_SENDS = 32  # a batch's requests (a fan-out, a backlog) go out side by side
+BATCH = (
+    96  # deliver jobs per batch: one claim, one read, one write; 3 rounds of sends (30 s of timeouts < the 60 s lease)
+)
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ def _prepare(session: Session, payloads: list[dict[str, Any]]) -> list[Prepared]
     settings = webhook_settings()
     now = utc_now()
     prepared: list[Prepared] = []
+    keys_of: dict[str, list[str] | None] = {}  # per endpoint: a batch of one endpoint decrypts its secrets once
     for delivery, event, endpoint in repository.deliveries_for_sending(session, list(wanted)):
         if delivery.attempt_token != wanted[delivery.id] or delivery.status != DeliveryStatus.PENDING:
             continue  # replaced by a retry by hand, or finished already
@@ -80,17 +85,26 @@ def _prepare(session: Session, payloads: list[dict[str, Any]]) -> list[Prepared]
         if not EndpointStatus(endpoint.status).receives:
             cancel = f"Not sent: the endpoint is {endpoint.status}."
         else:
-            try:
-                previous = (
-                    unseal(settings, endpoint.previous_secret_encrypted) if endpoint.previous_secret_encrypted else None
-                )
-                keys = signing_secrets(
-                    unseal(settings, endpoint.secret_encrypted), previous, endpoint.previous_secret_expires_at, now
-                )
-            except InvalidToken:
+            if endpoint.id not in keys_of:
+                keys_of[endpoint.id] = _signing_keys(settings, endpoint, now)
+            found = keys_of[endpoint.id]
+            if found is None:
                 cancel = "Not sent: the signing secret cannot be decrypted with ENCRYPTION_KEY."
+            else:
+                keys = found
         prepared.append(Prepared(delivery.id, delivery.attempt_token, endpoint.url, event.id, event.body, keys, cancel))
     return prepared
+
+
+def _signing_keys(settings: Settings, endpoint: WebhookEndpoint, now: datetime) -> list[str] | None:
+    """The endpoint's secrets that sign at `now`; None when they cannot be decrypted."""
+    try:
+        previous = unseal(settings, endpoint.previous_secret_encrypted) if endpoint.previous_secret_encrypted else None
+        return signing_secrets(
+            unseal(settings, endpoint.secret_encrypted), previous, endpoint.previous_secret_expires_at, now
+        )
+    except InvalidToken:
+        return None
 
 
 def _send_one(item: Prepared) -> Sent:
@@ -152,8 +166,28 @@ def _disable(session: Session, endpoint: WebhookEndpoint, reason: str) -> None:
     _tell_admins(session, endpoint)
 
 
+@dataclass
+class _Writes:
+    """What a batch's attempts add, written together at the end (one INSERT each, not one per attempt)."""
+
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    retries: list[JobSpec] = field(default_factory=list)
+    healthy: set[str] = field(default_factory=set)  # endpoints (not locked) that had a success
+
+
+def _outcome(result: AttemptResult) -> AttemptVerdict:
+    outcome = verdict(result.status_code)
+    if outcome is AttemptVerdict.SUCCEEDED and result.error:
+        return AttemptVerdict.FAILED  # e.g. a 2xx whose answer never finished
+    return outcome
+
+
 def _record(
-    session: Session, sent: Sent, deliveries: dict[str, WebhookDelivery], endpoints: dict[str, WebhookEndpoint]
+    session: Session,
+    sent: Sent,
+    deliveries: dict[str, WebhookDelivery],
+    endpoints: dict[str, WebhookEndpoint],
+    writes: _Writes,
 ) -> None:
     item = sent.prepared
     delivery = deliveries.get(item.delivery_id)
@@ -168,56 +202,67 @@ def _record(
         return
     result = sent.result
     delivery.attempts += 1
-    session.add(
-        WebhookAttempt(
-            program_id=delivery.program_id,
-            delivery_id=delivery.id,
-            number=delivery.attempts,
-            attempted_at=now,
-            url=item.url,
-            request_headers=sent.headers,
-            status_code=result.status_code,
-            response_excerpt=result.response_excerpt,
-            duration_ms=result.duration_ms,
-            error=result.error,
-        )
+    writes.attempts.append(
+        {
+            "id": new_id(),
+            "program_id": delivery.program_id,
+            "delivery_id": delivery.id,
+            "number": delivery.attempts,
+            "attempted_at": now,
+            "url": item.url,
+            "request_headers": sent.headers,
+            "status_code": result.status_code,
+            "response_excerpt": result.response_excerpt,
+            "duration_ms": result.duration_ms,
+            "error": result.error,
+        }
     )
     delivery.last_attempt_at = now
     delivery.last_status_code = result.status_code
     delivery.last_error = result.error
     if delivery.attempt_token != item.token:
         return  # a retry by hand replaced this attempt's schedule: it decides what comes next
-    endpoint = endpoints[delivery.endpoint_id]  # deliveries go with their endpoint
-    outcome = verdict(result.status_code)
-    if outcome is AttemptVerdict.SUCCEEDED and result.error:
-        outcome = AttemptVerdict.FAILED  # e.g. a 2xx whose answer never finished
+    # Deliveries go with their endpoint; it is unlocked (not read) only in a batch of successes.
+    endpoint = endpoints.get(delivery.endpoint_id)
     decided = after_attempt(
         attempts_made=delivery.attempts,
-        result=outcome,
+        result=_outcome(result),
         now=now,
         jitter=random.random(),
         retry_after=parse_retry_after(result.retry_after, now),
-        failing_since=endpoint.failing_since,
+        failing_since=endpoint.failing_since if endpoint is not None else None,
     )
     delivery.status = decided.delivery_status.value
     delivery.next_attempt_at = decided.next_attempt_at
     if decided.next_attempt_at is not None:
         delivery.attempt_token = new_id()
-        enqueue(
-            session,
-            DELIVER_JOB,
-            {"deliveries": [[delivery.id, delivery.attempt_token]]},
-            program_id=delivery.program_id,
-            run_at=decided.next_attempt_at,
-            max_attempts=DELIVER_JOB_ATTEMPTS,
+        writes.retries.append(
+            JobSpec(
+                DELIVER_JOB,
+                {"deliveries": [[delivery.id, delivery.attempt_token]]},
+                delivery.program_id,
+                decided.next_attempt_at,
+                DELIVER_JOB_ATTEMPTS,
+            )
         )
-    if decided.endpoint is EndpointChange.HEALTHY:
+    if endpoint is None:
+        assert decided.endpoint is EndpointChange.HEALTHY  # a success: whatever failing_since was
+        writes.healthy.add(delivery.endpoint_id)
+    else:
+        _change_endpoint(session, endpoint, decided.endpoint, result, now)
+
+
+def _change_endpoint(
+    session: Session, endpoint: WebhookEndpoint, change: EndpointChange, result: AttemptResult, now: datetime
+) -> None:
+    """The locked endpoint after an attempt: healthy, failing since now, or disabled."""
+    if change is EndpointChange.HEALTHY:
         endpoint.failing_since = None
-    elif decided.endpoint is EndpointChange.FAILING:
+    elif change is EndpointChange.FAILING:
         endpoint.failing_since = now
-    elif decided.endpoint is EndpointChange.DISABLE_GONE:
+    elif change is EndpointChange.DISABLE_GONE:
         _disable(session, endpoint, f"The receiver answered 410 Gone at {now.isoformat()}.")
-    elif decided.endpoint is EndpointChange.DISABLE_FAILING:
+    elif change is EndpointChange.DISABLE_FAILING:
         since = endpoint.failing_since.isoformat() if endpoint.failing_since else "?"
         _disable(
             session,
@@ -229,9 +274,17 @@ def _record(
 def _finish(session: Session, _payloads: list[dict[str, Any]], sent: list[Sent]) -> None:
     # Locked in id order (deliveries, then endpoints): one lock order for all workers.
     deliveries = repository.lock_deliveries(session, [item.prepared.delivery_id for item in sent])
-    endpoints = repository.lock_endpoints(session, {delivery.endpoint_id for delivery in deliveries.values()})
+    endpoint_ids = {delivery.endpoint_id for delivery in deliveries.values()}
+    # Only an answer other than a success may change an endpoint beyond its failing_since: lock them then.
+    changing = any(item.result is not None and _outcome(item.result) is not AttemptVerdict.SUCCEEDED for item in sent)
+    endpoints = repository.lock_endpoints(session, endpoint_ids) if changing else {}
+    writes = _Writes()
     for item in sorted(sent, key=lambda one: one.prepared.delivery_id):
-        _record(session, item, deliveries, endpoints)
+        _record(session, item, deliveries, endpoints, writes)
+    repository.clear_failing(session, writes.healthy)
+    if writes.attempts:
+        session.execute(insert(WebhookAttempt), writes.attempts)
+    enqueue_many(session, writes.retries)
 
 
 @job_handler(SWEEP_JOB)

@@ -14,6 +14,7 @@ from sqlalchemy import Engine, func, select, update
 
 from partnerloop.app import create_app
 from partnerloop.db import transaction
+from partnerloop.jobs.queue import claim, claim_more
 from partnerloop.kit.time import utc_now
 from partnerloop.models import Job, WebhookDelivery, WebhookEvent
 from partnerloop.webhook.service import DELIVER_JOB, FANOUT_JOB
@@ -95,3 +96,52 @@ def test_sigkill_mid_delivery_loses_no_event(
     assert {request.headers["webhook-id"] for request in received} == event_ids
     emails = {request.verify(secret)["data"]["email"] for request in received}
     assert emails == {f"p{index}@example.com" for index in range(EVENTS)}
+
+
+def test_events_recorded_but_not_fanned_out_are_delivered_by_a_restarted_worker(
+    engine: Engine, database_url: str, program: ProgramKeys, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOW_PRIVATE_WEBHOOKS", "1")
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    app = create_app(make_settings(database_url, allow_private_webhooks=True, run_jobs_in_process=False))
+    with TestClient(app, base_url="http://testserver") as api:
+        created = api.post(
+            "/api/v1/webhook-endpoints", json={"url": receiver.url(), "events": ["partner.created"]},
+            headers=program.headers,
+        )  # fmt: skip
+        assert created.status_code == 201, created.text
+        secret = created.json()["secret"]
+        for index in range(EVENTS):
+            response = api.post(
+                "/api/v1/partners", json={"email": f"p{index}@example.com", "name": f"P{index}"},
+                headers=program.headers,
+            )  # fmt: skip
+            assert response.status_code == 201
+    with transaction(engine) as session:  # a worker took the fan-out jobs, then died before committing any
+        now = utc_now()
+        first = claim(session, "killed-worker", now)
+        assert first is not None and first.kind == FANOUT_JOB
+        taken = [first, *claim_more(session, FANOUT_JOB, "killed-worker", now, EVENTS)]
+    assert len(taken) == EVENTS and _statuses(engine) == {}
+    with transaction(engine) as session:  # its lease passes (instead of 60 s)
+        session.execute(
+            update(Job)
+            .where(Job.kind == FANOUT_JOB, Job.status == "running")
+            .values(locked_until=utc_now().replace(year=2000))
+            .execution_options(synchronize_session=False)
+        )
+    worker = Process(["worker"], database_url)
+    try:
+        deadline = time.monotonic() + 60
+        while _statuses(engine) != {"succeeded": EVENTS}:
+            assert time.monotonic() < deadline, (_statuses(engine), worker.output)
+            time.sleep(0.1)
+    finally:
+        assert worker.terminate() == 0
+    received = receiver.received()
+    assert len(received) == EVENTS  # each once
+    emails = {request.verify(secret)["data"]["email"] for request in received}
+    assert emails == {f"p{index}@example.com" for index in range(EVENTS)}
+    with transaction(engine, writes=False) as session:
+        fanouts = set(session.execute(select(Job.status).where(Job.kind == FANOUT_JOB)).scalars())
+    assert fanouts == {"done"}
