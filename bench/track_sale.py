@@ -147,29 +147,34 @@ def served_program(
         env["PL_BENCH_CWD"] = str(code)
     created = json.loads(cli(env, "program", "create", "--name", "Bench", "--domain", "bench.test", "--json"))
     port = free_port()
-    server = subprocess.Popen(
-        [PARTNERLOOP, "serve", "--port", str(port), *serve_options],
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        cwd=code,
-    )
-    base_url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if time.monotonic() > deadline or server.poll() is not None:
-                raise RuntimeError(f"serve did not start: {server.stderr.read().decode() if server.stderr else ''}")
-            time.sleep(0.1)
-        yield base_url, created
-    finally:
-        server.terminate()
-        server.wait(timeout=60)
+    # The server's log goes to a file: a pipe nobody reads fills up (64 KB: the emails written to the log
+    # without SMTP_URL, one per commission) and then blocks the server mid-request, holding SQLite's write
+    # lock, so every other sale waited 30 s and got 503 DatabaseBusy.
+    with tempfile.TemporaryFile() as log:
+        server = subprocess.Popen(
+            [PARTNERLOOP, "serve", "--port", str(port), *serve_options],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=log,
+            cwd=code,
+        )
+        base_url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + 30
+            while True:
+                try:
+                    if httpx.get(f"{base_url}/healthz", timeout=1).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                if time.monotonic() > deadline or server.poll() is not None:
+                    log.seek(0)
+                    raise RuntimeError(f"serve did not start: {log.read().decode(errors='replace')}")
+                time.sleep(0.1)
+            yield base_url, created
+        finally:
+            server.terminate()
+            server.wait(timeout=60)
 
 
 def bench_database(label: str, database_url: str, sales: int, concurrency: int, code: Path | None = None) -> Figures:

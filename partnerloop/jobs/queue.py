@@ -210,14 +210,19 @@ def claim(session: Session, worker_id: str, now: datetime, *, lease: timedelta =
         job.locked_until = now + lease
         job.attempts += 1
         session.flush()
-        return ClaimedJob(
-            id=job.id,
-            kind=job.kind,
-            payload=dict(job.payload or {}),
-            program_id=job.program_id,
-            attempts=job.attempts,
-            max_attempts=job.max_attempts,
-        )
+        return _claimed(job)
+
+
+def _claimed(row: Any) -> ClaimedJob:
+    """A claimed job (a Job, or a row of its columns) as its handler gets it."""
+    return ClaimedJob(
+        id=row.id,
+        kind=row.kind,
+        payload=dict(row.payload or {}),
+        program_id=row.program_id,
+        attempts=row.attempts,
+        max_attempts=row.max_attempts,
+    )
 
 
 def claim_more(
@@ -246,17 +251,7 @@ def claim_more(
         .execution_options(synchronize_session=False)
     )
     rows = sorted(session.execute(statement).all(), key=lambda row: (as_utc(row.run_at), row.id))
-    return [
-        ClaimedJob(
-            id=row.id,
-            kind=row.kind,
-            payload=dict(row.payload or {}),
-            program_id=row.program_id,
-            attempts=row.attempts,
-            max_attempts=row.max_attempts,
-        )
-        for row in rows
-    ]
+    return [_claimed(row) for row in rows]
 
 
 def lock_own_job(session: Session, job_id: str, worker_id: str) -> None:

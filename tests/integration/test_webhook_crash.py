@@ -40,11 +40,9 @@ def _statuses(engine: Engine) -> dict[str, int]:
     return {str(status): int(count) for status, count in rows}
 
 
-def test_sigkill_mid_delivery_loses_no_event(
-    engine: Engine, database_url: str, program: ProgramKeys, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("ALLOW_PRIVATE_WEBHOOKS", "1")
-    monkeypatch.delenv("SMTP_URL", raising=False)
+def _partners_made(database_url: str, program: ProgramKeys, receiver: Receiver) -> str:
+    """An endpoint for partner.created at the receiver, then EVENTS partners made through the API (their
+    events in the outbox, no worker running); returns the endpoint's secret."""
     app = create_app(make_settings(database_url, allow_private_webhooks=True, run_jobs_in_process=False))
     with TestClient(app, base_url="http://testserver") as api:
         created = api.post(
@@ -52,14 +50,21 @@ def test_sigkill_mid_delivery_loses_no_event(
             headers=program.headers,
         )  # fmt: skip
         assert created.status_code == 201, created.text
-        secret = created.json()["secret"]
         for index in range(EVENTS):
             response = api.post(
-                "/api/v1/partners",
-                json={"email": f"p{index}@example.com", "name": f"P{index}"},
+                "/api/v1/partners", json={"email": f"p{index}@example.com", "name": f"P{index}"},
                 headers=program.headers,
-            )
+            )  # fmt: skip
             assert response.status_code == 201
+    return str(created.json()["secret"])
+
+
+def test_sigkill_mid_delivery_loses_no_event(
+    engine: Engine, database_url: str, program: ProgramKeys, receiver: Receiver, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ALLOW_PRIVATE_WEBHOOKS", "1")
+    monkeypatch.delenv("SMTP_URL", raising=False)
+    secret = _partners_made(database_url, program, receiver)
     with transaction(engine, writes=False) as session:  # in the outbox with the partners, not fanned out yet
         recorded = session.execute(select(func.count()).select_from(Job).where(Job.kind == FANOUT_JOB)).scalar_one()
     assert (recorded, _statuses(engine)) == (EVENTS, {})
@@ -103,20 +108,7 @@ def test_events_recorded_but_not_fanned_out_are_delivered_by_a_restarted_worker(
 ) -> None:
     monkeypatch.setenv("ALLOW_PRIVATE_WEBHOOKS", "1")
     monkeypatch.delenv("SMTP_URL", raising=False)
-    app = create_app(make_settings(database_url, allow_private_webhooks=True, run_jobs_in_process=False))
-    with TestClient(app, base_url="http://testserver") as api:
-        created = api.post(
-            "/api/v1/webhook-endpoints", json={"url": receiver.url(), "events": ["partner.created"]},
-            headers=program.headers,
-        )  # fmt: skip
-        assert created.status_code == 201, created.text
-        secret = created.json()["secret"]
-        for index in range(EVENTS):
-            response = api.post(
-                "/api/v1/partners", json={"email": f"p{index}@example.com", "name": f"P{index}"},
-                headers=program.headers,
-            )  # fmt: skip
-            assert response.status_code == 201
+    secret = _partners_made(database_url, program, receiver)
     with transaction(engine) as session:  # a worker took the fan-out jobs, then died before committing any
         now = utc_now()
         first = claim(session, "killed-worker", now)
