@@ -26,13 +26,6 @@ def earned_by_currency(
     return repository.earned_by_currency(session, program_id, since, before, partner_id)
 
 
-def earned_by_partner(
-    session: Session, program_id: str, currency: str, since: datetime | None = None, before: datetime | None = None
-) -> dict[str, int]:
-    """Per partner with commissions in the window: their earnings in `currency`."""
-    return repository.earned_by_partner(session, program_id, currency, since, before)
-
-
 def status_counts(session: Session, program_id: str) -> dict[str, int]:
     """How many commissions (reversals left out) the program has in each status."""
     return repository.status_counts(session, program_id)

@@ -406,18 +406,6 @@ def earned_by_currency(
     return {str(currency): int(total or 0) for currency, total in rows}
 
 
-def earned_by_partner(
-    session: Session, program_id: str, currency: str, since: datetime | None, before: datetime | None
-) -> dict[str, int]:
-    """Per partner with commissions in the window: their earnings in `currency`."""
-    rows = session.execute(
-        select(Commission.partner_id, func.sum(Commission.earnings_amount))
-        .where(*_counted(program_id, since, before), Commission.earnings_currency == currency)
-        .group_by(Commission.partner_id)
-    ).all()
-    return {str(partner_id): int(total or 0) for partner_id, total in rows}
-
-
 def status_counts(session: Session, program_id: str) -> dict[str, int]:
     """How many commissions (not reversals) the program has in each status."""
     rows = session.execute(

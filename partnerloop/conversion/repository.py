@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from partnerloop.db import insert_returning
@@ -156,65 +156,6 @@ def refunded_total(session: Session, sale_id: str) -> int:
 
 
 # ---------------------------------------------------------------- figures the dashboard reads (program currency)
-
-
-def _sale_value() -> Any:
-    """A sale's amount in the program's currency (program_amount when it was converted)."""
-    return func.coalesce(Event.program_amount, Event.amount, 0)
-
-
-def _in_window(since: datetime | None, before: datetime | None) -> list[Any]:
-    where = []
-    if since is not None:
-        where.append(Event.occurred_at >= since)
-    if before is not None:
-        where.append(Event.occurred_at < before)
-    return where
-
-
-def event_totals(
-    session: Session, program_id: str, since: datetime | None, before: datetime | None, partner_id: str | None
-) -> tuple[int, int, int, int]:
-    """Partner-credited (leads, sales, sold, refunded) of events in [since, before)."""
-    statement = select(
-        func.sum(case((Event.kind == "lead", 1), else_=0)),
-        func.sum(case((Event.kind == "sale", 1), else_=0)),
-        func.sum(case((Event.kind == "sale", _sale_value()), else_=0)),
-        func.sum(case((Event.kind == "refund", _sale_value()), else_=0)),
-    ).where(Event.program_id == program_id, Event.partner_id.is_not(None), *_in_window(since, before))
-    if partner_id is not None:
-        statement = statement.where(Event.partner_id == partner_id)
-    leads, sales, sold, refunded = session.execute(statement).one()
-    return int(leads or 0), int(sales or 0), int(sold or 0), int(refunded or 0)
-
-
-def sales_moments(session: Session, program_id: str, since: datetime, before: datetime) -> list[tuple[datetime, int]]:
-    """(when, value) of each partner-credited sale in [since, before)."""
-    rows = session.execute(
-        select(Event.occurred_at, _sale_value()).where(
-            Event.program_id == program_id,
-            Event.kind == "sale",
-            Event.partner_id.is_not(None),
-            *_in_window(since, before),
-        )
-    ).all()
-    return [(moment, int(value or 0)) for moment, value in rows]
-
-
-def revenue_by_partner(
-    session: Session, program_id: str, since: datetime | None, before: datetime | None
-) -> dict[str, tuple[int, int]]:
-    """Per partner: (sales, sales less refunds) of events in [since, before)."""
-    rows = session.execute(
-        select(
-            Event.partner_id,
-            func.sum(case((Event.kind == "sale", 1), else_=0)),
-            func.sum(case((Event.kind == "sale", _sale_value()), (Event.kind == "refund", -_sale_value()), else_=0)),
-        )
-        .where(Event.program_id == program_id, Event.partner_id.is_not(None), *_in_window(since, before))
-        .group_by(Event.partner_id)
-    ).all()
-    return {str(partner_id): (int(sales or 0), int(revenue or 0)) for partner_id, sales, revenue in rows}
 
 
 def recent_events(

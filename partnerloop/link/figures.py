@@ -22,18 +22,6 @@ def clicks(
     return repository.click_sum(session, program_id, first_day, last_day, partner_id)
 
 
-def clicks_by_day(session: Session, program_id: str, first_day: date, last_day: date) -> list[tuple[date, int]]:
-    """(day, clicks) for each day that had any."""
-    return repository.clicks_by_day(session, program_id, first_day, last_day)
-
-
-def clicks_by_partner(
-    session: Session, program_id: str, first_day: date | None = None, last_day: date | None = None
-) -> dict[str, int]:
-    """Per partner with clicks on those days: how many."""
-    return repository.clicks_by_partner(session, program_id, first_day, last_day)
-
-
 def partner_links(session: Session, program_id: str, partner_id: str) -> list[tuple[Link, int]]:
     """The partner's live links, newest first, with their recorded clicks."""
     return repository.partner_links(session, program_id, partner_id)

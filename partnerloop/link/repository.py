@@ -57,26 +57,6 @@ def click_sum(
     return int(session.execute(statement).scalar_one())
 
 
-def clicks_by_day(session: Session, program_id: str, first_day: date, last_day: date) -> list[tuple[date, int]]:
-    rows = session.execute(
-        select(ClickRollup.day, func.sum(ClickRollup.clicks))
-        .where(*_rollups(program_id, first_day, last_day))
-        .group_by(ClickRollup.day)
-    ).all()
-    return [(day, int(total or 0)) for day, total in rows]
-
-
-def clicks_by_partner(
-    session: Session, program_id: str, first_day: date | None, last_day: date | None
-) -> dict[str, int]:
-    rows = session.execute(
-        select(ClickRollup.partner_id, func.sum(ClickRollup.clicks))
-        .where(*_rollups(program_id, first_day, last_day), ClickRollup.partner_id.is_not(None))
-        .group_by(ClickRollup.partner_id)
-    ).all()
-    return {str(partner_id): int(total or 0) for partner_id, total in rows}
-
-
 def partner_links(session: Session, program_id: str, partner_id: str) -> list[tuple[Link, int]]:
     """The partner's live links, newest first, with their recorded clicks."""
     clicks = func.coalesce(func.sum(ClickRollup.clicks), 0)
