@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Every test: lint and types, then the whole suite on SQLite and on PostgreSQL (but the browser tests,
 # below), side by side (two databases, two cores). PostgreSQL is required: TEST_PG_URL
-# (default postgresql://postgres@127.0.0.1:5432/partnerloop_test).
+# (default postgresql://postgres@127.0.0.1:5432/partnerloop_test). Each log ends with its 25 slowest tests, to
+# keep CI under its 20 minutes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,9 +32,9 @@ fi
 # database: what their pages read and write is run on both databases by the page and API tests, and
 # running them twice cost CI three minutes of its two cores.
 echo "== tests on SQLite and on PostgreSQL ($PG_URL), in parallel; logs in $LOGS/"
-env -u TEST_DATABASE_URL python -m pytest tests "$@" > "$LOGS/sqlite.log" 2>&1 &
+env -u TEST_DATABASE_URL python -m pytest tests --durations=25 "$@" > "$LOGS/sqlite.log" 2>&1 &
 sqlite_pid=$!
-TEST_DATABASE_URL="$PG_URL" python -m pytest tests --ignore=tests/e2e "$@" > "$LOGS/postgres.log" 2>&1 &
+TEST_DATABASE_URL="$PG_URL" python -m pytest tests --ignore=tests/e2e --durations=25 "$@" > "$LOGS/postgres.log" 2>&1 &
 postgres_pid=$!
 sqlite_rc=0; postgres_rc=0
 wait "$sqlite_pid" || sqlite_rc=$?
