@@ -95,16 +95,25 @@ def seed(url: str, partners: int, commissions: int) -> str:
         while made < commissions:
             chunk = min(COPY_ROWS, commissions - made)
             buffer = io.StringIO()
+            postings = io.StringIO()  # what creating each approved commission posts (ledger/rules.py)
             for n in range(made, made + chunk):
                 # the last 2% of partners earn little: under the minimum, skipped by the run
                 partner_id = partner_ids[n % partners]
                 small = n % partners >= partners * 98 // 100
                 earnings = -300 if n % 20 == 19 else (random.randint(1, 9) if small else random.randint(100, 3000))
                 kind = "reversal" if earnings < 0 else "sale"
+                commission_id, posted = new_id(), new_id()
                 buffer.write(
-                    f"{new_id()}\t{program_id}\t{partner_id}\t{kind}\t\t{earnings * 5}\tusd\t{earnings}\tusd\t"
+                    f"{commission_id}\t{program_id}\t{partner_id}\t{kind}\t\t{earnings * 5}\tusd\t{earnings}\tusd\t"
                     f"approved\tbench commission\t{hold_until.isoformat()}\t{now.isoformat()}\n"
                 )
+                # A run prices each commission by its postings on the approved account: without them
+                # every commission is worth 0 and nobody is due (the bench seeded none before the ledger).
+                for account, amount in (("partner_approved", earnings), ("commission_expense", -earnings)):
+                    postings.write(
+                        f"{new_id()}\t{program_id}\t{partner_id}\tusd\t{account}\t{amount}\tearned\t"
+                        f"{commission_id}\t{posted}\tbench commission\tbench\t{now.isoformat()}\n"
+                    )
             with (
                 connection.cursor() as cursor,
                 cursor.copy(
@@ -113,6 +122,14 @@ def seed(url: str, partners: int, commissions: int) -> str:
                 ) as copy,
             ):
                 copy.write(buffer.getvalue())
+            with (
+                connection.cursor() as cursor,
+                cursor.copy(
+                    "COPY ledger_entries (id, program_id, partner_id, currency, account, amount, kind,"
+                    " commission_id, transaction_id, memo, actor, created_at) FROM STDIN"
+                ) as copy,
+            ):
+                copy.write(postings.getvalue())
             connection.commit()
             made += chunk
         connection.autocommit = True
