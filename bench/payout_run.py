@@ -114,27 +114,29 @@ def seed(url: str, partners: int, commissions: int) -> str:
                         f"{new_id()}\t{program_id}\t{partner_id}\tusd\t{account}\t{amount}\tearned\t"
                         f"{commission_id}\t{posted}\tbench commission\tbench\t{now.isoformat()}\n"
                     )
-            with (
-                connection.cursor() as cursor,
-                cursor.copy(
-                    "COPY commissions (id, program_id, partner_id, kind, reverses_id, amount, currency,"
-                    " earnings_amount, earnings_currency, status, explanation, hold_until, created_at) FROM STDIN"
-                ) as copy,
-            ):
-                copy.write(buffer.getvalue())
-            with (
-                connection.cursor() as cursor,
-                cursor.copy(
-                    "COPY ledger_entries (id, program_id, partner_id, currency, account, amount, kind,"
-                    " commission_id, transaction_id, memo, actor, created_at) FROM STDIN"
-                ) as copy,
-            ):
-                copy.write(postings.getvalue())
+            _copy(
+                connection,
+                "COPY commissions (id, program_id, partner_id, kind, reverses_id, amount, currency,"
+                " earnings_amount, earnings_currency, status, explanation, hold_until, created_at) FROM STDIN",
+                buffer.getvalue(),
+            )
+            _copy(
+                connection,
+                "COPY ledger_entries (id, program_id, partner_id, currency, account, amount, kind,"
+                " commission_id, transaction_id, memo, actor, created_at) FROM STDIN",
+                postings.getvalue(),
+            )
             connection.commit()
             made += chunk
         connection.autocommit = True
         connection.execute("VACUUM ANALYZE")
     return program_id
+
+
+def _copy(connection: psycopg.Connection, statement: str, rows: str) -> None:
+    """COPY tab-separated `rows` with `statement`."""
+    with connection.cursor() as cursor, cursor.copy(statement) as copy:
+        copy.write(rows)
 
 
 def measure(url: str, program_id: str) -> None:

@@ -36,14 +36,14 @@ from partnerloop.tracking.click_writer import ClickWriterProcess
 from partnerloop.tracking.link_rules import host_of, link_domain_key
 from partnerloop.tracking.redirect import RedirectApp
 from partnerloop.web.api_docs import install_api_docs
-from partnerloop.web.pages import HSTS, SecurityHeadersMiddleware, install_page_handlers
+from partnerloop.web.pages import EVERY_RESPONSE_HEADERS, HSTS, SecurityHeadersMiddleware, install_page_handlers
 from partnerloop.web.request_limits import RequestLimitsMiddleware
 from partnerloop.webhook.service import configure_webhooks
 
 log = logging.getLogger("partnerloop")
 
 HEALTH_ROUTE = "/healthz"
-HEALTH_HEADERS = ((b"x-content-type-options", b"nosniff"), (b"referrer-policy", b"same-origin"))
+HEALTH_HEADERS = tuple((name.lower().encode(), value.encode()) for name, value in EVERY_RESPONSE_HEADERS.items())
 
 
 @dataclass

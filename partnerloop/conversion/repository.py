@@ -29,12 +29,7 @@ def customer_for(session: Session, program_id: str, external_id: str) -> Custome
     """The program's customer with this external id, created when new (safe under concurrency)."""
     where = (Customer.program_id == program_id, Customer.external_id == external_id)
     customer: Customer | None = session.execute(select(Customer).where(*where)).scalar_one_or_none()
-    if customer is None:
-        values = {"id": new_id(), "program_id": program_id, "external_id": external_id}
-        customer = insert_returning(session, Customer, values, ["program_id", "external_id"])
-    if customer is None:  # a concurrent request created it between our look-up and our insert
-        customer = session.execute(select(Customer).where(*where)).scalar_one()
-    return customer
+    return customer if customer is not None else new_customer(session, program_id, external_id)[0]
 
 
 def _first_sale_at() -> Any:

@@ -53,6 +53,8 @@ def content_security_policy(image_origins: Iterable[str] = ()) -> str:
 
 
 HSTS = "max-age=63072000; includeSubDomains"
+# on every response (SecurityHeadersMiddleware, apply_security_headers, the raw-ASGI /healthz)
+EVERY_RESPONSE_HEADERS = {"X-Content-Type-Options": "nosniff", "Referrer-Policy": "same-origin"}
 
 templates = Jinja2Templates(directory=str(TEMPLATES_DIR))
 
@@ -193,9 +195,8 @@ templates.env.globals["csrf_token"] = csrf_value
 
 def apply_security_headers(request: Request, response: Any, image_origins: Iterable[str] = ()) -> None:
     response.headers["Content-Security-Policy"] = content_security_policy(image_origins)
-    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers.update(EVERY_RESPONSE_HEADERS)
     response.headers["X-Frame-Options"] = "DENY"
-    response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
     if is_https(request):
         response.headers["Strict-Transport-Security"] = HSTS
@@ -319,8 +320,8 @@ class SecurityHeadersMiddleware:
         async def send_with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
-                headers.setdefault("X-Content-Type-Options", "nosniff")
-                headers.setdefault("Referrer-Policy", "same-origin")
+                for name, value in EVERY_RESPONSE_HEADERS.items():
+                    headers.setdefault(name, value)
                 if https:
                     headers.setdefault("Strict-Transport-Security", HSTS)
                 is_html = headers.get("content-type", "").startswith("text/html")
